@@ -1,0 +1,130 @@
+// Errors shaped like Node's fs errors: code ('ESRCH'), errno (negative),
+// syscall, and a message "ESRCH: no such process, pidfd_open". `hint` says
+// what probably caused it when we know.
+import * as os from 'node:os';
+import * as util from 'node:util';
+
+/** Node's errno table plus the Linux values it lacks (EUSERS, EREMOTE). */
+export const E = { ...os.constants.errno, EUSERS: 87, EREMOTE: 66 } as const;
+
+const errnoNames = new Map<number, string>();
+for (const [name, num] of Object.entries(E)) {
+  // Prefer the common spelling where two names share a number.
+  if (!errnoNames.has(num) || name === 'EAGAIN' || name === 'EOPNOTSUPP' || name === 'EDEADLK') {
+    errnoNames.set(num, name);
+  }
+}
+
+// util.getSystemErrorMap() lacks some that this package meets often.
+const extraText: Record<string, string> = {
+  ECHILD: 'no child processes',
+  ESTALE: 'stale file handle',
+  EUSERS: 'too many users',
+  EREMOTE: 'object is remote',
+  ENOEXEC: 'exec format error',
+  ENOTTY: 'inappropriate ioctl for device',
+  ENOSYS: 'function not implemented',
+  EOPNOTSUPP: 'operation not supported',
+};
+
+export function errnoName(errno: number): string {
+  return errnoNames.get(Math.abs(errno)) ?? `E${Math.abs(errno)}`;
+}
+
+function describe(errno: number, code: string): string {
+  const entry = util.getSystemErrorMap().get(-Math.abs(errno));
+  return extraText[code] ?? entry?.[1] ?? code;
+}
+
+export interface NsErrorDetails {
+  hint?: string | undefined;
+  pid?: number | undefined;
+  fd?: number | undefined;
+  path?: string | undefined;
+  /** For spawn: which step in the child failed (setns, chdir, execve...). */
+  step?: string | undefined;
+}
+
+export class NsError extends Error {
+  readonly code: string;
+  /** Negative, as in Node's fs errors. */
+  readonly errno: number;
+  readonly syscall: string;
+  readonly hint?: string;
+  readonly pid?: number;
+  readonly fd?: number;
+  readonly path?: string;
+  readonly step?: string;
+
+  constructor(errno: number, syscall: string, details: NsErrorDetails = {}, message?: string) {
+    const neg = -Math.abs(errno);
+    const code = errnoName(neg);
+    let text = message ?? `${code}: ${describe(neg, code)}, ${syscall}`;
+    if (message === undefined && details.path !== undefined) text += ` '${details.path}'`;
+    if (details.hint !== undefined) text += ` (${details.hint})`;
+    super(text);
+    this.code = code;
+    this.errno = neg;
+    this.syscall = syscall;
+    if (details.hint !== undefined) this.hint = details.hint;
+    if (details.pid !== undefined) this.pid = details.pid;
+    if (details.fd !== undefined) this.fd = details.fd;
+    if (details.path !== undefined) this.path = details.path;
+    if (details.step !== undefined) this.step = details.step;
+    Error.captureStackTrace(this, new.target);
+  }
+}
+Object.defineProperty(NsError.prototype, 'name', { value: 'NsError', enumerable: false, writable: true, configurable: true });
+
+/** The running kernel lacks a feature; names it and the kernel that brings it. */
+export class UnsupportedError extends NsError {
+  readonly feature: string;
+  readonly since: string;
+
+  constructor(feature: string, since: string, errno: number, syscall: string) {
+    const code = errnoName(-Math.abs(errno));
+    super(errno, syscall, {}, `${feature} needs Linux ${since} or later (running ${os.release()}): ${code}, ${syscall}`);
+    this.feature = feature;
+    this.since = since;
+  }
+}
+Object.defineProperty(UnsupportedError.prototype, 'name', { value: 'UnsupportedError', enumerable: false, writable: true, configurable: true });
+
+/** Throws NsError for a negative native result, else returns it. */
+export function check(r: number, syscall: string, details?: NsErrorDetails | ((errno: number) => NsErrorDetails)): number {
+  if (r >= 0) return r;
+  const d = typeof details === 'function' ? details(-r) : details;
+  throw new NsError(r, syscall, d ?? {});
+}
+
+/** Hints for errnos whose cause is known in general. */
+export function commonHint(errno: number): string | undefined {
+  switch (errno) {
+    case E.ESRCH:
+      return 'the process has exited';
+    case E.EPERM:
+      return 'needs CAP_SYS_ADMIN in the user namespace that owns the target namespace';
+    case E.EACCES:
+      return 'no ptrace access to the target process (PTRACE_MODE_READ)';
+    default:
+      return undefined;
+  }
+}
+
+export function invalidArg(name: string, expected: string, actual: unknown): TypeError {
+  const err = new TypeError(`The "${name}" argument must be ${expected}. Received ${util.inspect(actual)}`);
+  (err as TypeError & { code: string }).code = 'ERR_INVALID_ARG_TYPE';
+  return err;
+}
+
+export function outOfRange(name: string, range: string, actual: unknown): RangeError {
+  const err = new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${util.inspect(actual)}`);
+  (err as RangeError & { code: string }).code = 'ERR_OUT_OF_RANGE';
+  return err;
+}
+
+export function invalidValue(name: string, reason: string, actual: unknown): TypeError {
+  const err = new TypeError(`The argument '${name}' ${reason}. Received ${util.inspect(actual)}`);
+  (err as TypeError & { code: string }).code = 'ERR_INVALID_ARG_VALUE';
+  return err;
+}

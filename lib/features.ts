@@ -1,0 +1,153 @@
+// features(): what the running kernel supports, probed with real syscalls
+// (not guessed from the version, except where no harmless probe exists),
+// cached for the life of the process.
+import * as fs from 'node:fs';
+
+import { E } from './errors';
+import { native } from './native';
+import { kernelAtLeast } from './proc';
+
+export type FeatureName =
+  | 'pidfd_open'
+  | 'pidfd_nonblock'
+  | 'pidfd_thread'
+  | 'pidfs'
+  | 'pidfd_getfd'
+  | 'setns_pidfd'
+  | 'pidfd_get_namespace'
+  | 'pidfd_get_info'
+  | 'pidfd_info_exit'
+  | 'ns_get_id'
+  | 'pid_translation'
+  | 'nsfs_handles'
+  | 'listns'
+  | 'clone3'
+  | 'clone_into_cgroup'
+  | 'openat2'
+  | 'unprivileged_userns';
+
+export interface Feature {
+  available: boolean;
+  /** First mainline kernel release with the feature. */
+  since: string;
+  /** How it was decided, when not by a direct probe. */
+  detail?: string;
+}
+
+export type Features = Record<FeatureName, Feature>;
+
+const SINCE: Record<FeatureName, string> = {
+  pidfd_open: '5.3',
+  pidfd_nonblock: '5.10',
+  pidfd_thread: '6.9',
+  pidfs: '6.9',
+  pidfd_getfd: '5.6',
+  setns_pidfd: '5.8',
+  pidfd_get_namespace: '6.11',
+  pidfd_get_info: '6.13',
+  pidfd_info_exit: '6.15',
+  ns_get_id: '6.18',
+  pid_translation: '6.11',
+  nsfs_handles: '6.18',
+  listns: '6.19',
+  clone3: '5.3',
+  clone_into_cgroup: '5.7',
+  openat2: '5.6',
+  unprivileged_userns: '3.8',
+};
+
+const PIDFD_NONBLOCK = 0o4000;
+const PIDFD_THREAD = 0o200;
+const PIDFS_MAGIC = 0x50494446;
+const CLONE_NEWUTS = 0x04000000;
+const AT_FDCWD = -100;
+const O_RDONLY = 0;
+const O_PATH = 0o10000000;
+
+function withFd<T>(fd: number, fn: (fd: number) => T): T | false {
+  if (fd < 0) return false;
+  try {
+    return fn(fd);
+  } finally {
+    native.close(fd);
+  }
+}
+
+function opens(fd: number): boolean {
+  return withFd(fd, () => true);
+}
+
+function readInt(file: string): number | undefined {
+  try {
+    return Number(fs.readFileSync(file, 'latin1').trim());
+  } catch {
+    return undefined;
+  }
+}
+
+function probeAll(): Features {
+  const avail = {} as Record<FeatureName, boolean>;
+  const detail: Partial<Record<FeatureName, string>> = {};
+  const self = native.pidfd_open(process.pid, 0);
+  try {
+    avail.pidfd_open = self >= 0;
+    avail.pidfd_nonblock = opens(native.pidfd_open(process.pid, PIDFD_NONBLOCK));
+    avail.pidfd_thread = opens(native.pidfd_open(native.gettid(), PIDFD_THREAD));
+    avail.pidfs = self >= 0 && native.fstatfs_type(self) === PIDFS_MAGIC;
+    // Our own fd 0..2 may be absent; ask for an fd we know is open: the pidfd itself.
+    avail.pidfd_getfd = self >= 0 && opens(native.pidfd_getfd(self, self, 0));
+    // Joining our own uts namespace through our pidfd changes nothing; EPERM
+    // (unprivileged) still proves the kernel understood the pidfd.
+    const sr = self >= 0 ? native.setns(self, CLONE_NEWUTS) : -E.EBADF;
+    avail.setns_pidfd = sr === 0 || sr === -E.EPERM;
+    avail.pidfd_get_namespace = self >= 0 && opens(native.pidfd_get_namespace(self, 4));
+    avail.pidfd_get_info = self >= 0 && typeof native.pidfd_get_info(self, 3n) !== 'number';
+  } finally {
+    if (self >= 0) native.close(self);
+  }
+  avail.pidfd_info_exit = avail.pidfd_get_info && kernelAtLeast(6, 15);
+  detail.pidfd_info_exit = 'PIDFD_GET_INFO present and kernel version >= 6.15 (no probe without an exited process)';
+
+  const net = native.openat(AT_FDCWD, '/proc/self/ns/net', O_RDONLY, 0);
+  avail.ns_get_id = false;
+  avail.nsfs_handles = false;
+  withFd(net, (fd) => {
+    avail.ns_get_id = typeof native.ns_get_id(fd, 0) !== 'number';
+    avail.nsfs_handles = typeof native.name_to_handle_at(fd) !== 'number';
+  });
+  const pidns = native.openat(AT_FDCWD, '/proc/self/ns/pid', O_RDONLY, 0);
+  avail.pid_translation = withFd(pidns, (fd) => native.ns_translate(fd, 8, process.pid) > 0) === true;
+  const ln = native.listns(0n, 0, 1);
+  avail.listns = typeof ln !== 'number' || (ln !== -E.ENOSYS && ln !== -E.EINVAL);
+  avail.clone3 = native.clone3_probe() === -E.EINVAL;
+  avail.clone_into_cgroup = avail.clone3 && kernelAtLeast(5, 7);
+  detail.clone_into_cgroup = 'clone3 present and kernel version >= 5.7';
+  avail.openat2 = opens(native.openat2(AT_FDCWD, '/', O_PATH, 0, 0));
+
+  const maxNs = readInt('/proc/sys/user/max_user_namespaces') ?? 0;
+  const debianKnob = readInt('/proc/sys/kernel/unprivileged_userns_clone');
+  const apparmor = readInt('/proc/sys/kernel/apparmor_restrict_unprivileged_userns');
+  avail.unprivileged_userns = maxNs > 0 && debianKnob !== 0 && apparmor !== 1;
+  detail.unprivileged_userns = 'from user.max_user_namespaces, kernel.unprivileged_userns_clone and apparmor_restrict_unprivileged_userns';
+
+  const out = {} as Features;
+  for (const name of Object.keys(SINCE) as FeatureName[]) {
+    const f: Feature = { available: avail[name], since: SINCE[name] };
+    const d = detail[name];
+    if (d !== undefined) f.detail = d;
+    out[name] = f;
+  }
+  return out;
+}
+
+let cache: Features | undefined;
+
+/** What this kernel supports, each with the release that brought it. */
+export function features(): Features {
+  cache ??= probeAll();
+  return cache;
+}
+
+export function has(name: FeatureName): boolean {
+  return features()[name].available;
+}

@@ -1,0 +1,15 @@
+// The public API of nsfd.
+export { NsError, UnsupportedError } from './errors';
+export type { NsErrorDetails } from './errors';
+export { OwnedFd } from './owned-fd';
+export { Pidfd } from './pidfd';
+export type { PidfdOpenOptions, ExitStatus, ProcessInfo, IdSet } from './pidfd';
+export { Namespace } from './namespace';
+export { attach, AttachScope, ATTACHABLE } from './attach';
+export type { AttachTarget } from './attach';
+export { translatePid } from './translate';
+export type { TranslateOptions, PidNsRef } from './translate';
+export { features } from './features';
+export type { Feature, FeatureName, Features } from './features';
+export { NS_TYPES, CLONE_FLAG } from './types';
+export type { NsType } from './types';

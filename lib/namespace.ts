@@ -1,0 +1,230 @@
+// Namespace: an nsfs fd with identity (type, dev, inode, 64-bit id),
+// hierarchy (owner, parent), persistence (bind mounts) and nsfs handles.
+import * as fs from 'node:fs';
+
+import { E, NsError, UnsupportedError, check, invalidArg } from './errors';
+import { native } from './native';
+import { OwnedFd } from './owned-fd';
+import { Pidfd } from './pidfd';
+import { CLONE_FLAG, NsType, checkNsType, typeFromCloneFlag } from './types';
+
+const NSFS_MAGIC = 0x6e736673;
+const AT_FDCWD = -100;
+const O_RDONLY = 0;
+const MNT_DETACH = 2;
+
+export class Namespace extends OwnedFd {
+  readonly type: NsType;
+  /** Device of nsfs; with `inode`, the namespace's identity on every kernel. */
+  readonly dev: number;
+  readonly inode: number;
+  #id: bigint | undefined;
+
+  /** Adopts an nsfs fd. Throws (and closes it) if it is not one. */
+  constructor(fd: number) {
+    super(fd);
+    try {
+      const ftype = native.fstatfs_type(fd);
+      if (ftype < 0) throw new NsError(ftype, 'fstatfs', { fd });
+      if (ftype !== NSFS_MAGIC) {
+        throw new NsError(-E.EINVAL, 'fstatfs', { fd, hint: 'not a namespace file descriptor' });
+      }
+      const flag = check(native.ns_ioctl(fd, 3), 'ioctl(NS_GET_NSTYPE)', { fd });
+      const type = typeFromCloneFlag(flag);
+      if (type === undefined) throw new NsError(-E.EINVAL, 'ioctl(NS_GET_NSTYPE)', { hint: `unknown namespace type 0x${flag.toString(16)}` });
+      const st = native.fstat(fd);
+      if (typeof st === 'number') throw new NsError(st, 'fstat', { fd });
+      this.type = type;
+      this.dev = Number(st[0]);
+      this.inode = Number(st[1]);
+    } catch (err) {
+      this.close();
+      throw err;
+    }
+  }
+
+  /** Adopts a raw nsfs fd (unsafe: nothing else may close it afterwards). */
+  static override fromRawFd(fd: number): Namespace {
+    return new Namespace(fd);
+  }
+
+  /**
+   * Opens a namespace file: /proc/PID/ns/TYPE, a bind mount of one, or
+   * /proc/self/fd/N. With `expectedType`, anything else is an EINVAL.
+   */
+  static open(path: string, expectedType?: NsType): Namespace {
+    if (typeof path !== 'string' || path === '') throw invalidArg('path', 'a non-empty string', path);
+    if (expectedType !== undefined) checkNsType(expectedType, 'expectedType');
+    const fd = check(native.openat(AT_FDCWD, path, O_RDONLY, 0), 'open', { path });
+    let ns: Namespace;
+    try {
+      ns = new Namespace(fd);
+    } catch (err) {
+      if (err instanceof NsError && err.code === 'EINVAL') {
+        throw new NsError(-E.EINVAL, 'open', { path, hint: 'not a namespace file (expected /proc/PID/ns/TYPE or a bind mount of one)' });
+      }
+      throw err;
+    }
+    if (expectedType !== undefined && ns.type !== expectedType) {
+      ns.close();
+      throw new NsError(-E.EINVAL, 'open', { path, hint: `a ${ns.type} namespace, not ${expectedType}` });
+    }
+    return ns;
+  }
+
+  /** The calling thread's namespace of this type. */
+  static current(type: NsType): Namespace {
+    checkNsType(type);
+    return Namespace.open(`/proc/thread-self/ns/${type}`, type);
+  }
+
+  /** A process's namespace, through a pidfd (never a bare /proc path). */
+  static ofPid(pid: number, type: NsType): Namespace {
+    checkNsType(type);
+    using pidfd = Pidfd.open(pid);
+    return pidfd.namespace(type);
+  }
+
+  /** Reopens a namespace from toHandle() (nsfs file handles, Linux 6.18). */
+  static fromHandle(handle: Buffer | Uint8Array): Namespace {
+    if (!(handle instanceof Uint8Array)) throw invalidArg('handle', 'a Buffer from Namespace#toHandle()', handle);
+    const r = native.open_by_handle_at(Buffer.from(handle.buffer, handle.byteOffset, handle.byteLength));
+    if (r < 0) {
+      if ((r === -E.EBADF || r === -E.EOPNOTSUPP) && !handlesSupported()) {
+        throw new UnsupportedError('nsfs file handles', '6.18', r, 'open_by_handle_at');
+      }
+      throw new NsError(r, 'open_by_handle_at', {
+        hint: r === -E.ESTALE ? 'the namespace no longer exists, or is not visible from here' : undefined,
+      });
+    }
+    return new Namespace(r);
+  }
+
+  /**
+   * Removes a persisted namespace: unmounts the bind mount at `path` and,
+   * unless keepFile, removes the (empty) file it was mounted on.
+   */
+  static unpersist(path: string, options: { keepFile?: boolean } = {}): void {
+    using ns = Namespace.open(path);
+    void ns;
+    check(native.umount2(path, MNT_DETACH), 'umount2', { path });
+    if (!options.keepFile) fs.rmSync(path, { force: true });
+  }
+
+  protected fdFor(syscall: string): number {
+    return this.asFd(syscall);
+  }
+
+  /** The 64-bit namespace id (NS_GET_ID, Linux 6.18; mnt namespaces from 6.11). */
+  get id(): bigint {
+    if (this.#id !== undefined) return this.#id;
+    const fd = this.asFd('ioctl(NS_GET_ID)');
+    let r = native.ns_get_id(fd, 0);
+    if (typeof r === 'number' && r === -E.ENOTTY && this.type === 'mnt') r = native.ns_get_id(fd, 1);
+    if (typeof r === 'number') {
+      if (r === -E.ENOTTY) throw new UnsupportedError('NS_GET_ID', '6.18', r, 'ioctl(NS_GET_ID)');
+      throw new NsError(r, 'ioctl(NS_GET_ID)');
+    }
+    this.#id = r;
+    return r;
+  }
+
+  /** The user namespace that owns this one. */
+  owner(): Namespace {
+    const r = native.ns_ioctl(this.asFd('ioctl(NS_GET_USERNS)'), 1);
+    return new Namespace(
+      check(r, 'ioctl(NS_GET_USERNS)', (e) => ({
+        hint: e === E.EPERM ? 'the owning user namespace is outside the caller\'s user namespace' : undefined,
+      })),
+    );
+  }
+
+  /** The parent namespace (pid and user namespaces only). */
+  parent(): Namespace {
+    const r = native.ns_ioctl(this.asFd('ioctl(NS_GET_PARENT)'), 2);
+    return new Namespace(
+      check(r, 'ioctl(NS_GET_PARENT)', (e) => ({
+        hint:
+          e === E.EINVAL
+            ? `a ${this.type} namespace has no parent (only pid and user namespaces do)`
+            : e === E.EPERM
+              ? 'the parent is outside the caller\'s namespace (or this is an initial namespace)'
+              : undefined,
+      })),
+    );
+  }
+
+  /** The uid that created the user namespace owning this one (this one if it is a user namespace). */
+  get ownerUid(): number {
+    if (this.type === 'user') {
+      return check(native.ns_get_owner_uid(this.asFd('ioctl(NS_GET_OWNER_UID)')), 'ioctl(NS_GET_OWNER_UID)');
+    }
+    using owner = this.owner();
+    return owner.ownerUid;
+  }
+
+  /** The CLONE_NEW* bit of this namespace's type. */
+  get cloneFlag(): number {
+    return CLONE_FLAG[this.type];
+  }
+
+  /** Same namespace (same nsfs dev and inode)? */
+  equals(other: Namespace): boolean {
+    if (!(other instanceof Namespace)) throw invalidArg('other', 'a Namespace', other);
+    return this.dev === other.dev && this.inode === other.inode;
+  }
+
+  /**
+   * Bind-mounts the namespace on `path` (created if missing) so it outlives
+   * its processes and this handle, as `ip netns add` and `unshare --net=FILE` do.
+   */
+  persist(path: string): void {
+    if (typeof path !== 'string' || path === '') throw invalidArg('path', 'a non-empty string', path);
+    const fd = this.asFd('mount');
+    let created = false;
+    if (!fs.existsSync(path)) {
+      fs.writeFileSync(path, '', { mode: 0o444, flag: 'wx' });
+      created = true;
+    }
+    const r = native.bind_mount_fd(fd, path);
+    if (r < 0) {
+      if (created) fs.rmSync(path, { force: true });
+      throw new NsError(r, 'mount', {
+        path,
+        hint:
+          r === -E.EPERM
+            ? 'bind mounts need CAP_SYS_ADMIN in the mount namespace\'s owner'
+            : r === -E.EINVAL && this.type === 'mnt'
+              ? 'a mount namespace can only be persisted on a non-shared mount outside itself'
+              : undefined,
+      });
+    }
+  }
+
+  /** An nsfs file handle (Linux 6.18): reopen later with Namespace.fromHandle(). */
+  toHandle(): Buffer {
+    const r = native.name_to_handle_at(this.asFd('name_to_handle_at'));
+    if (typeof r === 'number') {
+      if (r === -E.EOPNOTSUPP) throw new UnsupportedError('nsfs file handles', '6.18', r, 'name_to_handle_at');
+      throw new NsError(r, 'name_to_handle_at');
+    }
+    return r;
+  }
+
+  override dup(): Namespace {
+    return new Namespace(check(native.dup_cloexec(this.asFd('dup')), 'fcntl'));
+  }
+
+  protected override inspectDetail(): string {
+    return `${this.type}:[${this.inode}]`;
+  }
+}
+
+let handlesCache: boolean | undefined;
+function handlesSupported(): boolean {
+  if (handlesCache === undefined) {
+    using ns = Namespace.open('/proc/self/ns/net');
+    handlesCache = typeof native.name_to_handle_at(ns.fd) !== 'number';
+  }
+  return handlesCache;
+}

@@ -1,0 +1,74 @@
+// The only module that loads the addon. Everything native returns a result
+// >= 0 or -errno; see native/util.h.
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+
+export interface RawPidfdInfo {
+  mask: bigint;
+  cgroupid: bigint;
+  pid: number;
+  tgid: number;
+  ppid: number;
+  ruid: number;
+  rgid: number;
+  euid: number;
+  egid: number;
+  suid: number;
+  sgid: number;
+  fsuid: number;
+  fsgid: number;
+  exitCode: number;
+}
+
+export interface RawWaitid {
+  pid: number;
+  code: number;
+  status: number;
+}
+
+export interface NativeBinding {
+  close(fd: number): number;
+  dup_cloexec(fd: number): number;
+  fcntl_getfd(fd: number): number;
+  fcntl_getfl(fd: number): number;
+  fstat(fd: number): [bigint, bigint, number] | number;
+  fstatfs_type(fd: number): number;
+  poll_in(fd: number): number;
+  openat(dirfd: number, path: string, flags: number, mode: number): number;
+  openat2(dirfd: number, path: string, flags: number, mode: number, resolve: number): number;
+  pidfd_open(pid: number, flags: number): number;
+  pidfd_send_signal(fd: number, sig: number, flags: number): number;
+  pidfd_getfd(fd: number, target: number, flags: number): number;
+  pidfd_get_namespace(fd: number, nr: number): number;
+  pidfd_get_info(fd: number, mask: bigint): RawPidfdInfo | number;
+  waitid_pidfd(fd: number, options: number): RawWaitid | number;
+  ns_ioctl(fd: number, nr: 1 | 2 | 3): number;
+  ns_get_owner_uid(fd: number): number;
+  ns_get_id(fd: number, mntOnly: 0 | 1): bigint | number;
+  ns_translate(fd: number, nr: 6 | 7 | 8 | 9, pid: number): number;
+  name_to_handle_at(fd: number): Buffer | number;
+  open_by_handle_at(handle: Buffer): number;
+  listns(startId: bigint, type: number, max: number): bigint[] | number;
+  setns(fd: number, nstype: number): number;
+  gettid(): number;
+  bind_mount_fd(fd: number, target: string): number;
+  umount2(target: string, flags: number): number;
+  clone3_probe(): number;
+  reaper_init(cb: (token: number) => void): number;
+  reaper_watch(fd: number): number;
+  reaper_unwatch(token: number): number;
+  reaper_ref(on: boolean): number;
+  [more: string]: unknown;
+}
+
+function load(): NativeBinding {
+  if (process.platform !== 'linux') {
+    throw new Error(`nsfd works only on Linux (this is ${process.platform})`);
+  }
+  const require = createRequire(__filename);
+  const nodeGypBuild = require('node-gyp-build') as (dir: string) => NativeBinding;
+  // The package root holds binding.gyp, build/ and prebuilds/.
+  return nodeGypBuild(path.join(__dirname, '..'));
+}
+
+export const native: NativeBinding = load();

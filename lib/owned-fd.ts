@@ -1,0 +1,89 @@
+// OwnedFd: an fd this package created (always O_CLOEXEC) and will close.
+// Rust's OwnedFd semantics with Node FileHandle mechanics: close() is
+// idempotent, a closed object never hands its old number to the kernel
+// (it may belong to a newer file by now), and an object dropped without
+// close() is closed by a FinalizationRegistry that warns.
+import { inspect } from 'node:util';
+
+import { E, NsError, check, invalidArg } from './errors';
+import { native } from './native';
+
+const gcRegistry = new FinalizationRegistry<number>((fd) => {
+  native.close(fd);
+  process.emitWarning(`Closing file descriptor ${fd} on garbage collection`, {
+    type: 'Warning',
+    code: 'NSFD_FD_GC',
+    detail: 'An nsfd handle was garbage-collected without close(). Close it, or declare it with `using`.',
+  });
+});
+
+export class OwnedFd implements Disposable {
+  #fd: number;
+  readonly #token = {};
+
+  /** Adopts `fd`: it must be open, O_CLOEXEC and not owned by anything else. */
+  constructor(fd: number) {
+    if (!Number.isInteger(fd) || fd < 0) throw invalidArg('fd', 'a non-negative integer', fd);
+    this.#fd = fd;
+    gcRegistry.register(this, fd, this.#token);
+  }
+
+  /** Adopts a raw fd (unsafe: nothing else may close it afterwards). */
+  static fromRawFd(fd: number): OwnedFd {
+    return new OwnedFd(fd);
+  }
+
+  /** The fd number, or -1 once closed or released. */
+  get fd(): number {
+    return this.#fd;
+  }
+
+  get closed(): boolean {
+    return this.#fd < 0;
+  }
+
+  /** The fd for a syscall; throws EBADF once closed rather than reuse the number. */
+  protected asFd(syscall: string): number {
+    if (this.#fd < 0) {
+      throw new NsError(-E.EBADF, syscall, {}, `EBADF: file descriptor closed, ${syscall}`);
+    }
+    return this.#fd;
+  }
+
+  close(): void {
+    const fd = this.#fd;
+    if (fd < 0) return;
+    this.#fd = -1;
+    gcRegistry.unregister(this.#token);
+    // EINTR still closes the fd on Linux: never retried. EBADF means some
+    // other code closed our fd, an ownership bug worth surfacing.
+    const r = native.close(fd);
+    if (r === -E.EBADF) throw new NsError(r, 'close', { fd, hint: 'the fd was closed behind this object\'s back' });
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** A new O_CLOEXEC fd for the same open file, owned by a new object. */
+  dup(): OwnedFd {
+    return new OwnedFd(check(native.dup_cloexec(this.asFd('dup')), 'fcntl'));
+  }
+
+  /** Gives up ownership and returns the raw fd; the caller must close it. */
+  release(): number {
+    const fd = this.asFd('release');
+    this.#fd = -1;
+    gcRegistry.unregister(this.#token);
+    return fd;
+  }
+
+  protected inspectDetail(): string {
+    return '';
+  }
+
+  [inspect.custom](): string {
+    const detail = this.inspectDetail();
+    return `${this.constructor.name} <${this.#fd < 0 ? 'closed' : `fd ${this.#fd}`}>${detail ? ' ' + detail : ''}`;
+  }
+}

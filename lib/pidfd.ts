@@ -1,0 +1,375 @@
+// Pidfd: a process handle that cannot be fooled by pid reuse. Everything
+// about the process is derived from this one fd; anything read from /proc
+// is rechecked against it afterwards.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+
+import { E, NsError, UnsupportedError, check, commonHint, invalidArg } from './errors';
+import { native } from './native';
+import { Namespace } from './namespace';
+import { OwnedFd } from './owned-fd';
+import { kernelAtLeast, numbers, readStatus } from './proc';
+import { whenReadable } from './reaper';
+import { NS_TYPES, NsType, PIDFD_NS_IOCTL, checkNsType, checkNsTypes, checkPid } from './types';
+
+const PIDFD_NONBLOCK = 0o4000;
+const PIDFD_THREAD = 0o200;
+const PIDFS_MAGIC = 0x50494446;
+const WEXITED = 4;
+const WNOHANG = 1;
+const CLD_EXITED = 1;
+const PIDFD_INFO_PID = 1n << 0n;
+const PIDFD_INFO_CREDS = 1n << 1n;
+const PIDFD_INFO_CGROUPID = 1n << 2n;
+const PIDFD_INFO_EXIT = 1n << 3n;
+
+export interface PidfdOpenOptions {
+  /** PIDFD_NONBLOCK (5.10): waitid on this fd never blocks. */
+  nonblock?: boolean;
+  /** PIDFD_THREAD (6.9): a handle on one thread, `pid` being a tid. */
+  thread?: boolean;
+  /** The pidfs id (Pidfd#id) the process must have: ESRCH if the pid now names another one. */
+  id?: bigint;
+}
+
+export interface ExitStatus {
+  /** Exit code, or null if killed by a signal (or unknown). */
+  code: number | null;
+  /** Name of the signal that ended it, or null. */
+  signal: NodeJS.Signals | null;
+}
+
+export interface IdSet {
+  real: number;
+  effective: number;
+  saved: number;
+  fs: number;
+}
+
+export interface ProcessInfo {
+  pid: number;
+  tgid: number;
+  /** 0 when the parent is not visible from our pid namespace. */
+  ppid: number;
+  uid: IdSet;
+  gid: IdSet;
+  /** cgroup v2 id (PIDFD_GET_INFO only). */
+  cgroupId?: bigint;
+  /** Where the information came from. */
+  source: 'PIDFD_GET_INFO' | 'proc';
+}
+
+const signalNames = new Map<number, NodeJS.Signals>();
+for (const [name, num] of Object.entries(os.constants.signals)) {
+  if (!signalNames.has(num)) signalNames.set(num, name as NodeJS.Signals);
+}
+
+export function signalNumber(sig: unknown): number {
+  if (typeof sig === 'number') {
+    if (!Number.isInteger(sig) || sig < 0 || sig > 64) throw invalidArg('signal', 'a signal number 0..64 or name', sig);
+    return sig;
+  }
+  if (typeof sig === 'string') {
+    const key = (sig.startsWith('SIG') ? sig : `SIG${sig}`).toUpperCase();
+    const num = (os.constants.signals as Record<string, number>)[key];
+    if (num !== undefined) return num;
+  }
+  throw invalidArg('signal', 'a signal number or name such as "SIGTERM"', sig);
+}
+
+export function signalName(num: number): NodeJS.Signals | null {
+  return signalNames.get(num) ?? null;
+}
+
+/** Decodes a wait status as PIDFD_GET_INFO's exit_code reports it. */
+export function decodeWaitStatus(status: number): ExitStatus {
+  const sig = status & 0x7f;
+  if (sig === 0) return { code: (status >> 8) & 0xff, signal: null };
+  return { code: null, signal: signalName(sig) };
+}
+
+export class Pidfd extends OwnedFd {
+  #pid: number;
+  #exited: Promise<ExitStatus> | undefined;
+
+  /** Adopts a pidfd; `pid` is its pid in our namespace (read from fdinfo if omitted). */
+  constructor(fd: number, pid?: number) {
+    super(fd);
+    this.#pid = pid ?? fdinfoPid(fd);
+  }
+
+  static override fromRawFd(fd: number, pid?: number): Pidfd {
+    return new Pidfd(fd, pid);
+  }
+
+  /** pidfd_open(pid). With `id`, fails with ESRCH unless the process is that exact one. */
+  static open(pid: number, options: PidfdOpenOptions = {}): Pidfd {
+    checkPid(pid);
+    if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
+    if (options.id !== undefined && typeof options.id !== 'bigint') throw invalidArg('options.id', 'a bigint', options.id);
+    const flags = (options.nonblock ? PIDFD_NONBLOCK : 0) | (options.thread ? PIDFD_THREAD : 0);
+    const r = native.pidfd_open(pid, flags);
+    if (r < 0) {
+      if (r === -E.ENOSYS) throw new UnsupportedError('pidfd_open', '5.3', r, 'pidfd_open');
+      if (r === -E.EINVAL && options.thread && !kernelAtLeast(6, 9)) {
+        throw new UnsupportedError('PIDFD_THREAD', '6.9', r, 'pidfd_open');
+      }
+      if (r === -E.EINVAL && options.nonblock && !kernelAtLeast(5, 10)) {
+        throw new UnsupportedError('PIDFD_NONBLOCK', '5.10', r, 'pidfd_open');
+      }
+      throw new NsError(r, 'pidfd_open', {
+        pid,
+        hint:
+          r === -E.ESRCH
+            ? `no process ${pid} in this pid namespace`
+            : r === -E.ENOENT || r === -E.EINVAL
+              ? `${pid} is a thread, not a process: pass { thread: true }`
+              : undefined,
+      });
+    }
+    const pidfd = new Pidfd(r, pid);
+    if (options.id !== undefined) {
+      let actual: bigint;
+      try {
+        actual = pidfd.id;
+      } catch (err) {
+        pidfd.close();
+        throw err;
+      }
+      if (actual !== options.id) {
+        pidfd.close();
+        throw new NsError(-E.ESRCH, 'pidfd_open', {
+          pid,
+          hint: `pid ${pid} is now a different process (pidfs id ${actual}, expected ${options.id})`,
+        });
+      }
+    }
+    return pidfd;
+  }
+
+  /** A pidfd for this Node process. */
+  static self(): Pidfd {
+    return Pidfd.open(process.pid);
+  }
+
+  /** The pid in our pid namespace (as of opening). */
+  get pid(): number {
+    return this.#pid;
+  }
+
+  /**
+   * The pidfs inode (Linux 6.9+): a 64-bit id never reused while the system
+   * runs. Store it with the pid and pass it to Pidfd.open({id}) later.
+   */
+  get id(): bigint {
+    const fd = this.asFd('fstat');
+    if (native.fstatfs_type(fd) !== PIDFS_MAGIC) {
+      throw new UnsupportedError('pidfs process ids', '6.9', -E.EOPNOTSUPP, 'fstat');
+    }
+    const st = native.fstat(fd);
+    if (typeof st === 'number') throw new NsError(st, 'fstat');
+    return st[1];
+  }
+
+  /** The raw fd for a syscall (throws EBADF once closed). */
+  fdFor(syscall: string): number {
+    return this.asFd(syscall);
+  }
+
+  /** Sends a signal (name or number; 0 checks for existence) through the pidfd. */
+  sendSignal(signal: NodeJS.Signals | number = 'SIGTERM'): void {
+    const sig = signalNumber(signal);
+    const r = native.pidfd_send_signal(this.asFd('pidfd_send_signal'), sig, 0);
+    check(r, 'pidfd_send_signal', (e) => ({ pid: this.#pid, hint: commonHint(e) }));
+  }
+
+  /** Alias of sendSignal for child_process familiarity. */
+  kill(signal: NodeJS.Signals | number = 'SIGTERM'): void {
+    this.sendSignal(signal);
+  }
+
+  /** Whether the process has not yet exited (a zombie has exited). */
+  isAlive(): boolean {
+    const r = native.poll_in(this.asFd('poll'));
+    return r === 0;
+  }
+
+  /** pidfd_getfd (5.6): a copy (O_CLOEXEC) of the target's fd `targetFd`. */
+  getfd(targetFd: number): OwnedFd {
+    if (!Number.isInteger(targetFd) || targetFd < 0) throw invalidArg('targetFd', 'a non-negative integer', targetFd);
+    const r = native.pidfd_getfd(this.asFd('pidfd_getfd'), targetFd, 0);
+    if (r === -E.ENOSYS) throw new UnsupportedError('pidfd_getfd', '5.6', r, 'pidfd_getfd');
+    return new OwnedFd(
+      check(r, 'pidfd_getfd', (e) => ({
+        pid: this.#pid,
+        fd: targetFd,
+        hint:
+          e === E.EBADF
+            ? `the process has no fd ${targetFd}`
+            : e === E.EPERM
+              ? 'needs ptrace access to the process (PTRACE_MODE_ATTACH_REALCREDS)'
+              : commonHint(e),
+      })),
+    );
+  }
+
+  /** Process identity and credentials: PIDFD_GET_INFO (6.13) or /proc rechecked through the pidfd. */
+  info(): ProcessInfo {
+    const fd = this.asFd('ioctl(PIDFD_GET_INFO)');
+    const r = native.pidfd_get_info(fd, PIDFD_INFO_PID | PIDFD_INFO_CREDS | PIDFD_INFO_CGROUPID);
+    if (typeof r !== 'number') {
+      const out: ProcessInfo = {
+        pid: r.pid,
+        tgid: r.tgid,
+        ppid: r.ppid,
+        uid: { real: r.ruid, effective: r.euid, saved: r.suid, fs: r.fsuid },
+        gid: { real: r.rgid, effective: r.egid, saved: r.sgid, fs: r.fsgid },
+        source: 'PIDFD_GET_INFO',
+      };
+      if ((r.mask & PIDFD_INFO_CGROUPID) !== 0n) out.cgroupId = r.cgroupid;
+      return out;
+    }
+    if (r !== -E.ENOTTY && r !== -E.EINVAL) {
+      throw new NsError(r, 'ioctl(PIDFD_GET_INFO)', {
+        pid: this.#pid,
+        hint: r === -E.EREMOTE ? 'the process is not visible in our pid namespace' : commonHint(-r),
+      });
+    }
+    const st = readStatus(this.#pid);
+    this.recheck('open(/proc/PID/status)');
+    if (st === undefined) throw new NsError(-E.ESRCH, 'open(/proc/PID/status)', { pid: this.#pid, hint: 'the process has exited' });
+    const uid = numbers(st.get('Uid'));
+    const gid = numbers(st.get('Gid'));
+    return {
+      pid: Number(st.get('Pid')),
+      tgid: Number(st.get('Tgid')),
+      ppid: Number(st.get('PPid')),
+      uid: { real: uid[0] ?? -1, effective: uid[1] ?? -1, saved: uid[2] ?? -1, fs: uid[3] ?? -1 },
+      gid: { real: gid[0] ?? -1, effective: gid[1] ?? -1, saved: gid[2] ?? -1, fs: gid[3] ?? -1 },
+      source: 'proc',
+    };
+  }
+
+  /** ESRCH unless the process still exists (so a /proc read just made was about it). */
+  recheck(syscall: string): void {
+    const r = native.pidfd_send_signal(this.asFd(syscall), 0, 0);
+    if (r < 0) throw new NsError(r, syscall, { pid: this.#pid, hint: r === -E.ESRCH ? 'the process has exited' : undefined });
+  }
+
+  /** One of the process's namespaces: PIDFD_GET_*_NAMESPACE (6.11) or /proc rechecked. */
+  namespace(type: NsType): Namespace {
+    checkNsType(type);
+    const fd = this.asFd('ioctl(PIDFD_GET_NAMESPACE)');
+    const r = native.pidfd_get_namespace(fd, PIDFD_NS_IOCTL[type]);
+    if (r >= 0) return new Namespace(r);
+    if (r !== -E.ENOTTY && r !== -E.EINVAL) {
+      throw new NsError(r, `ioctl(PIDFD_GET_${type.toUpperCase()}_NAMESPACE)`, {
+        pid: this.#pid,
+        hint:
+          r === -E.EOPNOTSUPP
+            ? `this kernel has no ${type} namespaces`
+            : r === -E.EACCES
+              ? 'no ptrace access to the process (PTRACE_MODE_READ)'
+              : commonHint(-r),
+      });
+    }
+    // Older kernels: /proc/PID/ns/TYPE, then recheck that the pid still names our process.
+    let ns: Namespace;
+    try {
+      ns = Namespace.open(`/proc/${this.#pid}/ns/${type}`, type);
+    } catch (err) {
+      this.recheck('open(/proc/PID/ns)');
+      if (err instanceof NsError && err.code === 'ENOENT') {
+        throw new NsError(-E.ESRCH, 'open(/proc/PID/ns)', { pid: this.#pid, hint: 'the process has exited' });
+      }
+      throw err;
+    }
+    try {
+      this.recheck('open(/proc/PID/ns)');
+    } catch (err) {
+      ns.close();
+      throw err;
+    }
+    return ns;
+  }
+
+  /** Several namespaces at once (all types this kernel has by default). */
+  namespaces(types?: readonly NsType[]): Partial<Record<NsType, Namespace>> {
+    const list = types === undefined ? NS_TYPES : checkNsTypes(types);
+    const out: Partial<Record<NsType, Namespace>> = {};
+    try {
+      for (const t of list) {
+        try {
+          out[t] = this.namespace(t);
+        } catch (err) {
+          // Types compiled out of this kernel are left out when not asked for by name.
+          if (types === undefined && err instanceof NsError && (err.code === 'EOPNOTSUPP' || err.code === 'ENOENT')) continue;
+          throw err;
+        }
+      }
+    } catch (err) {
+      for (const ns of Object.values(out)) ns.close();
+      throw err;
+    }
+    return out;
+  }
+
+  /**
+   * Resolves when the process exits: {code, signal}. Reaps it if it is our
+   * child; for other processes the status comes from PIDFD_GET_INFO (6.15)
+   * or is {code: null, signal: null}. Never blocks the event loop; a pending
+   * wait keeps Node alive, a Pidfd alone does not. Closing the Pidfd while
+   * waiting does not cancel the wait.
+   */
+  wait(): Promise<ExitStatus> {
+    if (this.#exited === undefined) {
+      const dup = this.dup();
+      this.#exited = waitOn(dup).finally(() => dup.close());
+    }
+    return this.#exited;
+  }
+
+  override dup(): Pidfd {
+    return new Pidfd(check(native.dup_cloexec(this.asFd('dup')), 'fcntl'), this.#pid);
+  }
+
+  protected override inspectDetail(): string {
+    return `pid=${this.#pid}`;
+  }
+}
+
+function reapNow(fd: number): ExitStatus | 'running' | 'not-child' {
+  const r = native.waitid_pidfd(fd, WEXITED | WNOHANG);
+  if (typeof r === 'number') {
+    if (r === -E.ECHILD) return 'not-child';
+    throw new NsError(r, 'waitid');
+  }
+  if (r.pid === 0) return 'running';
+  return r.code === CLD_EXITED ? { code: r.status, signal: null } : { code: null, signal: signalName(r.status) };
+}
+
+async function waitOn(pidfd: Pidfd): Promise<ExitStatus> {
+  const fd = pidfd.fdFor('waitid');
+  const first = reapNow(fd);
+  if (typeof first === 'object') return first;
+  await whenReadable(fd);
+  if (first === 'running') {
+    const again = reapNow(fd);
+    if (typeof again === 'object') return again;
+  }
+  // Not our child: the kernel keeps the exit status for pidfds from 6.15 on.
+  const info = native.pidfd_get_info(fd, PIDFD_INFO_EXIT);
+  if (typeof info !== 'number' && (info.mask & PIDFD_INFO_EXIT) !== 0n) return decodeWaitStatus(info.exitCode);
+  return { code: null, signal: null };
+}
+
+function fdinfoPid(fd: number): number {
+  try {
+    const text = fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'latin1');
+    const m = /^Pid:\s*(-?\d+)/m.exec(text);
+    if (m) return Number(m[1]);
+  } catch {
+    // fall through
+  }
+  throw new NsError(-E.EINVAL, 'pidfd', { fd, hint: 'not a pidfd' });
+}

@@ -1,0 +1,37 @@
+// Small /proc readers. Anything read here about a process must be rechecked
+// against its pidfd afterwards (the pid may have been reused meanwhile).
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+
+/** Fields of /proc/<pid>/status (or task/<tid>/status), or undefined if gone. */
+export function readStatus(pid: number | 'self', tid?: number): Map<string, string> | undefined {
+  const file = tid === undefined ? `/proc/${pid}/status` : `/proc/${pid}/task/${tid}/status`;
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'latin1');
+  } catch {
+    return undefined;
+  }
+  const out = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const i = line.indexOf(':');
+    if (i > 0) out.set(line.slice(0, i), line.slice(i + 1).trim());
+  }
+  return out;
+}
+
+export function numbers(field: string | undefined): number[] {
+  if (field === undefined || field === '') return [];
+  return field.split(/\s+/).map(Number);
+}
+
+/** Kernel release as [major, minor]. */
+export function kernelVersion(): [number, number] {
+  const m = /^(\d+)\.(\d+)/.exec(os.release());
+  return m ? [Number(m[1]), Number(m[2])] : [0, 0];
+}
+
+export function kernelAtLeast(major: number, minor: number): boolean {
+  const [a, b] = kernelVersion();
+  return a > major || (a === major && b >= minor);
+}

@@ -1,0 +1,25 @@
+// JS side of native/reaper.cc: a promise that settles when an fd (a pidfd)
+// becomes readable. Pending waits keep the event loop alive; nothing else does.
+import { check } from './errors';
+import { native } from './native';
+
+const waiters = new Map<number, () => void>();
+let started = false;
+
+function dispatch(token: number): void {
+  const done = waiters.get(token);
+  if (done === undefined) return;
+  waiters.delete(token);
+  if (waiters.size === 0) native.reaper_ref(false);
+  done();
+}
+
+export function whenReadable(fd: number): Promise<void> {
+  if (!started) {
+    check(native.reaper_init(dispatch), 'epoll_create1');
+    started = true;
+  }
+  const token = check(native.reaper_watch(fd), 'epoll_ctl');
+  if (waiters.size === 0) native.reaper_ref(true);
+  return new Promise<void>((resolve) => waiters.set(token, resolve));
+}

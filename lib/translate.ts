@@ -1,0 +1,159 @@
+// translatePid(): a pid as seen in one pid namespace, as seen in another.
+// NS_GET_{PID,TGID}_{FROM,IN}_PIDNS (6.11) where the kernel has them, else
+// NSpid in /proc/PID/status with every namespace checked by identity.
+import * as fs from 'node:fs';
+
+import { E, NsError, invalidArg } from './errors';
+import { native } from './native';
+import { Namespace } from './namespace';
+import { numbers, readStatus } from './proc';
+import { Pidfd } from './pidfd';
+import { checkPid } from './types';
+
+export type PidNsRef = Namespace | Pidfd;
+
+export interface TranslateOptions {
+  /** The pid namespace `pid` is given in (a pid Namespace, or a Pidfd for its pid namespace). Default: ours. */
+  from?: PidNsRef;
+  /** The pid namespace to express it in. Default: ours. */
+  to?: PidNsRef;
+  /** Return the thread-group id (the process) rather than the thread id. */
+  tgid?: boolean;
+}
+
+function pidNamespaceOf(ref: PidNsRef, name: string): Namespace {
+  if (ref instanceof Pidfd) return ref.namespace('pid');
+  if (ref instanceof Namespace) {
+    if (ref.type !== 'pid') throw new NsError(-E.EINVAL, 'translatePid', { hint: `${name} must be a pid namespace, not ${ref.type}` });
+    return ref.dup();
+  }
+  throw invalidArg(name, 'a pid Namespace or a Pidfd', ref);
+}
+
+let ioctlsMissing = false;
+
+/**
+ * Translates `pid` from one pid namespace's view to another's. Throws
+ * NsError ESRCH when no such pid exists in `from`, or when the process is
+ * not visible in `to` (it lives outside `to`'s subtree).
+ */
+export function translatePid(pid: number, options: TranslateOptions = {}): number {
+  checkPid(pid);
+  if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
+  const tgid = options.tgid === true;
+  using ours = Namespace.current('pid');
+  using from = options.from === undefined ? ours.dup() : pidNamespaceOf(options.from, 'from');
+  using to = options.to === undefined ? ours.dup() : pidNamespaceOf(options.to, 'to');
+
+  if (!ioctlsMissing) {
+    try {
+      // from's view -> ours, then ours -> to's view.
+      const mid = from.equals(ours) ? (tgid ? tgidOf(pid) : pid) : viaIoctl(from, tgid ? 7 : 6, pid, 'from');
+      return to.equals(ours) ? mid : viaIoctl(to, tgid ? 9 : 8, mid, 'to');
+    } catch (err) {
+      if (!(err instanceof NsError && err.code === 'ENOTTY')) throw err;
+      ioctlsMissing = true;
+    }
+  }
+  const mid = from.equals(ours) ? pid : fromViaProc(from, ours, pid);
+  const task = tgid ? tgidOf(mid) : mid;
+  return to.equals(ours) ? task : inViaProc(to, ours, task);
+}
+
+function viaIoctl(ns: Namespace, nr: 6 | 7 | 8 | 9, pid: number, side: 'from' | 'to'): number {
+  const r = native.ns_translate(ns.fd, nr, pid);
+  if (r > 0) return r;
+  if (r === 0 || r === -E.ESRCH) {
+    throw new NsError(-E.ESRCH, 'ioctl(NS_GET_PID)', {
+      pid,
+      hint: side === 'from' ? `no pid ${pid} in the source pid namespace` : `pid ${pid} is not visible in the target pid namespace`,
+    });
+  }
+  throw new NsError(r, 'ioctl(NS_GET_PID)', { pid });
+}
+
+function tgidOf(pid: number): number {
+  const st = readStatus(pid);
+  const t = Number(st?.get('Tgid'));
+  if (!st || !(t > 0)) throw new NsError(-E.ESRCH, 'translatePid', { pid, hint: `no pid ${pid}` });
+  return t;
+}
+
+/** How many levels `ns` lies below `ours`, or -1 if it is not below it. */
+function depthBelow(ns: Namespace, ours: Namespace): number {
+  let depth = 0;
+  let cur = ns.dup();
+  try {
+    for (;;) {
+      if (cur.equals(ours)) return depth;
+      const r = native.ns_ioctl(cur.fd, 2);
+      if (r < 0) return -1;
+      cur.close();
+      cur = new Namespace(r);
+      depth++;
+    }
+  } finally {
+    cur.close();
+  }
+}
+
+/** The pid namespace `levels` above the pid namespace of task `tid`. */
+function ancestorOfTask(tid: number, levels: number): Namespace | undefined {
+  let cur: Namespace;
+  try {
+    cur = Namespace.open(`/proc/${tid}/ns/pid`, 'pid');
+  } catch {
+    return undefined;
+  }
+  for (let i = 0; i < levels; i++) {
+    const r = native.ns_ioctl(cur.fd, 2);
+    cur.close();
+    if (r < 0) return undefined;
+    cur = new Namespace(r);
+  }
+  return cur;
+}
+
+function notBelow(): NsError {
+  return new NsError(-E.ESRCH, 'translatePid', { hint: 'the pid namespace is not ours nor below ours, so its pids are not visible here' });
+}
+
+/** Older kernels: find the task whose NSpid has `pid` at from's level. */
+function fromViaProc(from: Namespace, ours: Namespace, pid: number): number {
+  const depth = depthBelow(from, ours);
+  if (depth < 0) throw notBelow();
+  for (const p of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    let tasks: string[];
+    try {
+      tasks = fs.readdirSync(`/proc/${p}/task`);
+    } catch {
+      continue;
+    }
+    for (const t of tasks) {
+      const ns = numbers(readStatus(Number(p), Number(t))?.get('NSpid'));
+      if (ns.length <= depth || ns[depth] !== pid) continue;
+      const at = ancestorOfTask(Number(t), ns.length - 1 - depth);
+      if (at === undefined) continue;
+      const same = at.equals(from);
+      at.close();
+      if (same) return ns[0] as number;
+    }
+  }
+  throw new NsError(-E.ESRCH, 'translatePid', { pid, hint: `no pid ${pid} in the source pid namespace` });
+}
+
+/** Older kernels: NSpid of task `pid` (ours) at to's level. */
+function inViaProc(to: Namespace, ours: Namespace, pid: number): number {
+  const depth = depthBelow(to, ours);
+  if (depth < 0) throw notBelow();
+  const ns = numbers(readStatus(pid)?.get('NSpid'));
+  if (ns.length === 0) throw new NsError(-E.ESRCH, 'translatePid', { pid, hint: `no pid ${pid}` });
+  if (ns.length > depth) {
+    const at = ancestorOfTask(pid, ns.length - 1 - depth);
+    const same = at?.equals(to) ?? false;
+    at?.close();
+    if (same) return ns[depth] as number;
+  }
+  throw new NsError(-E.ESRCH, 'translatePid', { pid, hint: `pid ${pid} is not visible in the target pid namespace` });
+}

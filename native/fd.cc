@@ -1,0 +1,88 @@
+// Plain fd syscalls: close, dup, flags, fstat, fstatfs, open.
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include "util.h"
+
+namespace nsfd {
+namespace {
+
+Napi::Value Close(const Napi::CallbackInfo& info) {
+  NSFD_INT(0, fd);
+  // Never retried: after EINTR the fd is gone and its number may be reused.
+  return Num(info, Ret(close(static_cast<int>(fd))));
+}
+
+Napi::Value DupCloexec(const Napi::CallbackInfo& info) {
+  NSFD_INT(0, fd);
+  return Num(info, Ret(fcntl(static_cast<int>(fd), F_DUPFD_CLOEXEC, 3)));
+}
+
+Napi::Value GetFdFlags(const Napi::CallbackInfo& info) {
+  NSFD_INT(0, fd);
+  return Num(info, Ret(fcntl(static_cast<int>(fd), F_GETFD)));
+}
+
+Napi::Value GetFlFlags(const Napi::CallbackInfo& info) {
+  NSFD_INT(0, fd);
+  return Num(info, Ret(fcntl(static_cast<int>(fd), F_GETFL)));
+}
+
+// [dev, ino, mode] as bigints/number, or -errno.
+Napi::Value Fstat(const Napi::CallbackInfo& info) {
+  NSFD_INT(0, fd);
+  struct stat st;
+  if (fstat(static_cast<int>(fd), &st) < 0) return Num(info, -errno);
+  Napi::Env env = info.Env();
+  Napi::Array out = Napi::Array::New(env, 3);
+  out.Set(0u, Napi::BigInt::New(env, static_cast<uint64_t>(st.st_dev)));
+  out.Set(1u, Napi::BigInt::New(env, static_cast<uint64_t>(st.st_ino)));
+  out.Set(2u, Napi::Number::New(env, st.st_mode));
+  return out;
+}
+
+// f_type of the filesystem behind fd, or -errno.
+Napi::Value FstatfsType(const Napi::CallbackInfo& info) {
+  NSFD_INT(0, fd);
+  struct statfs sf;
+  if (fstatfs(static_cast<int>(fd), &sf) < 0) return Num(info, -errno);
+  return Num(info, static_cast<long>(static_cast<unsigned long>(sf.f_type)));
+}
+
+// openat(dirfd, path, flags | O_CLOEXEC, mode)
+Napi::Value Openat(const Napi::CallbackInfo& info) {
+  NSFD_INT(0, dirfd);
+  NSFD_STR(1, path);
+  NSFD_INT(2, flags);
+  NSFD_INT(3, mode);
+  return Num(info, Ret(openat(static_cast<int>(dirfd), path.c_str(),
+                              static_cast<int>(flags) | O_CLOEXEC, static_cast<mode_t>(mode))));
+}
+
+// poll(fd, POLLIN, 0): revents, or -errno. A pidfd is readable once the
+// process (the whole thread group) has exited.
+Napi::Value PollIn(const Napi::CallbackInfo& info) {
+  NSFD_INT(0, fd);
+  struct pollfd p = {static_cast<int>(fd), POLLIN, 0};
+  int r = poll(&p, 1, 0);
+  if (r < 0) return Num(info, -errno);
+  return Num(info, p.revents);
+}
+
+}  // namespace
+
+void InitFd(Napi::Env env, Napi::Object exports) {
+  exports.Set("close", Napi::Function::New(env, Close, "close"));
+  exports.Set("dup_cloexec", Napi::Function::New(env, DupCloexec, "dup_cloexec"));
+  exports.Set("fcntl_getfd", Napi::Function::New(env, GetFdFlags, "fcntl_getfd"));
+  exports.Set("fcntl_getfl", Napi::Function::New(env, GetFlFlags, "fcntl_getfl"));
+  exports.Set("fstat", Napi::Function::New(env, Fstat, "fstat"));
+  exports.Set("fstatfs_type", Napi::Function::New(env, FstatfsType, "fstatfs_type"));
+  exports.Set("poll_in", Napi::Function::New(env, PollIn, "poll_in"));
+  exports.Set("openat", Napi::Function::New(env, Openat, "openat"));
+}
+
+}  // namespace nsfd

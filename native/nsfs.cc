@@ -1,0 +1,129 @@
+// nsfs ioctls and nsfs file handles.
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "uapi.h"
+#include "util.h"
+
+namespace nsfd {
+namespace {
+
+// ioctls that return a new fd or a value in the return: NS_GET_USERNS,
+// NS_GET_PARENT, NS_GET_NSTYPE.
+Napi::Value NsIoctl(const Napi::CallbackInfo& info) {
+  NSFD_INT(0, fd);
+  NSFD_INT(1, nr);
+  unsigned long req;
+  switch (nr) {
+    case 1: req = kNsGetUserns; break;
+    case 2: req = kNsGetParent; break;
+    case 3: req = kNsGetNstype; break;
+    default: return Num(info, -EINVAL);
+  }
+  return Num(info, Ret(ioctl(static_cast<int>(fd), req)));
+}
+
+Napi::Value NsGetOwnerUid(const Napi::CallbackInfo& info) {
+  NSFD_INT(0, fd);
+  uid_t uid = 0;
+  if (ioctl(static_cast<int>(fd), kNsGetOwnerUid, &uid) < 0) return Num(info, -errno);
+  return Num(info, static_cast<long>(uid));
+}
+
+// NS_GET_ID (any type, 6.18) or NS_GET_MNTNS_ID (mnt, 6.11): a bigint, or -errno.
+Napi::Value NsGetId(const Napi::CallbackInfo& info) {
+  NSFD_INT(0, fd);
+  NSFD_INT(1, mntOnly);
+  uint64_t id = 0;
+  if (ioctl(static_cast<int>(fd), mntOnly ? kNsGetMntnsId : kNsGetId, &id) < 0) return Num(info, -errno);
+  return Napi::BigInt::New(info.Env(), id);
+}
+
+// NS_GET_{PID,TGID}_{FROM,IN}_PIDNS: the pid is the argument's value and
+// comes back as the return value (not through a pointer).
+Napi::Value NsTranslate(const Napi::CallbackInfo& info) {
+  NSFD_INT(0, fd);
+  NSFD_INT(1, nr);
+  NSFD_INT(2, pid);
+  unsigned long req;
+  switch (nr) {
+    case 6: req = kNsGetPidFromPidns; break;
+    case 7: req = kNsGetTgidFromPidns; break;
+    case 8: req = kNsGetPidInPidns; break;
+    case 9: req = kNsGetTgidInPidns; break;
+    default: return Num(info, -EINVAL);
+  }
+  return Num(info, Ret(ioctl(static_cast<int>(fd), req, static_cast<unsigned long>(pid))));
+}
+
+struct HandleBuf {
+  unsigned int handle_bytes;
+  int handle_type;
+  unsigned char f_handle[64];
+};
+
+// name_to_handle_at(fd, "", AT_EMPTY_PATH): Buffer [type:i32][bytes...], or -errno.
+Napi::Value NameToHandle(const Napi::CallbackInfo& info) {
+  NSFD_INT(0, fd);
+  HandleBuf h;
+  std::memset(&h, 0, sizeof h);
+  h.handle_bytes = sizeof h.f_handle;
+  int mount_id = 0;
+  if (syscall(kSysNameToHandleAt, static_cast<int>(fd), "", &h, &mount_id, AT_EMPTY_PATH) < 0)
+    return Num(info, -errno);
+  Napi::Buffer<unsigned char> out = Napi::Buffer<unsigned char>::New(info.Env(), 4 + h.handle_bytes);
+  std::memcpy(out.Data(), &h.handle_type, 4);
+  std::memcpy(out.Data() + 4, h.f_handle, h.handle_bytes);
+  return out;
+}
+
+// open_by_handle_at(FD_NSFS_ROOT, handle, O_RDONLY|O_CLOEXEC) from a Buffer
+// made by NameToHandle.
+Napi::Value OpenByHandle(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsBuffer()) return Fail(info, "nsfd native: expected a Buffer");
+  Napi::Buffer<unsigned char> in = info[0].As<Napi::Buffer<unsigned char>>();
+  if (in.Length() < 4 || in.Length() - 4 > 64) return Num(info, -EINVAL);
+  HandleBuf h;
+  std::memset(&h, 0, sizeof h);
+  std::memcpy(&h.handle_type, in.Data(), 4);
+  h.handle_bytes = static_cast<unsigned>(in.Length() - 4);
+  std::memcpy(h.f_handle, in.Data() + 4, h.handle_bytes);
+  return Num(info, Ret(syscall(kSysOpenByHandleAt, kFdNsfsRoot, &h, O_RDONLY | O_CLOEXEC)));
+}
+
+// listns(req, ids, n, 0) probe: returns count or -errno (ENOSYS before 6.19).
+Napi::Value Listns(const Napi::CallbackInfo& info) {
+  NSFD_U64(0, startId);
+  NSFD_INT(1, type);
+  NSFD_INT(2, max);
+  if (max < 1 || max > 4096) return Num(info, -EINVAL);
+  NsIdReq req;
+  std::memset(&req, 0, sizeof req);
+  req.size = sizeof req;
+  req.ns_id = startId;
+  req.ns_type = static_cast<uint32_t>(type);
+  uint64_t ids[4096];
+  long r = syscall(kSysListns, &req, ids, static_cast<size_t>(max), 0U);
+  if (r < 0) return Num(info, -errno);
+  Napi::Env env = info.Env();
+  Napi::Array out = Napi::Array::New(env, static_cast<size_t>(r));
+  for (long i = 0; i < r; i++) out.Set(static_cast<uint32_t>(i), Napi::BigInt::New(env, ids[i]));
+  return out;
+}
+
+}  // namespace
+
+void InitNsfs(Napi::Env env, Napi::Object exports) {
+  exports.Set("ns_ioctl", Napi::Function::New(env, NsIoctl, "ns_ioctl"));
+  exports.Set("ns_get_owner_uid", Napi::Function::New(env, NsGetOwnerUid, "ns_get_owner_uid"));
+  exports.Set("ns_get_id", Napi::Function::New(env, NsGetId, "ns_get_id"));
+  exports.Set("ns_translate", Napi::Function::New(env, NsTranslate, "ns_translate"));
+  exports.Set("name_to_handle_at", Napi::Function::New(env, NameToHandle, "name_to_handle_at"));
+  exports.Set("open_by_handle_at", Napi::Function::New(env, OpenByHandle, "open_by_handle_at"));
+  exports.Set("listns", Napi::Function::New(env, Listns, "listns"));
+}
+
+}  // namespace nsfd

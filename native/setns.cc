@@ -1,0 +1,48 @@
+// setns/unshare on the calling thread, and the mounts that persist a
+// namespace (bind mount of an nsfs fd; umount).
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "uapi.h"
+#include "util.h"
+
+namespace nsfd {
+namespace {
+
+Napi::Value Setns(const Napi::CallbackInfo& info) {
+  NSFD_INT(0, fd);
+  NSFD_INT(1, nstype);
+  return Num(info, Ret(syscall(kSysSetns, static_cast<int>(fd), static_cast<int>(nstype))));
+}
+
+Napi::Value Gettid(const Napi::CallbackInfo& info) {
+  return Num(info, static_cast<long>(syscall(SYS_gettid)));
+}
+
+// mount --bind /proc/self/fd/FD TARGET
+Napi::Value BindMountFd(const Napi::CallbackInfo& info) {
+  NSFD_INT(0, fd);
+  NSFD_STR(1, target);
+  std::string src = "/proc/self/fd/" + std::to_string(fd);
+  return Num(info, Ret(mount(src.c_str(), target.c_str(), nullptr, MS_BIND, nullptr)));
+}
+
+Napi::Value Umount2(const Napi::CallbackInfo& info) {
+  NSFD_STR(0, target);
+  NSFD_INT(1, flags);
+  return Num(info, Ret(umount2(target.c_str(), static_cast<int>(flags))));
+}
+
+}  // namespace
+
+void InitSetns(Napi::Env env, Napi::Object exports) {
+  exports.Set("setns", Napi::Function::New(env, Setns, "setns"));
+  exports.Set("gettid", Napi::Function::New(env, Gettid, "gettid"));
+  exports.Set("bind_mount_fd", Napi::Function::New(env, BindMountFd, "bind_mount_fd"));
+  exports.Set("umount2", Napi::Function::New(env, Umount2, "umount2"));
+}
+
+}  // namespace nsfd

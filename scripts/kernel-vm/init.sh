@@ -1,0 +1,82 @@
+#!/bin/busybox sh
+# /init of the test VM's initramfs (see scripts/test-kernels.sh).
+#
+# Console (ttyS0): kernel messages and the human-readable test output.
+# Results (ttyS1): a clean machine-readable channel that the kernel never
+# writes to:
+#   NSFD-VM-BEGIN <uname -r>
+#   NSFD-FEATURES-RC <exit code>
+#   NSFD-FEATURES <json>                  (only when the probe printed one)
+#   NSFD-VITEST-RC <exit code>
+#   NSFD-VITEST-JSON-GZ-B64-BEGIN
+#   <base64 of the gzipped vitest JSON report>
+#   NSFD-VITEST-JSON-GZ-B64-END
+#   NSFD-VM-END
+# then the VM powers off.
+
+export PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin
+export HOME=/root TMPDIR=/tmp TERM=dumb CI=1 NO_COLOR=1 FORCE_COLOR=0 NSFD_IN_VM=1
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mkdir -p /dev/pts /dev/shm /sys/fs/cgroup /tmp /run
+mount -t devpts -o newinstance,ptmxmode=0666 devpts /dev/pts
+mount -t tmpfs -o mode=1777 shm /dev/shm
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+mount -t tmpfs -o mode=1777 tmp /tmp
+mount -t tmpfs -o mode=0755 run /run
+# Keep the kernel's own chatter off the console (panics still show).
+echo 1 > /proc/sys/kernel/printk
+ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
+hostname nsfd-vm
+
+# Settings baked in by the host (NSFD_TEST_TIMEOUT_MS, VM_INNER_TIMEOUT, ...).
+. /nsfd-vm.env
+
+R=/dev/ttyS1
+stty -F "$R" raw -echo 2>/dev/null
+exec 3>"$R"
+res() { echo "$*" >&3; }
+
+finish() {
+  res "NSFD-VM-END"
+  exec 3>&-
+  sync
+  # Give the UART time to drain before the machine goes away.
+  sleep 1
+  poweroff -f
+}
+
+KREL=$(uname -r)
+res "NSFD-VM-BEGIN $KREL"
+echo "=== nsfd VM: kernel $KREL, $(nproc) cpus, $(free -m | awk '/Mem:/{print $2}') MiB"
+
+cd /pkg || { echo "no /pkg"; finish; }
+
+echo "=== features()"
+node -e 'console.log("NSFD-FEATURES " + JSON.stringify(require("./dist/index.js").features()))' >/tmp/features.out 2>&1
+frc=$?
+cat /tmp/features.out
+res "NSFD-FEATURES-RC $frc"
+grep '^NSFD-FEATURES ' /tmp/features.out | head -n 1 >&3
+
+if [ "${VM_SKIP_TESTS:-0}" = 1 ]; then
+  res "NSFD-VITEST-RC skipped"
+  finish
+fi
+
+echo "=== vitest (timeout ${NSFD_TEST_TIMEOUT_MS} ms per test, ${VM_INNER_TIMEOUT} s overall)"
+start=$(date +%s)
+# shellcheck disable=SC2086
+timeout -s KILL "$VM_INNER_TIMEOUT" node node_modules/vitest/vitest.mjs run \
+  --reporter=default --reporter=json --outputFile.json=/tmp/r.json $VM_VITEST_ARGS </dev/null
+vrc=$?
+echo "=== vitest exited $vrc after $(( $(date +%s) - start )) s"
+res "NSFD-VITEST-RC $vrc"
+if [ -s /tmp/r.json ]; then
+  res "NSFD-VITEST-JSON-GZ-B64-BEGIN"
+  gzip -c /tmp/r.json | base64 >&3
+  res "NSFD-VITEST-JSON-GZ-B64-END"
+fi
+finish
