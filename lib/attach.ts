@@ -147,6 +147,15 @@ export function attach(target: AttachTarget, types?: readonly NsType[]): AttachS
       }
       saved.set(type, current);
       joined.push(type);
+      // Re-joining where we are is a no-op that runs the kernel's permission
+      // check for coming back: never leave a thread stranded (an unprivileged
+      // caller may enter a namespace it owns but not return to the host's).
+      const back = native.setns(current.fd, CLONE_FLAG[type]);
+      if (back < 0) {
+        throw new NsError(back, 'setns', {
+          hint: `could not return to the current ${type} namespace afterwards (no CAP_SYS_ADMIN over it), so nothing was joined`,
+        });
+      }
     }
     if (joined.length > 0) {
       if (pidfd) {

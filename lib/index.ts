@@ -3,7 +3,7 @@ export { NsError, UnsupportedError } from './errors';
 export type { NsErrorDetails } from './errors';
 export { OwnedFd } from './owned-fd';
 export { Pidfd } from './pidfd';
-export type { PidfdOpenOptions, ExitStatus, ProcessInfo, IdSet } from './pidfd';
+export type { PidfdOpenOptions, ExitStatus, ProcessInfo, IdSet, WaitOptions } from './pidfd';
 export { Namespace } from './namespace';
 export { attach, AttachScope, ATTACHABLE } from './attach';
 export type { AttachTarget } from './attach';

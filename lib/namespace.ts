@@ -20,27 +20,13 @@ export class Namespace extends OwnedFd {
   readonly inode: number;
   #id: bigint | undefined;
 
-  /** Adopts an nsfs fd. Throws (and closes it) if it is not one. */
+  /** Adopts an nsfs fd. If `fd` is not one this throws and the caller keeps it. */
   constructor(fd: number) {
+    const id = identify(fd);
     super(fd);
-    try {
-      const ftype = native.fstatfs_type(fd);
-      if (ftype < 0) throw new NsError(ftype, 'fstatfs', { fd });
-      if (ftype !== NSFS_MAGIC) {
-        throw new NsError(-E.EINVAL, 'fstatfs', { fd, hint: 'not a namespace file descriptor' });
-      }
-      const flag = check(native.ns_ioctl(fd, 3), 'ioctl(NS_GET_NSTYPE)', { fd });
-      const type = typeFromCloneFlag(flag);
-      if (type === undefined) throw new NsError(-E.EINVAL, 'ioctl(NS_GET_NSTYPE)', { hint: `unknown namespace type 0x${flag.toString(16)}` });
-      const st = native.fstat(fd);
-      if (typeof st === 'number') throw new NsError(st, 'fstat', { fd });
-      this.type = type;
-      this.dev = Number(st[0]);
-      this.inode = Number(st[1]);
-    } catch (err) {
-      this.close();
-      throw err;
-    }
+    this.type = id.type;
+    this.dev = id.dev;
+    this.inode = id.inode;
   }
 
   /** Adopts a raw nsfs fd (unsafe: nothing else may close it afterwards). */
@@ -60,6 +46,7 @@ export class Namespace extends OwnedFd {
     try {
       ns = new Namespace(fd);
     } catch (err) {
+      native.close(fd);
       if (err instanceof NsError && err.code === 'EINVAL') {
         throw new NsError(-E.EINVAL, 'open', { path, hint: 'not a namespace file (expected /proc/PID/ns/TYPE or a bind mount of one)' });
       }
@@ -97,7 +84,7 @@ export class Namespace extends OwnedFd {
         hint: r === -E.ESTALE ? 'the namespace no longer exists, or is not visible from here' : undefined,
       });
     }
-    return new Namespace(r);
+    return adoptNamespace(r);
   }
 
   /**
@@ -132,7 +119,7 @@ export class Namespace extends OwnedFd {
   /** The user namespace that owns this one. */
   owner(): Namespace {
     const r = native.ns_ioctl(this.asFd('ioctl(NS_GET_USERNS)'), 1);
-    return new Namespace(
+    return adoptNamespace(
       check(r, 'ioctl(NS_GET_USERNS)', (e) => ({
         hint: e === E.EPERM ? 'the owning user namespace is outside the caller\'s user namespace' : undefined,
       })),
@@ -142,7 +129,7 @@ export class Namespace extends OwnedFd {
   /** The parent namespace (pid and user namespaces only). */
   parent(): Namespace {
     const r = native.ns_ioctl(this.asFd('ioctl(NS_GET_PARENT)'), 2);
-    return new Namespace(
+    return adoptNamespace(
       check(r, 'ioctl(NS_GET_PARENT)', (e) => ({
         hint:
           e === E.EINVAL
@@ -212,11 +199,34 @@ export class Namespace extends OwnedFd {
   }
 
   override dup(): Namespace {
-    return new Namespace(check(native.dup_cloexec(this.asFd('dup')), 'fcntl'));
+    return adoptNamespace(check(native.dup_cloexec(this.asFd('dup')), 'fcntl'));
   }
 
   protected override inspectDetail(): string {
     return `${this.type}:[${this.inode}]`;
+  }
+}
+
+function identify(fd: number): { type: NsType; dev: number; inode: number } {
+  if (!Number.isInteger(fd) || fd < 0) throw invalidArg('fd', 'a non-negative integer', fd);
+  const ftype = native.fstatfs_type(fd);
+  if (ftype < 0) throw new NsError(ftype, 'fstatfs', { fd });
+  if (ftype !== NSFS_MAGIC) throw new NsError(-E.EINVAL, 'fstatfs', { fd, hint: 'not a namespace file descriptor' });
+  const flag = check(native.ns_ioctl(fd, 3), 'ioctl(NS_GET_NSTYPE)', { fd });
+  const type = typeFromCloneFlag(flag);
+  if (type === undefined) throw new NsError(-E.EINVAL, 'ioctl(NS_GET_NSTYPE)', { hint: `unknown namespace type 0x${flag.toString(16)}` });
+  const st = native.fstat(fd);
+  if (typeof st === 'number') throw new NsError(st, 'fstat', { fd });
+  return { type, dev: Number(st[0]), inode: Number(st[1]) };
+}
+
+/** Wraps an nsfs fd the kernel just gave us; closes it if it is somehow not one. */
+export function adoptNamespace(fd: number): Namespace {
+  try {
+    return new Namespace(fd);
+  } catch (err) {
+    native.close(fd);
+    throw err;
   }
 }
 

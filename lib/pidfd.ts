@@ -6,7 +6,7 @@ import * as os from 'node:os';
 
 import { E, NsError, UnsupportedError, check, commonHint, invalidArg } from './errors';
 import { native } from './native';
-import { Namespace } from './namespace';
+import { Namespace, adoptNamespace } from './namespace';
 import { OwnedFd } from './owned-fd';
 import { kernelAtLeast, numbers, readStatus } from './proc';
 import { whenReadable } from './reaper';
@@ -17,6 +17,7 @@ const PIDFD_THREAD = 0o200;
 const PIDFS_MAGIC = 0x50494446;
 const WEXITED = 4;
 const WNOHANG = 1;
+const WNOWAIT = 0x01000000;
 const CLD_EXITED = 1;
 const PIDFD_INFO_PID = 1n << 0n;
 const PIDFD_INFO_CREDS = 1n << 1n;
@@ -30,6 +31,23 @@ export interface PidfdOpenOptions {
   thread?: boolean;
   /** The pidfs id (Pidfd#id) the process must have: ESRCH if the pid now names another one. */
   id?: bigint;
+}
+
+export interface WaitOptions {
+  /**
+   * Reap the process if it is our child. Default: true for children nsfd
+   * spawned, false otherwise, so that a child of child_process (which libuv
+   * reaps and reports through 'exit') is only observed, never stolen.
+   */
+  reap?: boolean;
+}
+
+/** Children created by nsfd itself (spawn): their Pidfd reaps them. */
+const ownChildren = new WeakSet<Pidfd>();
+
+/** Marks `pidfd` as a child nsfd created, so wait() reaps it. Internal. */
+export function markOwnChild(pidfd: Pidfd): void {
+  ownChildren.add(pidfd);
 }
 
 export interface ExitStatus {
@@ -92,10 +110,14 @@ export class Pidfd extends OwnedFd {
   #pid: number;
   #exited: Promise<ExitStatus> | undefined;
 
-  /** Adopts a pidfd; `pid` is its pid in our namespace (read from fdinfo if omitted). */
+  /**
+   * Adopts a pidfd; `pid` is its pid in our namespace (read from fdinfo if
+   * omitted). If `fd` is not a pidfd this throws and the caller keeps it.
+   */
   constructor(fd: number, pid?: number) {
+    const known = pid ?? fdinfoPid(fd);
     super(fd);
-    this.#pid = pid ?? fdinfoPid(fd);
+    this.#pid = known;
   }
 
   static override fromRawFd(fd: number, pid?: number): Pidfd {
@@ -261,7 +283,7 @@ export class Pidfd extends OwnedFd {
     checkNsType(type);
     const fd = this.asFd('ioctl(PIDFD_GET_NAMESPACE)');
     const r = native.pidfd_get_namespace(fd, PIDFD_NS_IOCTL[type]);
-    if (r >= 0) return new Namespace(r);
+    if (r >= 0) return adoptNamespace(r);
     if (r !== -E.ENOTTY && r !== -E.EINVAL) {
       throw new NsError(r, `ioctl(PIDFD_GET_${type.toUpperCase()}_NAMESPACE)`, {
         pid: this.#pid,
@@ -315,16 +337,20 @@ export class Pidfd extends OwnedFd {
   }
 
   /**
-   * Resolves when the process exits: {code, signal}. Reaps it if it is our
-   * child; for other processes the status comes from PIDFD_GET_INFO (6.15)
-   * or is {code: null, signal: null}. Never blocks the event loop; a pending
-   * wait keeps Node alive, a Pidfd alone does not. Closing the Pidfd while
+   * Resolves when the process exits: {code, signal}. Reaps the process if
+   * it is a child nsfd spawned (or with {reap: true}); any other process is
+   * observed without reaping (WNOWAIT), and for processes that are not our
+   * children the status comes from PIDFD_GET_INFO (6.15), else it is
+   * {code: null, signal: null}. Never blocks the event loop; a pending wait
+   * keeps Node alive, a Pidfd alone does not. Closing the Pidfd while
    * waiting does not cancel the wait.
    */
-  wait(): Promise<ExitStatus> {
+  wait(options: WaitOptions = {}): Promise<ExitStatus> {
+    if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
+    const reap = options.reap ?? ownChildren.has(this);
     if (this.#exited === undefined) {
       const dup = this.dup();
-      this.#exited = waitOn(dup).finally(() => dup.close());
+      this.#exited = waitOn(dup, reap).finally(() => dup.close());
     }
     return this.#exited;
   }
@@ -338,8 +364,8 @@ export class Pidfd extends OwnedFd {
   }
 }
 
-function reapNow(fd: number): ExitStatus | 'running' | 'not-child' {
-  const r = native.waitid_pidfd(fd, WEXITED | WNOHANG);
+function reapNow(fd: number, reap: boolean): ExitStatus | 'running' | 'not-child' {
+  const r = native.waitid_pidfd(fd, WEXITED | WNOHANG | (reap ? 0 : WNOWAIT));
   if (typeof r === 'number') {
     if (r === -E.ECHILD) return 'not-child';
     throw new NsError(r, 'waitid');
@@ -348,13 +374,13 @@ function reapNow(fd: number): ExitStatus | 'running' | 'not-child' {
   return r.code === CLD_EXITED ? { code: r.status, signal: null } : { code: null, signal: signalName(r.status) };
 }
 
-async function waitOn(pidfd: Pidfd): Promise<ExitStatus> {
+async function waitOn(pidfd: Pidfd, reap: boolean): Promise<ExitStatus> {
   const fd = pidfd.fdFor('waitid');
-  const first = reapNow(fd);
+  const first = reapNow(fd, reap);
   if (typeof first === 'object') return first;
   await whenReadable(fd);
   if (first === 'running') {
-    const again = reapNow(fd);
+    const again = reapNow(fd, reap);
     if (typeof again === 'object') return again;
   }
   // Not our child: the kernel keeps the exit status for pidfds from 6.15 on.
@@ -364,6 +390,7 @@ async function waitOn(pidfd: Pidfd): Promise<ExitStatus> {
 }
 
 function fdinfoPid(fd: number): number {
+  if (!Number.isInteger(fd) || fd < 0) throw invalidArg('fd', 'a non-negative integer', fd);
   try {
     const text = fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'latin1');
     const m = /^Pid:\s*(-?\d+)/m.exec(text);

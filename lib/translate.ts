@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 
 import { E, NsError, invalidArg } from './errors';
 import { native } from './native';
-import { Namespace } from './namespace';
+import { Namespace, adoptNamespace } from './namespace';
 import { numbers, readStatus } from './proc';
 import { Pidfd } from './pidfd';
 import { checkPid } from './types';
@@ -89,7 +89,7 @@ function depthBelow(ns: Namespace, ours: Namespace): number {
       const r = native.ns_ioctl(cur.fd, 2);
       if (r < 0) return -1;
       cur.close();
-      cur = new Namespace(r);
+      cur = adoptNamespace(r);
       depth++;
     }
   } finally {
@@ -109,7 +109,7 @@ function ancestorOfTask(tid: number, levels: number): Namespace | undefined {
     const r = native.ns_ioctl(cur.fd, 2);
     cur.close();
     if (r < 0) return undefined;
-    cur = new Namespace(r);
+    cur = adoptNamespace(r);
   }
   return cur;
 }

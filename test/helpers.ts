@@ -1,0 +1,118 @@
+// Shared test helpers: real target processes in new namespaces, fd counts,
+// feature gates. No mocks: everything here makes real syscalls.
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { features } from '../lib/index';
+
+export const isRoot = process.getuid?.() === 0;
+export const feat = features();
+export const repoRoot = path.join(__dirname, '..');
+
+/** Number of open fds in this process. */
+export function fdCount(): number {
+  return fs.readdirSync('/proc/self/fd').length;
+}
+
+/** The open fd numbers of this process. */
+export function openFds(): number[] {
+  return fs.readdirSync('/proc/self/fd').map(Number).sort((a, b) => a - b);
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export async function until<T>(fn: () => T | undefined | false, what: string, ms = 10000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+export interface Target {
+  /** pid (in our namespace) of the process inside the new namespaces. */
+  pid: number;
+  /** The `unshare` process (its parent). */
+  launcher: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/**
+ * A process in new namespaces: `unshare --fork --pid --mount-proc ... sleep`.
+ * `user: true` adds a user namespace mapping root to our uid (works
+ * unprivileged). Returns the pid of the sleeping process (pid 1 inside).
+ */
+export async function startTarget(opts: { user?: boolean; types?: string[] } = {}): Promise<Target> {
+  const types = opts.types ?? ['mount', 'net', 'uts', 'ipc', 'cgroup'];
+  const args = ['--fork', '--pid', '--mount-proc', ...types.map((t) => `--${t}`)];
+  if (opts.user) args.push('--user', '--map-root-user');
+  if (!args.includes('--mount')) args.push('--mount');
+  args.push('sleep', '100000');
+  const launcher = spawn('unshare', args, { stdio: 'ignore' });
+  const lpid = launcher.pid as number;
+  const pid = await until(() => {
+    if (launcher.exitCode !== null) throw new Error(`unshare ${args.join(' ')} exited with ${launcher.exitCode}`);
+    try {
+      const kids = fs.readFileSync(`/proc/${lpid}/task/${lpid}/children`, 'latin1').trim();
+      if (!kids) return undefined;
+      const child = Number(kids.split(/\s+/)[0]);
+      // Wait until the child has exec'd sleep (its namespaces are final then).
+      const comm = fs.readFileSync(`/proc/${child}/comm`, 'latin1').trim();
+      return comm === 'sleep' ? child : undefined;
+    } catch {
+      return undefined;
+    }
+  }, 'the target process');
+  return {
+    pid,
+    launcher,
+    async stop() {
+      if (launcher.exitCode === null && launcher.signalCode === null) {
+        const done = new Promise((r) => launcher.once('exit', r));
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+        await done;
+      }
+    },
+  };
+}
+
+/** Runs a test fixture (a .ts/.js file under test/fixtures) in a fresh Node process. */
+export function runFixture(file: string, args: string[] = [], opts: { uid?: number; gid?: number; env?: NodeJS.ProcessEnv } = {}) {
+  const r = spawnSync(process.execPath, ['--expose-gc', path.join(__dirname, 'fixtures', file), ...args], {
+    encoding: 'utf8',
+    timeout: 60000,
+    env: { ...process.env, ...opts.env },
+    ...(opts.uid !== undefined ? { uid: opts.uid } : {}),
+    ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
+  });
+  return r;
+}
+
+/** Whether fd has O_CLOEXEC, read from /proc/self/fdinfo. */
+export function isCloexec(fd: number): boolean {
+  const m = /^flags:\s*([0-7]+)$/m.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'latin1'));
+  return m !== null && (parseInt(m[1] as string, 8) & 0o2000000) !== 0;
+}
+
+/**
+ * Creates the package's long-lived fds (the reaper's epoll and eventfd)
+ * before a test counts fds, so only per-operation leaks show.
+ */
+export async function warmUp(): Promise<void> {
+  const { Pidfd } = await import('../lib/index');
+  // Still running when wait() starts, so the reaper thread is started.
+  const cp = spawn('sleep', ['0.05'], { stdio: 'ignore' });
+  const p = Pidfd.open(cp.pid as number);
+  await p.wait();
+  p.close();
+  await new Promise((r) => (cp.exitCode !== null ? r(null) : cp.once('exit', r)));
+}

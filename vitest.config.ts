@@ -1,0 +1,16 @@
+import { defineConfig } from 'vitest/config';
+
+// Tests run real syscalls against real namespaces. Each file runs in its
+// own process (forks): a native crash or a setns stays inside one file.
+const timeout = Number(process.env.NSFD_TEST_TIMEOUT_MS ?? 30000);
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    exclude: process.env.NSFD_STRESS ? [] : ['test/stress/**'],
+    pool: 'forks',
+    testTimeout: timeout,
+    hookTimeout: timeout,
+    reporters: process.env.CI ? ['default'] : ['default'],
+  },
+});
