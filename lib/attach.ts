@@ -3,10 +3,12 @@
 // and returns a scope that puts the thread back.
 import * as fs from 'node:fs';
 
-import { E, NsError, invalidArg } from './errors';
+import { E, NsError, UnsupportedError, check, invalidArg } from './errors';
 import { native } from './native';
 import { Namespace } from './namespace';
+import { OwnedFd } from './owned-fd';
 import { Pidfd } from './pidfd';
+import { readStatus } from './proc';
 import { CLONE_FLAG, NsType, checkNsTypes } from './types';
 
 /** Types a thread of a multithreaded process can join and leave again. */
@@ -34,14 +36,18 @@ const REFUSED: Partial<Record<NsType, { errno: number; hint: string }>> = {
 export type AttachTarget = Pidfd | Namespace | readonly Namespace[];
 
 export class AttachScope implements Disposable {
-  #saved: Map<NsType, Namespace>;
+  #saved: Map<NsType, OwnedFd>;
   #tid: number;
-  /** The namespace types this scope joined (those already shared were skipped). */
+  /**
+   * The namespace types this scope joined. Types the thread already shared
+   * are skipped, except on the privileged pidfd fast path, where they are
+   * re-entered (a no-op) and listed too.
+   */
   readonly joined: readonly NsType[];
 
-  constructor(saved: Map<NsType, Namespace>, joined: NsType[]) {
+  constructor(saved: Map<NsType, OwnedFd>, joined: NsType[], tid: number) {
     this.#saved = saved;
-    this.#tid = native.gettid();
+    this.#tid = tid;
     this.joined = joined;
   }
 
@@ -82,11 +88,59 @@ function ensureThreadPool(): void {
   poolStarted = true;
 }
 
+let allPowerful: boolean | undefined;
+/**
+ * CAP_SYS_ADMIN in the initial user namespace: every namespace can be
+ * re-entered, so the "can we come back" check can be skipped.
+ */
+function privilegedEverywhere(): boolean {
+  if (allPowerful === undefined) {
+    const st = readStatus('self');
+    const capEff = BigInt('0x' + (st?.get('CapEff') ?? '0'));
+    let initial = false;
+    try {
+      initial = /^\s*0\s+0\s+4294967295\s*$/.test(fs.readFileSync('/proc/self/uid_map', 'latin1'));
+    } catch {
+      initial = false;
+    }
+    allPowerful = initial && (capEff & (1n << 21n)) !== 0n;
+  }
+  return allPowerful;
+}
+
 function refuse(types: readonly NsType[]): void {
   for (const t of types) {
     const r = REFUSED[t];
     if (r) throw new NsError(-r.errno, 'setns', { hint: `cannot attach to a ${t} namespace: ${r.hint}` });
   }
+}
+
+/** dev:inode of an nsfd, as a string key. */
+function identity(fd: number): string {
+  const st = native.fstat(fd);
+  if (typeof st === 'number') throw new NsError(st, 'fstat', { fd });
+  return `${st[0]}:${st[1]}`;
+}
+
+/**
+ * A pidfd of the calling thread, to read its namespaces with ioctls rather
+ * than /proc path walks. The main thread is the thread-group leader, which a
+ * plain pidfd names; other threads (Workers) need PIDFD_THREAD (6.9), and
+ * without it we read /proc/thread-self.
+ */
+function openSelfThread(tid: number): Pidfd | undefined {
+  if (tid === process.pid) return Pidfd.open(tid);
+  try {
+    return Pidfd.open(tid, { thread: true });
+  } catch (err) {
+    if (err instanceof UnsupportedError) return undefined;
+    throw err;
+  }
+}
+
+function currentNsFd(self: Pidfd | undefined, type: NsType): number {
+  if (self) return self.namespaceFd(type);
+  return check(native.openat(-100, `/proc/thread-self/ns/${type}`, 0, 0), 'open', { path: `/proc/thread-self/ns/${type}` });
 }
 
 /**
@@ -98,63 +152,81 @@ function refuse(types: readonly NsType[]): void {
  */
 export function attach(target: AttachTarget, types?: readonly NsType[]): AttachScope {
   let wanted: NsType[];
-  let targets: Map<NsType, Namespace>;
   let pidfd: Pidfd | undefined;
-  const owned: Namespace[] = [];
+  let list: Map<NsType, Namespace> | undefined;
 
   if (target instanceof Pidfd) {
     wanted = types === undefined ? [...ATTACHABLE] : checkNsTypes(types);
     refuse(wanted);
     pidfd = target;
-    targets = new Map();
-    try {
-      for (const t of wanted) {
-        const ns = target.namespace(t);
-        owned.push(ns);
-        targets.set(t, ns);
-      }
-    } catch (err) {
-      for (const ns of owned) ns.close();
-      throw err;
-    }
+    pidfd.fdFor('setns');
   } else {
-    const list = target instanceof Namespace ? [target] : target;
-    if (!Array.isArray(list) || list.some((n) => !(n instanceof Namespace))) {
+    const arr = target instanceof Namespace ? [target] : target;
+    if (!Array.isArray(arr) || arr.some((n) => !(n instanceof Namespace))) {
       throw invalidArg('target', 'a Pidfd, a Namespace or an array of Namespaces', target);
     }
     const filter = types === undefined ? undefined : checkNsTypes(types);
-    targets = new Map();
-    for (const ns of list as readonly Namespace[]) {
+    list = new Map();
+    for (const ns of arr as readonly Namespace[]) {
       if (filter && !filter.includes(ns.type)) continue;
-      if (targets.has(ns.type)) throw new NsError(-E.EINVAL, 'setns', { hint: `two ${ns.type} namespaces given` });
+      if (list.has(ns.type)) throw new NsError(-E.EINVAL, 'setns', { hint: `two ${ns.type} namespaces given` });
       if (ns.closed) throw new NsError(-E.EBADF, 'setns', {}, 'EBADF: file descriptor closed, setns');
-      targets.set(ns.type, ns);
+      list.set(ns.type, ns);
     }
-    wanted = [...targets.keys()];
+    wanted = [...list.keys()];
     refuse(wanted);
   }
 
   ensureThreadPool();
-  const saved = new Map<NsType, Namespace>();
+  const tid = native.gettid();
+  const saved = new Map<NsType, OwnedFd>();
   const joined: NsType[] = [];
+  const privileged = privilegedEverywhere();
+  // Privileged and given a pidfd: re-entering a namespace the thread already
+  // shares is a no-op for these four types, so the comparison (an nsfd per
+  // type of the target) is skipped and setns(pidfd) alone does the work.
+  const compare = !(privileged && pidfd);
   try {
-    // Skip what the thread already shares; remember where it is for the rest.
-    for (const [type, ns] of targets) {
-      const current = Namespace.current(type);
-      if (current.equals(ns)) {
-        current.close();
-        continue;
-      }
-      saved.set(type, current);
-      joined.push(type);
-      // Re-joining where we are is a no-op that runs the kernel's permission
-      // check for coming back: never leave a thread stranded (an unprivileged
-      // caller may enter a namespace it owns but not return to the host's).
-      const back = native.setns(current.fd, CLONE_FLAG[type]);
-      if (back < 0) {
-        throw new NsError(back, 'setns', {
-          hint: `could not return to the current ${type} namespace afterwards (no CAP_SYS_ADMIN over it), so nothing was joined`,
-        });
+    {
+      const self = openSelfThread(tid);
+      using _closeSelf = { [Symbol.dispose]: () => self?.close() };
+      for (const t of wanted) {
+        if (!compare) {
+          saved.set(t, new OwnedFd(currentNsFd(self, t)));
+          joined.push(t);
+          continue;
+        }
+        // Skip what the thread already shares; remember where it is for the rest.
+        let want: string;
+        if (pidfd) {
+          const tfd = pidfd.namespaceFd(t);
+          try {
+            want = identity(tfd);
+          } finally {
+            native.close(tfd);
+          }
+        } else {
+          const ns = list?.get(t) as Namespace;
+          want = `${ns.dev}:${ns.inode}`;
+        }
+        const cur = new OwnedFd(currentNsFd(self, t));
+        if (identity(cur.fd) === want) {
+          cur.close();
+          continue;
+        }
+        saved.set(t, cur);
+        joined.push(t);
+        // Re-joining where we are is a no-op that runs the kernel's permission
+        // check for coming back: never leave a thread stranded (an unprivileged
+        // caller may enter a namespace it owns but not return to the host's).
+        if (!privileged) {
+          const back = native.setns(cur.fd, CLONE_FLAG[t]);
+          if (back < 0) {
+            throw new NsError(back, 'setns', {
+              hint: `could not return to the current ${t} namespace afterwards (no CAP_SYS_ADMIN over it), so nothing was joined`,
+            });
+          }
+        }
       }
     }
     if (joined.length > 0) {
@@ -166,10 +238,10 @@ export function attach(target: AttachTarget, types?: readonly NsType[]): AttachS
       } else {
         const done: NsType[] = [];
         for (const t of joined) {
-          const r = native.setns((targets.get(t) as Namespace).fd, CLONE_FLAG[t]);
+          const r = native.setns((list?.get(t) as Namespace).fd, CLONE_FLAG[t]);
           if (r < 0) {
             // All or nothing: put back what was joined so far.
-            for (const d of done) native.setns((saved.get(d) as Namespace).fd, CLONE_FLAG[d]);
+            for (const d of done) native.setns((saved.get(d) as OwnedFd).fd, CLONE_FLAG[d]);
             throw setnsError(r, undefined, t);
           }
           done.push(t);
@@ -177,12 +249,10 @@ export function attach(target: AttachTarget, types?: readonly NsType[]): AttachS
       }
     }
   } catch (err) {
-    for (const ns of saved.values()) ns.close();
+    for (const fd of saved.values()) fd.close();
     throw err;
-  } finally {
-    for (const ns of owned) ns.close();
   }
-  return new AttachScope(saved, joined);
+  return new AttachScope(saved, joined, tid);
 }
 
 function setnsError(r: number, pid?: number, type?: NsType): NsError {

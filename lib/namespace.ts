@@ -98,7 +98,8 @@ export class Namespace extends OwnedFd {
     if (!options.keepFile) fs.rmSync(path, { force: true });
   }
 
-  protected fdFor(syscall: string): number {
+  /** The raw fd for a syscall (throws EBADF once closed). */
+  fdFor(syscall: string): number {
     return this.asFd(syscall);
   }
 

@@ -23,6 +23,10 @@ const PIDFD_INFO_PID = 1n << 0n;
 const PIDFD_INFO_CREDS = 1n << 1n;
 const PIDFD_INFO_CGROUPID = 1n << 2n;
 const PIDFD_INFO_EXIT = 1n << 3n;
+const AT_FDCWD = -100;
+
+/** Whether PIDFD_GET_*_NAMESPACE works here (undefined: not tried yet). */
+let nsIoctls: boolean | undefined;
 
 export interface PidfdOpenOptions {
   /** PIDFD_NONBLOCK (5.10): waitid on this fd never blocks. */
@@ -281,38 +285,50 @@ export class Pidfd extends OwnedFd {
   /** One of the process's namespaces: PIDFD_GET_*_NAMESPACE (6.11) or /proc rechecked. */
   namespace(type: NsType): Namespace {
     checkNsType(type);
+    return adoptNamespace(this.namespaceFd(type));
+  }
+
+  /**
+   * A raw O_CLOEXEC nsfd of the process's `type` namespace; the caller
+   * closes it. For hot paths that need no Namespace object. Internal.
+   */
+  namespaceFd(type: NsType): number {
     const fd = this.asFd('ioctl(PIDFD_GET_NAMESPACE)');
-    const r = native.pidfd_get_namespace(fd, PIDFD_NS_IOCTL[type]);
-    if (r >= 0) return adoptNamespace(r);
-    if (r !== -E.ENOTTY && r !== -E.EINVAL) {
-      throw new NsError(r, `ioctl(PIDFD_GET_${type.toUpperCase()}_NAMESPACE)`, {
-        pid: this.#pid,
-        hint:
-          r === -E.EOPNOTSUPP
-            ? `this kernel has no ${type} namespaces`
-            : r === -E.EACCES
-              ? 'no ptrace access to the process (PTRACE_MODE_READ)'
-              : commonHint(-r),
-      });
+    if (nsIoctls !== false) {
+      const r = native.pidfd_get_namespace(fd, PIDFD_NS_IOCTL[type]);
+      if (r >= 0) {
+        nsIoctls = true;
+        return r;
+      }
+      if (r !== -E.ENOTTY && r !== -E.EINVAL) {
+        throw new NsError(r, `ioctl(PIDFD_GET_${type.toUpperCase()}_NAMESPACE)`, {
+          pid: this.#pid,
+          hint:
+            r === -E.EOPNOTSUPP
+              ? `this kernel has no ${type} namespaces`
+              : r === -E.EACCES
+                ? 'no ptrace access to the process (PTRACE_MODE_READ)'
+                : commonHint(-r),
+        });
+      }
+      // ENOTTY (before 6.11), or EINVAL from a kernel that has the ioctl: keep asking only if it ever worked.
+      if (nsIoctls === undefined) nsIoctls = false;
     }
     // Older kernels: /proc/PID/ns/TYPE, then recheck that the pid still names our process.
-    let ns: Namespace;
-    try {
-      ns = Namespace.open(`/proc/${this.#pid}/ns/${type}`, type);
-    } catch (err) {
-      this.recheck('open(/proc/PID/ns)');
-      if (err instanceof NsError && err.code === 'ENOENT') {
-        throw new NsError(-E.ESRCH, 'open(/proc/PID/ns)', { pid: this.#pid, hint: 'the process has exited' });
-      }
-      throw err;
-    }
+    const r = native.openat(AT_FDCWD, `/proc/${this.#pid}/ns/${type}`, 0, 0);
     try {
       this.recheck('open(/proc/PID/ns)');
     } catch (err) {
-      ns.close();
+      if (r >= 0) native.close(r);
       throw err;
     }
-    return ns;
+    if (r < 0) {
+      throw new NsError(r === -E.ENOENT ? -E.ESRCH : r, 'open(/proc/PID/ns)', {
+        pid: this.#pid,
+        hint: r === -E.ENOENT ? 'the process has exited' : commonHint(-r),
+      });
+    }
+    return r;
   }
 
   /** Several namespaces at once (all types this kernel has by default). */

@@ -3,7 +3,7 @@
 // NSpid in /proc/PID/status with every namespace checked by identity.
 import * as fs from 'node:fs';
 
-import { E, NsError, invalidArg } from './errors';
+import { E, NsError, check, invalidArg } from './errors';
 import { native } from './native';
 import { Namespace, adoptNamespace } from './namespace';
 import { numbers, readStatus } from './proc';
@@ -21,13 +21,34 @@ export interface TranslateOptions {
   tgid?: boolean;
 }
 
-function pidNamespaceOf(ref: PidNsRef, name: string): Namespace {
-  if (ref instanceof Pidfd) return ref.namespace('pid');
+/** A raw pid-namespace fd for `ref` (the caller closes it). */
+function pidNamespaceFd(ref: PidNsRef, name: string): number {
+  if (ref instanceof Pidfd) return ref.namespaceFd('pid');
   if (ref instanceof Namespace) {
     if (ref.type !== 'pid') throw new NsError(-E.EINVAL, 'translatePid', { hint: `${name} must be a pid namespace, not ${ref.type}` });
-    return ref.dup();
+    return check(native.dup_cloexec(ref.fdFor('translatePid')), 'fcntl');
   }
   throw invalidArg(name, 'a pid Namespace or a Pidfd', ref);
+}
+
+function identity(fd: number): string {
+  const st = native.fstat(fd);
+  if (typeof st === 'number') throw new NsError(st, 'fstat', { fd });
+  return `${st[0]}:${st[1]}`;
+}
+
+// A process's own pid namespace never changes (setns only moves children).
+let ourPidNs: string | undefined;
+function ours(): string {
+  if (ourPidNs === undefined) {
+    const fd = check(native.openat(-100, '/proc/self/ns/pid', 0, 0), 'open');
+    try {
+      ourPidNs = identity(fd);
+    } finally {
+      native.close(fd);
+    }
+  }
+  return ourPidNs;
 }
 
 let ioctlsMissing = false;
@@ -41,27 +62,38 @@ export function translatePid(pid: number, options: TranslateOptions = {}): numbe
   checkPid(pid);
   if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
   const tgid = options.tgid === true;
-  using ours = Namespace.current('pid');
-  using from = options.from === undefined ? ours.dup() : pidNamespaceOf(options.from, 'from');
-  using to = options.to === undefined ? ours.dup() : pidNamespaceOf(options.to, 'to');
-
-  if (!ioctlsMissing) {
-    try {
-      // from's view -> ours, then ours -> to's view.
-      const mid = from.equals(ours) ? (tgid ? tgidOf(pid) : pid) : viaIoctl(from, tgid ? 7 : 6, pid, 'from');
-      return to.equals(ours) ? mid : viaIoctl(to, tgid ? 9 : 8, mid, 'to');
-    } catch (err) {
-      if (!(err instanceof NsError && err.code === 'ENOTTY')) throw err;
-      ioctlsMissing = true;
+  const fromFd = options.from === undefined ? -1 : pidNamespaceFd(options.from, 'from');
+  let toFd = -1;
+  try {
+    toFd = options.to === undefined ? -1 : pidNamespaceFd(options.to, 'to');
+    const fromOurs = fromFd < 0 || identity(fromFd) === ours();
+    const toOurs = toFd < 0 || identity(toFd) === ours();
+    if (!ioctlsMissing) {
+      try {
+        // from's view -> ours, then ours -> to's view.
+        const mid = fromOurs ? (tgid ? tgidOf(pid) : pid) : viaIoctl(fromFd, tgid ? 7 : 6, pid, 'from');
+        return toOurs ? mid : viaIoctl(toFd, tgid ? 9 : 8, mid, 'to');
+      } catch (err) {
+        if (!(err instanceof NsError && err.code === 'ENOTTY')) throw err;
+        ioctlsMissing = true;
+      }
     }
+    using our = Namespace.open('/proc/self/ns/pid', 'pid');
+    const mid = fromOurs ? pid : fromViaProc(adoptDup(fromFd), our, pid);
+    const task = tgid ? tgidOf(mid) : mid;
+    return toOurs ? task : inViaProc(adoptDup(toFd), our, task);
+  } finally {
+    if (fromFd >= 0) native.close(fromFd);
+    if (toFd >= 0) native.close(toFd);
   }
-  const mid = from.equals(ours) ? pid : fromViaProc(from, ours, pid);
-  const task = tgid ? tgidOf(mid) : mid;
-  return to.equals(ours) ? task : inViaProc(to, ours, task);
 }
 
-function viaIoctl(ns: Namespace, nr: 6 | 7 | 8 | 9, pid: number, side: 'from' | 'to'): number {
-  const r = native.ns_translate(ns.fd, nr, pid);
+function adoptDup(fd: number): Namespace {
+  return adoptNamespace(check(native.dup_cloexec(fd), 'fcntl'));
+}
+
+function viaIoctl(fd: number, nr: 6 | 7 | 8 | 9, pid: number, side: 'from' | 'to'): number {
+  const r = native.ns_translate(fd, nr, pid);
   if (r > 0) return r;
   if (r === 0 || r === -E.ESRCH) {
     throw new NsError(-E.ESRCH, 'ioctl(NS_GET_PID)', {
@@ -119,7 +151,8 @@ function notBelow(): NsError {
 }
 
 /** Older kernels: find the task whose NSpid has `pid` at from's level. */
-function fromViaProc(from: Namespace, ours: Namespace, pid: number): number {
+function fromViaProc(fromNs: Namespace, ours: Namespace, pid: number): number {
+  using from = fromNs;
   const depth = depthBelow(from, ours);
   if (depth < 0) throw notBelow();
   for (const p of fs.readdirSync('/proc')) {
@@ -144,7 +177,8 @@ function fromViaProc(from: Namespace, ours: Namespace, pid: number): number {
 }
 
 /** Older kernels: NSpid of task `pid` (ours) at to's level. */
-function inViaProc(to: Namespace, ours: Namespace, pid: number): number {
+function inViaProc(toNs: Namespace, ours: Namespace, pid: number): number {
+  using to = toNs;
   const depth = depthBelow(to, ours);
   if (depth < 0) throw notBelow();
   const ns = numbers(readStatus(pid)?.get('NSpid'));
