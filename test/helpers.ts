@@ -4,7 +4,7 @@ import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { features } from '../lib/index';
+import { Pidfd, features } from '../lib/index';
 
 export const isRoot = process.getuid?.() === 0;
 export const feat = features();
@@ -108,7 +108,6 @@ export function isCloexec(fd: number): boolean {
  * before a test counts fds, so only per-operation leaks show.
  */
 export async function warmUp(): Promise<void> {
-  const { Pidfd } = await import('../lib/index');
   // Still running when wait() starts, so the reaper thread is started.
   const cp = spawn('sleep', ['0.05'], { stdio: 'ignore' });
   const p = Pidfd.open(cp.pid as number);
