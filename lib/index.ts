@@ -13,3 +13,5 @@ export { features } from './features';
 export type { Feature, FeatureName, Features } from './features';
 export { NS_TYPES, CLONE_FLAG } from './types';
 export type { NsType } from './types';
+export { listNamespaces, namespaceTree, buildNamespaceTree } from './list';
+export type { NamespaceInfo, NamespaceTree, NamespaceTreeNode, NsSource, NsHolder, NsThread, NsForeignMount, ListOptions } from './list';

@@ -58,6 +58,8 @@ export interface NativeBinding {
   reaper_watch(fd: number): number;
   reaper_unwatch(token: number): number;
   reaper_ref(on: boolean): number;
+  sock_netns(fd: number): number;
+  readlink(path: string): string | number;
   [more: string]: unknown;
 }
 

@@ -68,6 +68,7 @@ export function translatePid(pid: number, options: TranslateOptions = {}): numbe
     toFd = options.to === undefined ? -1 : pidNamespaceFd(options.to, 'to');
     const fromOurs = fromFd < 0 || identity(fromFd) === ours();
     const toOurs = toFd < 0 || identity(toFd) === ours();
+    if (fromOurs && toOurs && !tgid) return existing(pid);
     if (!ioctlsMissing) {
       try {
         // from's view -> ours, then ours -> to's view.
@@ -86,6 +87,18 @@ export function translatePid(pid: number, options: TranslateOptions = {}): numbe
     if (fromFd >= 0) native.close(fromFd);
     if (toFd >= 0) native.close(toFd);
   }
+}
+
+/** `pid` if it names a task in our pid namespace (kill(pid, 0): EPERM still means it exists). */
+function existing(pid: number): number {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') {
+      throw new NsError(-E.ESRCH, 'translatePid', { pid, hint: `no pid ${pid} in our pid namespace` });
+    }
+  }
+  return pid;
 }
 
 function adoptDup(fd: number): Namespace {

@@ -69,5 +69,6 @@ void InitNsfs(Napi::Env env, Napi::Object exports);
 void InitSetns(Napi::Env env, Napi::Object exports);
 void InitReaper(Napi::Env env, Napi::Object exports);
 void InitProbe(Napi::Env env, Napi::Object exports);
+void InitList(Napi::Env env, Napi::Object exports);
 
 }  // namespace nsfd

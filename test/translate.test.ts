@@ -67,6 +67,11 @@ describe('translatePid', () => {
     expect(translatePid(tid, { tgid: true })).toBe(process.pid);
   });
 
+  it('a pid that does not exist in our own namespace → ESRCH', () => {
+    expect(() => translatePid(0x3ffffff0)).toThrowError(expect.objectContaining({ code: 'ESRCH', hint: expect.stringContaining('no pid') }));
+    expect(() => translatePid(0x3ffffff0, { tgid: true })).toThrowError(expect.objectContaining({ code: 'ESRCH' }));
+  });
+
   it('bad input', () => {
     expect(() => translatePid(0)).toThrow(RangeError);
     expect(() => translatePid('1' as unknown as number)).toThrow(TypeError);
