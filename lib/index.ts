@@ -15,3 +15,5 @@ export { NS_TYPES, CLONE_FLAG } from './types';
 export type { NsType } from './types';
 export { listNamespaces, namespaceTree, buildNamespaceTree } from './list';
 export type { NamespaceInfo, NamespaceTree, NamespaceTreeNode, NsSource, NsHolder, NsThread, NsForeignMount, ListOptions } from './list';
+export { socketIn, socketNamespace, openIn, readFileIn, writeFileIn, mkdirIn, mountIn, loopbackUp, openFlags } from './inns';
+export type { InTarget, PidfdHolder, SocketFamily, SocketType, SocketBind, SocketInOptions, OpenFlags, ReadFileInOptions, WriteFileInOptions, MkdirInOptions, MountOptions } from './inns';

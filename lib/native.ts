@@ -60,6 +60,14 @@ export interface NativeBinding {
   reaper_ref(on: boolean): number;
   sock_netns(fd: number): number;
   readlink(path: string): string | number;
+  /** [result or -errno, step, index, fs log]; see native/inns.cc. */
+  inns_thread(fd: number, nstype: number, op: number, ints: number[], strs: string[], buf?: Buffer): [number, number, number, string];
+  inns_helper(joins: number[], flags: number, op: number, ints: number[], strs: string[], buf?: Buffer): [number, number, number, string];
+  inns_direct(op: number, ints: number[], strs: string[], buf?: Buffer): [number, number, number, string];
+  socket_netns(fd: number): number;
+  open_tree(dirfd: number, path: string, flags: number): number;
+  mount_setattr(fd: number, recursive: number, set: number, clr: number, propagation: number): number;
+  mkdirat(dirfd: number, path: string, mode: number): number;
   [more: string]: unknown;
 }
 
