@@ -56,6 +56,7 @@ export interface NativeBinding {
   clone3_probe(): number;
   reaper_init(cb: (token: number) => void): number;
   reaper_watch(fd: number): number;
+  reaper_watch(fd: number, untilReaped: 0 | 1): number;
   reaper_unwatch(token: number): number;
   reaper_ref(on: boolean): number;
   sock_netns(fd: number): number;

@@ -9,7 +9,8 @@ import { native } from './native';
 import { Namespace, adoptNamespace } from './namespace';
 import { OwnedFd } from './owned-fd';
 import { kernelAtLeast, numbers, readStatus } from './proc';
-import { whenReadable } from './reaper';
+import { whenExited } from './reaper';
+import { has } from './features';
 import { NS_TYPES, NsType, PIDFD_NS_IOCTL, checkNsType, checkNsTypes, checkPid } from './types';
 
 const PIDFD_NONBLOCK = 0o4000;
@@ -355,9 +356,10 @@ export class Pidfd extends OwnedFd {
   /**
    * Resolves when the process exits: {code, signal}. Reaps the process if
    * it is a child nsfd spawned (or with {reap: true}); any other process is
-   * observed without reaping (WNOWAIT), and for processes that are not our
-   * children the status comes from PIDFD_GET_INFO (6.15), else it is
-   * {code: null, signal: null}. Never blocks the event loop; a pending wait
+   * observed without reaping (WNOWAIT). For a process that is not our child
+   * the status comes from PIDFD_GET_INFO, so from 6.15 on wait() resolves
+   * once its parent has reaped it; on older kernels it resolves at exit
+   * with {code: null, signal: null}. Never blocks the event loop; a pending wait
    * keeps Node alive, a Pidfd alone does not. Closing the Pidfd while
    * waiting does not cancel the wait.
    */
@@ -394,12 +396,14 @@ async function waitOn(pidfd: Pidfd, reap: boolean): Promise<ExitStatus> {
   const fd = pidfd.fdFor('waitid');
   const first = reapNow(fd, reap);
   if (typeof first === 'object') return first;
-  await whenReadable(fd);
+  // Not our child: the kernel keeps the exit status for pidfds from 6.15 on,
+  // once the parent has reaped the process; so wait for that (POLLHUP).
+  const untilReaped = first === 'not-child' && has('pidfd_info_exit');
+  await whenExited(fd, untilReaped);
   if (first === 'running') {
     const again = reapNow(fd, reap);
     if (typeof again === 'object') return again;
   }
-  // Not our child: the kernel keeps the exit status for pidfds from 6.15 on.
   const info = native.pidfd_get_info(fd, PIDFD_INFO_EXIT);
   if (typeof info !== 'number' && (info.mask & PIDFD_INFO_EXIT) !== 0n) return decodeWaitStatus(info.exitCode);
   return { code: null, signal: null };

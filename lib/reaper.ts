@@ -14,12 +14,16 @@ function dispatch(token: number): void {
   done();
 }
 
-export function whenReadable(fd: number): Promise<void> {
+/**
+ * Resolves when the process behind pidfd `fd` has exited (the pidfd reads
+ * POLLIN) or, with untilReaped, once its parent has reaped it (POLLHUP, 6.9+).
+ */
+export function whenExited(fd: number, untilReaped = false): Promise<void> {
   if (!started) {
     check(native.reaper_init(dispatch), 'epoll_create1');
     started = true;
   }
-  const token = check(native.reaper_watch(fd), 'epoll_ctl');
+  const token = check(native.reaper_watch(fd, untilReaped ? 1 : 0), 'epoll_ctl');
   if (waiters.size === 0) native.reaper_ref(true);
   return new Promise<void>((resolve) => waiters.set(token, resolve));
 }

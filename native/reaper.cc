@@ -106,11 +106,15 @@ Napi::Value ReaperInit(const Napi::CallbackInfo& info) {
   return Num(info, 0);
 }
 
-// reaper_watch(pidfd): a token, or -errno. The reaper watches its own dup,
-// so closing the caller's fd never races with the epoll set.
+// reaper_watch(pidfd, untilReaped): a token, or -errno. The reaper watches
+// its own dup, so closing the caller's fd never races with the epoll set.
+// A pidfd reads as POLLIN once the process exits and adds POLLHUP once it
+// is reaped (6.9+); untilReaped waits for the latter (epoll always reports
+// HUP, so asking for no events waits for nothing else).
 Napi::Value ReaperWatch(const Napi::CallbackInfo& info) {
   Reaper* r = Self(info);
   NSFD_INT(0, fd);
+  NSFD_INT(1, untilReaped);
   if (!r->started) return Num(info, -EINVAL);
   int dup = fcntl(static_cast<int>(fd), F_DUPFD_CLOEXEC, 3);
   if (dup < 0) return Num(info, -errno);
@@ -118,7 +122,7 @@ Napi::Value ReaperWatch(const Napi::CallbackInfo& info) {
   uint32_t tok = r->next++;
   if (r->next == 0) r->next = 1;
   epoll_event e{};
-  e.events = EPOLLIN | EPOLLONESHOT;
+  e.events = (untilReaped ? 0u : static_cast<uint32_t>(EPOLLIN)) | EPOLLONESHOT;
   e.data.u64 = tok;
   if (epoll_ctl(r->ep, EPOLL_CTL_ADD, dup, &e) < 0) {
     int err = errno;

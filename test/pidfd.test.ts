@@ -98,8 +98,11 @@ describe('Pidfd', () => {
     const cp = spawn('sh', ['-c', 'read x; exit 7'], { stdio: ['pipe', 'ignore', 'ignore'] });
     using p = Pidfd.open(cp.pid as number);
     const waiting = p.wait({ reap: true });
+    // child_process closes its end of the pipe asynchronously: wait for it.
+    const stdinClosed = new Promise((r) => cp.stdin?.once('close', r));
     cp.stdin?.end('go\n');
     expect(await waiting).toEqual({ code: 7, signal: null });
+    await stdinClosed;
     expect(fs.existsSync(`/proc/${cp.pid}`)).toBe(false);
     cp.removeAllListeners();
   });
@@ -120,6 +123,8 @@ describe('Pidfd', () => {
   it('wait() on a process that is not our child resolves when it exits', async () => {
     // sh is our child; its child sleep is not.
     const sh = spawn('sh', ['-c', 'sleep 1000 & echo $!; wait'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    // Listen now: sh may exit (and emit) before the wait below resolves.
+    const shExited = new Promise((r) => sh.once('exit', r));
     const pid = Number(await new Promise<string>((r) => sh.stdout.once('data', (d: Buffer) => r(d.toString()))));
     using p = Pidfd.open(pid);
     const waiting = p.wait();
@@ -127,7 +132,7 @@ describe('Pidfd', () => {
     const st = await waiting;
     if (feat.pidfd_info_exit.available) expect(st).toEqual({ code: null, signal: 'SIGKILL' });
     else expect(st).toEqual({ code: null, signal: null });
-    await new Promise((r) => sh.once('exit', r));
+    await shExited;
   });
 
   it('wait() on an already-exited child_process child reports its code', async () => {
