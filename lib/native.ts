@@ -55,7 +55,6 @@ export interface NativeBinding {
   umount2(target: string, flags: number): number;
   clone3_probe(): number;
   reaper_init(cb: (token: number) => void): number;
-  reaper_watch(fd: number): number;
   reaper_watch(fd: number, untilReaped: 0 | 1): number;
   reaper_unwatch(token: number): number;
   reaper_ref(on: boolean): number;
