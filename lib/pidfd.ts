@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 
-import { E, NsError, UnsupportedError, check, commonHint, invalidArg } from './errors';
+import { E, NsError, UnsupportedError, check, commonHint, invalidArg, outOfRange } from './errors';
 import { native } from './native';
 import { Namespace, adoptNamespace } from './namespace';
 import { OwnedFd } from './owned-fd';
@@ -120,6 +120,10 @@ export class Pidfd extends OwnedFd {
    * omitted). If `fd` is not a pidfd this throws and the caller keeps it.
    */
   constructor(fd: number, pid?: number) {
+    // fdinfo says -1 for an exited process and 0 for one outside our pid namespace.
+    if (pid !== undefined && (typeof pid !== 'number' || !Number.isInteger(pid) || pid < -1 || pid > 0x3fffffff)) {
+      throw invalidArg('pid', 'an integer from -1 to 1073741823', pid);
+    }
     const known = pid ?? fdinfoPid(fd);
     super(fd);
     this.#pid = known;
@@ -181,7 +185,12 @@ export class Pidfd extends OwnedFd {
 
   /** The pid in our pid namespace (as of opening). */
   get pid(): number {
-    return this.#pid;
+    return Pidfd.#isReal(this) ? this.#pid : -1;
+  }
+
+  /** Made by this constructor (not just given its prototype)? */
+  static #isReal(x: object): boolean {
+    return #pid in x;
   }
 
   /**
@@ -224,6 +233,7 @@ export class Pidfd extends OwnedFd {
   /** pidfd_getfd (5.6): a copy (O_CLOEXEC) of the target's fd `targetFd`. */
   getfd(targetFd: number): OwnedFd {
     if (!Number.isInteger(targetFd) || targetFd < 0) throw invalidArg('targetFd', 'a non-negative integer', targetFd);
+    if (targetFd > 0x7fffffff) throw outOfRange('targetFd', '<= 2147483647', targetFd);
     const r = native.pidfd_getfd(this.asFd('pidfd_getfd'), targetFd, 0);
     if (r === -E.ENOSYS) throw new UnsupportedError('pidfd_getfd', '5.6', r, 'pidfd_getfd');
     return new OwnedFd(
@@ -294,6 +304,7 @@ export class Pidfd extends OwnedFd {
    * closes it. For hot paths that need no Namespace object. Internal.
    */
   namespaceFd(type: NsType): number {
+    checkNsType(type);
     const fd = this.asFd('ioctl(PIDFD_GET_NAMESPACE)');
     if (nsIoctls !== false) {
       const r = native.pidfd_get_namespace(fd, PIDFD_NS_IOCTL[type]);
@@ -357,14 +368,16 @@ export class Pidfd extends OwnedFd {
    * Resolves when the process exits: {code, signal}. Reaps the process if
    * it is a child nsfd spawned (or with {reap: true}); any other process is
    * observed without reaping (WNOWAIT). For a process that is not our child
-   * the status comes from PIDFD_GET_INFO, so from 6.15 on wait() resolves
-   * once its parent has reaped it; on older kernels it resolves at exit
-   * with {code: null, signal: null}. Never blocks the event loop; a pending wait
+   * the status comes from PIDFD_GET_INFO (6.15+), which has it once the
+   * parent has reaped the process: wait() gives the parent up to 100 ms
+   * after the exit, then resolves with {code: null, signal: null} if the
+   * status is still unknown (always so on older kernels). Never blocks the event loop; a pending wait
    * keeps Node alive, a Pidfd alone does not. Closing the Pidfd while
    * waiting does not cancel the wait.
    */
   wait(options: WaitOptions = {}): Promise<ExitStatus> {
     if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
+    if (!Pidfd.#isReal(this)) this.asFd('waitid'); // not a real handle: EBADF
     const reap = options.reap ?? ownChildren.has(this);
     if (this.#exited === undefined) {
       const dup = this.dup();
@@ -378,7 +391,7 @@ export class Pidfd extends OwnedFd {
   }
 
   protected override inspectDetail(): string {
-    return `pid=${this.#pid}`;
+    return `pid=${this.pid}`;
   }
 }
 
@@ -396,17 +409,33 @@ async function waitOn(pidfd: Pidfd, reap: boolean): Promise<ExitStatus> {
   const fd = pidfd.fdFor('waitid');
   const first = reapNow(fd, reap);
   if (typeof first === 'object') return first;
-  // Not our child: the kernel keeps the exit status for pidfds from 6.15 on,
-  // once the parent has reaped the process; so wait for that (POLLHUP).
-  const untilReaped = first === 'not-child' && has('pidfd_info_exit');
-  await whenExited(fd, untilReaped);
+  await whenExited(fd).done;
   if (first === 'running') {
     const again = reapNow(fd, reap);
     if (typeof again === 'object') return again;
   }
+  // Not our child: the kernel keeps its exit status for pidfds (6.15+) once
+  // the parent has reaped it. Give the parent a moment (POLLHUP on reap);
+  // an orphan whose reaper never reaps it stays a zombie, status unknown.
+  let status = exitInfo(fd);
+  if (status === undefined && has('pidfd_info_exit')) {
+    const reaped = whenExited(fd, true);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([reaped.done, new Promise<void>((r) => (timer = setTimeout(r, REAP_GRACE_MS)))]);
+    clearTimeout(timer);
+    reaped.cancel();
+    status = exitInfo(fd);
+  }
+  return status ?? { code: null, signal: null };
+}
+
+/** How long wait() gives a non-child's parent to reap it, for its exit status. */
+const REAP_GRACE_MS = 100;
+
+function exitInfo(fd: number): ExitStatus | undefined {
   const info = native.pidfd_get_info(fd, PIDFD_INFO_EXIT);
   if (typeof info !== 'number' && (info.mask & PIDFD_INFO_EXIT) !== 0n) return decodeWaitStatus(info.exitCode);
-  return { code: null, signal: null };
+  return undefined;
 }
 
 function fdinfoPid(fd: number): number {

@@ -17,13 +17,22 @@ function dispatch(token: number): void {
 /**
  * Resolves when the process behind pidfd `fd` has exited (the pidfd reads
  * POLLIN) or, with untilReaped, once its parent has reaped it (POLLHUP, 6.9+).
+ * `cancel()` drops the watch (the promise then never settles).
  */
-export function whenExited(fd: number, untilReaped = false): Promise<void> {
+export function whenExited(fd: number, untilReaped = false): { done: Promise<void>; cancel(): void } {
   if (!started) {
     check(native.reaper_init(dispatch), 'epoll_create1');
     started = true;
   }
   const token = check(native.reaper_watch(fd, untilReaped ? 1 : 0), 'epoll_ctl');
   if (waiters.size === 0) native.reaper_ref(true);
-  return new Promise<void>((resolve) => waiters.set(token, resolve));
+  const done = new Promise<void>((resolve) => waiters.set(token, resolve));
+  return {
+    done,
+    cancel() {
+      if (!waiters.delete(token)) return;
+      native.reaper_unwatch(token);
+      if (waiters.size === 0) native.reaper_ref(false);
+    },
+  };
 }
