@@ -17,3 +17,5 @@ export { listNamespaces, namespaceTree, buildNamespaceTree } from './list';
 export type { NamespaceInfo, NamespaceTree, NamespaceTreeNode, NsSource, NsHolder, NsThread, NsForeignMount, ListOptions } from './list';
 export { socketIn, socketNamespace, openIn, readFileIn, writeFileIn, mkdirIn, mountIn, loopbackUp, openFlags } from './inns';
 export type { InTarget, PidfdHolder, SocketFamily, SocketType, SocketBind, SocketInOptions, OpenFlags, ReadFileInOptions, WriteFileInOptions, MkdirInOptions, MountOptions } from './inns';
+export { spawn, run, Subprocess } from './spawn';
+export type { SpawnOptions, RunOptions, RunResult, IdMapEntry, StdioName, StdioSlot } from './spawn';

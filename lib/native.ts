@@ -68,6 +68,11 @@ export interface NativeBinding {
   open_tree(dirfd: number, path: string, flags: number): number;
   mount_setattr(fd: number, recursive: number, set: number, clr: number, propagation: number): number;
   mkdirat(dirfd: number, path: string, mode: number): number;
+  /** See native/spawn.cc and SpawnSpec in lib/spawn.ts. */
+  spawn_clone3(spec: object): { pidfd: number; pid: number } | { errno: number; step: string; syscall: string; detail: number };
+  /** Per namespace type name: the process's "type:[inode]" link or -errno; -errno overall if the pidfd's process is gone. */
+  /** socketpair(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC): [fd, fd] or -errno. */
+  socketpair(): [number, number] | number;
   [more: string]: unknown;
 }
 

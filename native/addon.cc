@@ -10,6 +10,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitSetns(env, exports);
   InitReaper(env, exports);
   InitProbe(env, exports);
+  InitSpawn(env, exports);
   InitInns(env, exports);
   InitList(env, exports);
   return exports;

@@ -69,6 +69,7 @@ void InitNsfs(Napi::Env env, Napi::Object exports);
 void InitSetns(Napi::Env env, Napi::Object exports);
 void InitReaper(Napi::Env env, Napi::Object exports);
 void InitProbe(Napi::Env env, Napi::Object exports);
+void InitSpawn(Napi::Env env, Napi::Object exports);
 void InitInns(Napi::Env env, Napi::Object exports);
 void InitList(Napi::Env env, Napi::Object exports);
 

@@ -1,0 +1,596 @@
+// spawn() / run(): real clone3 children in real namespaces. Every error
+// case also checks that no fd and no child (zombie) is left behind.
+import * as cp from 'node:child_process';
+import { once } from 'node:events';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+
+import { Namespace, NsError, Pidfd, SpawnOptions, Subprocess, run, spawn, translatePid } from '../lib/index';
+import { Target, fdCount, feat, isCloexec, isRoot, repoRoot, runFixture, startTarget, until, warmUp } from './helpers';
+
+const NS = ['user', 'mnt', 'uts', 'ipc', 'pid', 'net', 'cgroup', 'time'] as const;
+const nsLink = (pid: number | 'self', t: string): string => fs.readlinkSync(`/proc/${pid}/ns/${t}`);
+const busybox = ['/bin/busybox', '/usr/bin/busybox'].find((f) => fs.existsSync(f));
+
+/** The child's /proc/self/ns/<type> links, one per type (busybox readlink takes one path). */
+async function childLinks(types: string[], options: SpawnOptions): Promise<string[]> {
+  const r = await run('sh', ['-c', 'for t; do readlink /proc/self/ns/$t; done', 'sh', ...types], options);
+  return r.stdout.trim().split('\n');
+}
+
+/** Pids of our children (zombies included), over all our threads. */
+function childPids(): string[] {
+  return fs
+    .readdirSync('/proc/self/task')
+    .flatMap((t) => fs.readFileSync(`/proc/self/task/${t}/children`, 'latin1').trim().split(/\s+/))
+    .filter(Boolean)
+    .sort();
+}
+
+/** The thrown error, checked for a clean failure: no fd and no child left behind. */
+function cleanFailure(fn: () => unknown): NsError & { step?: string } {
+  const fds = fdCount();
+  const kids = childPids();
+  let caught: unknown;
+  try {
+    fn();
+  } catch (err) {
+    caught = err;
+  }
+  expect(caught).toBeInstanceOf(Error);
+  expect(fdCount()).toBe(fds);
+  expect(childPids()).toEqual(kids);
+  return caught as NsError;
+}
+
+function cgroup2Mount(): string | undefined {
+  for (const line of fs.readFileSync('/proc/self/mountinfo', 'latin1').split('\n')) {
+    const [pre, post] = line.split(' - ');
+    if (post?.startsWith('cgroup2 ')) return pre?.split(' ')[4];
+  }
+  return undefined;
+}
+
+function cgroupV1Dir(): string | undefined {
+  for (const line of fs.readFileSync('/proc/self/mountinfo', 'latin1').split('\n')) {
+    const [pre, post] = line.split(' - ');
+    if (post?.startsWith('cgroup ')) return pre?.split(' ')[4];
+  }
+  return undefined;
+}
+
+let target: Target;
+let tpidfd: Pidfd;
+let before = 0;
+beforeAll(async () => {
+  await warmUp();
+  target = await startTarget({ types: ['mount', 'net', 'uts', 'ipc', 'cgroup'] });
+  tpidfd = Pidfd.open(target.pid);
+});
+afterAll(async () => {
+  tpidfd.close();
+  await target.stop();
+});
+beforeEach(() => {
+  before = fdCount();
+});
+afterEach(() => {
+  expect(fdCount()).toBe(before);
+});
+
+describe('spawn and run', () => {
+  it('runs a program and reports its exit code, signal and output', async () => {
+    const r = await run('sh', ['-c', 'echo out; echo err >&2; exit 3']);
+    expect(r).toMatchObject({ code: 3, signal: null, stdout: 'out\n', stderr: 'err\n' });
+    const k = await run('sh', ['-c', 'kill -TERM $$']);
+    expect(k).toMatchObject({ code: null, signal: 'SIGTERM' });
+    const b = await run('printf', ['\\x01\\x02'], { encoding: 'buffer' });
+    expect(Buffer.isBuffer(b.stdout)).toBe(true);
+    expect([...b.stdout]).toEqual([1, 2]);
+  });
+
+  it('returns a Subprocess holding a CLOEXEC pidfd; kill goes through it', async () => {
+    const c = spawn('sleep', ['1000'], { stdio: 'ignore' });
+    expect(c).toBeInstanceOf(Subprocess);
+    expect(c.pidfd).toBeInstanceOf(Pidfd);
+    expect(c.pidfd.pid).toBe(c.pid);
+    expect(isCloexec(c.pidfd.fd)).toBe(true);
+    expect(fs.readFileSync(`/proc/${c.pid}/status`, 'latin1')).toMatch(new RegExp(`^PPid:\\s+${process.pid}$`, 'm'));
+    expect(c.kill('SIGTERM')).toBe(true);
+    expect(await c.exited).toEqual({ code: null, signal: 'SIGTERM' });
+    expect(c.kill()).toBe(false); // reaped: ESRCH
+    c.close();
+  });
+
+  it('passes argv, argv0, env and cwd; looks the program up in the env PATH', async () => {
+    // node, not sh: busybox picks its applet by argv[0].
+    const r = await run(process.execPath, ['-e', 'process.stdout.write([process.argv0, process.env.FOO, process.cwd()].join("|"))'], {
+      env: { FOO: 'bar', PATH: '/usr/bin:/bin' },
+      cwd: '/tmp',
+      argv0: 'custom',
+    });
+    expect(r.stdout).toBe('custom|bar|/tmp');
+    const a = await run('printf', ['%s|', 'one', 'two words', '']);
+    expect(a.stdout).toBe('one|two words||');
+    const e = cleanFailure(() => spawn('sh', [], { env: { PATH: '/nonexistent' } }));
+    expect(e).toMatchObject({ code: 'ENOENT', step: 'execve', syscall: 'execve', path: 'sh' });
+  });
+
+  it('inherits process.env as it is now (in a Worker: the Worker\'s own copy)', async () => {
+    process.env.NSFD_SPAWN_ENV = 'set';
+    try {
+      expect((await run('sh', ['-c', 'echo "$NSFD_SPAWN_ENV"'])).stdout).toBe('set\n');
+    } finally {
+      delete process.env.NSFD_SPAWN_ENV;
+    }
+    expect((await run('sh', ['-c', 'echo "${NSFD_SPAWN_ENV-unset}"'])).stdout).toBe('unset\n');
+    const code = `
+      const { parentPort } = require('node:worker_threads');
+      const { run } = require(${JSON.stringify(path.join(repoRoot, 'dist/index.js'))});
+      process.env.NSFD_WORKER_ENV = 'worker';
+      run('sh', ['-c', 'echo "$NSFD_WORKER_ENV"']).then((r) => parentPort.postMessage(r.stdout), (e) => parentPort.postMessage(String(e)));
+    `;
+    const w = new Worker(code, { eval: true });
+    const [msg] = (await once(w, 'message')) as [string];
+    await w.terminate();
+    expect(msg).toBe('worker\n');
+    expect(process.env.NSFD_WORKER_ENV).toBeUndefined();
+  });
+
+  it('stdio: pipe, inherit, ignore, an fd, a stream, extra slots', async () => {
+    const piped = await run('cat', [], { input: 'through stdin\n' });
+    expect(piped.stdout).toBe('through stdin\n');
+
+    const ignored = await run('readlink', ['/proc/self/fd/0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(ignored.stdout).toBe('/dev/null\n');
+
+    // inherit: the child's stderr is the very file ours is.
+    const inh = await run('sh', ['-c', 'readlink /proc/self/fd/2'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    expect(inh.stdout.trim()).toBe(fs.readlinkSync('/proc/self/fd/2'));
+
+    const file = path.join(os.tmpdir(), `nsfd-spawn-${process.pid}.txt`);
+    const fd = fs.openSync(file, 'w');
+    try {
+      const c = spawn('sh', ['-c', 'echo to-fd; echo to-stream >&2; echo to-3 >&3'], { stdio: ['ignore', fd, { fd } as never, 'pipe'] });
+      const chunks: Buffer[] = [];
+      const s3 = c.stdio[3];
+      expect(s3).toBeTruthy();
+      s3?.on('data', (d: Buffer) => chunks.push(d));
+      const closed = new Promise((r) => s3?.once('close', r));
+      expect(await c.exited).toEqual({ code: 0, signal: null });
+      await closed;
+      c.close();
+      expect(Buffer.concat(chunks).toString()).toBe('to-3\n');
+      expect(fs.readFileSync(file, 'utf8')).toBe('to-fd\nto-stream\n');
+    } finally {
+      fs.closeSync(fd);
+      fs.rmSync(file, { force: true });
+    }
+  });
+
+  it('our ends of the pipes are CLOEXEC', async () => {
+    const c = spawn('cat', [], { stdio: 'pipe' });
+    for (const s of [c.stdin, c.stdout, c.stderr]) {
+      const fd = (s as unknown as { _handle: { fd: number } })._handle.fd;
+      expect(isCloexec(fd)).toBe(true);
+    }
+    c.stdin?.end();
+    await c.exited;
+    await new Promise((r) => (c.stdout?.closed ? r(null) : c.stdout?.once('close', r)));
+    c.stderr?.destroy();
+    c.close();
+  });
+
+  it('the child gets exactly the fds asked for, not fds we inherited without CLOEXEC', () => {
+    const r = cp.spawnSync('bash', ['-c', `exec 50</etc/hostname; exec "${process.execPath}" "${path.join(repoRoot, 'test/fixtures/spawn-fds.js')}"`], {
+      encoding: 'utf8',
+      timeout: 60000,
+    });
+    const o = JSON.parse(r.stdout);
+    expect(o.error).toBeUndefined();
+    // The premise: the fixture holds fd 50 without CLOEXEC, and child_process passes it on.
+    expect(o).toMatchObject({ parentHas50: true, parent50Cloexec: false });
+    expect(o.childProcess).toContain(50);
+    // ls lists 0..2 and its own directory fd (3); slot 4 only when asked for.
+    expect(o.plain).toEqual([0, 1, 2, 3]);
+    expect(o.newNs).toEqual([0, 1, 2, 3]);
+    expect(o.asked).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('newSession: the child leads a new session', async () => {
+    const c = spawn('sh', ['-c', 'cut -d" " -f6 /proc/$$/stat'], { newSession: true, stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    c.stdout?.on('data', (d) => (out += d));
+    await Promise.all([c.exited, new Promise((r) => c.stdout?.once('close', r))]);
+    c.close();
+    expect(Number(out)).toBe(c.pid);
+  });
+
+  it('works beside child_process: each reaps only its own children', async () => {
+    const viaCp = (code: number) =>
+      new Promise<number | null>((resolve) => cp.spawn('sh', ['-c', `sleep 0.05; exit ${code}`], { stdio: 'ignore' }).once('exit', resolve));
+    for (let i = 0; i < 5; i++) {
+      const [a, b, c] = await Promise.all([viaCp(3), run('sh', ['-c', 'sleep 0.05; exit 4']), viaCp(5)]);
+      expect([a, b.code, c]).toEqual([3, 4, 5]);
+    }
+  });
+});
+
+describe('joining a target', () => {
+  it('enters all the namespaces of a target that differ from ours (pid too: the child is in its pid ns)', async () => {
+    const c = spawn('sleep', ['1000'], { join: tpidfd, stdio: 'ignore' });
+    try {
+      for (const t of NS) expect([t, nsLink(c.pid, t)]).toEqual([t, nsLink(target.pid, t)]);
+      expect(nsLink(target.pid, 'net')).not.toBe(nsLink('self', 'net'));
+      // The target is pid 1 of its namespace; our child has a pid there too.
+      const inside = translatePid(c.pid, { to: tpidfd });
+      expect(inside).toBeGreaterThan(1);
+      const nspid = /^NSpid:\s+(.*)$/m.exec(fs.readFileSync(`/proc/${c.pid}/status`, 'latin1'))?.[1]?.split(/\s+/).map(Number);
+      expect(nspid).toEqual([c.pid, inside]);
+      // Still our child: we reap it.
+      expect(fs.readFileSync(`/proc/${c.pid}/status`, 'latin1')).toMatch(new RegExp(`^PPid:\\s+${process.pid}$`, 'm'));
+      expect(childPids()).toContain(String(c.pid));
+    } finally {
+      c.kill('SIGKILL');
+      expect(await c.exited).toEqual({ code: null, signal: 'SIGKILL' });
+      c.close();
+    }
+    expect(childPids()).not.toContain(String(c.pid));
+  });
+
+  it('a pid namespace joined for one clone3 leaves this thread able to make threads', async () => {
+    // Privileged callers join the target's pid ns on this thread around clone3 only.
+    const c = spawn('true', [], { join: tpidfd, stdio: 'ignore' });
+    await c.exited;
+    c.close();
+    expect(fs.readlinkSync('/proc/thread-self/ns/pid_for_children')).toBe(fs.readlinkSync('/proc/thread-self/ns/pid'));
+    const w = new Worker('require("node:worker_threads").parentPort.postMessage(42)', { eval: true });
+    expect(await once(w, 'message')).toEqual([42]);
+    await w.terminate();
+  });
+
+  it('sees the target\'s hostname and filesystem', async () => {
+    cp.execFileSync('nsenter', ['-t', String(target.pid), '-u', 'hostname', 'nsfd-target']);
+    const r = await run('hostname', [], { join: tpidfd });
+    expect(r.stdout).toBe('nsfd-target\n');
+    // The target mounted its own /proc: in its mount and pid ns, ps-like views see only it and us.
+    const p = await run('sh', ['-c', 'ls /proc | grep -E "^[0-9]+$" | sort -n | head -1'], { join: tpidfd });
+    expect(p.stdout).toBe('1\n');
+  });
+
+  it('joinTypes picks the types; a list of Namespaces is joined user first', async () => {
+    expect(await childLinks(['uts', 'net'], { join: tpidfd, joinTypes: ['uts'] })).toEqual([nsLink(target.pid, 'uts'), nsLink('self', 'net')]);
+    const list = [tpidfd.namespace('net'), tpidfd.namespace('ipc')];
+    try {
+      expect(await childLinks(['net', 'ipc', 'uts'], { join: list })).toEqual([nsLink(target.pid, 'net'), nsLink(target.pid, 'ipc'), nsLink('self', 'uts')]);
+    } finally {
+      for (const n of list) n.close();
+    }
+  });
+
+  it('joins a target\'s time namespace (without CLONE_VM: the kernel refuses it to a task sharing our mm)', async () => {
+    const t = await startTarget({ types: ['mount', 'time'] });
+    try {
+      using p = Pidfd.open(t.pid);
+      expect(nsLink(t.pid, 'time')).not.toBe(nsLink('self', 'time'));
+      const r = await run('readlink', ['/proc/self/ns/time'], { join: p, joinTypes: ['time'] });
+      expect(r.stdout.trim()).toBe(nsLink(t.pid, 'time'));
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('joins, then creates new namespaces owned by the joined ones (and a new pid ns: pid 1)', async () => {
+    const r = await run('sh', ['-c', 'echo $$; readlink /proc/self/ns/uts; readlink /proc/self/ns/net'], {
+      join: tpidfd,
+      joinTypes: ['uts'],
+      unshare: ['pid', 'net', 'mnt'],
+      mountProc: true,
+    });
+    const [pid1, uts, net] = r.stdout.trim().split('\n');
+    expect(pid1).toBe('1');
+    expect(uts).toBe(nsLink(target.pid, 'uts'));
+    expect(net).not.toBe(nsLink('self', 'net'));
+    expect(net).not.toBe(nsLink(target.pid, 'net'));
+  });
+
+  it('join a pid ns, then a new user ns whose maps we write while the child waits', async () => {
+    const r = await run('sh', ['-c', 'id -u; cat /proc/self/uid_map'], {
+      join: tpidfd,
+      joinTypes: ['pid', 'uts'],
+      unshare: ['user'],
+      uidMap: [{ inside: 0, outside: 100000, count: 65536 }],
+      uid: 0, // our own uid is not mapped: become uid 0 inside (kuid 100000)
+    });
+    expect(r.stderr).toBe('');
+    expect(r.stdout.split('\n')[0]).toBe('0');
+    expect(r.stdout.split('\n')[1]?.trim().split(/\s+/)).toEqual(['0', '100000', '65536']);
+  });
+});
+
+describe('new namespaces', () => {
+  it('unshare: the child is pid 1 of a new pid ns, with its own /proc', async () => {
+    const r = await run('sh', ['-c', 'echo $$; ls /proc | grep -cE "^[0-9]+$"; for t in mnt uts ipc pid net cgroup; do readlink /proc/self/ns/$t; done'], {
+      unshare: ['pid', 'mnt', 'uts', 'ipc', 'net', 'cgroup'],
+      mountProc: true,
+    });
+    const [pid, count, ...links] = r.stdout.trim().split('\n');
+    expect(pid).toBe('1');
+    expect(Number(count)).toBeLessThanOrEqual(3); // sh, ls, grep at most
+    ['mnt', 'uts', 'ipc', 'pid', 'net', 'cgroup'].forEach((t, i) => {
+      expect(links[i]?.startsWith(`${t}:[`)).toBe(true);
+      expect(links[i]).not.toBe(nsLink('self', t));
+    });
+    // Our /proc is untouched (the new mount ns was made private first).
+    expect(fs.existsSync(`/proc/${process.pid}`)).toBe(true);
+  });
+
+  it('unshare time: the exec\'d program lives in a new time namespace', async () => {
+    const r = await run('readlink', ['/proc/self/ns/time'], { unshare: ['time'] });
+    expect(r.stdout.trim()).toMatch(/^time:\[\d+\]$/);
+    expect(r.stdout.trim()).not.toBe(nsLink('self', 'time'));
+  });
+
+  it.runIf(isRoot)('a new user namespace with maps (any maps: we are root)', async () => {
+    const r = await run('sh', ['-c', 'id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups'], {
+      unshare: ['user', 'net'],
+      uidMap: [{ inside: 0, outside: 200000, count: 1000 }],
+      gidMap: [{ inside: 0, outside: 200000, count: 1000 }],
+      uid: 0,
+      gid: 0,
+    });
+    const lines = r.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/).join(' '));
+    expect(lines).toEqual(['0', '0', '0 200000 1000', '0 200000 1000', 'allow']);
+  });
+
+  it.runIf(isRoot && feat.unprivileged_userns.available)('rootless (as nobody): own maps, a map it may not write, a join it lacks rights for', () => {
+    const r = runFixture('spawn-rootless.js', [], { uid: 65534, gid: 65534 });
+    const o = JSON.parse(r.stdout);
+    expect(o.error).toBeUndefined();
+    expect(o.uid).toBe(65534);
+    // Root inside, pid 1, setgroups denied (required for an unprivileged gid_map).
+    expect(o.mapped).toEqual({ code: 0, lines: ['0', '0', '1', '0 65534 1', '0 65534 1', 'deny'], stderr: '' });
+    const clean = { threw: true, isNsError: true, fdsKept: true, noZombie: true };
+    expect(o.badMap).toEqual({ ...clean, code: 'EPERM', step: 'uid_map', syscall: 'write' });
+    expect(o.setnsDenied).toEqual({ ...clean, code: 'EPERM', step: 'setns', syscall: 'setns' });
+    expect(o.joined).toBe(true);
+    expect(o.targetExit).toEqual({ code: null, signal: 'SIGKILL' });
+    // Unprivileged pid namespace join: through a relay, still our child, inside.
+    expect(o.relay).toEqual({ nspid: true, samePidNs: true, ours: true, exit: { code: null, signal: 'SIGKILL' } });
+    expect(o.relayFailure).toEqual({ ...clean, code: 'ENOENT', step: 'chdir', syscall: 'chdir' });
+  });
+});
+
+describe('cgroup, root and credentials', () => {
+  const mount = cgroup2Mount();
+  it.runIf(isRoot && mount !== undefined && feat.clone_into_cgroup.available)('is born in a cgroup v2 directory (path or fd)', async () => {
+    const dir = path.join(mount as string, `nsfd-spawn-${process.pid}`);
+    fs.mkdirSync(dir);
+    try {
+      const r = await run('cat', ['/proc/self/cgroup'], { cgroup: dir });
+      expect(r.stdout).toContain(`0::/nsfd-spawn-${process.pid}\n`);
+      const fd = fs.openSync(dir, 'r');
+      try {
+        const f = await run('cat', ['/proc/self/cgroup'], { cgroup: fd });
+        expect(f.stdout).toContain(`0::/nsfd-spawn-${process.pid}\n`);
+      } finally {
+        fs.closeSync(fd);
+      }
+    } finally {
+      await until(() => {
+        try {
+          fs.rmdirSync(dir);
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'the test cgroup to empty');
+    }
+  });
+
+  it.skipIf(busybox === undefined)('root: chroot before PATH lookup and cwd (needs a static busybox)', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'nsfd-root-'));
+    try {
+      fs.mkdirSync(path.join(root, 'bin'));
+      fs.mkdirSync(path.join(root, 'work'));
+      fs.copyFileSync(busybox as string, path.join(root, 'bin/busybox'));
+      fs.chmodSync(path.join(root, 'bin/busybox'), 0o755);
+      fs.writeFileSync(path.join(root, 'marker'), 'inside\n');
+      const r = await run('busybox', ['sh', '-c', 'busybox cat /marker; pwd; busybox ls /'], { root, cwd: '/work', env: { PATH: '/bin' } });
+      expect(r.stdout.split('\n').slice(0, 2)).toEqual(['inside', '/work']);
+      expect(r.stdout.split('\n').slice(2).filter(Boolean).sort()).toEqual(['bin', 'marker', 'work']);
+      // /bin/true exists outside only.
+      const e = cleanFailure(() => spawn('/bin/true', [], { root, stdio: 'ignore' }));
+      expect(e).toMatchObject({ code: 'ENOENT', step: 'execve' });
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  }, 60000);
+
+  it.runIf(isRoot)('uid, gid and groups', async () => {
+    const r = await run('sh', ['-c', 'id -u; id -g; id -G'], { uid: 65534, gid: 65534, groups: [65534, 100] });
+    expect(r.stdout.trim().split('\n')).toEqual(['65534', '65534', '65534 100']);
+    const d = await run('id', ['-G'], { uid: 65534, gid: 65534 });
+    expect(d.stdout.trim()).toBe('65534'); // our supplementary groups were dropped
+  });
+});
+
+describe('killOnClose and lifetime', () => {
+  it('close() kills and reaps the child; `using` does the same', async () => {
+    const c = spawn('sleep', ['1000'], { stdio: 'ignore', killOnClose: true });
+    const exited = c.exited;
+    c.close();
+    expect(await exited).toEqual({ code: null, signal: 'SIGKILL' });
+    let pid = 0;
+    let status: Promise<unknown>;
+    {
+      using d = spawn('sleep', ['1000'], { stdio: 'ignore', killOnClose: true, unshare: ['pid'] });
+      pid = d.pid;
+      status = d.exited;
+    }
+    expect(await status).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(childPids()).not.toContain(String(pid));
+  });
+
+  it('without killOnClose, close() leaves the child running', async () => {
+    const c = spawn('sleep', ['1000'], { stdio: 'ignore' });
+    const p = c.pidfd.dup();
+    c.close();
+    try {
+      expect(p.isAlive()).toBe(true);
+      p.kill('SIGKILL');
+      expect(await p.wait({ reap: true })).toEqual({ code: null, signal: 'SIGKILL' });
+    } finally {
+      p.close();
+    }
+    // The background sweeper drops its own dup of the pidfd once the child is gone.
+    await until(() => fdCount() === before, 'the orphan sweeper');
+  });
+
+  /** Runs the fixture, lets it exit, and says whether its sleep child outlived it. */
+  async function survivesParent(mode: string, ...args: string[]): Promise<boolean> {
+    const fx = cp.spawn(process.execPath, [path.join(repoRoot, 'test/fixtures/spawn-parent-exit.js'), mode, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    fx.stdout.on('data', (d) => (out += d));
+    const pid = await until(() => /^(\d+)\n/.exec(out)?.[1], 'the fixture to print its child');
+    using p = Pidfd.open(Number(pid));
+    fx.stdin.end();
+    await new Promise((r) => fx.once('exit', r));
+    if (mode === 'keep') {
+      // Any PR_SET_PDEATHSIG would have been sent during the parent's exit, before 'exit' reached us.
+      const alive = p.isAlive();
+      p.kill('SIGKILL');
+      await p.wait();
+      return alive;
+    }
+    // `sleep 1000` ends only if killed. Not our child: its status goes to its
+    // new parent, but the pidfd turns readable when it is gone.
+    await p.wait();
+    return p.isAlive();
+  }
+
+  it('the child dies when this process exits (plain, new pid ns, joined pid ns); not without killOnClose', async () => {
+    expect(await survivesParent('kill')).toBe(false);
+    expect(await survivesParent('newpid')).toBe(false);
+    expect(await survivesParent('join', String(target.pid))).toBe(false);
+    expect(await survivesParent('keep')).toBe(true);
+  });
+
+  it('a Subprocess does not keep Node alive', async () => {
+    const r = runFixture('spawn-nokeep.js');
+    expect(r.status).toBe(0);
+    const pid = Number(r.stdout.trim());
+    using p = Pidfd.open(pid);
+    expect(p.isAlive()).toBe(true);
+    p.kill('SIGKILL');
+    await p.wait();
+  });
+});
+
+describe('bad input: typed errors, nothing left behind', () => {
+  it('a missing program', () => {
+    expect(cleanFailure(() => spawn('/nonexistent/prog'))).toMatchObject({ code: 'ENOENT', step: 'execve', syscall: 'execve', path: '/nonexistent/prog' });
+    expect(cleanFailure(() => spawn('nsfd-no-such-program'))).toMatchObject({ code: 'ENOENT', step: 'execve', path: 'nsfd-no-such-program' });
+    const file = path.join(os.tmpdir(), `nsfd-noexec-${process.pid}`);
+    fs.writeFileSync(file, '#!/bin/sh\n', { mode: 0o644 });
+    try {
+      expect(cleanFailure(() => spawn(file))).toMatchObject({ code: 'EACCES', step: 'execve' });
+    } finally {
+      fs.rmSync(file);
+    }
+  });
+
+  it('a missing program or cwd inside a joined target (pid ns too)', () => {
+    const e = cleanFailure(() => spawn('/nonexistent/prog', [], { join: tpidfd }));
+    expect(e).toMatchObject({ code: 'ENOENT', step: 'execve' });
+    const c = cleanFailure(() => spawn('true', [], { join: tpidfd, cwd: '/nonexistent-dir' }));
+    expect(c).toMatchObject({ code: 'ENOENT', step: 'chdir', syscall: 'chdir', path: '/nonexistent-dir' });
+  });
+
+  it('a target that has exited', async () => {
+    const t = await startTarget({ types: ['net'] });
+    const p = Pidfd.open(t.pid);
+    try {
+      await t.stop();
+      expect(cleanFailure(() => spawn('true', [], { join: p }))).toMatchObject({ code: 'ESRCH' });
+      expect(cleanFailure(() => spawn('true', [], { join: p, joinTypes: ['net'] }))).toMatchObject({ code: 'ESRCH' });
+    } finally {
+      p.close();
+    }
+    // A zombie (exited, not reaped) has no namespaces left to join either.
+    const z = spawn('true', [], { stdio: 'ignore' });
+    await until(() => !z.pidfd.isAlive(), 'the child to exit');
+    expect(cleanFailure(() => spawn('true', [], { join: z.pidfd, joinTypes: ['net'] }))).toMatchObject({ code: 'ESRCH' });
+    expect(await z.exited).toEqual({ code: 0, signal: null });
+    z.close();
+  });
+
+  it('a cgroup that is not cgroup v2, or no cgroup at all', () => {
+    const v1 = cgroupV1Dir();
+    for (const dir of [v1, os.tmpdir()]) {
+      if (dir === undefined) continue;
+      const e = cleanFailure(() => spawn('true', [], { cgroup: dir, stdio: 'ignore' }));
+      expect(e).toBeInstanceOf(NsError);
+      expect(e).toMatchObject({ code: 'EINVAL', step: 'cgroup' });
+    }
+    expect(cleanFailure(() => spawn('true', [], { cgroup: '/nonexistent-cgroup' }))).toMatchObject({ code: 'ENOENT', step: 'cgroup' });
+  });
+
+  it('uid maps the kernel refuses (overlapping extents), and maps without a new user ns', () => {
+    const e = cleanFailure(() =>
+      spawn('true', [], {
+        unshare: ['user'],
+        uidMap: [
+          { inside: 0, outside: 100000, count: 10 },
+          { inside: 5, outside: 200000, count: 10 },
+        ],
+      }),
+    );
+    expect(e).toMatchObject({ code: 'EINVAL', step: 'uid_map', syscall: 'write' });
+    expect(cleanFailure(() => spawn('true', [], { uidMap: [{ inside: 0, outside: 0, count: 1 }] }))).toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+    expect(cleanFailure(() => spawn('true', [], { unshare: ['user'], uidMap: [{ inside: 0, outside: -1, count: 1 }] }))).toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
+  });
+
+  it('invalid namespace names and conflicting options', () => {
+    expect(cleanFailure(() => spawn('true', [], { unshare: ['bogus' as never] }))).toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+    expect(cleanFailure(() => spawn('true', [], { join: tpidfd, joinTypes: ['nett' as never] }))).toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+    expect(cleanFailure(() => spawn('true', [], { join: tpidfd, joinTypes: ['net'], unshare: ['net'] }))).toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+    const net = tpidfd.namespace('net');
+    try {
+      expect(cleanFailure(() => spawn('true', [], { join: [net], unshare: ['net'] }))).toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+    } finally {
+      net.close();
+    }
+    expect(cleanFailure(() => spawn('true', [], { mountProc: true, unshare: ['pid'] }))).toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+    expect(cleanFailure(() => spawn('true', [], { joinTypes: ['net'] }))).toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+    expect(cleanFailure(() => spawn('true', ['a\0b']))).toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+    expect(cleanFailure(() => spawn('true', [], { stdio: ['pipe', 'pipe', 'bogus' as never] }))).toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+  });
+
+  it('a default join by a pidfd with the same types as ours runs plainly; unshare of a joined type is left to unshare', async () => {
+    // Default joinTypes leave out the unshared types instead of conflicting.
+    const [net, uts] = await childLinks(['net', 'uts'], { join: tpidfd, unshare: ['net'] });
+    expect(net).not.toBe(nsLink(target.pid, 'net'));
+    expect(uts).toBe(nsLink(target.pid, 'uts'));
+    using self = Pidfd.self();
+    const s = await run('readlink', ['/proc/self/ns/net'], { join: self });
+    expect(s.stdout.trim()).toBe(nsLink('self', 'net'));
+  });
+
+  it('a stdio fd that is not open, a closed Namespace', () => {
+    expect(cleanFailure(() => spawn('true', [], { stdio: ['ignore', 'ignore', 'ignore', 987] }))).toMatchObject({ code: 'EBADF', step: 'dup' });
+    const n = Namespace.current('uts');
+    n.close();
+    expect(cleanFailure(() => spawn('true', [], { join: [n] }))).toMatchObject({ code: 'EBADF' });
+  });
+
+  it.runIf(isRoot)('a credential change the kernel refuses', () => {
+    // In a user namespace where only uid 0 is mapped, uid 1 does not exist.
+    const e = cleanFailure(() => spawn('true', [], { unshare: ['user'], uidMap: [{ inside: 0, outside: 0, count: 1 }], uid: 1, stdio: 'ignore' }));
+    expect(e).toMatchObject({ code: 'EINVAL', step: 'setuid', syscall: 'setresuid' });
+  });
+});
