@@ -19,3 +19,5 @@ export { socketIn, socketNamespace, openIn, readFileIn, writeFileIn, mkdirIn, mo
 export type { InTarget, PidfdHolder, SocketFamily, SocketType, SocketBind, SocketInOptions, OpenFlags, ReadFileInOptions, WriteFileInOptions, MkdirInOptions, MountOptions } from './inns';
 export { spawn, run, Subprocess } from './spawn';
 export type { SpawnOptions, RunOptions, RunResult, IdMapEntry, StdioName, StdioSlot } from './spawn';
+export { Container, DEFAULT_INIT, DEFAULT_UNSHARE } from './container';
+export type { ContainerCreateOptions, ContainerInfo } from './container';

@@ -791,6 +791,9 @@ export async function listNamespaces(options?: ListOptions): Promise<NamespaceIn
  */
 export function buildNamespaceTree(list: readonly NamespaceInfo[], options?: ListOptions): NamespaceTree {
   const opts = checkOptions(options);
+  if (!Array.isArray(list) || list.some((ns) => ns === null || typeof ns !== 'object' || !Number.isInteger((ns as NamespaceInfo).inode))) {
+    throw invalidArg('list', 'an array of NamespaceInfo (from listNamespaces())', list);
+  }
   const byInode = new Map<number, NamespaceInfo>();
   for (const ns of list) byInode.set(ns.inode, ns);
 

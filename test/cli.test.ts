@@ -1,0 +1,293 @@
+// The nsfd CLI (bin/nsfd.js, on dist/): output shapes, exit codes, usage
+// errors, one-line errors, against real namespaces.
+import { ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import * as readline from 'node:readline';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { features } from '../lib/index';
+import { Target, feat, isRoot, repoRoot, startTarget } from './helpers';
+
+const bin = path.join(repoRoot, 'bin', 'nsfd.js');
+const distBuilt = fs.existsSync(path.join(repoRoot, 'dist', 'index.js'));
+const ino = (p: string) => fs.statSync(p).ino;
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function nsfd(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 60000, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** A usage error: exit 2, the message on the first line of stderr, then the usage. */
+function expectUsage(r: Result, command: string, message: RegExp): void {
+  expect(r.code).toBe(2);
+  expect(r.stdout).toBe('');
+  const lines = r.stderr.split('\n');
+  expect(lines[0]).toMatch(/^nsfd: /);
+  expect(lines[0]).toMatch(message);
+  expect(r.stderr).toContain(command === 'main' ? 'Usage: nsfd <command>' : `Usage: nsfd ${command}`);
+}
+
+/** A runtime error: exit 1 and exactly one line on stderr. */
+function expectOneLineError(r: Result, message: RegExp): void {
+  expect(r.code).toBe(1);
+  expect(r.stderr.endsWith('\n')).toBe(true);
+  expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+  expect(r.stderr).toMatch(/^nsfd: /);
+  expect(r.stderr).toMatch(message);
+}
+
+interface LsJson {
+  namespaces: { type: string; inode: number; id?: string; uid?: number; pids: number[]; sources: string[]; holders: { pid: number; fd: number }[] }[];
+}
+
+describe.skipIf(!distBuilt)('nsfd CLI', () => {
+  let target: Target;
+  beforeAll(async () => {
+    target = await startTarget();
+  });
+  afterAll(async () => {
+    await target?.stop();
+  });
+
+  describe('help and usage', () => {
+    it('--help lists the commands; no command is a usage error', async () => {
+      const h = await nsfd(['--help']);
+      expect(h.code).toBe(0);
+      for (const c of ['ls', 'exec', 'translate', 'features', 'demo']) expect(h.stdout).toMatch(new RegExp(`^  ${c} `, 'm'));
+      expectUsage(await nsfd([]), 'main', /missing command/);
+      expectUsage(await nsfd(['frobnicate']), 'main', /unknown command 'frobnicate'/);
+    });
+
+    it('every subcommand has --help (and -h) on stdout, exit 0', async () => {
+      for (const c of ['ls', 'exec', 'translate', 'features', 'demo']) {
+        for (const flag of ['--help', '-h']) {
+          const r = await nsfd([c, flag]);
+          expect(r.code, `${c} ${flag}`).toBe(0);
+          expect(r.stdout).toMatch(new RegExp(`^Usage: nsfd ${c}`));
+          expect(r.stderr).toBe('');
+        }
+      }
+    });
+
+    it('bad options print the usage of that command and exit 2', async () => {
+      expectUsage(await nsfd(['ls', '--bogus']), 'ls', /Unknown option '--bogus'/);
+      expectUsage(await nsfd(['ls', '-t', 'bogus']), 'ls', /unknown namespace type 'bogus'/);
+      expectUsage(await nsfd(['ls', 'extra']), 'ls', /positional/i);
+      expectUsage(await nsfd(['features', '--tree']), 'features', /Unknown option/);
+      expectUsage(await nsfd(['translate']), 'translate', /needs a PID/);
+      expectUsage(await nsfd(['translate', 'abc']), 'translate', /PID must be an integer/);
+      expectUsage(await nsfd(['translate', '1', '2']), 'translate', /unexpected argument '2'/);
+      expectUsage(await nsfd(['exec', '-a', 'true']), 'exec', /needs a target/);
+      expectUsage(await nsfd(['exec', '-t', 'x1', '-a', 'true']), 'exec', /--target must be an integer/);
+      expectUsage(await nsfd(['exec', '-t', '1', '-a', '-n', 'true']), 'exec', /--all cannot be combined/);
+      expectUsage(await nsfd(['exec', '-t', '1', '--frob', 'true']), 'exec', /Unknown option '--frob'/);
+      expectUsage(await nsfd(['demo', 'now']), 'demo', /positional/i);
+    });
+  });
+
+  describe('ls', () => {
+    it('prints a table with lsns-like columns, our namespaces and the target\'s', async () => {
+      const r = await nsfd(['ls']);
+      expect(r.code).toBe(0);
+      const [header, ...rows] = r.stdout.trimEnd().split('\n');
+      expect(header?.trim().split(/\s+/).slice(0, 5)).toEqual(['NS', 'TYPE', 'NPROCS', 'PID', 'USER']);
+      expect(header).toMatch(/HELD +COMMAND$/);
+      if (feat.ns_get_id.available) expect(header).toContain('NSID');
+      const byInode = new Map(rows.map((l) => [Number(l.trim().split(/\s+/)[0]), l]));
+      const ourNet = byInode.get(ino('/proc/self/ns/net'));
+      expect(ourNet).toMatch(/^\s*\d+ net\s+\d+\s+\d+\s+\S+/);
+      // unshare and its sleeping child; the lowest pid is unshare's.
+      expect(byInode.get(ino(`/proc/${target.pid}/ns/uts`))).toMatch(
+        new RegExp(` uts +2 +${target.launcher.pid} .* proc +unshare .*sleep 100000$`),
+      );
+
+      const n = await nsfd(['ls', '-n', '-t', 'uts']);
+      expect(n.code).toBe(0);
+      const lines = n.stdout.trimEnd().split('\n');
+      expect(lines.every((l) => / uts /.test(l))).toBe(true);
+      expect(lines.some((l) => l.trim().startsWith(String(ino(`/proc/${target.pid}/ns/uts`))))).toBe(true);
+    });
+
+    it('--json parses, with ids as strings, and -t filters', async () => {
+      const r = await nsfd(['ls', '--json', '-t', 'net']);
+      expect(r.code).toBe(0);
+      const j = JSON.parse(r.stdout) as LsJson;
+      expect(j.namespaces.length).toBeGreaterThanOrEqual(2);
+      expect(j.namespaces.every((n) => n.type === 'net')).toBe(true);
+      const theirs = j.namespaces.find((n) => n.inode === ino(`/proc/${target.pid}/ns/net`));
+      expect(theirs?.pids).toContain(target.pid);
+      expect(theirs?.sources).toEqual(['process']);
+      if (feat.ns_get_id.available) expect(theirs?.id).toMatch(/^\d+$/);
+    });
+
+    it('--tree shows the target\'s pid namespace under ours; --tree --json has both trees', async () => {
+      const r = await nsfd(['ls', '--tree']);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('User namespaces and the namespaces they own:');
+      expect(r.stdout).toContain('Pid and user namespaces by parent:');
+      const parentPart = r.stdout.slice(r.stdout.indexOf('Pid and user namespaces by parent:'));
+      expect(parentPart).toMatch(new RegExp(`^${ino('/proc/self/ns/pid')} +pid `, 'm'));
+      expect(parentPart).toMatch(new RegExp(`^[├└]─${ino(`/proc/${target.pid}/ns/pid`)} +pid `, 'm'));
+
+      const j = JSON.parse((await nsfd(['ls', '--tree', '--json'])).stdout) as {
+        owner: { ns: { inode: number }; children: unknown[] }[];
+        parent: { ns: { inode: number }; children: { ns: { inode: number } }[] }[];
+      };
+      const root = j.parent.find((n) => n.ns.inode === ino('/proc/self/ns/pid'));
+      expect(root?.children.map((c) => c.ns.inode)).toContain(ino(`/proc/${target.pid}/ns/pid`));
+      expect(j.owner.some((n) => n.ns.inode === ino('/proc/self/ns/user'))).toBe(true);
+    });
+
+    it.skipIf(!isRoot)('works unprivileged, listing what that user may see', async () => {
+      // A uid nothing else runs as: the lister is the only process it can
+      // read, so it meets every namespace first in its own /proc entry --
+      // where its own transient fds must not show up as holders.
+      const r = spawnSync(process.execPath, [bin, 'ls', '--json'], { uid: 54321, gid: 54321, encoding: 'utf8' });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      const j = JSON.parse(r.stdout) as LsJson;
+      expect(j.namespaces.length).toBeGreaterThanOrEqual(8);
+      const pids = new Set(j.namespaces.flatMap((n) => n.pids));
+      expect(pids.size).toBe(1);
+      expect(j.namespaces.every((n) => n.uid === 54321 && n.sources.join() === 'process')).toBe(true);
+      expect(j.namespaces.filter((n) => n.holders.length > 0)).toEqual([]);
+    });
+
+    it('shows a namespace held only by an fd, with HELD fd', async () => {
+      const t = await startTarget();
+      const uts = ino(`/proc/${t.pid}/ns/uts`);
+      const holder: ChildProcess = spawn(process.execPath, [path.join(__dirname, 'fixtures', 'list-holder.js'), String(t.pid), 'fd', 'uts'], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      try {
+        const rl = readline.createInterface({ input: holder.stdout as NodeJS.ReadableStream });
+        const info = JSON.parse(await new Promise<string>((r) => rl.once('line', r))) as { pid: number; fd: number };
+        rl.close();
+        await t.stop();
+        const j = JSON.parse((await nsfd(['ls', '-J', '-t', 'uts'])).stdout) as LsJson;
+        const ns = j.namespaces.find((n) => n.inode === uts);
+        expect(ns?.sources).toEqual(['fd']);
+        expect(ns?.holders).toEqual([{ pid: info.pid, fd: info.fd }]);
+        const table = (await nsfd(['ls', '-n', '-t', 'uts'])).stdout.split('\n');
+        expect(table.find((l) => l.trim().startsWith(String(uts)))).toMatch(new RegExp(`^${uts} uts +0 +${info.pid} .* fd .*list-holder\\.js`));
+      } finally {
+        await t.stop();
+        const gone = new Promise((r) => holder.once('exit', r));
+        holder.kill('SIGKILL');
+        await gone;
+      }
+    });
+  });
+
+  describe('translate', () => {
+    it('translates between our pid namespace and the target\'s, by pid or by path', async () => {
+      const t = String(target.pid);
+      const into = await nsfd(['translate', t, '--to', t]);
+      expect(into).toEqual({ code: 0, stdout: '1\n', stderr: '' });
+      const back = await nsfd(['translate', '1', '--from', t]);
+      expect(back.stdout).toBe(`${target.pid}\n`);
+      const byPath = await nsfd(['translate', t, '--to', `/proc/${t}/ns/pid`, '--tgid']);
+      expect(byPath.stdout).toBe('1\n');
+    });
+
+    it('errors are one line and exit 1', async () => {
+      expectOneLineError(await nsfd(['translate', '5', '--from', '/etc/passwd']), /EINVAL.*not a namespace file/);
+      expectOneLineError(await nsfd(['translate', '5', '--from', '/nonexistent']), /ENOENT/);
+      expectOneLineError(await nsfd(['translate', '5', '--to', '999999999']), /ESRCH/);
+      // pid 1 of the target's namespace exists, pid 424242 there does not.
+      expectOneLineError(await nsfd(['translate', '424242', '--from', String(target.pid)]), /ESRCH/);
+    });
+  });
+
+  describe('features', () => {
+    it('prints one row per feature, and --json matches features()', async () => {
+      const f = features();
+      const r = await nsfd(['features']);
+      expect(r.code).toBe(0);
+      const lines = r.stdout.trimEnd().split('\n');
+      expect(lines[0]).toMatch(/^Linux /);
+      expect(lines[1]).toMatch(/^FEATURE +AVAILABLE +SINCE +DETAIL$/);
+      for (const [name, v] of Object.entries(f)) {
+        expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^${name} +${v.available ? 'yes' : 'no'} +${v.since.replace('.', '\\.')}\\b`)));
+      }
+      const j = await nsfd(['features', '--json']);
+      expect(JSON.parse(j.stdout)).toEqual(JSON.parse(JSON.stringify(f)));
+    });
+  });
+
+  describe('exec', () => {
+    const hasSpawn = distBuilt && typeof (createRequire(__filename)(path.join(repoRoot, 'dist', 'index.js')) as { spawn?: unknown }).spawn === 'function';
+
+    it.skipIf(!hasSpawn)('runs a command in the target\'s namespaces; the exit code is the command\'s', async () => {
+      const t = String(target.pid);
+      const r = await nsfd(['exec', '-t', t, '-a', '--', 'sh', '-c', 'readlink /proc/self/ns/net /proc/self/ns/uts; echo $$']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const [net, uts, pid] = r.stdout.trimEnd().split('\n');
+      expect(net).toBe(fs.readlinkSync(`/proc/${t}/ns/net`));
+      expect(uts).toBe(fs.readlinkSync(`/proc/${t}/ns/uts`));
+      // In the target's pid namespace (sleep is pid 1 there).
+      expect(Number(pid)).toBeGreaterThan(1);
+      expect(Number(pid)).toBeLessThan(100);
+
+      // Only the namespaces asked for; options end at the command (ls -l is ls's).
+      const n = await nsfd(['exec', '-t', t, '-n', 'readlink', '/proc/self/ns/net', '/proc/self/ns/uts']);
+      expect(n.stdout.trimEnd().split('\n')).toEqual([fs.readlinkSync(`/proc/${t}/ns/net`), fs.readlinkSync('/proc/self/ns/uts')]);
+
+      expect((await nsfd(['exec', '-t', t, '-a', '--', 'sh', '-c', 'exit 7'])).code).toBe(7);
+      expect((await nsfd(['exec', '-t', t, '-a', '--', 'sh', '-c', 'kill -TERM $$'])).code).toBe(128 + 15);
+      expect((await nsfd(['exec', `-at${t}`, 'true'])).code).toBe(0);
+    });
+
+    it.skipIf(!hasSpawn || !isRoot)('--wd, --uid, --gid and --root', async () => {
+      const t = String(target.pid);
+      const r = await nsfd(['exec', '-t', t, '-a', '-r', '--wd', '/proc', '-S', '65534', '-G', '65534', '--', 'sh', '-c', 'pwd; id -u; id -g']);
+      expect(r.stdout).toBe('/proc\n65534\n65534\n');
+      expect(r.code).toBe(0);
+    });
+
+    it.skipIf(!hasSpawn)('a command that is missing exits 127, one that cannot run 126, each with one line', async () => {
+      const t = String(target.pid);
+      const missing = await nsfd(['exec', '-t', t, '-a', 'no-such-command-nsfd']);
+      expect(missing.code).toBe(127);
+      expect(missing.stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(missing.stderr).toMatch(/^nsfd: ENOENT/);
+      const noexec = await nsfd(['exec', '-t', t, '-a', '/etc/passwd']);
+      expect(noexec.code).toBe(126);
+      expect(noexec.stderr).toMatch(/^nsfd: EACCES/);
+    });
+
+    it('a target that does not exist is a one-line error', async () => {
+      expectOneLineError(await nsfd(['exec', '-t', '999999999', '-a', 'true']), hasSpawn ? /ESRCH.*pidfd_open/ : /spawn/);
+    });
+  });
+
+  describe.skipIf(!isRoot && !feat.unprivileged_userns.available)('demo', () => {
+    it('runs every step and cleans up after itself', async () => {
+      const before = new Set(fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)));
+      const r = await nsfd(['demo']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      for (let step = 1; step <= 7; step++) expect(r.stdout).toMatch(new RegExp(`^${step}\\. `, 'm'));
+      expect(r.stdout).toMatch(/Done: every fd closed, the sandbox reaped\.\n$/);
+      // The sandbox's hostname was seen from inside, and nothing it made is left running.
+      expect(r.stdout).toMatch(/hostname nsfd-demo/);
+      const pid = Number(/pid (\d+) \(pid 1 inside\)/.exec(r.stdout)?.[1]);
+      expect(pid).toBeGreaterThan(0);
+      expect(before.has(String(pid)) || !fs.existsSync(`/proc/${pid}`) || !/^sleep/.test(fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1'))).toBe(true);
+    });
+  });
+});

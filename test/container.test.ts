@@ -1,0 +1,326 @@
+// Container: create (an init as pid 1 of new namespaces), fromPid (adopt),
+// socket/open/mount inside without moving, persist, kill-on-close (close()
+// and the Node process dying), list. Real processes and namespaces; the
+// unprivileged run is a fixture as nobody.
+import { execFileSync, spawn as cpSpawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as net from 'node:net';
+import * as path from 'node:path';
+
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+
+import { Container, NsError, Pidfd, UnsupportedError, run } from '../lib/index';
+import { Target, fdCount, feat, isRoot, runFixture, startTarget, until, warmUp } from './helpers';
+
+interface RootfsModule {
+  makeRootfs(prefix?: string): { host: string; root: string; cleanup(): void };
+}
+const R = createRequire(__filename)('./fixtures/inns-rootfs.js') as RootfsModule;
+
+const threads = () => fs.readdirSync('/proc/self/task').length;
+const mounts = () => fs.readFileSync('/proc/self/mountinfo', 'latin1');
+const nspidLast = (pid: number) => {
+  const m = /^NSpid:\s*(.*)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'latin1'));
+  return Number((m?.[1] ?? '').trim().split(/\s+/).pop());
+};
+
+let target: Target;
+let before = { fds: 0, threads: 0, mounts: '' };
+
+beforeAll(async () => {
+  await warmUp();
+  // The first run() makes Node open /dev/null once for good: do it before counting.
+  await run('true');
+  if (isRoot) target = await startTarget();
+});
+afterAll(async () => {
+  await target?.stop();
+});
+beforeEach(() => {
+  before = { fds: fdCount(), threads: threads(), mounts: mounts() };
+});
+afterEach(() => {
+  expect(fdCount()).toBe(before.fds);
+  expect(threads()).toBe(before.threads);
+  // Nothing mounted here, in our own mount namespace, by anything above.
+  expect(mounts()).toBe(before.mounts);
+});
+
+describe.runIf(isRoot)('Container.create', () => {
+  it('an init as pid 1 of new namespaces, hostname set, lo up, ready when returned', async () => {
+    const c = await Container.create({ hostname: 'nsfd-box' });
+    try {
+      expect(nspidLast(c.pid)).toBe(1);
+      expect(c.differs().sort()).toEqual(['cgroup', 'ipc', 'mnt', 'net', 'pid', 'uts']);
+      for (const t of ['mnt', 'uts', 'ipc', 'pid', 'net', 'cgroup'] as const) {
+        expect(c.namespaces[t]?.inode).toBe(fs.statSync(`/proc/${c.pid}/ns/${t}`).ino);
+      }
+      expect((await c.run('hostname')).stdout).toBe('nsfd-box\n');
+      // A fresh /proc: only the container's processes (init, its sleep, and sh, ls, grep of this run).
+      const ls = await c.run('sh', ['-c', 'ls /proc | grep -c "^[0-9]"; cat /proc/1/cmdline']);
+      const [count, cmdline] = ls.stdout.split('\n');
+      expect(Number(count)).toBeLessThanOrEqual(5);
+      expect(cmdline).toContain('trap');
+      // lo is up: a server made in the netns answers a client made there.
+      const s = c.socket({ family: 'inet', type: 'stream', bind: { address: '127.0.0.1', port: 0 } });
+      const server = net.createServer((k) => k.end('box says hi'));
+      await new Promise<void>((r) => server.listen({ fd: s.release() }, r));
+      const port = (server.address() as net.AddressInfo).port;
+      const k = new net.Socket({ fd: c.socket({ family: 'inet', type: 'stream' }).release() });
+      let data = '';
+      k.on('data', (d) => (data += d));
+      await new Promise<void>((resolve, reject) => {
+        k.once('error', reject);
+        k.once('close', () => resolve());
+        k.connect(port, '127.0.0.1');
+      });
+      await new Promise((r) => server.close(r));
+      expect(data).toBe('box says hi');
+      // The default init traps SIGTERM: kill() ends it cleanly.
+      const exited = c.exited;
+      c.kill('SIGTERM');
+      expect(await exited).toEqual({ code: 0, signal: null });
+    } finally {
+      c.close();
+    }
+  });
+
+  it('close() with killOnClose ends every process in the container', async () => {
+    const c = await Container.create();
+    const inner = c.spawn('sleep', ['100000'], { stdio: 'ignore' });
+    const innerWatch = inner.pidfd.dup();
+    const initWatch = c.pidfd.dup();
+    expect(nspidLast(inner.pid)).toBeGreaterThan(1);
+    // close() also reaps the inner process once killed (it is our child):
+    // until then the kernel would hold the dying init in zap_pid_ns_processes.
+    c.close();
+    expect(await initWatch.wait()).toEqual({ code: null, signal: 'SIGKILL' });
+    expect((await inner.exited).signal).toBe('SIGKILL');
+    // Our own wait on the init (it is our child) reaps it.
+    expect(await c.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    inner.close();
+    innerWatch.close();
+    initWatch.close();
+    c.close(); // idempotent
+    expect(() => c.open('/etc/hostname')).toThrow(expect.objectContaining({ code: 'EBADF' }));
+  });
+
+  it('the Node process dying ends the container (killOnClose), but not without it', async () => {
+    for (const mode of ['kill', 'keep'] as const) {
+      const child = cpSpawn(process.execPath, [path.join(__dirname, 'fixtures/container-orphan.js'), mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let line = '';
+      child.stdout.on('data', (d) => (line += d));
+      const info = await until(() => (line.includes('\n') ? (JSON.parse(line) as { init: number; inner: number; error?: string }) : undefined), 'the fixture');
+      expect(info.error).toBeUndefined();
+      const watches = [Pidfd.open(info.init), Pidfd.open(info.inner)];
+      const gone = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await gone;
+      if (mode === 'kill') {
+        for (const w of watches) {
+          await w.wait();
+          expect(w.isAlive()).toBe(false);
+        }
+      } else {
+        // Still running with its parent gone; clean up through the pidfd.
+        for (const w of watches) expect(w.isAlive()).toBe(true);
+        watches[0]?.kill('SIGKILL');
+        for (const w of watches) await w.wait();
+      }
+      for (const w of watches) w.close();
+    }
+  });
+
+  it('a root directory: the init is chroot()ed there, open() and run() see it', async () => {
+    const fsx = R.makeRootfs();
+    try {
+      const c = await Container.create({ root: fsx.root });
+      try {
+        expect(c.readFile('/etc/marker', 'utf8')).toBe('CONTAINER\n');
+        expect((await c.run('/bin/cat', ['/etc/marker'])).stdout).toBe('CONTAINER\n');
+        c.writeFile('/tmp/from-host', 'hello');
+        expect((await c.run('/bin/cat', ['/tmp/from-host'])).stdout).toBe('hello');
+        expect(fs.readFileSync(path.join(fsx.root, 'tmp/from-host'), 'utf8')).toBe('hello');
+        // Mounts land under the chroot: a tmpfs on /mnt of the container.
+        c.mount('tmpfs', '/mnt', { options: { size: '1m' } });
+        c.writeFile('/mnt/t', 'tmp');
+        expect((await c.run('/bin/cat', ['/mnt/t'])).stdout).toBe('tmp');
+        expect(fs.existsSync(path.join(fsx.root, 'mnt/t'))).toBe(false);
+      } finally {
+        c.close();
+        await c.exited;
+      }
+    } finally {
+      fsx.cleanup();
+    }
+  });
+
+  it('bad options are typed errors, and a failed start leaves nothing behind', async () => {
+    await expect(Container.create({ unshare: ['bogus' as never] })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+    await expect(Container.create({ unshare: ['net'], hostname: 'x' })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+    await expect(Container.create({ init: [] })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+    const kids = () => fs.readFileSync(`/proc/self/task/${process.pid}/children`, 'latin1').trim();
+    const k0 = kids();
+    const err = await Container.create({ init: ['/nonexistent/init'] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NsError);
+    expect(err).toMatchObject({ code: 'ENOENT', step: 'execve' });
+    expect(kids()).toBe(k0);
+  });
+});
+
+describe.runIf(isRoot)('Container.fromPid (adopting a running container)', () => {
+  it('socket, open, run inside; close() leaves it running', async () => {
+    const c = Container.fromPid(target.pid);
+    expect(c.killOnClose).toBe(false);
+    expect(c.differs()).toEqual(expect.arrayContaining(['mnt', 'net', 'uts', 'ipc', 'pid']));
+    using s = c.socket({ family: 'inet', type: 'dgram' });
+    using h = c.open('/etc/hostname');
+    expect(fs.readFileSync(h.fd, 'utf8')).toBe(fs.readFileSync('/etc/hostname', 'utf8'));
+    void s;
+    const r = await c.run('sh', ['-c', 'echo $$; ls /proc | grep -c "^[0-9]"']);
+    expect(r.code).toBe(0);
+    c.close();
+    using p = Pidfd.open(target.pid);
+    expect(p.isAlive()).toBe(true);
+  });
+
+  it('mount(): tmpfs, bind (read-only) and proc into its mount namespace, invisible here', async () => {
+    const c = Container.fromPid(target.pid);
+    const src = fs.mkdtempSync('/tmp/nsfd-bind-');
+    try {
+      fs.writeFileSync(path.join(src, 'host-file'), 'from the host');
+      execFileSync('nsenter', ['-t', String(target.pid), '-m', 'mkdir', '-p', '/mnt/c-tmpfs', '/mnt/c-bind']);
+      c.mount('tmpfs', '/mnt/c-tmpfs', { options: { size: '2m', mode: '0700' }, nosuid: true });
+      c.writeFile('/mnt/c-tmpfs/f', 'in tmpfs');
+      const inside = execFileSync('nsenter', ['-t', String(target.pid), '-m', 'sh', '-c', 'cat /mnt/c-tmpfs/f; grep " /mnt/c-tmpfs " /proc/1/mountinfo']).toString();
+      expect(inside).toContain('in tmpfs');
+      expect(inside).toMatch(/tmpfs .*size=2048k,mode=700/);
+      expect(inside).toMatch(/nosuid/);
+      expect(fs.existsSync('/mnt/c-tmpfs/f')).toBe(false);
+
+      c.mount(src, '/mnt/c-bind', { readonly: true });
+      expect(c.readFile('/mnt/c-bind/host-file', 'utf8')).toBe('from the host');
+      expect(() => c.writeFile('/mnt/c-bind/new', 'x')).toThrow(expect.objectContaining({ code: 'EROFS' }));
+
+      // proc, made by a helper inside the target's pid namespace: its pids.
+      execFileSync('nsenter', ['-t', String(target.pid), '-m', 'mkdir', '-p', '/mnt/c-proc']);
+      c.mount('proc', '/mnt/c-proc');
+      expect(c.readFile('/mnt/c-proc/1/comm', 'utf8')).toBe('sleep\n');
+    } finally {
+      execFileSync('nsenter', ['-t', String(target.pid), '-m', 'sh', '-c', 'umount /mnt/c-tmpfs /mnt/c-bind /mnt/c-proc; rmdir /mnt/c-tmpfs /mnt/c-bind /mnt/c-proc']);
+      fs.rmSync(src, { recursive: true, force: true });
+      c.close();
+    }
+  });
+
+  it('mount() targets resolve under the root; bad types and options are typed errors', () => {
+    const fsx = R.makeRootfs();
+    const c = Container.fromPid(target.pid);
+    try {
+      expect(catchErr(() => c.mount('tmpfs', '/no/such/dir'))).toMatchObject({ code: 'ENOENT', syscall: 'openat2' });
+      expect(catchErr(() => c.mount('nosuchfs', '/mnt'))).toMatchObject({ code: 'ENODEV', syscall: 'fsopen' });
+      const e = catchErr(() => c.mount('tmpfs', '/mnt', { options: { nosuchoption: 'x' } })) as NsError;
+      expect(e).toMatchObject({ code: 'EINVAL', syscall: 'fsconfig' });
+      expect(e.hint).toMatch(/nosuchoption/);
+      expect(() => c.mount('tmp fs', '/mnt')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+      expect(catchErr(() => c.mount('/no/such/source', '/mnt'))).toMatchObject({ code: 'ENOENT', syscall: 'open_tree' });
+    } finally {
+      c.close();
+      fsx.cleanup();
+    }
+  });
+
+  it('a reused pid is never acted on: id mismatch and exited targets are ESRCH', async () => {
+    const t = await startTarget({ types: ['net', 'mount'] });
+    let c: Container;
+    if (feat.pidfs.available) {
+      const id = (() => {
+        using p = Pidfd.open(t.pid);
+        return p.id;
+      })();
+      expect(() => Container.fromPid(t.pid, { id: id + 1n })).toThrow(expect.objectContaining({ code: 'ESRCH' }));
+      c = Container.fromPid(t.pid, { id });
+    } else {
+      // No pidfs ids before 6.9: asking for one is an UnsupportedError.
+      expect(() => Container.fromPid(t.pid, { id: 1n })).toThrow(UnsupportedError);
+      c = Container.fromPid(t.pid);
+    }
+    await t.stop();
+    expect(catchErr(() => c.socket({ family: 'inet', type: 'stream' }))).toMatchObject({ code: 'ESRCH' });
+    expect(catchErr(() => c.open('/etc/hostname'))).toMatchObject({ code: 'ESRCH' });
+    expect(catchErr(() => c.mount('tmpfs', '/mnt'))).toMatchObject({ code: 'ESRCH' });
+    expect(catchErr(() => c.kill('SIGTERM'))).toMatchObject({ code: 'ESRCH' });
+    c.close();
+  });
+});
+
+describe.runIf(isRoot)('Container.list and persist', () => {
+  it('list() finds a created container as a namespace set led by its init', async () => {
+    const c = await Container.create();
+    try {
+      const all = Container.list();
+      const mine = all.find((g) => g.leader === c.pid);
+      expect(mine).toBeDefined();
+      expect(mine?.differs).toEqual(expect.arrayContaining(['mnt', 'net', 'pid', 'uts', 'ipc', 'cgroup']));
+      expect(mine?.namespaces.net).toBe(c.namespaces.net?.inode);
+      expect(mine?.pids.length).toBeGreaterThanOrEqual(2); // sh and its sleep
+      expect(all.find((g) => g.pids.includes(process.pid) && g.differs.length === 0)).toBeUndefined();
+    } finally {
+      c.close();
+      await c.exited;
+    }
+    expect(Container.list().find((g) => g.leader === c.pid)).toBeUndefined();
+  });
+
+  it('persist(dir) keeps the namespaces usable after the container is gone (fixture in a private mount ns)', () => {
+    // Pinned to one CPU: the kernel refuses to bind a mount namespace whose
+    // id is not above the caller's, and 6.18 hands ids out in per-CPU
+    // batches, so the fixture's own (older) namespace could get the larger id.
+    const r = spawnSync('taskset', ['-c', '0', 'unshare', '--mount', '--propagation', 'private', process.execPath, path.join(__dirname, 'fixtures/container-persist.js')], {
+      encoding: 'utf8',
+      timeout: 30000,
+    });
+    const out = JSON.parse(r.stdout || '{}') as Record<string, unknown>;
+    expect(out.error).toBeUndefined();
+    expect(out).toMatchObject({
+      files: ['cgroup', 'ipc', 'mnt', 'net', 'pid', 'uts'],
+      sameNet: true,
+      exit: { code: null, signal: 'SIGKILL' },
+      socketInPersistedNet: true,
+      readBack: 'still here',
+      rewritten: 'rewritten',
+      utsIsNotOurs: true,
+      removed: true,
+    });
+  });
+});
+
+describe.runIf(isRoot)('unprivileged (nobody)', () => {
+  it('a rootless container: user namespace added, run, socket on port 80, mount, close kills', () => {
+    const r = runFixture('container-rootless.js', [], { uid: 65534, gid: 65534 });
+    const out = JSON.parse(r.stdout || '{}') as Record<string, unknown>;
+    expect(out.error).toBeUndefined();
+    expect(out).toMatchObject({
+      uid: 65534,
+      differs: ['cgroup', 'ipc', 'mnt', 'net', 'pid', 'user', 'uts'],
+      hostname: 'rootless-box',
+      idInside: '0',
+      served: 'served',
+      tmpfsFromInside: 'in tmpfs',
+      tmpfsOnHost: false,
+      initExit: { code: null, signal: 'SIGKILL' },
+      fdsLeaked: 0,
+    });
+  });
+});
+
+function catchErr(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected an error');
+}
+
