@@ -7,15 +7,28 @@
 #   NSFD-VM-BEGIN <uname -r>
 #   NSFD-FEATURES-RC <exit code>
 #   NSFD-FEATURES <json>                  (only when the probe printed one)
-#   NSFD-VITEST-RC <exit code>
-#   NSFD-VITEST-JSON-GZ-B64-BEGIN
-#   <base64 of the gzipped vitest JSON report>
-#   NSFD-VITEST-JSON-GZ-B64-END
+#   NSFD-T <json>                         one per test event, from
+#                                         stream-reporter.mjs
+#   NSFD-VITEST-RC <exit code>            (or "skipped")
 #   NSFD-VM-END
 # then the VM powers off.
 
 export PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin
 export HOME=/root TMPDIR=/tmp TERM=dumb CI=1 NO_COLOR=1 FORCE_COLOR=0 NSFD_IN_VM=1
+
+# Stage 1: the initramfs root ("rootfs") cannot be pivot_root'ed, and the
+# tests pivot_root (EINVAL there). Copy everything to a tmpfs and
+# switch_root into it, as a real system's initramfs does.
+if [ "$1" != stage2 ]; then
+  /usr/bin/busybox mkdir -p /newroot
+  /usr/bin/busybox mount -t tmpfs -o mode=0755 root /newroot
+  for e in /* /.[!.]*; do
+    case $e in /newroot | /proc | /sys | /dev | '/.[!.]*') ;; *) /usr/bin/busybox cp -a "$e" /newroot/ ;; esac
+  done
+  /usr/bin/busybox mkdir -p /newroot/proc /newroot/sys /newroot/dev
+  exec /usr/bin/busybox switch_root /newroot /init stage2
+  echo "switch_root failed; staying on the initramfs" >&2
+fi
 
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -32,6 +45,7 @@ ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
 hostname nsfd-vm
 
 # Settings baked in by the host (NSFD_TEST_TIMEOUT_MS, VM_INNER_TIMEOUT, ...).
+# shellcheck disable=SC1091
 . /nsfd-vm.env
 
 R=/dev/ttyS1
@@ -50,7 +64,7 @@ finish() {
 
 KREL=$(uname -r)
 res "NSFD-VM-BEGIN $KREL"
-echo "=== nsfd VM: kernel $KREL, $(nproc) cpus, $(free -m | awk '/Mem:/{print $2}') MiB"
+echo "=== nsfd VM: kernel $KREL, $(nproc) cpus, $(free -m | awk '/Mem:/{print $2}') MiB, init at $(cut -d' ' -f1 /proc/uptime)s"
 
 cd /pkg || { echo "no /pkg"; finish; }
 
@@ -58,6 +72,7 @@ echo "=== features()"
 node -e 'console.log("NSFD-FEATURES " + JSON.stringify(require("./dist/index.js").features()))' >/tmp/features.out 2>&1
 frc=$?
 cat /tmp/features.out
+echo "=== features() done at $(cut -d' ' -f1 /proc/uptime)s"
 res "NSFD-FEATURES-RC $frc"
 grep '^NSFD-FEATURES ' /tmp/features.out | head -n 1 >&3
 
@@ -68,15 +83,12 @@ fi
 
 echo "=== vitest (timeout ${NSFD_TEST_TIMEOUT_MS} ms per test, ${VM_INNER_TIMEOUT} s overall)"
 start=$(date +%s)
+# The stream reporter writes each test's result to the results port as it
+# finishes (NSFD-T lines), so a hang loses nothing but the hung test.
 # shellcheck disable=SC2086
-timeout -s KILL "$VM_INNER_TIMEOUT" node node_modules/vitest/vitest.mjs run \
-  --reporter=default --reporter=json --outputFile.json=/tmp/r.json $VM_VITEST_ARGS </dev/null
+NSFD_VM_RESULTS=$R timeout -s KILL "$VM_INNER_TIMEOUT" node node_modules/vitest/vitest.mjs run \
+  --reporter=default --reporter=/nsfd-vm-reporter.mjs $VM_VITEST_ARGS </dev/null
 vrc=$?
 echo "=== vitest exited $vrc after $(( $(date +%s) - start )) s"
 res "NSFD-VITEST-RC $vrc"
-if [ -s /tmp/r.json ]; then
-  res "NSFD-VITEST-JSON-GZ-B64-BEGIN"
-  gzip -c /tmp/r.json | base64 >&3
-  res "NSFD-VITEST-JSON-GZ-B64-END"
-fi
 finish

@@ -1,0 +1,522 @@
+#!/usr/bin/env bash
+# npm run test:kernels
+#
+# Runs features() and the vitest suite under Debian's 6.1 and 6.12 cloud
+# kernels in qemu (TCG, no KVM needed), probes features() on the host kernel,
+# and prints one feature matrix (also written to .kernels/matrix.md).
+# Exits non-zero when a test fails on any kernel, a VM fails to produce
+# results, or features() disagrees with scripts/kernel-vm/expected.json.
+#
+# Needs root for apt-get when qemu/busybox-static/cpio are missing (or sudo).
+# Downloads are cached in .kernels/ at the repo root.
+#
+# Environment:
+#   NSFD_KERNELS              kernel series to boot (default "6.1 6.12")
+#   NSFD_KERNELS_TIMEOUT      seconds per VM before it is killed (default 600);
+#                             vitest inside gets 45 s less
+#   NSFD_KERNELS_PARALLEL     1: run the VMs at the same time (default 1: the
+#                             suite runs one file at a time, so each VM keeps
+#                             about one core busy); 0: one after the other
+#   NSFD_KERNELS_SMP          vCPUs per VM (default 2)
+#   NSFD_KERNELS_MEM          MiB per VM (default 2048)
+#   NSFD_KERNELS_QEMU_CPU     qemu -cpu model (default max)
+#   NSFD_KERNELS_QEMU_ACCEL   qemu -accel (default tcg)
+#   NSFD_KERNELS_HOST_TESTS   1: also run vitest on the host kernel (default 0)
+#   NSFD_KERNELS_VITEST_ARGS  vitest args inside the VMs (default
+#                             "--no-file-parallelism --maxWorkers=1" and the
+#                             kernel-facing test files, see KERNEL_SUITES)
+#   NSFD_KERNELS_ALL          1: run every test file in the VMs
+#   NSFD_KERNELS_NO_TESTS     1: only probe features() in the VMs
+#   NSFD_KERNELS_HOST_PACKAGES  Debian packages whose programs are copied from
+#                             the host into the VMs, over busybox's (default:
+#                             coreutils dash bash util-linux mount hostname
+#                             procps findutils grep sed mawk iproute2)
+#   NSFD_KERNELS_EXTRA_TOOLS  more host programs (names on PATH) to copy
+#   NSFD_KERNELS_DIR          cache/output dir (default <repo>/.kernels)
+#   NSFD_KERNELS_NODE_OPTIONS NODE_OPTIONS inside the VMs
+#   NSFD_KERNEL_PKG_6_1, NSFD_KERNEL_PKG_6_12
+#                             pin an exact linux-image package name
+#   NSFD_TEST_TIMEOUT_MS      per-test vitest timeout inside the VMs (default 120000)
+#   Any other NSFD_* variable is passed through to the VMs' environment.
+
+# shellcheck disable=SC2012  # ls only on names this script made
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VMDIR=$ROOT/scripts/kernel-vm
+KDIR=${NSFD_KERNELS_DIR:-$ROOT/.kernels}
+SERIES=${NSFD_KERNELS:-"6.1 6.12"}
+TIMEOUT=${NSFD_KERNELS_TIMEOUT:-600}
+PARALLEL=${NSFD_KERNELS_PARALLEL:-1}
+SMP=${NSFD_KERNELS_SMP:-2}
+MEM=${NSFD_KERNELS_MEM:-2048}
+QEMU_CPU=${NSFD_KERNELS_QEMU_CPU:-max}
+QEMU_ACCEL=${NSFD_KERNELS_QEMU_ACCEL:-tcg}
+HOST_TESTS=${NSFD_KERNELS_HOST_TESTS:-0}
+NO_TESTS=${NSFD_KERNELS_NO_TESTS:-0}
+# The suites whose behaviour depends on the kernel: everything built on
+# pidfds, nsfs ioctls, setns, clone3 and openat2. Long race and stress loops
+# (list walk races, 600 concurrent spawns, CLI start-ups, fuzzing, soak) run
+# on the host only: under TCG they take tens of minutes and test Node, not
+# the kernel. NSFD_KERNELS_ALL=1 runs every file.
+KERNEL_SUITES="test/pidfd.test.ts test/namespace.test.ts test/attach.test.ts test/translate.test.ts test/features.test.ts test/loader.test.ts test/ownership.test.ts test/unprivileged.test.ts test/spawn.test.ts test/inns.test.ts test/reuse.test.ts"
+[ "${NSFD_KERNELS_ALL:-0}" = 1 ] && KERNEL_SUITES=""
+VITEST_ARGS=${NSFD_KERNELS_VITEST_ARGS:-"--no-file-parallelism --maxWorkers=1 $KERNEL_SUITES"}
+HOST_PACKAGES=${NSFD_KERNELS_HOST_PACKAGES:-"coreutils dash bash util-linux mount hostname procps findutils grep sed mawk iproute2"}
+EXTRA_TOOLS=${NSFD_KERNELS_EXTRA_TOOLS:-}
+export NSFD_TEST_TIMEOUT_MS=${NSFD_TEST_TIMEOUT_MS:-120000}
+
+T_START=$SECONDS
+mkdir -p "$KDIR"
+
+log() { printf '[test:kernels %3ds] %s\n' "$((SECONDS - T_START))" "$*" >&2; }
+die() { printf '[test:kernels] ERROR: %s\n' "$*" >&2; exit 2; }
+
+# ---------------------------------------------------------------- cleanup
+# qemu writes its pid to .kernels/qemu-LABEL.pid; whatever happens to this
+# script, every VM it started is killed.
+# shellcheck disable=SC2317  # invoked by trap
+cleanup() {
+  local f pid
+  for pid in "${vm_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for f in "$KDIR"/qemu-*.pid; do
+    [ -e "$f" ] || continue
+    pid=$(cat "$f" 2>/dev/null || true)
+    if [ -n "$pid" ] && grep -q qemu "/proc/$pid/cmdline" 2>/dev/null; then
+      kill "$pid" 2>/dev/null || true
+      sleep 0.5
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+    rm -f "$f"
+  done
+}
+vm_pids=()
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---------------------------------------------------------------- tools
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"
+  elif command -v sudo >/dev/null; then sudo "$@"
+  else die "need root to run: $*"
+  fi
+}
+
+APT_UPDATED=0
+apt_update_once() {
+  [ "$APT_UPDATED" = 1 ] && return 0
+  log "apt-get update"
+  APT_UPDATED=1
+  as_root apt-get update -qq >/dev/null 2>&1 || { log "apt-get update failed"; return 1; }
+}
+
+busybox_is_static() {
+  [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1
+}
+
+ensure_tools() {
+  local need=()
+  command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
+  busybox_is_static || need+=(busybox-static)
+  command -v cpio >/dev/null || need+=(cpio)
+  command -v lz4 >/dev/null || need+=(lz4)
+  command -v dpkg-deb >/dev/null || die "dpkg-deb missing: this script expects a Debian host"
+  [ ${#need[@]} -eq 0 ] && return 0
+  log "installing ${need[*]}"
+  local apt=(env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends)
+  if ! as_root "${apt[@]}" "${need[@]}" >"$KDIR/apt-install.log" 2>&1; then
+    apt_update_once || true
+    as_root "${apt[@]}" "${need[@]}" >"$KDIR/apt-install.log" 2>&1 ||
+      { tail -n 20 "$KDIR/apt-install.log" >&2; die "apt-get install ${need[*]} failed"; }
+  fi
+  busybox_is_static || die "/bin/busybox is not the static build (busybox-static)"
+}
+
+# ---------------------------------------------------------------- kernels
+# Package names: linux-image-6.1.0-56-cloud-amd64,
+# linux-image-6.12.117+deb12-cloud-amd64, linux-image-6.12.12+bpo-cloud-amd64
+kernel_regex() {
+  local s=${1//./\\.}
+  printf '^linux-image-%s\\.[0-9]+(-[0-9]+|\\+deb[0-9.]+|\\+bpo)?-cloud-amd64$' "$s"
+}
+
+# URI of the system's Debian mirror for suite $1, read from the apt config
+# (so that no host name is written down here).
+debian_mirror() {
+  local c=$1
+  {
+    awk -v c="$c" '$1 == "deb" {
+        i = 2
+        if ($2 ~ /^\[/) { while (i <= NF && $i !~ /\]$/) i++; i++ }
+        if ($(i + 1) == c) print $i
+      }' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null || true
+    awk -v c="$c" 'BEGIN { RS = ""; FS = "\n" }
+      { uris = ""; suites = ""; types = ""; on = 1
+        for (j = 1; j <= NF; j++) {
+          if ($j ~ /^Types:/)   types = $j
+          if ($j ~ /^URIs:/)    { uris = $j; sub(/^URIs:[ \t]*/, "", uris) }
+          if ($j ~ /^Suites:/)  { suites = $j; sub(/^Suites:[ \t]*/, "", suites); suites = " " suites " " }
+          if ($j ~ /^Enabled:[ \t]*no/) on = 0
+        }
+        if (on && types ~ /[ :]deb( |$)/ && index(suites, " " c " ")) { split(uris, u, " "); print u[1] }
+      }' /etc/apt/sources.list.d/*.sources 2>/dev/null || true
+  } | head -n 1
+}
+
+# apt with a private sources list (the codename's -backports suite), for a
+# series the system's sources do not carry. Touches nothing under /etc.
+PRIV_APT=()
+private_apt_setup() {
+  [ ${#PRIV_APT[@]} -gt 0 ] && return 0
+  local codename mirror d=$KDIR/apt
+  # shellcheck disable=SC1091
+  codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+  [ -n "$codename" ] || return 1
+  mirror=$(debian_mirror "$codename")
+  [ -n "$mirror" ] || return 1
+  mkdir -p "$d/lists/partial" "$d/cache/archives/partial" "$d/parts"
+  local signed=""
+  [ -f /usr/share/keyrings/debian-archive-keyring.gpg ] &&
+    signed="[signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] "
+  printf 'deb %s%s %s-backports main\n' "$signed" "$mirror" "$codename" >"$d/sources.list"
+  PRIV_APT=(-o "Dir::Etc::sourcelist=$d/sources.list" -o "Dir::Etc::sourceparts=$d/parts"
+    -o "Dir::State::Lists=$d/lists" -o "Dir::Cache=$d/cache" -o "APT::Sandbox::User=root")
+  log "apt-get update (private: $codename-backports)"
+  apt-get "${PRIV_APT[@]}" update -qq >/dev/null 2>&1 || { PRIV_APT=(); return 1; }
+}
+
+find_kernel_pkg() { # series [apt options...] -> newest matching package name
+  local s=$1
+  shift
+  apt-cache "$@" pkgnames "linux-image-$s" 2>/dev/null | grep -E "$(kernel_regex "$s")" | sort -V | tail -n 1
+}
+
+# Sets KERNEL_IMG to the vmlinuz of series $1 (download/extract if needed).
+fetch_kernel() {
+  local s=$1 pin_var="NSFD_KERNEL_PKG_${1//./_}" pkg="" aptopts=()
+  pkg=${!pin_var:-}
+  if [ -z "$pkg" ]; then
+    pkg=$(find_kernel_pkg "$s")
+    if [ -z "$pkg" ] && [ "$APT_UPDATED" = 0 ]; then
+      apt_update_once && pkg=$(find_kernel_pkg "$s")
+    fi
+    if [ -z "$pkg" ] && private_apt_setup; then
+      aptopts=("${PRIV_APT[@]}")
+      pkg=$(find_kernel_pkg "$s" "${aptopts[@]}")
+    fi
+  fi
+  if [ -z "$pkg" ]; then
+    # Offline / no index: fall back to whatever was cached before.
+    local cached
+    cached=$(ls -1 "$KDIR"/vmlinuz-linux-image-"$s".* 2>/dev/null | sort -V | tail -n 1 || true)
+    [ -n "$cached" ] || { log "no linux-image package for $s found by apt"; return 1; }
+    KERNEL_IMG=$cached
+    return 0
+  fi
+  KERNEL_IMG=$KDIR/vmlinuz-$pkg
+  [ -s "$KERNEL_IMG" ] && return 0
+  local dl=$KDIR/download
+  rm -rf "$dl"
+  mkdir -p "$dl"
+  log "downloading $pkg"
+  if ! (cd "$dl" && apt-get "${aptopts[@]}" -o APT::Sandbox::User=root download -qq "$pkg" >/dev/null 2>&1); then
+    # A stale package index names files the mirror no longer has.
+    if [ ${#aptopts[@]} -eq 0 ] && [ "$APT_UPDATED" = 0 ] && [ -z "${!pin_var:-}" ] && apt_update_once; then
+      fetch_kernel "$s"
+      return
+    fi
+    log "apt-get download $pkg failed"
+    return 1
+  fi
+  local deb x=$dl/x v
+  deb=$(ls -1 "$dl"/*.deb | head -n 1)
+  dpkg-deb -x "$deb" "$x"
+  v=$(ls -1 "$x"/boot/vmlinuz-* 2>/dev/null | head -n 1)
+  [ -n "$v" ] || { log "no /boot/vmlinuz-* in $(basename "$deb")"; rm -rf "$dl"; return 1; }
+  cp "$v" "$KERNEL_IMG.tmp" && mv "$KERNEL_IMG.tmp" "$KERNEL_IMG"
+  cp "$x"/boot/config-* "$KDIR/config-$pkg" 2>/dev/null || true
+  rm -rf "$dl"
+  # Keep one kernel per series in the cache.
+  local old
+  for old in "$KDIR"/vmlinuz-linux-image-"$s".*; do
+    [ "$old" = "$KERNEL_IMG" ] || rm -f "$old" "$KDIR/config-${old#"$KDIR"/vmlinuz-}"
+  done
+}
+
+# ---------------------------------------------------------------- initramfs
+shq() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
+
+copy_with_libs() { # file... : copy the shared libraries (and loader) they need
+  local st=$1 f lib
+  shift
+  for f in "$@"; do
+    { ldd "$f" 2>/dev/null || true; } | awk '/=> \// { print $3 } /^[ \t]*\/[^ ]+ \(0x/ { print $1 }'
+  done | sort -u | while read -r lib; do
+    [ -e "$st$lib" ] && continue
+    mkdir -p "$st$(dirname "$lib")"
+    cp -L "$lib" "$st$lib"
+  done
+}
+
+# copy_bin ROOTFS PATH: copy a program to its real path in the rootfs, and
+# PATH as a symlink to it when PATH is a link on the host (sh -> dash).
+copy_bin() {
+  local st=$1 p=$2 real canon
+  real=$(readlink -f "$p")
+  canon=$(readlink -f "$(dirname "$p")")/$(basename "$p")
+  if [ ! -e "$st$real" ] || [ -L "$st$real" ]; then
+    mkdir -p "$st$(dirname "$real")"
+    rm -f "$st$real"
+    cp -p "$real" "$st$real"
+  fi
+  if [ "$canon" != "$real" ] && [ ! -e "$st$canon" ]; then
+    mkdir -p "$st$(dirname "$canon")"
+    ln -sfn "$real" "$st$canon"
+  fi
+}
+
+build_initramfs() {
+  local st=$KDIR/rootfs out=$KDIR/initramfs.cpio.lz4 node
+  rm -rf "$st"
+  # Debian's merged-/usr layout, as on the host: tests copy /usr/bin/busybox,
+  # spawn /bin/true, and so on.
+  mkdir -p "$st"/usr/{bin,sbin,lib,lib64} "$st"/{etc,proc,sys,dev,tmp,run,root,pkg}
+  local d
+  for d in bin sbin lib lib64; do ln -s "usr/$d" "$st/$d"; done
+
+  local bins=() real p
+  node=$(command -v node) || die "node not found"
+  copy_bin "$st" "$node"
+  bins+=("$(readlink -f "$node")")
+  [ -e "$st/usr/bin/node" ] || ln -s "$(readlink -f "$node")" "$st/usr/bin/node"
+
+  # The host's own programs from these packages (util-linux's unshare,
+  # nsenter and lsns, coreutils, dash as sh, ...): the tests expect their
+  # options and behaviour. busybox fills in the rest.
+  if command -v dpkg >/dev/null; then
+    local pkgp
+    for pkgp in $HOST_PACKAGES; do
+      dpkg -L "$pkgp" >/dev/null 2>&1 || { log "note: package $pkgp not installed; the VMs use busybox's tools instead"; continue; }
+      while IFS= read -r p; do
+        { [ -f "$p" ] && [ -x "$p" ]; } || continue
+        copy_bin "$st" "$p"
+        bins+=("$(readlink -f "$p")")
+      done < <(dpkg -L "$pkgp" | grep -E '^(/usr)?/s?bin/[^/]+$')
+    done
+  fi
+  local t tp
+  for t in $EXTRA_TOOLS; do
+    tp=$(command -v "$t" 2>/dev/null) || { log "note: $t not found on this host"; continue; }
+    case $tp in /*) ;; *) continue ;; esac
+    copy_bin "$st" "$tp"
+    bins+=("$(readlink -f "$tp")")
+  done
+  copy_bin "$st" /bin/busybox
+  for p in $(/bin/busybox --list-full); do
+    [ -e "$st/$p" ] || [ -L "$st/$p" ] || ln -s /usr/bin/busybox "$st/$p"
+  done
+
+  # The package: what the tests need, not the sources of the build.
+  local items=() i
+  for i in package.json dist test lib bin scripts prebuilds tsconfig.json vitest.config.* vitest.workspace.*; do
+    # shellcheck disable=SC2086
+    for p in $(cd "$ROOT" && ls -d $i 2>/dev/null); do items+=("$p"); done
+  done
+  (cd "$ROOT" && tar -cf - "${items[@]}") | tar -xf - -C "$st/pkg"
+  mkdir -p "$st/pkg/build/Release"
+  cp "$ROOT"/build/Release/*.node "$st/pkg/build/Release/" 2>/dev/null || true
+  mapfile -t mods < <(node "$VMDIR/runtime-modules.js" "$ROOT")
+  [ ${#mods[@]} -gt 0 ] || die "no node_modules to copy (run npm ci)"
+  (cd "$ROOT" && tar -cf - --exclude='*.d.ts' --exclude='*.d.mts' --exclude='*.d.cts' \
+    --exclude='node_modules/.cache' "${mods[@]}") | tar -xf - -C "$st/pkg"
+
+  local natives=()
+  mapfile -t natives < <(find "$st/pkg" -name '*.node' -type f)
+  copy_with_libs "$st" "${bins[@]}" "${natives[@]}"
+
+  cat >"$st/etc/passwd" <<'EOF'
+root:x:0:0:root:/root:/bin/sh
+nobody:x:65534:65534:nobody:/nonexistent:/bin/false
+EOF
+  cat >"$st/etc/group" <<'EOF'
+root:x:0:
+shadow:x:42:
+nogroup:x:65534:
+EOF
+  printf 'root:*:19000:0:99999:7:::\nnobody:*:19000:0:99999:7:::\n' >"$st/etc/shadow"
+  chmod 0640 "$st/etc/shadow"
+  printf '127.0.0.1 localhost\n::1 localhost\n' >"$st/etc/hosts"
+  printf 'passwd: files\ngroup: files\nhosts: files\n' >"$st/etc/nsswitch.conf"
+  echo nsfd-vm >"$st/etc/hostname"
+
+  # Settings for /init. The in-VM watchdog fires before the host's so that
+  # a hung test still leaves the console output of the others.
+  {
+    local v
+    while IFS= read -r v; do
+      case $v in NSFD_KERNELS*|NSFD_KERNEL_PKG_*) continue ;; esac
+      printf 'export %s=%s\n' "$v" "$(shq "${!v}")"
+    done < <(compgen -e | grep '^NSFD_' || true)
+    printf 'VM_INNER_TIMEOUT=%s\n' "$((TIMEOUT > 90 ? TIMEOUT - 45 : TIMEOUT))"
+    printf 'VM_VITEST_ARGS=%s\n' "$(shq "$VITEST_ARGS")"
+    printf 'VM_SKIP_TESTS=%s\n' "$NO_TESTS"
+    [ -z "${NSFD_KERNELS_NODE_OPTIONS:-}" ] || printf 'export NODE_OPTIONS=%s\n' "$(shq "$NSFD_KERNELS_NODE_OPTIONS")"
+  } >"$st/nsfd-vm.env"
+  install -m 0755 "$VMDIR/init.sh" "$st/init"
+  install -m 0644 "$VMDIR/stream-reporter.mjs" "$st/nsfd-vm-reporter.mjs"
+
+  # lz4 (legacy frame, as the kernel wants it): under TCG the kernel unpacks
+  # it in half the time zstd or gzip take, and faster than no compression.
+  (cd "$st" && find . -mindepth 1 -print0 | LC_ALL=C sort -z |
+    cpio --null -o -H newc --owner=0:0 --quiet) | lz4 -l -q -1 >"$out.tmp"
+  mv "$out.tmp" "$out"
+  log "initramfs: $(du -sm "$st" | cut -f1) MiB unpacked, $(du -m "$out" | cut -f1) MiB compressed"
+  rm -rf "$st"
+  INITRD=$out
+}
+
+# ---------------------------------------------------------------- VMs
+# run_vm LABEL VMLINUZ: boots, waits (TIMEOUT), writes .kernels/status-LABEL
+run_vm() {
+  local label=$1 kernel=$2
+  local con=$KDIR/console-$label.log res=$KDIR/results-$label.txt pidf=$KDIR/qemu-$label.pid
+  local st=$KDIR/status-$label t0=$SECONDS
+  rm -f "$con" "$res" "$st" "$pidf"
+  qemu-system-x86_64 -accel "$QEMU_ACCEL" -cpu "$QEMU_CPU" -smp "$SMP" -m "$MEM" \
+    -nodefaults -display none -no-reboot -no-user-config \
+    -serial "file:$con" -serial "file:$res" -pidfile "$pidf" \
+    -kernel "$kernel" -initrd "$INITRD" \
+    -append "console=ttyS0 rdinit=/init panic=-1 quiet loglevel=3 mitigations=off" \
+    >"$KDIR/qemu-$label.stderr" 2>&1 &
+  local qpid=$! outcome=""
+  while kill -0 "$qpid" 2>/dev/null; do
+    if ((SECONDS - t0 >= TIMEOUT)); then
+      outcome="timed out after ${TIMEOUT}s (NSFD_KERNELS_TIMEOUT)"
+      break
+    fi
+    # Results complete but the VM did not power off: don't wait for it.
+    if grep -q '^NSFD-VM-END' "$res" 2>/dev/null; then
+      local w=0
+      while kill -0 "$qpid" 2>/dev/null && ((w < 15)); do sleep 1; w=$((w + 1)); done
+      break
+    fi
+    sleep 1
+  done
+  if kill -0 "$qpid" 2>/dev/null; then
+    kill "$qpid" 2>/dev/null || true
+    sleep 1
+    kill -9 "$qpid" 2>/dev/null || true
+  fi
+  local rc=0
+  wait "$qpid" 2>/dev/null || rc=$?
+  rm -f "$pidf"
+  local secs=$((SECONDS - t0))
+  if [ -z "$outcome" ]; then
+    if grep -q '^NSFD-VM-END' "$res" 2>/dev/null; then
+      outcome="ok"
+    elif grep -aq 'Kernel panic' "$con" 2>/dev/null; then
+      outcome="kernel panic"
+    else
+      outcome="no-results (qemu exit $rc)"
+    fi
+  fi
+  printf '%s %s\n' "$secs" "$outcome" >"$st"
+  log "VM $label: $outcome after ${secs}s"
+  if [ "$outcome" != ok ]; then
+    {
+      echo "---- VM $label ($(basename "$kernel")) failed: $outcome; last 40 console lines ($con):"
+      tr -d '\r' <"$con" 2>/dev/null | sed 's/\x1b\[[0-9;?]*[A-Za-z]//g' | tail -n 40
+      [ -s "$KDIR/qemu-$label.stderr" ] && { echo "---- qemu stderr:"; cat "$KDIR/qemu-$label.stderr"; }
+      echo "----"
+    } >&2
+  fi
+}
+
+host_probe() {
+  local res=$KDIR/results-host.txt rc=0
+  : >"$res"
+  # Appending: the stream reporter appends to the same file.
+  {
+    echo "NSFD-VM-BEGIN $(uname -r)"
+    (cd "$ROOT" && node -e 'console.log("NSFD-FEATURES " + JSON.stringify(require("./dist/index.js").features()))') \
+      >"$KDIR/host-features.out" 2>&1 || rc=$?
+    echo "NSFD-FEATURES-RC $rc"
+    grep '^NSFD-FEATURES ' "$KDIR/host-features.out" | head -n 1 || cat "$KDIR/host-features.out" >&2
+    if [ "$HOST_TESTS" = 1 ]; then
+      log "vitest on the host kernel"
+      rc=0
+      (cd "$ROOT" && NSFD_VM_RESULTS=$res node node_modules/vitest/vitest.mjs run --reporter=default \
+        --reporter="$VMDIR/stream-reporter.mjs" </dev/null >&2) || rc=$?
+      echo "NSFD-VITEST-RC $rc"
+    fi
+    echo "NSFD-VM-END"
+  } >>"$res"
+  printf '0 ok\n' >"$KDIR/status-host"
+}
+
+# ---------------------------------------------------------------- main
+# One run at a time per cache dir.
+exec 8>"$KDIR/run.lock"
+if ! flock -n 8; then
+  log "another test:kernels run is using $KDIR; waiting for it"
+  flock -w 1800 8 || die "$KDIR still locked after 30 min"
+fi
+
+ensure_tools
+
+labels=()
+declare -A KIMG=()
+for s in $SERIES; do
+  KERNEL_IMG=""
+  if fetch_kernel "$s"; then
+    KIMG[$s]=$KERNEL_IMG
+    log "kernel $s: $(basename "$KERNEL_IMG")"
+  else
+    log "kernel $s: unavailable"
+  fi
+  labels+=("$s")
+done
+
+# Developers rebuild dist/ and build/ under this lock; copy a consistent tree.
+if [ -e /tmp/nsfd-build.lock ] && command -v flock >/dev/null; then
+  exec 9</tmp/nsfd-build.lock
+  flock -w 900 9 || log "build lock still held after 900s; copying anyway"
+fi
+[ -f "$ROOT/dist/index.js" ] || die "dist/index.js missing: run 'npm run build' first"
+ls "$ROOT"/build/Release/*.node >/dev/null 2>&1 || die "build/Release/*.node missing: run 'npm run build' first"
+[ -d "$ROOT/node_modules/vitest" ] || die "node_modules/vitest missing: run 'npm ci' first"
+build_initramfs
+exec 9<&-
+rm -f "$KDIR"/status-* "$KDIR"/results-*.txt
+
+host_probe
+
+for s in "${labels[@]}"; do
+  if [ -z "${KIMG[$s]:-}" ]; then
+    printf '0 %s\n' "kernel package not found" >"$KDIR/status-$s"
+    continue
+  fi
+  log "booting $s ($SMP vCPU, timeout ${TIMEOUT}s)"
+  if [ "$PARALLEL" = 1 ]; then
+    run_vm "$s" "${KIMG[$s]}" &
+    vm_pids+=($!)
+  else
+    run_vm "$s" "${KIMG[$s]}"
+  fi
+done
+for p in "${vm_pids[@]}"; do wait "$p" || true; done
+
+# Columns for the report: label|series|kind|kernel image|results|console|status
+manifest=$KDIR/manifest.tsv
+: >"$manifest"
+for s in "${labels[@]}"; do
+  printf '%s\t%s\tvm\t%s\t%s\t%s\t%s\n' "$s" "$s" "$(basename "${KIMG[$s]:-none}")" \
+    "$KDIR/results-$s.txt" "$KDIR/console-$s.log" "$(cat "$KDIR/status-$s" 2>/dev/null || echo '0 not-run')" >>"$manifest"
+done
+printf 'host\t%s\thost\t-\t%s\t-\t%s\n' "$(uname -r)" "$KDIR/results-host.txt" "$(cat "$KDIR/status-host")" >>"$manifest"
+
+rc=0
+node "$VMDIR/report.js" "$manifest" "$VMDIR/expected.json" "$KDIR/matrix.md" || rc=$?
+log "total wall time $((SECONDS - T_START))s"
+exit "$rc"
