@@ -71,6 +71,7 @@ export interface NativeBinding {
   /** See native/spawn.cc and SpawnSpec in lib/spawn.ts. */
   spawn_clone3(spec: object): { pidfd: number; pid: number } | { errno: number; step: string; syscall: string; detail: number };
   /** Per namespace type name: the process's "type:[inode]" link or -errno; -errno overall if the pidfd's process is gone. */
+  spawn_ns_links(pidfd: number, pid: number, types: string[]): (string | number)[] | number;
   /** socketpair(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC): [fd, fd] or -errno. */
   socketpair(): [number, number] | number;
   [more: string]: unknown;
@@ -81,6 +82,10 @@ function load(): NativeBinding {
     throw new Error(`nsfd works only on Linux (this is ${process.platform})`);
   }
   const require = createRequire(__filename);
+  // NSFD_NATIVE_PATH=/abs/path/nsfd.node loads that build instead (the
+  // ASan/UBSan variant from scripts/sanitize.sh, for instance).
+  const override = process.env.NSFD_NATIVE_PATH;
+  if (override) return require(path.resolve(override)) as NativeBinding;
   const nodeGypBuild = require('node-gyp-build') as (dir: string) => NativeBinding;
   // The package root holds binding.gyp, build/ and prebuilds/.
   return nodeGypBuild(path.join(__dirname, '..'));
