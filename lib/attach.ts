@@ -45,7 +45,13 @@ export class AttachScope implements Disposable {
    */
   readonly joined: readonly NsType[];
 
+  /** Made by attach(); exported for its type. */
   constructor(saved: Map<NsType, OwnedFd>, joined: NsType[], tid: number) {
+    if (!(saved instanceof Map) || [...saved].some(([t, fd]) => !ATTACHABLE.includes(t) || !(fd instanceof OwnedFd))) {
+      throw invalidArg('saved', `a Map from ${ATTACHABLE.join('/')} to OwnedFd`, saved);
+    }
+    joined = checkNsTypes(joined, 'joined');
+    if (typeof tid !== 'number' || !Number.isInteger(tid) || tid < 1) throw invalidArg('tid', 'a thread id', tid);
     this.#saved = saved;
     this.#tid = tid;
     this.joined = joined;

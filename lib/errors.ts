@@ -27,6 +27,11 @@ const extraText: Record<string, string> = {
   EOPNOTSUPP: 'operation not supported',
 };
 
+/** A string as is; anything else as util.inspect shows it (never throws, unlike String(Symbol())). */
+function asText(x: unknown): string {
+  return typeof x === 'string' ? x : util.inspect(x);
+}
+
 export function errnoName(errno: number): string {
   return errnoNames.get(Math.abs(errno)) ?? `E${Math.abs(errno)}`;
 }
@@ -57,15 +62,18 @@ export class NsError extends Error {
   readonly step?: string;
 
   constructor(errno: number, syscall: string, details: NsErrorDetails = {}, message?: string) {
-    const neg = -Math.abs(errno);
+    // Built from whatever it is given without throwing (an error about an error helps no one).
+    const neg = typeof errno === 'number' && Number.isFinite(errno) ? -Math.trunc(Math.abs(errno)) : 0;
     const code = errnoName(neg);
-    let text = message ?? `${code}: ${describe(neg, code)}, ${syscall}`;
-    if (message === undefined && details.path !== undefined) text += ` '${details.path}'`;
-    if (details.hint !== undefined) text += ` (${details.hint})`;
+    const call = asText(syscall);
+    if (details === null || typeof details !== 'object') details = {};
+    let text = message === undefined ? `${code}: ${describe(neg, code)}, ${call}` : asText(message);
+    if (message === undefined && details.path !== undefined) text += ` '${asText(details.path)}'`;
+    if (details.hint !== undefined) text += ` (${asText(details.hint)})`;
     super(text);
     this.code = code;
     this.errno = neg;
-    this.syscall = syscall;
+    this.syscall = call;
     if (details.hint !== undefined) this.hint = details.hint;
     if (details.pid !== undefined) this.pid = details.pid;
     if (details.fd !== undefined) this.fd = details.fd;
@@ -82,8 +90,8 @@ export class UnsupportedError extends NsError {
   readonly since: string;
 
   constructor(feature: string, since: string, errno: number, syscall: string) {
-    const code = errnoName(-Math.abs(errno));
-    super(errno, syscall, {}, `${feature} needs Linux ${since} or later (running ${os.release()}): ${code}, ${syscall}`);
+    const code = errnoName(typeof errno === 'number' && Number.isFinite(errno) ? -Math.trunc(Math.abs(errno)) : 0);
+    super(errno, syscall, {}, `${asText(feature)} needs Linux ${asText(since)} or later (running ${os.release()}): ${code}, ${asText(syscall)}`);
     this.feature = feature;
     this.since = since;
   }

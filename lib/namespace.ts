@@ -2,7 +2,7 @@
 // hierarchy (owner, parent), persistence (bind mounts) and nsfs handles.
 import * as fs from 'node:fs';
 
-import { E, NsError, UnsupportedError, check, invalidArg } from './errors';
+import { E, NsError, UnsupportedError, check, invalidArg, invalidValue } from './errors';
 import { native } from './native';
 import { OwnedFd } from './owned-fd';
 import { Pidfd } from './pidfd';
@@ -11,6 +11,7 @@ import { CLONE_FLAG, NsType, checkNsType, typeFromCloneFlag } from './types';
 const NSFS_MAGIC = 0x6e736673;
 const AT_FDCWD = -100;
 const O_RDONLY = 0;
+const O_PATH = 0o10000000;
 const MNT_DETACH = 2;
 
 export class Namespace extends OwnedFd {
@@ -39,7 +40,7 @@ export class Namespace extends OwnedFd {
    * /proc/self/fd/N. With `expectedType`, anything else is an EINVAL.
    */
   static open(path: string, expectedType?: NsType): Namespace {
-    if (typeof path !== 'string' || path === '') throw invalidArg('path', 'a non-empty string', path);
+    checkPath(path);
     if (expectedType !== undefined) checkNsType(expectedType, 'expectedType');
     const fd = check(native.openat(AT_FDCWD, path, O_RDONLY, 0), 'open', { path });
     let ns: Namespace;
@@ -92,10 +93,22 @@ export class Namespace extends OwnedFd {
    * unless keepFile, removes the (empty) file it was mounted on.
    */
   static unpersist(path: string, options: { keepFile?: boolean } = {}): void {
+    if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
+    const keepFile = options.keepFile === true;
     using ns = Namespace.open(path);
     void ns;
     check(native.umount2(path, MNT_DETACH), 'umount2', { path });
-    if (!options.keepFile) fs.rmSync(path, { force: true });
+    if (!keepFile) {
+      try {
+        fs.rmSync(path, { force: true });
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        throw new NsError(typeof e.errno === 'number' ? e.errno : -E.EIO, 'unlink', {
+          path,
+          hint: e.code === 'EBUSY' ? 'still a mount point: something else is mounted there too' : undefined,
+        });
+      }
+    }
   }
 
   /** The raw fd for a syscall (throws EBADF once closed). */
@@ -103,9 +116,14 @@ export class Namespace extends OwnedFd {
     return this.asFd(syscall);
   }
 
+  /** Made by this constructor (not just given its prototype)? */
+  static #isReal(x: object): boolean {
+    return #id in x;
+  }
+
   /** The 64-bit namespace id (NS_GET_ID, Linux 6.18; mnt namespaces from 6.11). */
   get id(): bigint {
-    if (this.#id !== undefined) return this.#id;
+    if (Namespace.#isReal(this) && this.#id !== undefined) return this.#id;
     const fd = this.asFd('ioctl(NS_GET_ID)');
     let r = native.ns_get_id(fd, 0);
     if (typeof r === 'number' && r === -E.ENOTTY && this.type === 'mnt') r = native.ns_get_id(fd, 1);
@@ -167,12 +185,26 @@ export class Namespace extends OwnedFd {
    * its processes and this handle, as `ip netns add` and `unshare --net=FILE` do.
    */
   persist(path: string): void {
-    if (typeof path !== 'string' || path === '') throw invalidArg('path', 'a non-empty string', path);
+    checkPath(path);
     const fd = this.asFd('mount');
     let created = false;
-    if (!fs.existsSync(path)) {
-      fs.writeFileSync(path, '', { mode: 0o444, flag: 'wx' });
+    // O_PATH: looks without opening (a FIFO there would block an open).
+    const existing = native.openat(AT_FDCWD, path, O_PATH, 0);
+    if (existing >= 0) {
+      // Never stack a second namespace on one already persisted there.
+      const onNsfs = native.fstatfs_type(existing) === NSFS_MAGIC;
+      native.close(existing);
+      if (onNsfs) throw new NsError(-E.EBUSY, 'mount', { path, hint: 'a namespace is already persisted there: unpersist it first' });
+    } else if (existing === -E.ENOENT) {
+      try {
+        fs.writeFileSync(path, '', { mode: 0o444, flag: 'wx' });
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        throw new NsError(typeof e.errno === 'number' ? e.errno : -E.EIO, 'open', { path, hint: 'could not create the file to mount on' });
+      }
       created = true;
+    } else {
+      throw new NsError(existing, 'open', { path });
     }
     const r = native.bind_mount_fd(fd, path);
     if (r < 0) {
@@ -206,6 +238,12 @@ export class Namespace extends OwnedFd {
   protected override inspectDetail(): string {
     return `${this.type}:[${this.inode}]`;
   }
+}
+
+function checkPath(path: unknown): asserts path is string {
+  if (typeof path !== 'string' || path === '') throw invalidArg('path', 'a non-empty string', path);
+  // The kernel would see only the part before a null byte: another path.
+  if (path.includes('\0')) throw invalidValue('path', 'must be a string without null bytes', path);
 }
 
 function identify(fd: number): { type: NsType; dev: number; inode: number } {

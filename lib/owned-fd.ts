@@ -5,7 +5,7 @@
 // close() is closed by a FinalizationRegistry that warns.
 import { inspect } from 'node:util';
 
-import { E, NsError, check, invalidArg } from './errors';
+import { E, NsError, check, invalidArg, outOfRange } from './errors';
 import { native } from './native';
 
 const gcRegistry = new FinalizationRegistry<number>((fd) => {
@@ -24,6 +24,8 @@ export class OwnedFd implements Disposable {
   /** Adopts `fd`: it must be open, O_CLOEXEC and not owned by anything else. */
   constructor(fd: number) {
     if (!Number.isInteger(fd) || fd < 0) throw invalidArg('fd', 'a non-negative integer', fd);
+    // The kernel's fds are ints: a larger number would reach it truncated, naming another fd.
+    if (fd > 0x7fffffff) throw outOfRange('fd', '<= 2147483647', fd);
     this.#fd = fd;
     gcRegistry.register(this, fd, this.#token);
   }
@@ -33,25 +35,36 @@ export class OwnedFd implements Disposable {
     return new OwnedFd(fd);
   }
 
-  /** The fd number, or -1 once closed or released. */
+  /** Made by this constructor (not just given its prototype)? */
+  static #isReal(x: object): boolean {
+    return #fd in x;
+  }
+
+  /** The fd number, or -1 once closed or released (or for an object that is no real handle). */
   get fd(): number {
-    return this.#fd;
+    return OwnedFd.#isReal(this) ? this.#fd : -1;
   }
 
   get closed(): boolean {
-    return this.#fd < 0;
+    return this.fd < 0;
   }
 
-  /** The fd for a syscall; throws EBADF once closed rather than reuse the number. */
+  /**
+   * The fd for a syscall; throws EBADF once closed rather than reuse the
+   * number. An object that only looks like a handle (made with
+   * Object.create(Pidfd.prototype), say) counts as a closed one.
+   */
   protected asFd(syscall: string): number {
-    if (this.#fd < 0) {
-      throw new NsError(-E.EBADF, syscall, {}, `EBADF: file descriptor closed, ${syscall}`);
+    const fd = this.fd;
+    if (fd < 0) {
+      const name = typeof syscall === 'string' ? syscall : inspect(syscall);
+      throw new NsError(-E.EBADF, name, {}, `EBADF: file descriptor closed, ${name}`);
     }
-    return this.#fd;
+    return fd;
   }
 
   close(): void {
-    const fd = this.#fd;
+    const fd = this.fd;
     if (fd < 0) return;
     this.#fd = -1;
     gcRegistry.unregister(this.#token);
@@ -83,6 +96,7 @@ export class OwnedFd implements Disposable {
   }
 
   [inspect.custom](): string {
+    if (!OwnedFd.#isReal(this)) return `${this.constructor.name} <not a handle>`;
     const detail = this.inspectDetail();
     return `${this.constructor.name} <${this.#fd < 0 ? 'closed' : `fd ${this.#fd}`}>${detail ? ' ' + detail : ''}`;
   }

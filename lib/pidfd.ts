@@ -290,7 +290,8 @@ export class Pidfd extends OwnedFd {
   /** ESRCH unless the process still exists (so a /proc read just made was about it). */
   recheck(syscall: string): void {
     const r = native.pidfd_send_signal(this.asFd(syscall), 0, 0);
-    if (r < 0) throw new NsError(r, syscall, { pid: this.#pid, hint: r === -E.ESRCH ? 'the process has exited' : undefined });
+    // EPERM: we may not signal it, but it exists, which is all we ask.
+    if (r < 0 && r !== -E.EPERM) throw new NsError(r, syscall, { pid: this.#pid, hint: r === -E.ESRCH ? 'the process has exited' : undefined });
   }
 
   /** One of the process's namespaces: PIDFD_GET_*_NAMESPACE (6.11) or /proc rechecked. */

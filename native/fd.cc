@@ -5,35 +5,49 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include <string>
+
 #include "util.h"
 
 namespace nsfd {
 namespace {
 
+// fds are ints. A larger number would be truncated into another, open fd,
+// and NaN or 1.5 would be read as 0 or 1 (stdin, stdout): refuse them all.
+inline bool BadFd(const Napi::CallbackInfo& info, size_t i) {
+  double d = info[i].As<Napi::Number>().DoubleValue();
+  return !(d >= INT32_MIN && d <= INT32_MAX && d == static_cast<double>(static_cast<int64_t>(d)));
+}
+
 Napi::Value Close(const Napi::CallbackInfo& info) {
   NSFD_INT(0, fd);
+  if (BadFd(info, 0)) return Num(info, -EBADF);
   // Never retried: after EINTR the fd is gone and its number may be reused.
   return Num(info, Ret(close(static_cast<int>(fd))));
 }
 
 Napi::Value DupCloexec(const Napi::CallbackInfo& info) {
   NSFD_INT(0, fd);
+  if (BadFd(info, 0)) return Num(info, -EBADF);
   return Num(info, Ret(fcntl(static_cast<int>(fd), F_DUPFD_CLOEXEC, 3)));
 }
 
 Napi::Value GetFdFlags(const Napi::CallbackInfo& info) {
   NSFD_INT(0, fd);
+  if (BadFd(info, 0)) return Num(info, -EBADF);
   return Num(info, Ret(fcntl(static_cast<int>(fd), F_GETFD)));
 }
 
 Napi::Value GetFlFlags(const Napi::CallbackInfo& info) {
   NSFD_INT(0, fd);
+  if (BadFd(info, 0)) return Num(info, -EBADF);
   return Num(info, Ret(fcntl(static_cast<int>(fd), F_GETFL)));
 }
 
 // [dev, ino, mode] as bigints/number, or -errno.
 Napi::Value Fstat(const Napi::CallbackInfo& info) {
   NSFD_INT(0, fd);
+  if (BadFd(info, 0)) return Num(info, -EBADF);
   struct stat st;
   if (fstat(static_cast<int>(fd), &st) < 0) return Num(info, -errno);
   Napi::Env env = info.Env();
@@ -47,6 +61,7 @@ Napi::Value Fstat(const Napi::CallbackInfo& info) {
 // f_type of the filesystem behind fd, or -errno.
 Napi::Value FstatfsType(const Napi::CallbackInfo& info) {
   NSFD_INT(0, fd);
+  if (BadFd(info, 0)) return Num(info, -EBADF);
   struct statfs sf;
   if (fstatfs(static_cast<int>(fd), &sf) < 0) return Num(info, -errno);
   return Num(info, static_cast<long>(static_cast<unsigned long>(sf.f_type)));
@@ -55,7 +70,9 @@ Napi::Value FstatfsType(const Napi::CallbackInfo& info) {
 // openat(dirfd, path, flags | O_CLOEXEC, mode)
 Napi::Value Openat(const Napi::CallbackInfo& info) {
   NSFD_INT(0, dirfd);
+  if (BadFd(info, 0)) return Num(info, -EBADF);
   NSFD_STR(1, path);
+  if (path.find('\0') != std::string::npos) return Num(info, -EINVAL);  // would name another path
   NSFD_INT(2, flags);
   NSFD_INT(3, mode);
   return Num(info, Ret(openat(static_cast<int>(dirfd), path.c_str(),
@@ -66,6 +83,7 @@ Napi::Value Openat(const Napi::CallbackInfo& info) {
 // process (the whole thread group) has exited.
 Napi::Value PollIn(const Napi::CallbackInfo& info) {
   NSFD_INT(0, fd);
+  if (BadFd(info, 0)) return Num(info, -EBADF);
   struct pollfd p = {static_cast<int>(fd), POLLIN, 0};
   int r = poll(&p, 1, 0);
   if (r < 0) return Num(info, -errno);

@@ -11,10 +11,18 @@
 namespace nsfd {
 namespace {
 
+// fds are ints. A larger number would be truncated into another, open fd,
+// and NaN or 1.5 would be read as 0 or 1 (stdin, stdout): refuse them all.
+inline bool BadFd(const Napi::CallbackInfo& info, size_t i) {
+  double d = info[i].As<Napi::Number>().DoubleValue();
+  return !(d >= INT32_MIN && d <= INT32_MAX && d == static_cast<double>(static_cast<int64_t>(d)));
+}
+
 // ioctls that return a new fd or a value in the return: NS_GET_USERNS,
 // NS_GET_PARENT, NS_GET_NSTYPE.
 Napi::Value NsIoctl(const Napi::CallbackInfo& info) {
   NSFD_INT(0, fd);
+  if (BadFd(info, 0)) return Num(info, -EBADF);
   NSFD_INT(1, nr);
   unsigned long req;
   switch (nr) {
@@ -28,6 +36,7 @@ Napi::Value NsIoctl(const Napi::CallbackInfo& info) {
 
 Napi::Value NsGetOwnerUid(const Napi::CallbackInfo& info) {
   NSFD_INT(0, fd);
+  if (BadFd(info, 0)) return Num(info, -EBADF);
   uid_t uid = 0;
   if (ioctl(static_cast<int>(fd), kNsGetOwnerUid, &uid) < 0) return Num(info, -errno);
   return Num(info, static_cast<long>(uid));
@@ -36,6 +45,7 @@ Napi::Value NsGetOwnerUid(const Napi::CallbackInfo& info) {
 // NS_GET_ID (any type, 6.18) or NS_GET_MNTNS_ID (mnt, 6.11): a bigint, or -errno.
 Napi::Value NsGetId(const Napi::CallbackInfo& info) {
   NSFD_INT(0, fd);
+  if (BadFd(info, 0)) return Num(info, -EBADF);
   NSFD_INT(1, mntOnly);
   uint64_t id = 0;
   if (ioctl(static_cast<int>(fd), mntOnly ? kNsGetMntnsId : kNsGetId, &id) < 0) return Num(info, -errno);
@@ -46,6 +56,7 @@ Napi::Value NsGetId(const Napi::CallbackInfo& info) {
 // comes back as the return value (not through a pointer).
 Napi::Value NsTranslate(const Napi::CallbackInfo& info) {
   NSFD_INT(0, fd);
+  if (BadFd(info, 0)) return Num(info, -EBADF);
   NSFD_INT(1, nr);
   NSFD_INT(2, pid);
   unsigned long req;
@@ -68,6 +79,7 @@ struct HandleBuf {
 // name_to_handle_at(fd, "", AT_EMPTY_PATH): Buffer [type:i32][bytes...], or -errno.
 Napi::Value NameToHandle(const Napi::CallbackInfo& info) {
   NSFD_INT(0, fd);
+  if (BadFd(info, 0)) return Num(info, -EBADF);
   HandleBuf h;
   std::memset(&h, 0, sizeof h);
   h.handle_bytes = sizeof h.f_handle;

@@ -13,6 +13,13 @@
 namespace nsfd {
 namespace {
 
+// fds are ints. A larger number would be truncated into another, open fd,
+// and NaN or 1.5 would be read as 0 or 1 (stdin, stdout): refuse them all.
+inline bool BadFd(const Napi::CallbackInfo& info, size_t i) {
+  double d = info[i].As<Napi::Number>().DoubleValue();
+  return !(d >= INT32_MIN && d <= INT32_MAX && d == static_cast<double>(static_cast<int64_t>(d)));
+}
+
 #ifndef P_PIDFD
 #define P_PIDFD 3
 #endif
@@ -25,6 +32,7 @@ Napi::Value PidfdOpen(const Napi::CallbackInfo& info) {
 
 Napi::Value PidfdSendSignal(const Napi::CallbackInfo& info) {
   NSFD_INT(0, fd);
+  if (BadFd(info, 0)) return Num(info, -EBADF);
   NSFD_INT(1, sig);
   NSFD_INT(2, flags);
   return Num(info, Ret(syscall(kSysPidfdSendSignal, static_cast<int>(fd), static_cast<int>(sig),
@@ -33,7 +41,9 @@ Napi::Value PidfdSendSignal(const Napi::CallbackInfo& info) {
 
 Napi::Value PidfdGetfd(const Napi::CallbackInfo& info) {
   NSFD_INT(0, fd);
+  if (BadFd(info, 0)) return Num(info, -EBADF);
   NSFD_INT(1, target);
+  if (BadFd(info, 1)) return Num(info, -EBADF);
   NSFD_INT(2, flags);
   return Num(info, Ret(syscall(kSysPidfdGetfd, static_cast<int>(fd), static_cast<int>(target),
                                static_cast<unsigned>(flags))));
@@ -43,6 +53,7 @@ Napi::Value PidfdGetfd(const Napi::CallbackInfo& info) {
 // (systemd#39279: garbage in the third argument gives EINVAL at random).
 Napi::Value PidfdGetNamespace(const Napi::CallbackInfo& info) {
   NSFD_INT(0, fd);
+  if (BadFd(info, 0)) return Num(info, -EBADF);
   NSFD_INT(1, nr);
   if (nr < 1 || nr > 10) return Num(info, -EINVAL);
   unsigned long req = _IO(kPidfsIoctlMagic, static_cast<unsigned>(nr));
@@ -52,6 +63,7 @@ Napi::Value PidfdGetNamespace(const Napi::CallbackInfo& info) {
 // PIDFD_GET_INFO with the VER0 (64-byte) struct; an object, or -errno.
 Napi::Value PidfdGetInfo(const Napi::CallbackInfo& info) {
   NSFD_INT(0, fd);
+  if (BadFd(info, 0)) return Num(info, -EBADF);
   NSFD_U64(1, mask);
   PidfdInfo pi;
   std::memset(&pi, 0, sizeof pi);
@@ -80,6 +92,7 @@ Napi::Value PidfdGetInfo(const Napi::CallbackInfo& info) {
 // pid 0 means "not yet"; or -errno (ECHILD: not our child).
 Napi::Value WaitidPidfd(const Napi::CallbackInfo& info) {
   NSFD_INT(0, fd);
+  if (BadFd(info, 0)) return Num(info, -EBADF);
   NSFD_INT(1, options);
   siginfo_t si;
   std::memset(&si, 0, sizeof si);

@@ -5,10 +5,19 @@
 #include <cstring>
 
 #include "uapi.h"
+#include <string>
+
 #include "util.h"
 
 namespace nsfd {
 namespace {
+
+// fds are ints. A larger number would be truncated into another, open fd,
+// and NaN or 1.5 would be read as 0 or 1 (stdin, stdout): refuse them all.
+inline bool BadFd(const Napi::CallbackInfo& info, size_t i) {
+  double d = info[i].As<Napi::Number>().DoubleValue();
+  return !(d >= INT32_MIN && d <= INT32_MAX && d == static_cast<double>(static_cast<int64_t>(d)));
+}
 
 // clone3(NULL, 0): EINVAL where clone3 exists (size < 64), ENOSYS where not.
 Napi::Value Clone3Probe(const Napi::CallbackInfo& info) {
@@ -18,7 +27,9 @@ Napi::Value Clone3Probe(const Napi::CallbackInfo& info) {
 // openat2(dirfd, path, {flags|O_CLOEXEC, mode, resolve})
 Napi::Value Openat2(const Napi::CallbackInfo& info) {
   NSFD_INT(0, dirfd);
+  if (BadFd(info, 0)) return Num(info, -EBADF);
   NSFD_STR(1, path);
+  if (path.find('\0') != std::string::npos) return Num(info, -EINVAL);  // would name another path
   NSFD_INT(2, flags);
   NSFD_INT(3, mode);
   NSFD_INT(4, resolve);

@@ -18,6 +18,13 @@
 namespace nsfd {
 namespace {
 
+// fds are ints. A larger number would be truncated into another, open fd,
+// and NaN or 1.5 would be read as 0 or 1 (stdin, stdout): refuse them all.
+inline bool BadFd(const Napi::CallbackInfo& info, size_t i) {
+  double d = info[i].As<Napi::Number>().DoubleValue();
+  return !(d >= INT32_MIN && d <= INT32_MAX && d == static_cast<double>(static_cast<int64_t>(d)));
+}
+
 struct Reaper {
   int ep = -1;
   int ev = -1;
@@ -114,6 +121,7 @@ Napi::Value ReaperInit(const Napi::CallbackInfo& info) {
 Napi::Value ReaperWatch(const Napi::CallbackInfo& info) {
   Reaper* r = Self(info);
   NSFD_INT(0, fd);
+  if (BadFd(info, 0)) return Num(info, -EBADF);
   NSFD_INT(1, untilReaped);
   if (!r->started) return Num(info, -EINVAL);
   int dup = fcntl(static_cast<int>(fd), F_DUPFD_CLOEXEC, 3);

@@ -12,8 +12,16 @@
 namespace nsfd {
 namespace {
 
+// fds are ints. A larger number would be truncated into another, open fd,
+// and NaN or 1.5 would be read as 0 or 1 (stdin, stdout): refuse them all.
+inline bool BadFd(const Napi::CallbackInfo& info, size_t i) {
+  double d = info[i].As<Napi::Number>().DoubleValue();
+  return !(d >= INT32_MIN && d <= INT32_MAX && d == static_cast<double>(static_cast<int64_t>(d)));
+}
+
 Napi::Value Setns(const Napi::CallbackInfo& info) {
   NSFD_INT(0, fd);
+  if (BadFd(info, 0)) return Num(info, -EBADF);
   NSFD_INT(1, nstype);
   return Num(info, Ret(syscall(kSysSetns, static_cast<int>(fd), static_cast<int>(nstype))));
 }
@@ -25,13 +33,16 @@ Napi::Value Gettid(const Napi::CallbackInfo& info) {
 // mount --bind /proc/self/fd/FD TARGET
 Napi::Value BindMountFd(const Napi::CallbackInfo& info) {
   NSFD_INT(0, fd);
+  if (BadFd(info, 0)) return Num(info, -EBADF);
   NSFD_STR(1, target);
+  if (target.find('\0') != std::string::npos) return Num(info, -EINVAL);  // would name another path
   std::string src = "/proc/self/fd/" + std::to_string(fd);
   return Num(info, Ret(mount(src.c_str(), target.c_str(), nullptr, MS_BIND, nullptr)));
 }
 
 Napi::Value Umount2(const Napi::CallbackInfo& info) {
   NSFD_STR(0, target);
+  if (target.find('\0') != std::string::npos) return Num(info, -EINVAL);  // would name another path
   NSFD_INT(1, flags);
   return Num(info, Ret(umount2(target.c_str(), static_cast<int>(flags))));
 }

@@ -1,0 +1,83 @@
+// Shared by test/fuzz.test.ts (bounded, in `npm test`) and
+// test/stress/fuzz.test.ts (`npm run test:stress`): runs
+// test/fixtures/fuzz-api.js in a child process and checks what it reports.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { expect } from 'vitest';
+
+const repoRoot = path.join(__dirname, '..', '..');
+
+export interface FuzzResult {
+  fatal?: string;
+  seed: number;
+  count: number;
+  ms: number;
+  calls: number;
+  returned: number;
+  threw: number;
+  asyncCalls: number;
+  byCode: Record<string, number>;
+  untyped: { i: number; name: string; error: string; stack?: string }[];
+  nodeErrors: string[];
+  errorPathLeaks: unknown[];
+  adoptLost: number;
+  strandedAfterError: number;
+  strandedAfterRestore: number;
+  uncovered: string[];
+  functions: number;
+  hangs: unknown[];
+  zombies: number[];
+  children: string;
+  fdStart: number;
+  fdEnd: number;
+  fdNew: string[];
+  gcWarnings: number;
+  whereUnchanged: boolean;
+  mountsLeft: number;
+}
+
+/** Runs the fuzzer; on a crash or a hang, fails with the seed and the call in flight. */
+export function runFuzz(seed: number, count: number, timeoutMs: number): FuzzResult {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsfd-fuzz-result-'));
+  const result = path.join(dir, 'result.json');
+  try {
+    const r = spawnSync(process.execPath, ['--expose-gc', '--no-warnings', path.join(repoRoot, 'test/fixtures/fuzz-api.js'), result, String(seed), String(count)], {
+      encoding: 'utf8',
+      timeout: timeoutMs,
+      cwd: '/',
+      stdio: ['ignore', 'ignore', 'pipe'], // children it spawns may write here
+      env: { ...process.env, NSFD_FUZZ_SEED: String(seed), NSFD_FUZZ_COUNT: String(count) },
+    });
+    const progress = fs.existsSync(`${result}.progress`) ? fs.readFileSync(`${result}.progress`, 'utf8').trim() : '(none)';
+    const replay = `seed ${seed}, count ${count}; call in flight: ${progress}; replay: NSFD_FUZZ_SEED=${seed} NSFD_FUZZ_COUNT=${count} npx vitest run test/fuzz.test.ts`;
+    expect(r.signal, `fuzzer killed by ${r.signal} (a crash, or the timeout: a hang): ${replay}\n${r.stderr.slice(-3000)}`).toBeNull();
+    expect(r.status, `fuzzer exited with ${r.status}: ${replay}\n${r.stderr.slice(-3000)}`).toBe(0);
+    const o = JSON.parse(fs.readFileSync(result, 'utf8')) as FuzzResult;
+    expect(o.fatal, replay).toBeUndefined();
+    return o;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function checkFuzz(o: FuzzResult): void {
+  // No hang: every promise settled once the processes it waited for were killed.
+  expect(o.hangs).toEqual([]);
+  // No leak: no fd left on any error path, none overall, none left to the GC.
+  expect(o.errorPathLeaks).toEqual([]);
+  expect(o.fdNew).toEqual([]);
+  expect(o.fdEnd).toBe(o.fdStart);
+  expect(o.gcWarnings).toBe(0);
+  expect(o.adoptLost).toBe(0); // a constructor that throws leaves the fd with the caller
+  // Nothing left behind: no zombie, no child, no mount, the thread where it was.
+  expect(o.zombies).toEqual([]);
+  expect(o.children).toBe('');
+  expect(o.mountsLeft).toBe(0);
+  expect(o.whereUnchanged).toBe(true);
+  expect(o.strandedAfterError).toBe(0);
+  expect(o.strandedAfterRestore).toBe(0);
+}
+
