@@ -8,7 +8,7 @@ import { native } from './native';
 import { Namespace } from './namespace';
 import { OwnedFd } from './owned-fd';
 import { Pidfd } from './pidfd';
-import { readStatus } from './proc';
+import { privilegedEverywhere } from './proc';
 import { CLONE_FLAG, NsType, checkNsTypes } from './types';
 
 /** Types a thread of a multithreaded process can join and leave again. */
@@ -92,26 +92,6 @@ function ensureThreadPool(): void {
   if (poolStarted) return;
   fs.stat(__filename, () => {});
   poolStarted = true;
-}
-
-let allPowerful: boolean | undefined;
-/**
- * CAP_SYS_ADMIN in the initial user namespace: every namespace can be
- * re-entered, so the "can we come back" check can be skipped.
- */
-function privilegedEverywhere(): boolean {
-  if (allPowerful === undefined) {
-    const st = readStatus('self');
-    const capEff = BigInt('0x' + (st?.get('CapEff') ?? '0'));
-    let initial = false;
-    try {
-      initial = /^\s*0\s+0\s+4294967295\s*$/.test(fs.readFileSync('/proc/self/uid_map', 'latin1'));
-    } catch {
-      initial = false;
-    }
-    allPowerful = initial && (capEff & (1n << 21n)) !== 0n;
-  }
-  return allPowerful;
 }
 
 function refuse(types: readonly NsType[]): void {

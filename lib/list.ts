@@ -488,7 +488,7 @@ class Walk {
       const st = native.fstat(sock);
       // The fd may have been closed and reused since the readlink.
       if (typeof st === 'number' || Number(st[1]) !== sockIno) return undefined;
-      nsfd = native.sock_netns(sock);
+      nsfd = native.socket_netns(sock);
     } finally {
       native.close(sock);
     }

@@ -58,7 +58,6 @@ export interface NativeBinding {
   reaper_watch(fd: number, untilReaped: 0 | 1): number;
   reaper_unwatch(token: number): number;
   reaper_ref(on: boolean): number;
-  sock_netns(fd: number): number;
   readlink(path: string): string | number;
   /** [result or -errno, step, index, fs log]; see native/inns.cc. */
   inns_thread(fd: number, nstype: number, op: number, ints: number[], strs: string[], buf?: Buffer): [number, number, number, string];

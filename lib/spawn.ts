@@ -12,7 +12,7 @@ import { native } from './native';
 import { Namespace } from './namespace';
 import { OwnedFd } from './owned-fd';
 import { ExitStatus, Pidfd, markOwnChild } from './pidfd';
-import { readStatus } from './proc';
+import { privilegedEverywhere } from './proc';
 import { CLONE_FLAG, NS_TYPES, NsType, checkNsTypes } from './types';
 
 export interface IdMapEntry {
@@ -385,23 +385,6 @@ function linksOf(pidfd: Pidfd, types: readonly NsType[]): string[] {
     if (typeof l === 'number') throw targetError(l === -E.ENOENT ? -E.ESRCH : l, pidfd.pid, types[i]);
     return l;
   });
-}
-
-let allPowerful: boolean | undefined;
-/** CAP_SYS_ADMIN in the initial user namespace (as in attach.ts). */
-function privilegedEverywhere(): boolean {
-  if (allPowerful === undefined) {
-    const st = readStatus('self');
-    const capEff = BigInt('0x' + (st?.get('CapEff') ?? '0'));
-    let initial = false;
-    try {
-      initial = /^\s*0\s+0\s+4294967295\s*$/.test(fs.readFileSync('/proc/self/uid_map', 'latin1'));
-    } catch {
-      initial = false;
-    }
-    allPowerful = initial && (capEff & (1n << 21n)) !== 0n;
-  }
-  return allPowerful;
 }
 
 function targetError(r: number, pid: number, type?: NsType): NsError {

@@ -1,5 +1,5 @@
-// Namespace discovery helpers: the network namespace a socket belongs to
-// (SIOCGSKNS), and readlink for the /proc walk.
+// Namespace discovery helper: readlink for the /proc walk (SIOCGSKNS is
+// socket_netns in inns.cc).
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -11,14 +11,6 @@
 
 namespace nsfd {
 namespace {
-
-// ioctl(sockfd, SIOCGSKNS): a new O_CLOEXEC nsfs fd for the socket's
-// network namespace, or -errno (ENOTTY/EINVAL: not a socket; EPERM: no
-// CAP_NET_ADMIN over that namespace).
-Napi::Value SockNetns(const Napi::CallbackInfo& info) {
-  NSFD_INT(0, fd);
-  return Num(info, Ret(ioctl(static_cast<int>(fd), kSiocgskns)));
-}
 
 // readlink(path): the target as a string, or -errno. The /proc walk reads
 // thousands of links, most of which may vanish under it: a number is much
@@ -34,7 +26,6 @@ Napi::Value Readlink(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void InitList(Napi::Env env, Napi::Object exports) {
-  exports.Set("sock_netns", Napi::Function::New(env, SockNetns, "sock_netns"));
   exports.Set("readlink", Napi::Function::New(env, Readlink, "readlink"));
 }
 
