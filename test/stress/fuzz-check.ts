@@ -44,11 +44,12 @@ export function runFuzz(seed: number, count: number, timeoutMs: number): FuzzRes
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsfd-fuzz-result-'));
   const result = path.join(dir, 'result.json');
   try {
-    // As root the fuzzer persists and mounts things: in a private mount
-    // namespace of its own, other test files (which compare the mount table
-    // before and after) never see them, and they vanish when it exits.
+    // As root the fuzzer persists and mounts things: in private mount and
+    // pid namespaces of its own (no process of ours visible to mount into),
+    // other test files, which compare the mount table before and after,
+    // never see them, and they vanish when it exits.
     const argv = [process.execPath, '--expose-gc', '--no-warnings', path.join(repoRoot, 'test/fixtures/fuzz-api.js'), result, String(seed), String(count)];
-    if (process.getuid?.() === 0) argv.unshift('unshare', '--mount', '--propagation', 'private');
+    if (process.getuid?.() === 0) argv.unshift('unshare', '--mount', '--propagation', 'private', '--pid', '--fork', '--mount-proc');
     const r = spawnSync(argv[0] as string, argv.slice(1), {
       encoding: 'utf8',
       timeout: timeoutMs,
