@@ -9,6 +9,9 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     exclude: process.env.NSFD_STRESS ? [] : ['test/stress/**'],
     pool: 'forks',
+    // One file at a time: these tests change machine-wide state (mounts,
+    // namespaces, ns_last_pid) that other files' checks would see.
+    fileParallelism: false,
     testTimeout: timeout,
     hookTimeout: timeout,
     reporters: process.env.CI ? ['default'] : ['default'],
