@@ -12,6 +12,7 @@ export default defineConfig({
     // One file at a time: these tests change machine-wide state (mounts,
     // namespaces, ns_last_pid) that other files' checks would see.
     fileParallelism: false,
+    maxWorkers: 1,
     testTimeout: timeout,
     hookTimeout: timeout,
     reporters: process.env.CI ? ['default'] : ['default'],

@@ -19,7 +19,10 @@ interface RootfsModule {
 const R = createRequire(__filename)('./fixtures/inns-rootfs.js') as RootfsModule;
 
 const threads = () => fs.readdirSync('/proc/self/task').length;
-const mounts = () => fs.readFileSync('/proc/self/mountinfo', 'latin1');
+// The machine's mount table, less the fuzzer's own scratch mounts (it can
+// reach namespaces by nsfs handle; see the note in test/stress/fuzz-check.ts).
+const mounts = () =>
+  fs.readFileSync('/proc/self/mountinfo', 'latin1').split('\n').filter((l) => !l.includes('/nsfd-fuzz-')).join('\n');
 const nspidLast = (pid: number) => {
   const m = /^NSpid:\s*(.*)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'latin1'));
   return Number((m?.[1] ?? '').trim().split(/\s+/).pop());
