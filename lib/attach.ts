@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 
 import { E, NsError, UnsupportedError, check, invalidArg } from './errors';
 import { native } from './native';
-import { Namespace } from './namespace';
+import { Namespace, nsIdentity } from './namespace';
 import { OwnedFd } from './owned-fd';
 import { Pidfd } from './pidfd';
 import { privilegedEverywhere } from './proc';
@@ -101,13 +101,6 @@ function refuse(types: readonly NsType[]): void {
   }
 }
 
-/** dev:inode of an nsfd, as a string key. */
-function identity(fd: number): string {
-  const st = native.fstat(fd);
-  if (typeof st === 'number') throw new NsError(st, 'fstat', { fd });
-  return `${st[0]}:${st[1]}`;
-}
-
 /**
  * A pidfd of the calling thread, to read its namespaces with ioctls rather
  * than /proc path walks. The main thread is the thread-group leader, which a
@@ -187,7 +180,7 @@ export function attach(target: AttachTarget, types?: readonly NsType[]): AttachS
         if (pidfd) {
           const tfd = pidfd.namespaceFd(t);
           try {
-            want = identity(tfd);
+            want = nsIdentity(tfd);
           } finally {
             native.close(tfd);
           }
@@ -196,7 +189,7 @@ export function attach(target: AttachTarget, types?: readonly NsType[]): AttachS
           want = `${ns.dev}:${ns.inode}`;
         }
         const cur = new OwnedFd(currentNsFd(self, t));
-        if (identity(cur.fd) === want) {
+        if (nsIdentity(cur.fd) === want) {
           cur.close();
           continue;
         }

@@ -259,6 +259,13 @@ function identify(fd: number): { type: NsType; dev: number; inode: number } {
   return { type, dev: Number(st[0]), inode: Number(st[1]) };
 }
 
+/** dev:inode of a raw nsfd, as a string key: a namespace's identity on every kernel. */
+export function nsIdentity(fd: number): string {
+  const st = native.fstat(fd);
+  if (typeof st === 'number') throw new NsError(st, 'fstat', { fd });
+  return `${st[0]}:${st[1]}`;
+}
+
 /** Wraps an nsfs fd the kernel just gave us; closes it if it is somehow not one. */
 export function adoptNamespace(fd: number): Namespace {
   try {

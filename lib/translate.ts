@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 
 import { E, NsError, check, invalidArg } from './errors';
 import { native } from './native';
-import { Namespace, adoptNamespace } from './namespace';
+import { Namespace, adoptNamespace, nsIdentity } from './namespace';
 import { numbers, readStatus } from './proc';
 import { Pidfd } from './pidfd';
 import { checkPid } from './types';
@@ -31,19 +31,13 @@ function pidNamespaceFd(ref: PidNsRef, name: string): number {
   throw invalidArg(name, 'a pid Namespace or a Pidfd', ref);
 }
 
-function identity(fd: number): string {
-  const st = native.fstat(fd);
-  if (typeof st === 'number') throw new NsError(st, 'fstat', { fd });
-  return `${st[0]}:${st[1]}`;
-}
-
 // A process's own pid namespace never changes (setns only moves children).
 let ourPidNs: string | undefined;
 function ours(): string {
   if (ourPidNs === undefined) {
     const fd = check(native.openat(-100, '/proc/self/ns/pid', 0, 0), 'open');
     try {
-      ourPidNs = identity(fd);
+      ourPidNs = nsIdentity(fd);
     } finally {
       native.close(fd);
     }
@@ -66,8 +60,8 @@ export function translatePid(pid: number, options: TranslateOptions = {}): numbe
   let toFd = -1;
   try {
     toFd = options.to === undefined ? -1 : pidNamespaceFd(options.to, 'to');
-    const fromOurs = fromFd < 0 || identity(fromFd) === ours();
-    const toOurs = toFd < 0 || identity(toFd) === ours();
+    const fromOurs = fromFd < 0 || nsIdentity(fromFd) === ours();
+    const toOurs = toFd < 0 || nsIdentity(toFd) === ours();
     if (fromOurs && toOurs && !tgid) return existing(pid);
     if (!ioctlsMissing) {
       try {
