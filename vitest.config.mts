@@ -13,11 +13,7 @@ export default defineConfig({
     // namespaces, ns_last_pid) that other files' checks would see.
     fileParallelism: false,
     maxWorkers: 1,
-    // CI retries a failed test once: some tests here race real processes
-    // (see the closing notes for the ones seen to flake). Locally: no retry.
-    retry: process.env.CI ? 1 : 0,
     testTimeout: timeout,
     hookTimeout: timeout,
-    reporters: process.env.CI ? ['default'] : ['default'],
   },
 });

@@ -9,7 +9,7 @@ import * as readline from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { features } from '../lib/index';
-import { Target, feat, isRoot, repoRoot, startTarget } from './helpers';
+import { Target, feat, isRoot, killAndClose, repoRoot, startTarget } from './helpers';
 
 const bin = path.join(repoRoot, 'bin', 'nsfd.js');
 const distBuilt = fs.existsSync(path.join(repoRoot, 'dist', 'index.js'));
@@ -186,9 +186,7 @@ describe.skipIf(!distBuilt)('nsfd CLI', () => {
         expect(table.find((l) => l.trim().startsWith(String(uts)))).toMatch(new RegExp(`^${uts} uts +0 +${info.pid} .* fd .*list-holder\\.js`));
       } finally {
         await t.stop();
-        const gone = new Promise((r) => holder.once('exit', r));
-        holder.kill('SIGKILL');
-        await gone;
+        await killAndClose(holder);
       }
     });
   });

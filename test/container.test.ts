@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { Container, NsError, Pidfd, UnsupportedError, run } from '../lib/index';
-import { Target, fdCount, feat, isRoot, runFixture, startTarget, until, warmUp } from './helpers';
+import { Target, fdCount, feat, isRoot, killAndClose, runFixture, startTarget, until, warmUp } from './helpers';
 
 interface RootfsModule {
   makeRootfs(prefix?: string): { host: string; root: string; cleanup(): void };
@@ -117,9 +117,7 @@ describe.runIf(isRoot)('Container.create', () => {
       const info = await until(() => (line.includes('\n') ? (JSON.parse(line) as { init: number; inner: number; error?: string }) : undefined), 'the fixture');
       expect(info.error).toBeUndefined();
       const watches = [Pidfd.open(info.init), Pidfd.open(info.inner)];
-      const gone = new Promise((r) => child.once('exit', r));
-      child.kill('SIGKILL');
-      await gone;
+      await killAndClose(child);
       if (mode === 'kill') {
         for (const w of watches) {
           await w.wait();

@@ -34,6 +34,21 @@ export async function until<T>(fn: () => T | undefined | false, what: string, ms
   }
 }
 
+/**
+ * SIGKILLs a child_process child (if still running) and resolves once it
+ * has exited *and* its stdio pipes are closed ('close', not 'exit'): libuv
+ * closes the pipes after 'exit', so a test that counts fds right after
+ * 'exit' sees them as leaks.
+ */
+export async function killAndClose(cp: ChildProcess): Promise<void> {
+  const running = cp.exitCode === null && cp.signalCode === null;
+  const pipesOpen = [cp.stdin, cp.stdout, cp.stderr].some((s) => s && !s.destroyed);
+  if (!running && !pipesOpen) return;
+  const closed = new Promise((r) => cp.once('close', r));
+  if (running) cp.kill('SIGKILL');
+  await closed;
+}
+
 export interface Target {
   /** pid (in our namespace) of the process inside the new namespaces. */
   pid: number;

@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { Namespace, NamespaceInfo, buildNamespaceTree, listNamespaces, namespaceTree } from '../lib/index';
 import { listnsIds, nsfsHandle, parseMountinfo, parseNsLink, unescapeMountinfo } from '../lib/list';
 import { NS_TYPES } from '../lib/types';
-import { Target, fdCount, feat, isRoot, repoRoot, sleep, startTarget } from './helpers';
+import { Target, fdCount, feat, isRoot, killAndClose, repoRoot, sleep, startTarget } from './helpers';
 
 const ino = (p: string) => fs.statSync(p).ino;
 const distBuilt = fs.existsSync(path.join(repoRoot, 'dist', 'index.js'));
@@ -53,13 +53,6 @@ async function startHolder(args: string[]): Promise<{ child: ChildProcess; info:
   });
   rl.close();
   return { child, info: JSON.parse(line) as { pid: number; fd?: number; tid?: number } };
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const done = new Promise((r) => child.once('exit', r));
-  child.kill('SIGKILL');
-  await done;
 }
 
 let before = 0;
@@ -226,7 +219,7 @@ describe('namespaces that lsns misses', () => {
   });
   afterEach(async () => {
     await target?.stop();
-    if (holder) await stopChild(holder);
+    if (holder) await killAndClose(holder);
     holder = undefined;
   });
 
@@ -345,7 +338,7 @@ describe('namespaces that lsns misses', () => {
       const keeperMnt = ino(`/proc/${keeper.pid}/ns/mnt`);
       expect(ns?.mountsElsewhere).toContainEqual({ mntns: keeperMnt, pid: keeper.pid, path: file });
     } finally {
-      await stopChild(keeper);
+      await killAndClose(keeper);
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -132,7 +132,8 @@ describe('Pidfd', () => {
     // sh is our child; its child sleep is not.
     const sh = spawn('sh', ['-c', 'sleep 1000 & echo $!; wait'], { stdio: ['ignore', 'pipe', 'ignore'] });
     // Listen now: sh may exit (and emit) before the wait below resolves.
-    const shExited = new Promise((r) => sh.once('exit', r));
+    // 'close', not 'exit': its stdout pipe must be closed before fds are counted.
+    const shExited = new Promise((r) => sh.once('close', r));
     const pid = Number(await new Promise<string>((r) => sh.stdout.once('data', (d: Buffer) => r(d.toString()))));
     using p = Pidfd.open(pid);
     const waiting = p.wait();
