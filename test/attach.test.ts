@@ -3,32 +3,23 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { Namespace, NsError, Pidfd, attach } from '../lib/index';
-import { Target, fdCount, feat, isRoot, repoRoot, runFixture, startTarget, warmUp } from './helpers';
+import { checkFdsPerTest, feat, isRoot, repoRoot, runFixture, sharedTarget, startTarget } from './helpers';
 
 const ino = (p: string) => fs.statSync(p).ino;
 // Where this thread is before any test moves it.
 const host: Record<string, number> = Object.fromEntries(['net', 'uts', 'ipc', 'cgroup'].map((t) => [t, ino(`/proc/thread-self/ns/${t}`)]));
 const hostIno = (t: string) => host[t] as number;
-let target: Target;
-let before = 0;
-beforeAll(async () => {
-  await warmUp();
-  target = await startTarget();
+const target = sharedTarget();
+checkFdsPerTest();
+beforeAll(() => {
   if (isRoot) expect(spawnSync('nsenter', ['-t', String(target.pid), '-u', 'hostname', 'nsfd-test-target']).status).toBe(0);
-});
-afterAll(async () => {
-  await target?.stop();
-});
-beforeEach(() => {
-  before = fdCount();
 });
 afterEach(() => {
   // Every test must leave the thread where it was.
   for (const t of ['net', 'uts', 'ipc', 'cgroup']) expect(ino(`/proc/thread-self/ns/${t}`)).toBe(hostIno(t));
-  expect(fdCount()).toBe(before);
 });
 
 

@@ -4,6 +4,8 @@ import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
+
 import { Pidfd, features } from '../lib/index';
 
 export const isRoot = process.getuid?.() === 0;
@@ -13,6 +15,17 @@ export const repoRoot = path.join(__dirname, '..');
 /** Number of open fds in this process. */
 export function fdCount(): number {
   return fs.readdirSync('/proc/self/fd').length;
+}
+
+/** Fails any test of the calling file that leaves an fd open in this process. */
+export function checkFdsPerTest(): void {
+  let before = 0;
+  beforeEach(() => {
+    before = fdCount();
+  });
+  afterEach(() => {
+    expect(fdCount(), 'open fds after the test').toBe(before);
+  });
 }
 
 /** The open fd numbers of this process. */
@@ -98,6 +111,22 @@ export async function startTarget(opts: { user?: boolean; types?: string[] } = {
       }
     },
   };
+}
+
+/**
+ * One target for the whole file (after warmUp()), stopped after it. The
+ * returned object is filled in by beforeAll: read it inside tests only.
+ */
+export function sharedTarget(opts: { user?: boolean; types?: string[] } = {}): Target {
+  const target = {} as Target;
+  beforeAll(async () => {
+    await warmUp();
+    Object.assign(target, await startTarget(opts));
+  });
+  afterAll(async () => {
+    await target.stop?.();
+  });
+  return target;
 }
 
 /** Runs a test fixture (a .ts/.js file under test/fixtures) in a fresh Node process. */

@@ -2,26 +2,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { Namespace, NsError, Pidfd, UnsupportedError } from '../lib/index';
-import { Target, fdCount, feat, isCloexec, isRoot, startTarget, warmUp } from './helpers';
+import { checkFdsPerTest, feat, isCloexec, isRoot, sharedTarget, startTarget } from './helpers';
 
-let target: Target;
-let before = 0;
-beforeAll(async () => {
-  await warmUp();
-  target = await startTarget();
-});
-afterAll(async () => {
-  await target?.stop();
-});
-beforeEach(() => {
-  before = fdCount();
-});
-afterEach(() => {
-  expect(fdCount()).toBe(before);
-});
+const target = sharedTarget();
+checkFdsPerTest();
 
 describe('Namespace', () => {
   it('open() reads type, dev and inode; fd is CLOEXEC', () => {

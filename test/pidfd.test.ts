@@ -1,19 +1,13 @@
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 
 import { NsError, Namespace, OwnedFd, Pidfd, UnsupportedError } from '../lib/index';
-import { fdCount, feat, isCloexec, startTarget, until, warmUp } from './helpers';
+import { checkFdsPerTest, feat, isCloexec, startTarget, until, warmUp } from './helpers';
 
-let before = 0;
 beforeAll(warmUp);
-beforeEach(() => {
-  before = fdCount();
-});
-afterEach(() => {
-  expect(fdCount()).toBe(before);
-});
+checkFdsPerTest();
 
 function sleeper(): { pid: number; done: Promise<unknown> } {
   const cp = spawn('sleep', ['1000'], { stdio: 'ignore' });

@@ -1,30 +1,17 @@
 import * as fs from 'node:fs';
 
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { Namespace, NsError, Pidfd, translatePid } from '../lib/index';
-import { Target, fdCount, startTarget, warmUp } from './helpers';
+import { checkFdsPerTest, sharedTarget, startTarget } from './helpers';
 
 function nspid(pid: number): number[] {
   const line = fs.readFileSync(`/proc/${pid}/status`, 'latin1').split('\n').find((l) => l.startsWith('NSpid:'));
   return (line as string).slice(6).trim().split(/\s+/).map(Number);
 }
 
-let target: Target;
-let before = 0;
-beforeAll(async () => {
-  await warmUp();
-  target = await startTarget();
-});
-afterAll(async () => {
-  await target?.stop();
-});
-beforeEach(() => {
-  before = fdCount();
-});
-afterEach(() => {
-  expect(fdCount()).toBe(before);
-});
+const target = sharedTarget();
+checkFdsPerTest();
 
 describe('translatePid', () => {
   it('ours → the target\'s pid namespace, and back, agree with NSpid', () => {
