@@ -3,7 +3,7 @@
 // cached for the life of the process.
 import * as fs from 'node:fs';
 
-import { E } from './errors';
+import { E, invalidValue } from './errors';
 import { native } from './native';
 import { kernelAtLeast } from './proc';
 
@@ -148,6 +148,10 @@ export function features(): Features {
   return cache;
 }
 
+/** Whether the running kernel has feature `name` (a key of features()). */
 export function has(name: FeatureName): boolean {
-  return features()[name].available;
+  const all = features();
+  // Own keys only: 'constructor' or 'toString' are not features.
+  if (typeof name !== 'string' || !Object.hasOwn(all, name)) throw invalidValue('name', `is not a feature (one of ${Object.keys(all).join(', ')})`, name);
+  return all[name].available;
 }

@@ -2,7 +2,8 @@ import * as os from 'node:os';
 
 import { describe, expect, it } from 'vitest';
 
-import { NsError, UnsupportedError, features } from '../lib/index';
+import { FeatureName, NsError, UnsupportedError, features } from '../lib/index';
+import { has } from '../lib/features';
 
 function atLeast(v: string): boolean {
   const [a, b] = os.release().split('.').map(Number) as [number, number];
@@ -18,6 +19,13 @@ describe('features()', () => {
     for (const [name, v] of Object.entries(f)) {
       expect(typeof v.available, name).toBe('boolean');
       expect(v.since, name).toMatch(/^\d+\.\d+$/);
+    }
+  });
+
+  it('has(name) answers for every feature, and refuses names that are not features', () => {
+    for (const [name, v] of Object.entries(f)) expect(has(name as FeatureName)).toBe(v.available);
+    for (const bad of ['constructor', '__proto__', 'toString', 'nope', '', 7, undefined, Symbol('x')]) {
+      expect(() => has(bad as FeatureName), String(bad)).toThrowError(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
     }
   });
 
