@@ -9,12 +9,12 @@ import { Namespace, nsIdentity } from './namespace';
 import { OwnedFd } from './owned-fd';
 import { Pidfd } from './pidfd';
 import { privilegedEverywhere } from './proc';
-import { CLONE_FLAG, NsType, checkNsTypes } from './types';
+import { CLONE_FLAG, NsType, checkNsTypes, table } from './types';
 
 /** Types a thread of a multithreaded process can join and leave again. */
 export const ATTACHABLE: readonly NsType[] = ['net', 'uts', 'ipc', 'cgroup'];
 
-const REFUSED: Partial<Record<NsType, { errno: number; hint: string }>> = {
+const REFUSED = table<Partial<Record<NsType, { errno: number; hint: string }>>>({
   user: {
     errno: E.EINVAL,
     hint: 'the kernel lets only single-threaded processes join a user namespace and Node always has threads: use spawn({ join }) or the *In() helpers',
@@ -31,7 +31,7 @@ const REFUSED: Partial<Record<NsType, { errno: number; hint: string }>> = {
     errno: E.EINVAL,
     hint: 'a pid namespace join affects only children, and afterwards the process can no longer create threads (clone(CLONE_THREAD) fails with EINVAL): use spawn({ join })',
   },
-};
+});
 
 export type AttachTarget = Pidfd | Namespace | readonly Namespace[];
 

@@ -4,8 +4,8 @@
 import * as os from 'node:os';
 import * as util from 'node:util';
 
-/** Node's errno table plus the Linux values it lacks (EUSERS, EREMOTE). */
-export const E = { ...os.constants.errno, EUSERS: 87, EREMOTE: 66 } as const;
+/** Node's errno table plus Linux values it lacks (met here: setns, socket types, shut-down sockets). */
+export const E = { ...os.constants.errno, EUSERS: 87, EREMOTE: 66, ESOCKTNOSUPPORT: 94, EPFNOSUPPORT: 96, ESHUTDOWN: 108, EHOSTDOWN: 112 } as const;
 
 const errnoNames = new Map<number, string>();
 for (const [name, num] of Object.entries(E)) {
@@ -16,16 +16,20 @@ for (const [name, num] of Object.entries(E)) {
 }
 
 // util.getSystemErrorMap() lacks some that this package meets often.
-const extraText: Record<string, string> = {
-  ECHILD: 'no child processes',
-  ESTALE: 'stale file handle',
-  EUSERS: 'too many users',
-  EREMOTE: 'object is remote',
-  ENOEXEC: 'exec format error',
-  ENOTTY: 'inappropriate ioctl for device',
-  ENOSYS: 'function not implemented',
-  EOPNOTSUPP: 'operation not supported',
-};
+const extraText = new Map<string, string>([
+  ['ECHILD', 'no child processes'],
+  ['ESTALE', 'stale file handle'],
+  ['EUSERS', 'too many users'],
+  ['EREMOTE', 'object is remote'],
+  ['ENOEXEC', 'exec format error'],
+  ['ENOTTY', 'inappropriate ioctl for device'],
+  ['ENOSYS', 'function not implemented'],
+  ['EOPNOTSUPP', 'operation not supported'],
+  ['ESOCKTNOSUPPORT', 'socket type not supported'],
+  ['EPFNOSUPPORT', 'protocol family not supported'],
+  ['ESHUTDOWN', 'cannot send after transport endpoint shutdown'],
+  ['EHOSTDOWN', 'host is down'],
+]);
 
 /** A string as is; anything else as util.inspect shows it (never throws, unlike String(Symbol())). */
 function asText(x: unknown): string {
@@ -38,7 +42,7 @@ export function errnoName(errno: number): string {
 
 function describe(errno: number, code: string): string {
   const entry = util.getSystemErrorMap().get(-Math.abs(errno));
-  return extraText[code] ?? entry?.[1] ?? code;
+  return extraText.get(code) ?? entry?.[1] ?? code;
 }
 
 export interface NsErrorDetails {

@@ -35,26 +35,26 @@ const OP_MOVE_MOUNT = 6;
 const OP_MAKE_PRIVATE = 7;
 const OP_SETDOMAINNAME = 8;
 
-const STEP_SYSCALL: Record<number, string> = {
-  1: 'setns',
-  2: 'setresuid',
-  3: 'clone',
-  4: 'open',
-  5: 'openat2',
-  6: 'socket',
-  7: 'setsockopt',
-  8: 'bind',
-  9: 'mkdirat',
-  10: 'sethostname',
-  11: 'fsopen',
-  12: 'fsconfig',
-  13: 'fsmount',
-  14: 'move_mount',
-  15: 'mount',
-  16: 'waitpid',
-  17: 'inns',
-  18: 'setdomainname',
-};
+const STEP_SYSCALL = new Map<number, string>([
+  [1, 'setns'],
+  [2, 'setresuid'],
+  [3, 'clone'],
+  [4, 'open'],
+  [5, 'openat2'],
+  [6, 'socket'],
+  [7, 'setsockopt'],
+  [8, 'bind'],
+  [9, 'mkdirat'],
+  [10, 'sethostname'],
+  [11, 'fsopen'],
+  [12, 'fsconfig'],
+  [13, 'fsmount'],
+  [14, 'move_mount'],
+  [15, 'mount'],
+  [16, 'waitpid'],
+  [17, 'inns'],
+  [18, 'setdomainname'],
+]);
 const STEP_SETNS = 1;
 
 export const HELPER_BECOME_ROOT = 1;
@@ -181,9 +181,9 @@ interface OpCall {
 
 function details(r: Raw, base: NsErrorDetails, hints: Partial<Record<string, string>> = {}): NsErrorDetails {
   const code = -r[0];
-  const syscall = STEP_SYSCALL[r[1]] ?? 'inns';
+  const syscall = STEP_SYSCALL.get(r[1]) ?? 'inns';
   const hint =
-    hints[`${syscall}:${code}`] ??
+    ownValue(hints, `${syscall}:${code}`) ??
     (syscall === 'setns'
       ? setnsHint(code)
       : code === E.ELOOP && syscall === 'openat2'
@@ -208,11 +208,22 @@ function setnsHint(code: number): string | undefined {
   }
 }
 
-const SINCE: Partial<Record<string, string>> = { openat2: '5.6', fsopen: '5.2', fsconfig: '5.2', fsmount: '5.2', move_mount: '5.2' };
+/** A table's own entry only ('constructor' and the like find nothing). */
+function ownValue<V>(t: Partial<Record<string, V>>, key: string): V | undefined {
+  return Object.hasOwn(t, key) ? t[key] : undefined;
+}
+
+const SINCE = new Map<string, string>([
+  ['openat2', '5.6'],
+  ['fsopen', '5.2'],
+  ['fsconfig', '5.2'],
+  ['fsmount', '5.2'],
+  ['move_mount', '5.2'],
+]);
 
 function throwRaw(r: Raw, base: NsErrorDetails, hints?: Partial<Record<string, string>>): never {
-  const syscall = STEP_SYSCALL[r[1]] ?? 'inns';
-  const since = SINCE[syscall];
+  const syscall = STEP_SYSCALL.get(r[1]) ?? 'inns';
+  const since = SINCE.get(syscall);
   if (r[0] === -E.ENOSYS && since !== undefined) throw new UnsupportedError(syscall, since, r[0], syscall);
   throw new NsError(r[0], syscall, details(r, base, hints));
 }
@@ -356,24 +367,35 @@ function openProcRoot(pidfd: Pidfd): number | undefined {
 export type SocketFamily = 'inet' | 'inet6' | 'unix' | 'netlink' | 'packet';
 export type SocketType = 'stream' | 'dgram' | 'raw' | 'seqpacket';
 
-const FAMILIES: Record<SocketFamily, number> = { unix: 1, inet: 2, inet6: 10, netlink: 16, packet: 17 };
-const TYPES: Record<SocketType, number> = { stream: 1, dgram: 2, raw: 3, seqpacket: 5 };
+const FAMILIES = new Map<string, number>([
+  ['unix', 1],
+  ['inet', 2],
+  ['inet6', 10],
+  ['netlink', 16],
+  ['packet', 17],
+]);
+const TYPES = new Map<string, number>([
+  ['stream', 1],
+  ['dgram', 2],
+  ['raw', 3],
+  ['seqpacket', 5],
+]);
 const SOCK_NONBLOCK = 0o4000;
-const PROTOCOLS: Record<string, number> = {
-  ip: 0,
-  icmp: 1,
-  tcp: 6,
-  udp: 17,
-  icmpv6: 58,
-  sctp: 132,
+const PROTOCOLS = new Map<string, number>([
+  ['ip', 0],
+  ['icmp', 1],
+  ['tcp', 6],
+  ['udp', 17],
+  ['icmpv6', 58],
+  ['sctp', 132],
   // netlink
-  route: 0,
-  sock_diag: 4,
-  audit: 9,
-  netfilter: 12,
-  kobject_uevent: 15,
-  generic: 16,
-};
+  ['route', 0],
+  ['sock_diag', 4],
+  ['audit', 9],
+  ['netfilter', 12],
+  ['kobject_uevent', 15],
+  ['generic', 16],
+]);
 
 export interface SocketBind {
   /** IP address to bind (default: any address of the family). */
@@ -475,7 +497,8 @@ function protocolNumber(family: SocketFamily, p: number | string | undefined): n
   if (typeof p === 'string') {
     const key = p.toLowerCase();
     const netlinkOnly = ['route', 'sock_diag', 'audit', 'netfilter', 'kobject_uevent', 'generic'];
-    if (key in PROTOCOLS && (family === 'netlink') === netlinkOnly.includes(key)) return PROTOCOLS[key] as number;
+    const n = PROTOCOLS.get(key);
+    if (n !== undefined && (family === 'netlink') === netlinkOnly.includes(key)) return n;
     throw invalidValue('options.protocol', `is not a known protocol for family ${family}`, p);
   }
   throw invalidArg('options.protocol', 'a number or a protocol name', p);
@@ -494,12 +517,14 @@ function protocolNumber(family: SocketFamily, p: number | string | undefined): n
 export function socketIn(target: InTarget, options: SocketInOptions): OwnedFd {
   if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
   const family = options.family;
-  if (typeof family !== 'string' || !(family in FAMILIES)) {
-    throw invalidValue('options.family', `must be one of ${Object.keys(FAMILIES).join(', ')}`, family);
+  const familyNum = typeof family === 'string' ? FAMILIES.get(family) : undefined;
+  if (familyNum === undefined) {
+    throw invalidValue('options.family', `must be one of ${[...FAMILIES.keys()].join(', ')}`, family);
   }
   const type = options.type;
-  if (typeof type !== 'string' || !(type in TYPES)) {
-    throw invalidValue('options.type', `must be one of ${Object.keys(TYPES).join(', ')}`, type);
+  const typeNum = typeof type === 'string' ? TYPES.get(type) : undefined;
+  if (typeNum === undefined) {
+    throw invalidValue('options.type', `must be one of ${[...TYPES.keys()].join(', ')}`, type);
   }
   const proto = protocolNumber(family, options.protocol);
   let bits = 0;
@@ -510,8 +535,8 @@ export function socketIn(target: InTarget, options: SocketInOptions): OwnedFd {
   }
   if (options.reusePort) bits |= 8;
   const buf = options.bind === undefined ? undefined : sockaddr(family, options.bind);
-  const sockType = TYPES[type] | (options.nonblock ? SOCK_NONBLOCK : 0);
-  const call: OpCall = { op: OP_SOCKET, ints: [FAMILIES[family], sockType, proto, bits], strs: [], buf };
+  const sockType = typeNum | (options.nonblock ? SOCK_NONBLOCK : 0);
+  const call: OpCall = { op: OP_SOCKET, ints: [familyNum, sockType, proto, bits], strs: [], buf };
   const r = runInThreadNs(target, 'net', call, 'socketIn');
   if (r[0] < 0) {
     throwRaw(r, { pid: pidOf(target) }, {
@@ -545,30 +570,30 @@ export function socketNamespace(socket: number | OwnedFd): Namespace {
 export type OpenFlags = string | number;
 
 const C = fs.constants;
-const FLAG_STRINGS: Record<string, number> = {
-  r: C.O_RDONLY,
-  rs: C.O_RDONLY | C.O_SYNC,
-  sr: C.O_RDONLY | C.O_SYNC,
-  'r+': C.O_RDWR,
-  'rs+': C.O_RDWR | C.O_SYNC,
-  'sr+': C.O_RDWR | C.O_SYNC,
-  w: C.O_TRUNC | C.O_CREAT | C.O_WRONLY,
-  wx: C.O_TRUNC | C.O_CREAT | C.O_WRONLY | C.O_EXCL,
-  xw: C.O_TRUNC | C.O_CREAT | C.O_WRONLY | C.O_EXCL,
-  'w+': C.O_TRUNC | C.O_CREAT | C.O_RDWR,
-  'wx+': C.O_TRUNC | C.O_CREAT | C.O_RDWR | C.O_EXCL,
-  'xw+': C.O_TRUNC | C.O_CREAT | C.O_RDWR | C.O_EXCL,
-  a: C.O_APPEND | C.O_CREAT | C.O_WRONLY,
-  ax: C.O_APPEND | C.O_CREAT | C.O_WRONLY | C.O_EXCL,
-  xa: C.O_APPEND | C.O_CREAT | C.O_WRONLY | C.O_EXCL,
-  as: C.O_APPEND | C.O_CREAT | C.O_WRONLY | C.O_SYNC,
-  sa: C.O_APPEND | C.O_CREAT | C.O_WRONLY | C.O_SYNC,
-  'a+': C.O_APPEND | C.O_CREAT | C.O_RDWR,
-  'ax+': C.O_APPEND | C.O_CREAT | C.O_RDWR | C.O_EXCL,
-  'xa+': C.O_APPEND | C.O_CREAT | C.O_RDWR | C.O_EXCL,
-  'as+': C.O_APPEND | C.O_CREAT | C.O_RDWR | C.O_SYNC,
-  'sa+': C.O_APPEND | C.O_CREAT | C.O_RDWR | C.O_SYNC,
-};
+const FLAG_STRINGS = new Map<string, number>([
+  ['r', C.O_RDONLY],
+  ['rs', C.O_RDONLY | C.O_SYNC],
+  ['sr', C.O_RDONLY | C.O_SYNC],
+  ['r+', C.O_RDWR],
+  ['rs+', C.O_RDWR | C.O_SYNC],
+  ['sr+', C.O_RDWR | C.O_SYNC],
+  ['w', C.O_TRUNC | C.O_CREAT | C.O_WRONLY],
+  ['wx', C.O_TRUNC | C.O_CREAT | C.O_WRONLY | C.O_EXCL],
+  ['xw', C.O_TRUNC | C.O_CREAT | C.O_WRONLY | C.O_EXCL],
+  ['w+', C.O_TRUNC | C.O_CREAT | C.O_RDWR],
+  ['wx+', C.O_TRUNC | C.O_CREAT | C.O_RDWR | C.O_EXCL],
+  ['xw+', C.O_TRUNC | C.O_CREAT | C.O_RDWR | C.O_EXCL],
+  ['a', C.O_APPEND | C.O_CREAT | C.O_WRONLY],
+  ['ax', C.O_APPEND | C.O_CREAT | C.O_WRONLY | C.O_EXCL],
+  ['xa', C.O_APPEND | C.O_CREAT | C.O_WRONLY | C.O_EXCL],
+  ['as', C.O_APPEND | C.O_CREAT | C.O_WRONLY | C.O_SYNC],
+  ['sa', C.O_APPEND | C.O_CREAT | C.O_WRONLY | C.O_SYNC],
+  ['a+', C.O_APPEND | C.O_CREAT | C.O_RDWR],
+  ['ax+', C.O_APPEND | C.O_CREAT | C.O_RDWR | C.O_EXCL],
+  ['xa+', C.O_APPEND | C.O_CREAT | C.O_RDWR | C.O_EXCL],
+  ['as+', C.O_APPEND | C.O_CREAT | C.O_RDWR | C.O_SYNC],
+  ['sa+', C.O_APPEND | C.O_CREAT | C.O_RDWR | C.O_SYNC],
+]);
 
 /** fs.open-style flags ('r', 'w', 'a+', ... or a number) to O_* bits. */
 export function openFlags(flags: OpenFlags): number {
@@ -577,7 +602,7 @@ export function openFlags(flags: OpenFlags): number {
     return flags;
   }
   if (typeof flags === 'string') {
-    const f = FLAG_STRINGS[flags];
+    const f = FLAG_STRINGS.get(flags);
     if (f !== undefined) return f;
     throw invalidValue('flags', "is invalid (use 'r', 'r+', 'w', 'wx', 'w+', 'a', 'a+', ... or a number)", flags);
   }

@@ -94,8 +94,8 @@ export function signalNumber(sig: unknown): number {
   }
   if (typeof sig === 'string') {
     const key = (sig.startsWith('SIG') ? sig : `SIG${sig}`).toUpperCase();
-    const num = (os.constants.signals as Record<string, number>)[key];
-    if (num !== undefined) return num;
+    // Own entries only: no name may find an Object.prototype member.
+    if (Object.hasOwn(os.constants.signals, key)) return (os.constants.signals as Record<string, number>)[key] as number;
   }
   throw invalidArg('signal', 'a signal number or name such as "SIGTERM"', sig);
 }

@@ -114,9 +114,31 @@ function checkString(x: unknown, name: string, allowEmpty = false): string {
   return x;
 }
 
+/**
+ * One "KEY=value" of options.env, checked as child_process does (numbers and
+ * booleans are written as text, undefined leaves the key out), with typed
+ * errors where a template string would throw an untyped one (a Symbol) or
+ * run a caller's toString (an object).
+ */
+function envPush(envp: string[], key: string, v: unknown): void {
+  if (v === undefined) return;
+  const name = `options.env['${key}']`;
+  if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean' && typeof v !== 'bigint') {
+    throw invalidArg(name, 'of type string', v);
+  }
+  if (key.includes('=')) throw invalidValue(name, "must have a name without '='", key);
+  envp.push(checkString(`${key}=${String(v)}`, name, true));
+}
+
 function checkId(x: unknown, name: string): number {
   if (typeof x !== 'number' || !Number.isInteger(x)) throw invalidArg(name, 'an integer', x);
   if (x < 0 || x > 0xfffffffe) throw outOfRange(name, '>= 0 and <= 4294967294', x);
+  return x;
+}
+
+function checkCred(x: unknown, name: string): number {
+  if (typeof x !== 'number' || !Number.isInteger(x)) throw invalidArg(name, 'an integer', x);
+  if (x < 0 || x > 0x7fffffff) throw outOfRange(name, '>= 0 and <= 2147483647', x);
   return x;
 }
 
@@ -127,7 +149,7 @@ function checkBool(x: unknown, name: string): boolean {
 
 function idMap(x: unknown, name: string): string {
   if (!Array.isArray(x) || x.length === 0 || x.length > 340) throw invalidArg(name, 'an array of 1 to 340 {inside, outside, count}', x);
-  return x
+  return Array.from(x as readonly unknown[])
     .map((e: unknown, i) => {
       if (e === null || typeof e !== 'object') throw invalidArg(`${name}[${i}]`, 'an object {inside, outside, count}', e);
       const m = e as Record<string, unknown>;
@@ -405,7 +427,8 @@ function targetError(r: number, pid: number, type?: NsType): NsError {
 function prepare(file: string, args: readonly string[], options: SpawnOptions): Prepared {
   checkString(file, 'file');
   if (!Array.isArray(args)) throw invalidArg('args', 'an array of strings', args);
-  args.forEach((a, i) => checkString(a, `args[${i}]`, true));
+  // Copied once, holes included (forEach would skip them): what was checked is what the child gets.
+  const argList = Array.from(args as readonly unknown[], (a, i) => checkString(a, `args[${i}]`, true));
   if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
 
   const unshare = options.unshare === undefined ? [] : checkNsTypes(options.unshare, 'options.unshare');
@@ -429,12 +452,13 @@ function prepare(file: string, args: readonly string[], options: SpawnOptions): 
   const setgroupsDeny = newUser && (uidMap !== '' || gidMap !== '') && (options.setgroups ?? (process.geteuid?.() === 0 ? 'allow' : 'deny')) === 'deny';
   const root = options.root === undefined ? undefined : checkString(options.root, 'options.root');
   const cwd = options.cwd === undefined ? undefined : checkString(options.cwd, 'options.cwd');
-  const uid = options.uid === undefined ? -1 : checkId(options.uid, 'options.uid');
-  const gid = options.gid === undefined ? -1 : checkId(options.gid, 'options.gid');
+  // (The child holds uid and gid as C ints: at most 2^31 - 1.)
+  const uid = options.uid === undefined ? -1 : checkCred(options.uid, 'options.uid');
+  const gid = options.gid === undefined ? -1 : checkCred(options.gid, 'options.gid');
   let groups: number[] | undefined;
   if (options.groups !== undefined) {
     if (!Array.isArray(options.groups)) throw invalidArg('options.groups', 'an array of gids', options.groups);
-    groups = options.groups.map((g, i) => checkId(g, `options.groups[${i}]`));
+    groups = Array.from(options.groups as readonly unknown[], (g, i) => checkId(g, `options.groups[${i}]`));
   }
   const argv0 = options.argv0 === undefined ? file : checkString(options.argv0, 'options.argv0', true);
 
@@ -446,21 +470,19 @@ function prepare(file: string, args: readonly string[], options: SpawnOptions): 
   const envp: string[] = [];
   if (env !== undefined) {
     if (env === null || typeof env !== 'object') throw invalidArg('options.env', 'an object', env);
-    for (const [k, v] of Object.entries(env)) {
-      if (v === undefined) continue;
-      envp.push(checkString(`${k}=${v}`, `options.env.${k}`, true));
-    }
+    for (const [k, v] of Object.entries(env)) envPush(envp, k, v as unknown);
   }
   // PATH lookup happens in the child, after the joins and chroot: the
   // program is looked for where it will run, not in our filesystem.
-  const envPath = env === undefined ? process.env.PATH : env.PATH;
+  // The PATH the child gets (an own key of env, as written above).
+  const envPath = env === undefined ? process.env.PATH : envp.find((e) => e.startsWith('PATH='))?.slice(5);
   const searchPath = typeof envPath === 'string' ? envPath : '/usr/local/bin:/usr/bin:/bin';
   const paths = file.includes('/') ? [file] : searchPath.split(':').map((d) => `${d === '' ? '.' : d.replace(/\/+$/, '')}/${file}`);
 
   let stdio: readonly StdioSlot[];
   if (options.stdio === undefined) stdio = ['pipe', 'pipe', 'pipe'];
   else if (typeof options.stdio === 'string') stdio = [options.stdio, options.stdio, options.stdio];
-  else if (Array.isArray(options.stdio)) stdio = options.stdio;
+  else if (Array.isArray(options.stdio)) stdio = Array.from(options.stdio as readonly StdioSlot[]); // holes: undefined
   else throw invalidArg('options.stdio', '"pipe", "inherit", "ignore" or an array', options.stdio);
   while (stdio.length < 3) stdio = [...stdio, undefined];
 
@@ -490,7 +512,7 @@ function prepare(file: string, args: readonly string[], options: SpawnOptions): 
   const prep: Prepared = {
     spec: {
       paths,
-      argv: [argv0, ...args],
+      argv: [argv0, ...argList],
       envp,
       inheritEnv,
       // Without a join, clone3 makes the namespaces. After a join, unshare()

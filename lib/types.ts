@@ -5,7 +5,16 @@ export type NsType = 'mnt' | 'uts' | 'ipc' | 'user' | 'pid' | 'net' | 'cgroup' |
 
 export const NS_TYPES: readonly NsType[] = ['user', 'mnt', 'uts', 'ipc', 'pid', 'net', 'cgroup', 'time'];
 
-export const CLONE_FLAG: Readonly<Record<NsType, number>> = {
+/**
+ * A frozen name -> value table without a prototype: a lookup by any string
+ * finds only its own entries ('constructor', 'toString', '__proto__' find
+ * nothing). For tables looked up by a caller's string, prefer a Map.
+ */
+export function table<T extends object>(entries: T): Readonly<T> {
+  return Object.freeze(Object.assign(Object.create(null) as T, entries));
+}
+
+export const CLONE_FLAG: Readonly<Record<NsType, number>> = table({
   time: 0x00000080,
   mnt: 0x00020000,
   cgroup: 0x02000000,
@@ -14,10 +23,10 @@ export const CLONE_FLAG: Readonly<Record<NsType, number>> = {
   user: 0x10000000,
   pid: 0x20000000,
   net: 0x40000000,
-};
+});
 
 /** PIDFD_GET_<TYPE>_NAMESPACE ioctl numbers (_IO(0xFF, n)). */
-export const PIDFD_NS_IOCTL: Readonly<Record<NsType, number>> = {
+export const PIDFD_NS_IOCTL: Readonly<Record<NsType, number>> = table({
   cgroup: 1,
   ipc: 2,
   mnt: 3,
@@ -26,7 +35,7 @@ export const PIDFD_NS_IOCTL: Readonly<Record<NsType, number>> = {
   time: 7,
   user: 9,
   uts: 10,
-};
+});
 
 export function typeFromCloneFlag(flag: number): NsType | undefined {
   for (const t of NS_TYPES) if (CLONE_FLAG[t] === flag) return t;
@@ -44,7 +53,8 @@ export function checkNsType(x: unknown, name = 'type'): NsType {
 
 export function checkNsTypes(x: unknown, name = 'types'): NsType[] {
   if (!Array.isArray(x)) throw invalidArg(name, 'an array of namespace types', x);
-  return [...new Set(x.map((t) => checkNsType(t, name)))];
+  // Array.from: a hole is checked (as undefined), not skipped as map would.
+  return [...new Set(Array.from(x as readonly unknown[], (t) => checkNsType(t, name)))];
 }
 
 export function checkPid(pid: unknown, name = 'pid'): number {

@@ -453,6 +453,12 @@ struct Marshalled {
   std::vector<uint8_t> buf;
 };
 
+// The readers below return false with an exception pending: a TypeError
+// for a wrong type, or whatever JS threw while an element was read (a
+// getter): the caller returns at once.
+
+// Every int is an integer in int32 range: they are fds, flags, modes, and
+// a cast would turn 2^32 + 1 into fd 1 and 2^32 - 100 into AT_FDCWD.
 bool ReadInts(const Napi::CallbackInfo& info, size_t idx, Job* j) {
   for (int k = 0; k < kMaxInts; k++) j->i[k] = -1;
   if (info.Length() <= idx || !info[idx].IsArray()) {
@@ -460,17 +466,18 @@ bool ReadInts(const Napi::CallbackInfo& info, size_t idx, Job* j) {
     return false;
   }
   Napi::Array a = info[idx].As<Napi::Array>();
-  if (a.Length() > kMaxInts) {
+  uint32_t n = a.Length();  // read once: a getter may change it
+  if (n > kMaxInts) {
     nsfd::Fail(info, "nsfd native: too many integer arguments");
     return false;
   }
-  for (uint32_t k = 0; k < a.Length(); k++) {
-    Napi::Value v = a.Get(k);
-    if (!v.IsNumber()) {
-      nsfd::Fail(info, "nsfd native: expected an array of integers");
+  for (uint32_t k = 0; k < n; k++) {
+    Napi::Value v;
+    if (!GetElem(a, k, &v)) return false;
+    if (!IntIn(v, INT32_MIN, INT32_MAX, &j->i[k])) {
+      nsfd::Fail(info, "nsfd native: expected an array of 32-bit integers");
       return false;
     }
-    j->i[k] = v.As<Napi::Number>().Int64Value();
   }
   return true;
 }
@@ -481,19 +488,26 @@ bool ReadStrs(const Napi::CallbackInfo& info, size_t idx, Marshalled* m) {
     return false;
   }
   Napi::Array a = info[idx].As<Napi::Array>();
-  if (a.Length() > kMaxStrs) {
+  uint32_t n = a.Length();
+  if (n > kMaxStrs) {
     nsfd::Fail(info, "nsfd native: too many string arguments");
     return false;
   }
   m->strs.clear();
-  m->strs.reserve(a.Length());
-  for (uint32_t k = 0; k < a.Length(); k++) {
-    Napi::Value v = a.Get(k);
+  m->strs.reserve(n);
+  for (uint32_t k = 0; k < n; k++) {
+    Napi::Value v;
+    if (!GetElem(a, k, &v)) return false;
     if (!v.IsString()) {
       nsfd::Fail(info, "nsfd native: expected an array of strings");
       return false;
     }
     m->strs.push_back(v.As<Napi::String>().Utf8Value());
+    // The ops use C strings: a null byte would cut a path short, naming another.
+    if (m->strs.back().find('\0') != std::string::npos) {
+      nsfd::Fail(info, "nsfd native: string with a null byte");
+      return false;
+    }
   }
   m->job.nstr = static_cast<int>(m->strs.size());
   for (size_t k = 0; k < m->strs.size(); k++) m->job.s[k] = m->strs[k].data();
@@ -532,6 +546,10 @@ Napi::Value InnsThread(const Napi::CallbackInfo& info) {
   m.job.msg[0] = '\0';
   m.job.op = static_cast<int>(op);
   if (!ReadInts(info, 3, &m.job) || !ReadStrs(info, 4, &m) || !ReadBuf(info, 5, &m)) return info.Env().Undefined();
+  if (BadFd(info, 0)) {  // (-1: no join at all)
+    SetFail(&m.job, kStepSetns, -EBADF);
+    return Result(info, m.job);
+  }
   ThreadJob t{static_cast<int>(fd), static_cast<int>(nstype), &m.job};
 
   pthread_attr_t attr;
@@ -567,11 +585,16 @@ Napi::Value InnsHelper(const Napi::CallbackInfo& info) {
   }
   m.job.njoins = static_cast<int>(joins.Length() / 2);
   for (int k = 0; k < m.job.njoins; k++) {
-    Napi::Value a = joins.Get(static_cast<uint32_t>(2 * k));
-    Napi::Value b = joins.Get(static_cast<uint32_t>(2 * k + 1));
-    if (!a.IsNumber() || !b.IsNumber()) return nsfd::Fail(info, "nsfd native: joins must be numbers");
-    m.job.join_fd[k] = a.As<Napi::Number>().Int32Value();
-    m.job.join_type[k] = b.As<Napi::Number>().Int32Value();
+    Napi::Value a, b;
+    if (!GetElem(joins, static_cast<uint32_t>(2 * k), &a) || !GetElem(joins, static_cast<uint32_t>(2 * k + 1), &b)) {
+      return info.Env().Undefined();
+    }
+    int64_t fd, nstype;
+    if (!IntIn(a, INT32_MIN, INT32_MAX, &fd) || !IntIn(b, INT32_MIN, INT32_MAX, &nstype)) {
+      return nsfd::Fail(info, "nsfd native: joins must be 32-bit integers");
+    }
+    m.job.join_fd[k] = static_cast<int>(fd);
+    m.job.join_type[k] = static_cast<int>(nstype);
   }
   m.job.flags = static_cast<int>(flags);
   m.job.op = static_cast<int>(op);
@@ -629,6 +652,7 @@ Napi::Value InnsDirect(const Napi::CallbackInfo& info) {
 // ioctl(sockfd, SIOCGSKNS): an O_CLOEXEC fd of the socket's network namespace.
 Napi::Value SocketNetns(const Napi::CallbackInfo& info) {
   NSFD_INT(0, fd);
+  if (BadFd(info, 0)) return Num(info, -EBADF);
   return Num(info, Ret(ioctl(static_cast<int>(fd), kSiocgskns, 0)));
 }
 
@@ -636,7 +660,9 @@ Napi::Value SocketNetns(const Napi::CallbackInfo& info) {
 // mount tree (OPEN_TREE_CLONE), to be attached elsewhere with move_mount.
 Napi::Value OpenTree(const Napi::CallbackInfo& info) {
   NSFD_INT(0, dirfd);
+  if (BadFd(info, 0)) return Num(info, -EBADF);
   NSFD_STR(1, path);
+  if (path.find('\0') != std::string::npos) return Num(info, -EINVAL);  // would name another path
   NSFD_INT(2, flags);
   return Num(info, Ret(syscall(kSysOpenTree, static_cast<int>(dirfd), path.c_str(),
                                static_cast<unsigned>(flags) | kOpenTreeCloexec)));
@@ -645,6 +671,7 @@ Napi::Value OpenTree(const Napi::CallbackInfo& info) {
 // mount_setattr(fd, "", AT_EMPTY_PATH [| AT_RECURSIVE], {set, clr, propagation})
 Napi::Value MountSetattr(const Napi::CallbackInfo& info) {
   NSFD_INT(0, fd);
+  if (BadFd(info, 0)) return Num(info, -EBADF);
   NSFD_INT(1, recursive);
   NSFD_INT(2, set);
   NSFD_INT(3, clr);
@@ -661,7 +688,9 @@ Napi::Value MountSetattr(const Napi::CallbackInfo& info) {
 // mkdirat(dirfd, name, mode)
 Napi::Value Mkdirat(const Napi::CallbackInfo& info) {
   NSFD_INT(0, dirfd);
+  if (BadFd(info, 0)) return Num(info, -EBADF);
   NSFD_STR(1, path);
+  if (path.find('\0') != std::string::npos) return Num(info, -EINVAL);  // would name another path
   NSFD_INT(2, mode);
   return Num(info, Ret(mkdirat(static_cast<int>(dirfd), path.c_str(), static_cast<mode_t>(mode))));
 }

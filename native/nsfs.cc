@@ -11,13 +11,6 @@
 namespace nsfd {
 namespace {
 
-// fds are ints. A larger number would be truncated into another, open fd,
-// and NaN or 1.5 would be read as 0 or 1 (stdin, stdout): refuse them all.
-inline bool BadFd(const Napi::CallbackInfo& info, size_t i) {
-  double d = info[i].As<Napi::Number>().DoubleValue();
-  return !(d >= INT32_MIN && d <= INT32_MAX && d == static_cast<double>(static_cast<int64_t>(d)));
-}
-
 // ioctls that return a new fd or a value in the return: NS_GET_USERNS,
 // NS_GET_PARENT, NS_GET_NSTYPE.
 Napi::Value NsIoctl(const Napi::CallbackInfo& info) {

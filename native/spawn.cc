@@ -474,30 +474,103 @@ NSFD_CHILD int OneStage(void* arg) {
 // --- parent side ------------------------------------------------------------
 
 // Spec readers: TS has validated the spec; these only backstop types.
-int GetInt(Napi::Object o, const char* key, int dflt) {
-  Napi::Value v = o.Get(key);
-  return v.IsNumber() ? v.As<Napi::Number>().Int32Value() : dflt;
-}
-bool GetBool(Napi::Object o, const char* key) { return o.Get(key).ToBoolean().Value(); }
-bool GetStr(Napi::Object o, const char* key, std::string* out) {
-  Napi::Value v = o.Get(key);
-  if (!v.IsString()) return false;
-  *out = v.As<Napi::String>().Utf8Value();
-  return true;
-}
-void GetStrs(Napi::Object o, const char* key, std::vector<std::string>* out) {
-  Napi::Value v = o.Get(key);
-  if (!v.IsArray()) return;
-  Napi::Array a = v.As<Napi::Array>();
-  for (uint32_t i = 0; i < a.Length(); i++) out->push_back(a.Get(i).ToString().Utf8Value());
-}
-template <typename T>
-void GetInts(Napi::Object o, const char* key, std::vector<T>* out) {
-  Napi::Value v = o.Get(key);
-  if (!v.IsArray()) return;
-  Napi::Array a = v.As<Napi::Array>();
-  for (uint32_t i = 0; i < a.Length(); i++) out->push_back(static_cast<T>(a.Get(i).ToNumber().Int64Value()));
-}
+// Reading a key may run JS (a getter, a Proxy trap). Each reader returns
+// false when the spec cannot be used: the exception that JS threw is
+// pending, or a TypeError was thrown for a wrong type. The caller returns
+// at once. A missing (undefined) key takes the default.
+class SpecReader {
+ public:
+  SpecReader(const Napi::CallbackInfo& info, Napi::Object spec) : info_(info), spec_(spec) {}
+
+  // A key's value, or false (exception pending).
+  bool Get(const char* key, Napi::Value* out) { return GetProp(spec_, key, out); }
+
+  bool Int(const char* key, int dflt, int* out, double lo = INT32_MIN, double hi = INT32_MAX) {
+    Napi::Value v;
+    if (!Get(key, &v)) return false;
+    if (v.IsUndefined()) {
+      *out = dflt;
+      return true;
+    }
+    int64_t n;
+    if (!IntIn(v, lo, hi, &n)) return Bad("nsfd native: spawn spec: expected an integer in range");
+    *out = static_cast<int>(n);
+    return true;
+  }
+
+  bool Bool(const char* key, bool* out) {
+    Napi::Value v;
+    if (!Get(key, &v)) return false;
+    *out = v.ToBoolean().Value();  // runs no JS
+    return true;
+  }
+
+  // *present: whether the key holds a string (undefined: absent).
+  bool Str(const char* key, std::string* out, bool* present = nullptr) {
+    Napi::Value v;
+    if (!Get(key, &v)) return false;
+    if (present != nullptr) *present = false;
+    if (v.IsUndefined()) return true;
+    if (!v.IsString()) return Bad("nsfd native: spawn spec: expected a string");
+    *out = v.As<Napi::String>().Utf8Value();
+    // A C string would end at the null byte: another path, another argument.
+    if (out->find('\0') != std::string::npos) return Bad("nsfd native: spawn spec: string with a null byte");
+    if (present != nullptr) *present = true;
+    return true;
+  }
+
+  bool Strs(const char* key, std::vector<std::string>* out) {
+    Napi::Array a;
+    if (!Array(key, &a)) return false;
+    uint32_t n = a.IsEmpty() ? 0 : a.Length();  // read once: a getter may grow the array
+    for (uint32_t i = 0; i < n; i++) {
+      Napi::Value v;
+      if (!GetElem(a, i, &v)) return false;
+      if (!v.IsString()) return Bad("nsfd native: spawn spec: expected an array of strings");
+      out->push_back(v.As<Napi::String>().Utf8Value());
+      if (out->back().find('\0') != std::string::npos) return Bad("nsfd native: spawn spec: string with a null byte");
+    }
+    return true;
+  }
+
+  // *present: whether the key holds an array (undefined: absent, empty).
+  template <typename T>
+  bool Ints(const char* key, std::vector<T>* out, double lo, double hi, bool* present = nullptr) {
+    Napi::Array a;
+    if (!Array(key, &a)) return false;
+    if (present != nullptr) *present = !a.IsEmpty();
+    uint32_t n = a.IsEmpty() ? 0 : a.Length();
+    for (uint32_t i = 0; i < n; i++) {
+      Napi::Value v;
+      if (!GetElem(a, i, &v)) return false;
+      int64_t x;
+      if (!IntIn(v, lo, hi, &x)) return Bad("nsfd native: spawn spec: expected an array of integers in range");
+      out->push_back(static_cast<T>(x));
+    }
+    return true;
+  }
+
+ private:
+  // An array, or an empty handle for undefined.
+  bool Array(const char* key, Napi::Array* out) {
+    Napi::Value v;
+    if (!Get(key, &v)) return false;
+    if (v.IsUndefined()) {
+      *out = Napi::Array();
+      return true;
+    }
+    if (!v.IsArray()) return Bad("nsfd native: spawn spec: expected an array");
+    *out = v.As<Napi::Array>();
+    return true;
+  }
+  bool Bad(const char* what) {
+    Fail(info_, what);
+    return false;
+  }
+  const Napi::CallbackInfo& info_;
+  Napi::Object spec_;
+};
+
 std::vector<char*> CStrs(std::vector<std::string>& v) {
   std::vector<char*> out;
   for (auto& s : v) out.push_back(s.data());
@@ -552,32 +625,30 @@ Napi::Value SpawnClone3(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject()) return Fail(info, "nsfd native: expected a spawn spec");
   Napi::Object spec = info[0].As<Napi::Object>();
+  Napi::Value undef = env.Undefined();
 
+  // Every key is read (and may run JS) here, before any fd is made.
+  SpecReader rd(info, spec);
   std::vector<std::string> paths, argv, envp;
-  GetStrs(spec, "paths", &paths);
-  GetStrs(spec, "argv", &argv);
-  GetStrs(spec, "envp", &envp);
+  if (!rd.Strs("paths", &paths) || !rd.Strs("argv", &argv) || !rd.Strs("envp", &envp)) return undef;
   if (paths.empty() || argv.empty()) return Fail(info, "nsfd native: spawn needs paths and argv");
-  std::vector<char*> cpaths = CStrs(paths), cargv = CStrs(argv), cenvp = CStrs(envp);
-  if (GetBool(spec, "inheritEnv")) {
-    // process.env is the C environment (Node's setter calls setenv), and
-    // copying it here is much cheaper than enumerating process.env in JS.
-    // glibc never frees environment strings, so the pointers stay valid.
-    cenvp.clear();
-    for (char** e = environ; *e != nullptr; e++) cenvp.push_back(*e);
-    cenvp.push_back(nullptr);
-  }
+  bool inherit_env;
+  if (!rd.Bool("inheritEnv", &inherit_env)) return undef;
 
+  // Fds are int32 (a larger number would be truncated into another fd);
+  // slots stay below INT32_MAX (the child computes the highest slot + 1).
   std::vector<int> join_fds, join_types, fd_pairs;
   std::vector<uint32_t> groups;
-  GetInts(spec, "joinFds", &join_fds);
-  GetInts(spec, "joinTypes", &join_types);
-  GetInts(spec, "fds", &fd_pairs);
-  GetInts(spec, "groups", &groups);
+  bool set_groups = false;
+  if (!rd.Ints("joinFds", &join_fds, INT32_MIN, INT32_MAX) || !rd.Ints("joinTypes", &join_types, INT32_MIN, INT32_MAX) ||
+      !rd.Ints("fds", &fd_pairs, INT32_MIN, INT32_MAX - 1) || !rd.Ints("groups", &groups, 0, UINT32_MAX, &set_groups)) {
+    return undef;
+  }
   if (join_fds.size() != join_types.size() || fd_pairs.size() % 2 != 0) return Fail(info, "nsfd native: bad spawn spec");
   std::vector<int> fd_src, fd_slot;
   int max_slot = 2;
   for (size_t i = 0; i < fd_pairs.size(); i += 2) {
+    if (fd_pairs[i + 1] < 0) return Fail(info, "nsfd native: bad spawn spec");
     fd_src.push_back(fd_pairs[i]);
     fd_slot.push_back(fd_pairs[i + 1]);
     if (fd_pairs[i + 1] > max_slot) max_slot = fd_pairs[i + 1];
@@ -585,14 +656,31 @@ Napi::Value SpawnClone3(const Napi::CallbackInfo& info) {
   std::vector<int> fd_tmp(fd_src.size() + 1);
 
   std::string root, cwd, uid_map, gid_map;
-  bool has_root = GetStr(spec, "root", &root);
-  bool has_cwd = GetStr(spec, "cwd", &cwd);
-  GetStr(spec, "uidMap", &uid_map);
-  GetStr(spec, "gidMap", &gid_map);
-  bool setgroups_deny = GetBool(spec, "setgroupsDeny");
-  uint64_t clone_ns = static_cast<uint32_t>(GetInt(spec, "cloneFlags", 0));
-  int cgroup_fd = GetInt(spec, "cgroupFd", -1);
-  bool share_vm = GetBool(spec, "shareVm");
+  bool has_root, has_cwd, setgroups_deny, share_vm, two_stage, mount_proc, new_session, kill_on_close;
+  int clone_flags, cgroup_fd, join_pidfd, join_flags, unshare_after, uid, gid, parent_pid_fd;
+  if (!rd.Str("root", &root, &has_root) || !rd.Str("cwd", &cwd, &has_cwd) || !rd.Str("uidMap", &uid_map) ||
+      !rd.Str("gidMap", &gid_map) || !rd.Bool("setgroupsDeny", &setgroups_deny) ||
+      !rd.Int("cloneFlags", 0, &clone_flags) || !rd.Int("cgroupFd", -1, &cgroup_fd) || !rd.Bool("shareVm", &share_vm) ||
+      !rd.Int("joinPidfd", -1, &join_pidfd) || !rd.Int("joinFlags", 0, &join_flags) ||
+      !rd.Int("unshareAfter", 0, &unshare_after) || !rd.Bool("twoStage", &two_stage) ||
+      !rd.Bool("mountProc", &mount_proc) || !rd.Bool("newSession", &new_session) ||
+      // -1: unchanged. The child holds ids as ints: a larger id would read as "unchanged".
+      !rd.Int("uid", -1, &uid, -1, INT32_MAX) || !rd.Int("gid", -1, &gid, -1, INT32_MAX) ||
+      !rd.Bool("killOnClose", &kill_on_close) || !rd.Int("parentPidFd", -1, &parent_pid_fd)) {
+    return undef;
+  }
+  // From here on no JS runs until the result is built.
+
+  std::vector<char*> cpaths = CStrs(paths), cargv = CStrs(argv), cenvp = CStrs(envp);
+  if (inherit_env) {
+    // process.env is the C environment (Node's setter calls setenv), and
+    // copying it here is much cheaper than enumerating process.env in JS.
+    // glibc never frees environment strings, so the pointers stay valid.
+    cenvp.clear();
+    for (char** e = environ; *e != nullptr; e++) cenvp.push_back(*e);
+    cenvp.push_back(nullptr);
+  }
+  uint64_t clone_ns = static_cast<uint32_t>(clone_flags);
 
   Plan p;
   std::memset(&p, 0, sizeof p);
@@ -600,13 +688,13 @@ Napi::Value SpawnClone3(const Napi::CallbackInfo& info) {
   p.npaths = static_cast<int>(paths.size());
   p.argv = cargv.data();
   p.envp = cenvp.data();
-  p.join_pidfd = GetInt(spec, "joinPidfd", -1);
-  p.join_flags = GetInt(spec, "joinFlags", 0);
+  p.join_pidfd = join_pidfd;
+  p.join_flags = join_flags;
   p.join_fds = join_fds.data();
   p.join_types = join_types.data();
   p.njoin = static_cast<int>(join_fds.size());
-  p.unshare_after = GetInt(spec, "unshareAfter", 0);
-  p.two_stage = GetBool(spec, "twoStage");
+  p.unshare_after = unshare_after;
+  p.two_stage = two_stage;
   p.need_maps = !uid_map.empty() || !gid_map.empty();
   p.fd_src = fd_src.data();
   p.fd_slot = fd_slot.data();
@@ -615,15 +703,14 @@ Napi::Value SpawnClone3(const Napi::CallbackInfo& info) {
   p.max_slot = max_slot;
   p.root = has_root ? root.c_str() : nullptr;
   p.cwd = has_cwd ? cwd.c_str() : nullptr;
-  p.mount_proc = GetBool(spec, "mountProc");
-  p.new_session = GetBool(spec, "newSession");
-  p.uid = GetInt(spec, "uid", -1);
-  p.gid = GetInt(spec, "gid", -1);
-  bool set_groups = spec.Get("groups").IsArray();
+  p.mount_proc = mount_proc;
+  p.new_session = new_session;
+  p.uid = uid;
+  p.gid = gid;
   p.groups = groups.data();
   p.ngroups = set_groups ? static_cast<int>(groups.size()) : -1;
   p.drop_groups = !set_groups && (p.uid >= 0 || p.gid >= 0);
-  p.kill_on_close = GetBool(spec, "killOnClose");
+  p.kill_on_close = kill_on_close;
   p.parent_pidfd = -1;
   p.go_fd = -1;
 
@@ -676,7 +763,6 @@ Napi::Value SpawnClone3(const Napi::CallbackInfo& info) {
   // (acct_collect), a cost that grows with the heap. While pid_for_children
   // differs from our own pid ns this thread cannot create threads, and it
   // creates none before the restore below (this is one synchronous call).
-  int parent_pid_fd = GetInt(spec, "parentPidFd", -1);
   int restore_fd = -1;
   if (parent_pid_fd >= 0) {
     restore_fd = open("/proc/thread-self/ns/pid_for_children", O_RDONLY | O_CLOEXEC);
@@ -825,19 +911,33 @@ Napi::Value SpawnClone3(const Napi::CallbackInfo& info) {
 // nsfs fd (PIDFD_GET_*_NAMESPACE + fstat + close) about 5.
 Napi::Value SpawnNsLinks(const Napi::CallbackInfo& info) {
   NSFD_INT(0, pidfd);
+  if (BadFd(info, 0)) return Num(info, -EBADF);
   NSFD_INT(1, pid);
   if (info.Length() < 3 || !info[2].IsArray()) return Fail(info, "nsfd native: expected an array of types");
   Napi::Env env = info.Env();
   Napi::Array types = info[2].As<Napi::Array>();
-  Napi::Array out = Napi::Array::New(env, types.Length());
+  // Names first (reading an element may run JS), then the syscalls.
+  std::vector<std::string> names;
+  uint32_t n = types.Length();
+  for (uint32_t i = 0; i < n; i++) {
+    Napi::Value v;
+    if (!GetElem(types, i, &v)) return env.Undefined();
+    if (!v.IsString()) return Fail(info, "nsfd native: expected an array of types");
+    names.push_back(v.As<Napi::String>().Utf8Value());
+  }
+  Napi::Array out = Napi::Array::New(env, names.size());
   std::string dir = "/proc/" + std::to_string(pid) + "/ns/";
-  for (uint32_t i = 0; i < types.Length(); i++) {
+  for (uint32_t i = 0; i < names.size(); i++) {
     char buf[64];
-    ssize_t n = readlink((dir + types.Get(i).ToString().Utf8Value()).c_str(), buf, sizeof buf);
-    if (n < 0)
+    // A type name is one path component (no "../", no null byte cutting it short).
+    const std::string& t = names[i];
+    ssize_t r = t.empty() || t.find_first_of(std::string("/\0", 2)) != std::string::npos
+                    ? (errno = EINVAL, -1)
+                    : readlink((dir + t).c_str(), buf, sizeof buf);
+    if (r < 0)
       out.Set(i, -errno);
     else
-      out.Set(i, Napi::String::New(env, buf, static_cast<size_t>(n)));
+      out.Set(i, Napi::String::New(env, buf, static_cast<size_t>(r)));
   }
   if (syscall(kSysPidfdSendSignal, static_cast<int>(pidfd), 0, nullptr, 0) < 0) return Num(info, -errno);
   return out;

@@ -9,9 +9,51 @@
 
 namespace nsfd {
 
+// Throws a TypeError, unless an exception is pending already (reading a
+// value ran JS that threw): a second napi_throw would be node-addon-api's
+// fatal error, and the first exception is the one to report.
 inline Napi::Value Fail(const Napi::CallbackInfo& info, const char* what) {
-  Napi::TypeError::New(info.Env(), what).ThrowAsJavaScriptException();
-  return info.Env().Undefined();
+  Napi::Env env = info.Env();
+  if (!env.IsExceptionPending()) Napi::TypeError::New(env, what).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+// fds are ints. A larger number would be truncated into another, open fd,
+// and NaN or 1.5 would be read as 0 or 1 (stdin, stdout): refuse them all.
+inline bool BadFdValue(double d) {
+  return !(d >= INT32_MIN && d <= INT32_MAX && d == static_cast<double>(static_cast<int64_t>(d)));
+}
+// For argument i, already known to be a number (NSFD_INT).
+inline bool BadFd(const Napi::CallbackInfo& info, size_t i) {
+  return BadFdValue(info[i].As<Napi::Number>().DoubleValue());
+}
+
+// Reading a property or an element of a JS object may run JS (a getter, a
+// Proxy trap), and that may throw. Then the exception is pending: the
+// caller must return at once, calling nothing else that may run JS and
+// throwing nothing (the exception thrown is the reader's). These read and
+// say whether it went well.
+inline bool GetProp(Napi::Object o, const char* key, Napi::Value* out) {
+  Napi::Value v = o.Get(key);
+  if (o.Env().IsExceptionPending() || v.IsEmpty()) return false;
+  *out = v;
+  return true;
+}
+inline bool GetElem(Napi::Array a, uint32_t i, Napi::Value* out) {
+  Napi::Value v = a.Get(i);
+  if (a.Env().IsExceptionPending() || v.IsEmpty()) return false;
+  *out = v;
+  return true;
+}
+
+// A number that is an integer in [lo, hi] (NaN, 1.5 and out-of-range
+// values are not: a cast would turn them into some other, valid value).
+inline bool IntIn(Napi::Value v, double lo, double hi, int64_t* out) {
+  if (!v.IsNumber()) return false;
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= lo && d <= hi && d == static_cast<double>(static_cast<int64_t>(d)))) return false;
+  *out = static_cast<int64_t>(d);
+  return true;
 }
 
 // Reads argument i as an integer; false (with a pending TypeError) if absent.

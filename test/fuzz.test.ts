@@ -11,7 +11,7 @@ import * as path from 'node:path';
 
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-import { Namespace, NsError, OwnedFd, Pidfd } from '../lib/index';
+import { CLONE_FLAG, Namespace, NsError, OwnedFd, Pidfd, openFlags } from '../lib/index';
 import { native } from '../lib/native';
 import { fdCount, isRoot } from './helpers';
 import { FuzzResult, checkFuzz, runFuzz } from './stress/fuzz-check';
@@ -57,6 +57,51 @@ describe('API fuzzing', () => {
   }
 });
 
+describe('native binding fuzzing (the C++ backstop)', () => {
+  const native = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+    spawnSync(process.execPath, [path.join(__dirname, 'fixtures', 'fuzz-native.js'), ...args], { encoding: 'utf8', timeout: 120000, env: { ...process.env, ...env } });
+
+  it('every native function with random types, arities and values: returns, or throws a TypeError or the hostile value\'s own error; no crash, no fd leak, fds 0..2 intact', () => {
+    const r = native([String(SEED), String(Number(process.env.NSFD_FUZZ_NATIVE_COUNT ?? 8000))]);
+    expect(r.signal, r.stderr.slice(-2000)).toBeNull();
+    expect(r.status, r.stderr.slice(-2000)).toBe(0);
+    const o = JSON.parse(r.stdout);
+    console.log(`native fuzz: seed ${o.seed}, ${o.calls} calls: ${o.returned} returned, ${o.typeErrors} TypeErrors, ${o.hostileThrows} hostile values' own errors; ${o.valid.ok} well-formed API calls; fds ${o.fdBefore} -> ${o.fdAfter}`);
+    expect(o.uncovered).toEqual([]);
+    expect(o.other).toEqual([]);
+    expect(o.leaks).toEqual([]);
+    expect(o.fdAfter).toBe(o.fdBefore);
+    expect(o.stdIntact).toBe(true);
+    expect(o.victimAlive).toBe(true);
+    expect(o.valid.failed).toEqual([]);
+    expect(o.valid.ok).toBeGreaterThan(100);
+    // The hostile values (getters, Proxy traps) were met, and threw their own error.
+    expect(o.hostileThrows).toBeGreaterThan(0);
+  });
+
+  // Once a bug (native/spawn.cc, native/inns.cc): when reading a JS value
+  // threw inside the addon (an element getter, a Proxy trap, a getter on a
+  // spawn spec key), the addon threw again with the first exception pending
+  // and node-addon-api aborted the process ("FATAL ERROR:
+  // Error::ThrowAsJavaScriptException napi_throw"); and numbers that were
+  // not int32 integers (NaN, 2^32 + 1) were cast into other fds. Not
+  // reachable through the public API (lib/ builds those arrays and objects
+  // itself), but the backstop holds: each input throws (a TypeError, or the
+  // hostile value's own error), returns nothing, leaks nothing.
+  it('values whose reading throws, or that are no int32, are refused without an abort (spawn.cc, inns.cc)', () => {
+    const r = native(['1', '0'], { NSFD_FUZZ_NATIVE_KNOWN: 'all' });
+    const last = r.stderr.trim().split('\n').filter((l) => l.startsWith('known ')).pop();
+    expect(r.signal, `${last}: ${r.stderr.split('\n').find((l) => l.includes('FATAL')) ?? r.stderr.slice(-500)}`).toBeNull();
+    expect(r.status, r.stderr.slice(-2000)).toBe(0);
+    const o = JSON.parse(r.stdout) as { known: number; knownResults: string[]; leaks: unknown[] };
+    expect(o.known).toBeGreaterThanOrEqual(40);
+    expect(o.knownResults).toHaveLength(o.known);
+    const wrong = o.knownResults.map((res, i) => [i, res] as const).filter(([, res]) => res !== 'threw');
+    expect(wrong, 'known inputs that did not throw').toEqual([]);
+    expect(o.leaks).toEqual([]);
+  });
+});
+
 describe('hostile numbers and strings never name another fd or path', () => {
   let before = 0;
   const probe = fs.openSync('/dev/null', 'r');
@@ -81,6 +126,33 @@ describe('hostile numbers and strings never name another fd or path', () => {
     expect(native.fstatfs_type(alias)).toBe(-9);
     expect(native.pidfd_getfd(self.fd, alias, 0)).toBe(-9);
     expect(fs.readlinkSync(`/proc/self/fd/${probe}`)).toBe('/dev/null');
+    // 2^32 - 100 would be AT_FDCWD once cast: the dirfd must not become "the cwd".
+    const cwdAlias = 2 ** 32 - 100;
+    const name = `nsfd-fuzz-cwd-alias-${process.pid}`;
+    expect(native.mkdirat(cwdAlias, name, 0o700)).toBe(-9);
+    expect(native.open_tree(cwdAlias, name, 0)).toBe(-9);
+    expect(fs.existsSync(name)).toBe(false);
+    expect(native.socket_netns(alias)).toBe(-9);
+    expect(native.mount_setattr(alias, 0, 0, 0, 0)).toBe(-9);
+    expect(native.spawn_ns_links(alias, process.pid, ['net'])).toBe(-9);
+    // The in-namespace ops: the same numbers are refused, not cast.
+    expect(() => native.inns_direct(2, [cwdAlias, 0, 0, 0], ['x'])).toThrow(TypeError);
+    expect(() => native.inns_helper([alias, 0x40000000], 0, 2, [], ['x'])).toThrow(TypeError);
+    expect(native.inns_thread(alias, 0x40000000, 1, [2, 2, 0, 0], [])).toEqual([-9, 1, 0, '']);
+  });
+
+  it('names that are Object.prototype members are unknown names, not table hits', () => {
+    using self = Pidfd.self();
+    for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf']) {
+      expect(() => Namespace.current(name as never), name).toThrowError(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+      expect(() => self.sendSignal(name as never), name).toThrowError(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+      expect(() => self.namespace(name as never), name).toThrowError(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+      expect(() => openFlags(name), name).toThrowError(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    }
+    // The namespace type tables have no prototype to find anything in.
+    expect(Object.getPrototypeOf(CLONE_FLAG)).toBeNull();
+    expect('constructor' in CLONE_FLAG).toBe(false);
+    expect(Object.isFrozen(CLONE_FLAG)).toBe(true);
   });
 
   it('a path with a null byte is refused, not cut short', () => {

@@ -91,6 +91,31 @@ function inodeOf(fd: OwnedFd): string {
   return `${st.dev}:${st.ino}`;
 }
 
+describe('names are looked up in their own tables only', () => {
+  // 'constructor', 'toString', '__proto__'... are members of every plain
+  // object's prototype: a table lookup must not find them.
+  const PROTO_NAMES = ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', 'isPrototypeOf'];
+
+  it('openFlags: an Object.prototype member is an invalid flag string', () => {
+    for (const name of PROTO_NAMES) {
+      expect(() => openFlags(name), name).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    }
+    expect(openFlags('r+')).toBe(fs.constants.O_RDWR);
+  });
+
+  it('socketIn: an Object.prototype member is no family, type or protocol; refused before any fd or thread', () => {
+    using self = Pidfd.self();
+    for (const name of PROTO_NAMES) {
+      expect(() => socketIn(self, { family: name as never, type: 'stream' }), `family ${name}`).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+      expect(() => socketIn(self, { family: 'inet', type: name as never }), `type ${name}`).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+      expect(() => socketIn(self, { family: 'inet', type: 'stream', protocol: name }), `protocol ${name}`).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+      expect(() => socketIn(self, { family: 'netlink', type: 'raw', protocol: name }), `netlink protocol ${name}`).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    }
+    expect(() => openIn(self, '/x', 'constructor' as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(() => readFileIn(self, '/x', { flag: '__proto__' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+  });
+});
+
 describe.runIf(isRoot)('socketIn (as root: thread path)', () => {
   it('a TCP server listening in the target netns: reachable from inside, not from the host', async () => {
     using p = Pidfd.open(target.pid);

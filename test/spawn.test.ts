@@ -571,6 +571,53 @@ describe('bad input: typed errors, nothing left behind', () => {
     expect(cleanFailure(() => spawn('true', [], { stdio: ['pipe', 'pipe', 'bogus' as never] }))).toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
   });
 
+  it('env values, argv elements and string options of the wrong type: typed errors, as child_process gives', () => {
+    const TYPE = 'ERR_INVALID_ARG_TYPE';
+    const VALUE = 'ERR_INVALID_ARG_VALUE';
+    const bad: [string, () => unknown, string][] = [
+      // env: a template string would throw an untyped TypeError (Symbol) or run the caller's toString.
+      ['env Symbol', () => spawn('true', [], { env: { A: Symbol('s') } as never }), TYPE],
+      ['env object', () => spawn('true', [], { env: { A: { toString: () => 'x' } } as never }), TYPE],
+      ['env null', () => spawn('true', [], { env: { A: null } as never }), TYPE],
+      ['env function', () => spawn('true', [], { env: { A: () => 'x' } as never }), TYPE],
+      ['env key with =', () => spawn('true', [], { env: { 'A=B': 'c' } }), VALUE],
+      ['env value with a null byte', () => spawn('true', [], { env: { A: 'b\0c' } }), VALUE],
+      ['env key with a null byte', () => spawn('true', [], { env: { 'A\0': 'b' } }), VALUE],
+      ['file Symbol', () => spawn(Symbol('f') as never), TYPE],
+      ['args Symbol', () => spawn('true', [Symbol('a')] as never), TYPE],
+      ['args number', () => spawn('true', ['a', 5] as never), TYPE],
+      // A hole is checked as undefined, not skipped (it used to reach the addon).
+      ['args hole', () => spawn('true', [, 'a'] as never), TYPE],
+      ['cwd Symbol', () => spawn('true', [], { cwd: Symbol('c') as never }), TYPE],
+      ['root number', () => spawn('true', [], { root: 5 as never }), TYPE],
+      ['argv0 Symbol', () => spawn('true', [], { argv0: Symbol('z') as never }), TYPE],
+      ['cgroup Symbol', () => spawn('true', [], { cgroup: Symbol('g') as never }), TYPE],
+      ['setgroups Symbol', () => spawn('true', [], { setgroups: Symbol('g') as never }), TYPE],
+      ['stdio Symbol', () => spawn('true', [], { stdio: Symbol('s') as never }), TYPE],
+      ['stdio slot Symbol', () => spawn('true', [], { stdio: ['pipe', Symbol('s')] as never }), TYPE],
+      ['unshare Symbol', () => spawn('true', [], { unshare: [Symbol('u')] as never }), TYPE],
+      ['unshare hole', () => spawn('true', [], { unshare: ['net', , 'uts'] as never }), TYPE],
+      ['unshare "constructor"', () => spawn('true', [], { unshare: ['constructor'] as never }), TYPE],
+      ['groups hole', () => spawn('true', [], { groups: [, 1] as never }), TYPE],
+      ['groups Symbol', () => spawn('true', [], { groups: [Symbol('g')] as never }), TYPE],
+      // The child holds ids as C ints: a larger one must not read as "unchanged".
+      ['uid above 2^31 - 1', () => spawn('true', [], { uid: 2 ** 31 }), 'ERR_OUT_OF_RANGE'],
+      ['gid above 2^31 - 1', () => spawn('true', [], { gid: 2 ** 32 - 2 }), 'ERR_OUT_OF_RANGE'],
+      ['uidMap hole', () => spawn('true', [], { unshare: ['user'], uidMap: [, { inside: 0, outside: 0, count: 1 }] as never }), TYPE],
+    ];
+    for (const [what, fn, code] of bad) {
+      const e = cleanFailure(fn);
+      expect(e, what).not.toBeInstanceOf(NsError);
+      expect(e, what).toBeInstanceOf(code === 'ERR_OUT_OF_RANGE' ? RangeError : TypeError);
+      expect((e as { code?: string }).code, `${what}: ${String(e)}`).toBe(code);
+    }
+  });
+
+  it('numbers and booleans in env are written as text, as child_process writes them', async () => {
+    const r = await run('sh', ['-c', 'echo "$N $B $I"'], { env: { PATH: process.env.PATH, N: 5, B: true, I: 10n } as never });
+    expect(r).toMatchObject({ code: 0, stdout: '5 true 10\n' });
+  });
+
   it('a default join by a pidfd with the same types as ours runs plainly; unshare of a joined type is left to unshare', async () => {
     // Default joinTypes leave out the unshared types instead of conflicting.
     const [net, uts] = await childLinks(['net', 'uts'], { join: tpidfd, unshare: ['net'] });
