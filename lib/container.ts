@@ -8,6 +8,7 @@
 //   c.socket({ family: 'inet', type: 'stream', bind: { port: 80 } });
 //   c.open('/etc/hostname'); await c.run('ip', ['addr']); c.close();
 import * as fs from 'node:fs';
+import type * as net from 'node:net';
 import * as path from 'node:path';
 
 import { E, NsError, invalidArg, invalidValue } from './errors';
@@ -41,10 +42,12 @@ export const DEFAULT_UNSHARE: readonly NsType[] = ['mnt', 'uts', 'ipc', 'pid', '
 /**
  * The default init: a POSIX shell that exits on SIGTERM and otherwise waits
  * forever. While it waits, sh reaps every child it has, including orphans
- * the kernel reparents to it as pid 1, so zombies do not pile up. Needs
- * /bin/sh inside `root`; pass `init` for a root without one.
+ * the kernel reparents to it as pid 1, so zombies do not pile up. On SIGTERM
+ * it ends its sleep first, so that without a pid namespace of its own it
+ * leaves nothing behind either. Needs /bin/sh inside `root`; pass `init`
+ * for a root without one.
  */
-export const DEFAULT_INIT: readonly string[] = ['/bin/sh', '-c', "trap 'exit 0' TERM INT; while :; do sleep 2147483647 & wait $!; done"];
+export const DEFAULT_INIT: readonly string[] = ['/bin/sh', '-c', "trap 'kill $! 2>/dev/null; exit 0' TERM INT; while :; do sleep 2147483647 & wait $!; done"];
 
 export interface ContainerCreateOptions {
   /** Namespace types to create (default: mnt, uts, ipc, pid, net, cgroup; + user, see below). */
@@ -62,8 +65,10 @@ export interface ContainerCreateOptions {
   cgroup?: string | number | OwnedFd;
   /**
    * close() kills every process of the container (SIGKILL to pid 1 of its
-   * pid namespace), and so does this Node process dying (PR_SET_PDEATHSIG).
-   * Default true.
+   * pid namespace; without a pid namespace, the init's whole process tree
+   * and session: see close()), and so does this Node process dying
+   * (PR_SET_PDEATHSIG: the init only, unless it is pid 1 of its own pid
+   * namespace). Default true.
    */
   killOnClose?: boolean;
   /** The init program and its args (default DEFAULT_INIT). */
@@ -73,7 +78,11 @@ export interface ContainerCreateOptions {
   mountProc?: boolean;
   /** Set lo up in a new network namespace (default true). */
   loopback?: boolean;
-  /** The init's stdio (default "ignore"). */
+  /**
+   * The init's stdio (default "ignore"). Our ends of its "pipe" slots are
+   * c.stdin, c.stdout and c.stderr, owned by the container: close()
+   * destroys them, so read what you need before.
+   */
   stdio?: SpawnOptions['stdio'];
 }
 
@@ -163,6 +172,7 @@ export class Container implements Disposable {
     } catch (err) {
       child.kill('SIGKILL');
       child.close();
+      destroyStdio(child);
       throw err;
     }
     try {
@@ -198,6 +208,7 @@ export class Container implements Disposable {
   /** Adopts a process handle (the Container takes ownership of the Pidfd). */
   static fromPidfd(pidfd: Pidfd, options: { killOnClose?: boolean } = {}): Container {
     if (!(pidfd instanceof Pidfd)) throw invalidArg('pidfd', 'a Pidfd', pidfd);
+    if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
     return new Container(pidfd, { killOnClose: options.killOnClose === true });
   }
 
@@ -278,6 +289,21 @@ export class Container implements Disposable {
   /** The init's pid in our pid namespace. */
   get pid(): number {
     return this.#pidfd.pid;
+  }
+
+  /** Our end of the init's stdin, when options.stdio made it a "pipe" (else null). Destroyed by close(). */
+  get stdin(): net.Socket | null {
+    return this.#child?.stdin ?? null;
+  }
+
+  /** Our end of the init's stdout, when a "pipe" (else null). Destroyed by close(). */
+  get stdout(): net.Socket | null {
+    return this.#child?.stdout ?? null;
+  }
+
+  /** Our end of the init's stderr, when a "pipe" (else null). Destroyed by close(). */
+  get stderr(): net.Socket | null {
+    return this.#child?.stderr ?? null;
   }
 
   /** The init's namespaces, one nsfs fd per type (owned by the container). */
@@ -432,9 +458,26 @@ export class Container implements Disposable {
   }
 
   /**
-   * Closes the handle: with killOnClose, SIGKILLs the init first, which
-   * ends every process of its pid namespace (and writes cgroup.kill when a
-   * cgroup path was given). Namespace fds and the pidfd are closed.
+   * Closes the handle. With killOnClose, first kills every process of the
+   * container:
+   *
+   * - when the init is pid 1 of its own pid namespace (the default), a
+   *   SIGKILL to it through the pidfd ends the namespace: the kernel kills
+   *   the rest;
+   * - otherwise (created without "pid", or an adopted process that is no
+   *   pid 1) a SIGKILL to the init alone would orphan its children, which
+   *   would run on. So its whole process tree is killed instead: every
+   *   descendant of the init and of c.spawn()'s processes, and every
+   *   process of the init's session when the init leads one (created
+   *   containers do: spawn's newSession), which also catches children
+   *   already reparented away. Each is stopped first (so none can fork
+   *   behind our back), then killed, always through a pidfd rechecked
+   *   against /proc. Out of reach without a pid namespace: a process that
+   *   left the session (setsid) and whose parent in the tree had exited;
+   *   give such workloads a pid namespace, or a cgroup.
+   *
+   * With a cgroup path, cgroup.kill is written too. Then our ends of the
+   * init's stdio pipes, the namespace fds and the pidfd are closed.
    * Idempotent.
    */
   close(): void {
@@ -445,10 +488,19 @@ export class Container implements Disposable {
     if (this.#closed) return;
     this.#closed = true;
     if (kill) {
-      try {
-        this.#pidfd.sendSignal('SIGKILL');
-      } catch (err) {
-        if (!(err instanceof NsError && err.code === 'ESRCH')) throw err;
+      if (leadsPidNamespace(this.#pidfd)) {
+        try {
+          this.#pidfd.sendSignal('SIGKILL');
+        } catch (err) {
+          if (!(err instanceof NsError && err.code === 'ESRCH')) throw err;
+        }
+      } else {
+        const roots = [this.#pidfd];
+        for (const ref of this.#spawned) {
+          const sp = ref.deref();
+          if (sp !== undefined && !sp.pidfd.closed) roots.push(sp.pidfd);
+        }
+        killTree(roots, this.#pidfd);
       }
       if (this.#cgroupPath !== undefined) {
         try {
@@ -473,6 +525,9 @@ export class Container implements Disposable {
     if (this.#child) {
       if (kill) this.#child.exited.catch(() => {});
       this.#child.close();
+      // Our ends of its pipes: nothing can reach them once the handle is
+      // closed, and an open stdin would never close by itself.
+      destroyStdio(this.#child);
     } else {
       this.#pidfd.close();
     }
@@ -501,6 +556,192 @@ function mntLoopError(ns: Namespace, p: string): NsError | undefined {
     });
   } catch {
     return undefined;
+  }
+}
+
+/** Destroys our ends of a child's "pipe" stdio slots. */
+function destroyStdio(child: Subprocess): void {
+  for (const s of child.stdio) s?.destroy();
+}
+
+/** A process as /proc/PID/stat shows it (pids as our /proc numbers them). */
+interface StatRow {
+  pid: number;
+  state: string;
+  ppid: number;
+  sid: number;
+}
+
+function readStat(pid: number | 'self'): StatRow | undefined {
+  let s: string;
+  try {
+    s = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return undefined;
+  }
+  // "pid (comm) state ppid pgrp session ...": comm may hold spaces and parens.
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  return { pid: Number(s.slice(0, s.indexOf(' '))), state: f[0] ?? '', ppid: Number(f[1]), sid: Number(f[3]) };
+}
+
+/** Whether `p` has not been reaped yet (so its pid still names it). */
+function unreaped(p: Pidfd): boolean {
+  try {
+    p.recheck('pidfd_send_signal');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Does /proc number processes as our pid namespace does (a /proc of another pid namespace would not)? */
+function procIsOurs(): boolean {
+  try {
+    const m = /^NSpid:\s*(.*)$/m.exec(fs.readFileSync('/proc/self/status', 'latin1'));
+    const pids = (m?.[1] ?? '').trim().split(/\s+/);
+    return pids.length === 1 && Number(pids[0]) === process.pid;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Is the process pid 1 of its pid namespace (so that its death ends every
+ * other process there)? False when that cannot be read.
+ */
+function leadsPidNamespace(p: Pidfd): boolean {
+  let text: string;
+  try {
+    text = fs.readFileSync(`/proc/${p.pid}/status`, 'latin1');
+  } catch {
+    return false;
+  }
+  if (!unreaped(p)) return false;
+  const m = /^NSpid:\s*(.*)$/m.exec(text);
+  return m !== null && (m[1] ?? '').trim().split(/\s+/).pop() === '1';
+}
+
+const sleepSync = (ms: number): void => {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+};
+
+/**
+ * Kills the process trees under `roots` and, when `leader` leads a session,
+ * every process of that session (close() without a pid namespace).
+ *
+ * Every member found is SIGSTOPped through a pidfd; /proc is walked again
+ * until a walk made after all of them had stopped finds no one new: a
+ * stopped process cannot fork, and parent links hold while no member dies
+ * (a group signal sent during a fork reaches the new child too). Then all
+ * are SIGKILLed. A pid read from /proc is trusted only after pidfd_open
+ * and a reread of its stat that finds it still the child of a member we
+ * hold (unreaped, so its pid is its own), or in the session (pinned by the
+ * leader, unreaped). This process, its ancestors and its own session are
+ * never touched; a root that is one of them is only SIGKILLed.
+ */
+function killTree(roots: readonly Pidfd[], leader: Pidfd): void {
+  const held = new Map<number, Pidfd>();
+  const plainKill = (p: Pidfd): void => {
+    try {
+      p.sendSignal('SIGKILL');
+    } catch (err) {
+      if (!(err instanceof NsError && err.code === 'ESRCH')) throw err;
+    }
+  };
+  if (!procIsOurs()) {
+    // Pids from /proc would name other processes than pidfd_open's: the init only.
+    plainKill(leader);
+    return;
+  }
+  // Ourselves and our ancestors: never stopped or killed by the walk.
+  const spared = new Set<number>();
+  for (let r = readStat('self'); r !== undefined && r.pid > 0 && !spared.has(r.pid); r = r.ppid > 0 ? readStat(r.ppid) : undefined) spared.add(r.pid);
+  const ourSid = readStat('self')?.sid;
+  const lead = readStat(leader.pid);
+  const session = lead !== undefined && lead.sid === lead.pid && lead.sid !== ourSid && !spared.has(lead.pid) && unreaped(leader) ? lead.sid : undefined;
+  const hold = (p: Pidfd): boolean => {
+    try {
+      p.sendSignal('SIGSTOP');
+    } catch {
+      p.close();
+      return false;
+    }
+    held.set(p.pid, p);
+    return true;
+  };
+  try {
+    for (const root of roots) {
+      if (spared.has(root.pid)) {
+        plainKill(root);
+        continue;
+      }
+      let p: Pidfd;
+      try {
+        p = root.dup();
+      } catch {
+        continue;
+      }
+      if (held.has(p.pid) || !unreaped(p)) p.close();
+      else hold(p);
+    }
+    const settled = (pid: number): boolean => {
+      const st = readStat(pid)?.state;
+      return st !== 'R' && st !== 'S';
+    };
+    const deadline = Date.now() + 2000;
+    for (;;) {
+      const allStopped = [...held.keys()].every(settled);
+      const table = new Map<number, StatRow>();
+      for (const name of fs.readdirSync('/proc')) {
+        if (!/^\d+$/.test(name)) continue;
+        const r = readStat(Number(name));
+        if (r !== undefined) table.set(r.pid, r);
+      }
+      const children = new Map<number, number[]>();
+      for (const r of table.values()) {
+        const k = children.get(r.ppid);
+        if (k) k.push(r.pid);
+        else children.set(r.ppid, [r.pid]);
+      }
+      // Breadth first from what we hold (and the session): parents before children.
+      const queue = [...held.keys()];
+      if (session !== undefined) for (const r of table.values()) if (r.sid === session) queue.push(r.pid);
+      const seen = new Set<number>();
+      let added = 0;
+      for (let i = 0; i < queue.length; i++) {
+        const pid = queue[i] as number;
+        if (seen.has(pid)) continue;
+        seen.add(pid);
+        for (const k of children.get(pid) ?? []) queue.push(k);
+        const row = table.get(pid);
+        if (held.has(pid) || spared.has(pid) || row === undefined || row.state === 'Z' || row.state === 'X') continue;
+        let p: Pidfd;
+        try {
+          p = Pidfd.open(pid);
+        } catch {
+          continue;
+        }
+        const now = readStat(pid);
+        const parent = now === undefined ? undefined : held.get(now.ppid);
+        const member =
+          now !== undefined &&
+          unreaped(p) &&
+          ((parent !== undefined && unreaped(parent)) || (session !== undefined && now.sid === session && unreaped(leader)));
+        if (!member) p.close();
+        else if (hold(p)) added++;
+      }
+      if (added === 0 && (allStopped || Date.now() > deadline)) break;
+      if (added === 0) sleepSync(1);
+    }
+  } finally {
+    for (const p of held.values()) {
+      try {
+        p.sendSignal('SIGKILL');
+      } catch {
+        // exited meanwhile
+      }
+    }
+    for (const p of held.values()) p.close();
   }
 }
 

@@ -19,13 +19,45 @@ interface RootfsModule {
 const R = createRequire(__filename)('./fixtures/inns-rootfs.js') as RootfsModule;
 
 const threads = () => fs.readdirSync('/proc/self/task').length;
-// The machine's mount table, less the fuzzer's own scratch mounts (it can
-// reach namespaces by nsfs handle; see the note in test/stress/fuzz-check.ts).
-const mounts = () =>
-  fs.readFileSync('/proc/self/mountinfo', 'latin1').split('\n').filter((l) => !l.includes('/nsfd-fuzz-')).join('\n');
+const mounts = () => fs.readFileSync('/proc/self/mountinfo', 'latin1');
 const nspidLast = (pid: number) => {
   const m = /^NSpid:\s*(.*)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'latin1'));
   return Number((m?.[1] ?? '').trim().split(/\s+/).pop());
+};
+/** pid, state, ppid and session of a process from /proc/PID/stat (undefined once reaped). */
+const stat = (pid: number) => {
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return { pid, state: f[0] as string, ppid: Number(f[1]), sid: Number(f[3]), comm: s.slice(s.indexOf('(') + 1, s.lastIndexOf(')')) };
+  } catch {
+    return undefined;
+  }
+};
+const allStats = () =>
+  fs
+    .readdirSync('/proc')
+    .filter((x) => /^\d+$/.test(x))
+    .map((x) => stat(Number(x)))
+    .filter((x) => x !== undefined);
+/**
+ * Has the process been killed: exited, or SIGKILL pending (ShdPnd bit 9),
+ * or exiting (PF_EXITING in /proc/PID/stat's flags)? Read through the pidfd.
+ */
+const killedNow = (w: Pidfd): boolean => {
+  if (!w.isAlive()) return true;
+  let status: string;
+  let st: string;
+  try {
+    status = fs.readFileSync(`/proc/${w.pid}/status`, 'latin1');
+    st = fs.readFileSync(`/proc/${w.pid}/stat`, 'latin1');
+  } catch {
+    return true; // reaped
+  }
+  w.recheck('read /proc');
+  const pending = BigInt(`0x${/^ShdPnd:\s*([0-9a-f]+)/m.exec(status)?.[1] ?? '0'}`) | BigInt(`0x${/^SigPnd:\s*([0-9a-f]+)/m.exec(status)?.[1] ?? '0'}`);
+  const flags = Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[6]);
+  return (pending & (1n << 8n)) !== 0n || (flags & 0x4) !== 0 || !w.isAlive();
 };
 
 let target: Target;
@@ -109,6 +141,113 @@ describe.runIf(isRoot)('Container.create', () => {
     expect(() => c.open('/etc/hostname')).toThrow(expect.objectContaining({ code: 'EBADF' }));
   });
 
+  it('close() without a pid namespace kills the init\'s whole tree and session: nothing is left behind', async () => {
+    // The init forks: an orphan (its parent subshell exits at once, so it is
+    // reparented away, but stays in the init's session) and a child; and
+    // c.spawn() adds a shell (our child) with a child of its own.
+    const c = await Container.create({ unshare: ['net', 'uts'], init: ['/bin/sh', '-c', '(sleep 100000 &); sleep 100000 & wait'] });
+    const watches: Pidfd[] = [];
+    try {
+      expect(nspidLast(c.pid)).not.toBe(1);
+      const sp = c.spawn('sh', ['-c', 'sleep 100000 & wait'], { stdio: 'ignore' });
+      // The processes to kill: everything in the init's session, and the spawned shell's child.
+      const members = await until(() => {
+        const all = allStats();
+        const session = all.filter((r) => r.sid === c.pid && r.pid !== c.pid && r.comm === 'sleep');
+        const spawned = all.filter((r) => r.ppid === sp.pid && r.comm === 'sleep');
+        return session.length === 2 && spawned.length === 1 ? [...session, ...spawned] : undefined;
+      }, 'the container\'s processes');
+      // One of them is an orphan: not the init's child any more.
+      expect(members.filter((r) => r.ppid !== c.pid && r.ppid !== sp.pid)).toHaveLength(1);
+      for (const r of members) {
+        const w = Pidfd.open(r.pid);
+        watches.push(w);
+        expect(stat(r.pid)?.comm).toBe('sleep');
+        w.recheck('stat');
+      }
+      watches.push(c.pidfd.dup(), sp.pidfd.dup());
+      c.close();
+      // Killed by close() itself, not later: exited, or SIGKILL pending.
+      for (const w of watches) expect(killedNow(w), `pid ${w.pid}`).toBe(true);
+      for (const w of watches) await w.wait();
+      expect(await c.exited).toEqual({ code: null, signal: 'SIGKILL' });
+      expect((await sp.exited).signal).toBe('SIGKILL');
+      sp.close();
+    } finally {
+      for (const w of watches) {
+        if (w.isAlive()) w.kill('SIGKILL');
+        w.close();
+      }
+      c.close();
+    }
+  });
+
+  it('without a pid namespace the default init ends its sleep on SIGTERM, and close() kills it', async () => {
+    for (const how of ['SIGTERM', 'close'] as const) {
+      const c = await Container.create({ unshare: ['net'] });
+      const child = await until(() => {
+        const k = fs.readFileSync(`/proc/${c.pid}/task/${c.pid}/children`, 'latin1').trim();
+        return k !== '' && stat(Number(k))?.comm === 'sleep' ? Number(k) : undefined;
+      }, 'the init\'s sleep');
+      const w = Pidfd.open(child);
+      try {
+        expect(stat(child)).toMatchObject({ comm: 'sleep', ppid: c.pid });
+        w.recheck('stat');
+        if (how === 'SIGTERM') {
+          c.kill('SIGTERM');
+          expect(await c.exited).toEqual({ code: 0, signal: null });
+          // Its trap signalled the sleep before exiting.
+          expect(killedNow(w)).toBe(true);
+        } else {
+          c.close();
+          expect(killedNow(w)).toBe(true);
+        }
+        await w.wait();
+        expect(w.isAlive()).toBe(false);
+      } finally {
+        if (w.isAlive()) w.kill('SIGKILL');
+        w.close();
+        c.close();
+        await c.exited;
+      }
+    }
+  });
+
+  it('stdio "pipe": our ends of the init\'s pipes work while open, and close() leaves none behind', async () => {
+    for (const killOnClose of [true, false]) {
+      const c = await Container.create({ stdio: 'pipe', killOnClose, init: ['/bin/sh', '-c', 'read line; echo "got $line"; echo err >&2; exec sleep 100000'] });
+      const initWatch = c.pidfd.dup();
+      // Our wait reaps the init (else, once closed unkilled, spawn's
+      // background sweeper would, and close its pidfd dup some time later).
+      const exited = c.exited;
+      try {
+        const [stdin, stdout, stderr] = [c.stdin, c.stdout, c.stderr];
+        if (!stdin || !stdout || !stderr) throw new Error('no pipes');
+        let out = '';
+        let err = '';
+        stdout.on('data', (d) => (out += d));
+        stderr.on('data', (d) => (err += d));
+        stdin.write('hello\n');
+        await until(() => out === 'got hello\n' && err === 'err\n', 'the init\'s answer');
+        c.close();
+        // Ours to the end: destroyed with the handle (the stdin one would
+        // otherwise stay open for good; afterEach counts the fds).
+        for (const s of [stdin, stdout, stderr]) expect(s.destroyed).toBe(true);
+        expect(killedNow(initWatch)).toBe(killOnClose);
+      } finally {
+        if (initWatch.isAlive()) initWatch.kill('SIGKILL');
+        expect(await exited).toEqual({ code: null, signal: 'SIGKILL' });
+        initWatch.close();
+        c.close();
+      }
+    }
+    // The default ("ignore"): no pipes.
+    const c = await Container.create();
+    expect([c.stdin, c.stdout, c.stderr]).toEqual([null, null, null]);
+    c.close();
+    await c.exited;
+  });
+
   it('the Node process dying ends the container (killOnClose), but not without it', async () => {
     for (const mode of ['kill', 'keep'] as const) {
       const child = cpSpawn(process.execPath, [path.join(__dirname, 'fixtures/container-orphan.js'), mode], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -161,6 +300,12 @@ describe.runIf(isRoot)('Container.create', () => {
     await expect(Container.create({ unshare: ['bogus' as never] })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
     await expect(Container.create({ unshare: ['net'], hostname: 'x' })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
     await expect(Container.create({ init: [] })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+    {
+      // (Found by the fuzzer: null options were a TypeError without a code.) The pidfd stays ours.
+      using p = Pidfd.self();
+      expect(() => Container.fromPidfd(p, null as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+      expect(p.closed).toBe(false);
+    }
     const kids = () => fs.readFileSync(`/proc/self/task/${process.pid}/children`, 'latin1').trim();
     const k0 = kids();
     const err = await Container.create({ init: ['/nonexistent/init'] }).catch((e: unknown) => e);

@@ -37,6 +37,32 @@ export interface FuzzResult {
   gcWarnings: number;
   whereUnchanged: boolean;
   mountsLeft: number;
+  /** Targets and handles the fuzzer's guard kept away from our (the host's) namespaces. */
+  hostRefused: number;
+}
+
+const NS_FILES = ['mnt', 'net', 'uts', 'ipc', 'cgroup', 'pid', 'user', 'time'];
+
+/** "type=dev:inode" of each of our namespaces: how the fuzzer recognises the host's. */
+function hostNamespaces(): string {
+  return NS_FILES.filter((t) => fs.existsSync(`/proc/self/ns/${t}`))
+    .map((t) => {
+      const st = fs.statSync(`/proc/self/ns/${t}`);
+      return `${t}=${st.dev}:${st.ino}`;
+    })
+    .join(',');
+}
+
+/**
+ * Our mounts that could be the fuzzer's: it mounts and persists only under
+ * its nsfd-fuzz- temp dir. (Not every nsfs mount: other test runs on this
+ * machine may persist namespaces meanwhile.)
+ */
+function fuzzableMounts(): string[] {
+  return fs
+    .readFileSync('/proc/self/mountinfo', 'latin1')
+    .split('\n')
+    .filter((l) => l.includes('/nsfd-fuzz-'));
 }
 
 /** Runs the fuzzer; on a crash or a hang, fails with the seed and the call in flight. */
@@ -44,19 +70,29 @@ export function runFuzz(seed: number, count: number, timeoutMs: number): FuzzRes
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsfd-fuzz-result-'));
   const result = path.join(dir, 'result.json');
   try {
-    // As root the fuzzer persists and mounts things: in private mount and
-    // pid namespaces of its own (no process of ours visible to mount into),
-    // other test files, which compare the mount table before and after,
-    // never see them, and they vanish when it exits.
+    // As root the fuzzer persists, mounts, binds sockets and starts
+    // processes: in mount (private), pid, net, uts, ipc and cgroup
+    // namespaces of its own, which vanish when it exits, so other test
+    // files (which compare the mount table before and after) never see
+    // them. Being root, it could still open our namespaces (by nsfs handle,
+    // say): NSFD_FUZZ_HOST_NS names them, and its guard never hands one out
+    // as a target or a join (it refuses to run as root without it).
     const argv = [process.execPath, '--expose-gc', '--no-warnings', path.join(repoRoot, 'test/fixtures/fuzz-api.js'), result, String(seed), String(count)];
-    if (process.getuid?.() === 0) argv.unshift('unshare', '--mount', '--propagation', 'private', '--pid', '--fork', '--mount-proc');
+    const isRoot = process.getuid?.() === 0;
+    if (isRoot) argv.unshift('unshare', '--mount', '--propagation', 'private', '--pid', '--fork', '--mount-proc', '--net', '--uts', '--ipc', '--cgroup');
+    const mountsBefore = fuzzableMounts();
+    const hostnameBefore = os.hostname();
     const r = spawnSync(argv[0] as string, argv.slice(1), {
       encoding: 'utf8',
       timeout: timeoutMs,
       cwd: '/',
       stdio: ['ignore', 'ignore', 'pipe'], // children it spawns may write here
-      env: { ...process.env, NSFD_FUZZ_SEED: String(seed), NSFD_FUZZ_COUNT: String(count) },
+      env: { ...process.env, NSFD_FUZZ_SEED: String(seed), NSFD_FUZZ_COUNT: String(count), NSFD_FUZZ_HOST_NS: hostNamespaces() },
     });
+    // Nothing it did shows here: no mount under its temp dir, no namespace bound, the same hostname.
+    const added = fuzzableMounts().filter((l) => !mountsBefore.includes(l));
+    expect(added, `the fuzzer (seed ${seed}) mounted in our mount namespace`).toEqual([]);
+    expect(os.hostname()).toBe(hostnameBefore);
     const progress = fs.existsSync(`${result}.progress`) ? fs.readFileSync(`${result}.progress`, 'utf8').trim() : '(none)';
     const replay = `seed ${seed}, count ${count}; call in flight: ${progress}; replay: NSFD_FUZZ_SEED=${seed} NSFD_FUZZ_COUNT=${count} npx vitest run test/fuzz.test.ts`;
     expect(r.signal, `fuzzer killed by ${r.signal} (a crash, or the timeout: a hang): ${replay}\n${r.stderr.slice(-3000)}`).toBeNull();

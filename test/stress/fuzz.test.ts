@@ -11,7 +11,7 @@ describe('API fuzzing (stress)', () => {
   for (const seed of SEEDS) {
     it(`seed ${seed}, ${COUNT} calls: no crash, hang or leak; only typed errors`, () => {
       const o = runFuzz(seed, COUNT, 900000);
-      console.log(`fuzz stress: seed ${seed}: ${o.calls} calls in ${o.ms} ms, ${o.threw} threw, untyped ${o.untyped.length}, fds ${o.fdStart} -> ${o.fdEnd}`);
+      console.log(`fuzz stress: seed ${seed}: ${o.calls} calls in ${o.ms} ms, ${o.threw} threw, untyped ${o.untyped.length}, fds ${o.fdStart} -> ${o.fdEnd}, host targets refused ${o.hostRefused}`);
       checkFuzz(o);
       expect(o.untyped, JSON.stringify(o.untyped.slice(0, 5), null, 1)).toEqual([]);
     }, 1000000);
