@@ -169,6 +169,11 @@ function pathsOf(ns) {
   return p.join(',');
 }
 
+/** A table cell on one line: control characters as \xHH, as lsns writes them (JSON output keeps them). */
+function safe(s) {
+  return s.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 function row(ns) {
   return {
     NS: String(ns.inode),
@@ -178,8 +183,8 @@ function row(ns) {
     USER: userName(ns.uid),
     NSID: ns.id === undefined ? '' : String(ns.id),
     HELD: held(ns),
-    PATH: pathsOf(ns),
-    COMMAND: ns.command ?? '',
+    PATH: safe(pathsOf(ns)),
+    COMMAND: safe(ns.command ?? ''),
   };
 }
 

@@ -9,6 +9,7 @@ import * as readline from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { features } from '../lib/index';
+import { startUnshared } from './fixtures/_util.js';
 import { Target, feat, isRoot, killAndClose, repoRoot, startTarget } from './helpers';
 
 const bin = path.join(repoRoot, 'bin', 'nsfd.js');
@@ -120,6 +121,22 @@ describe.skipIf(!distBuilt)('nsfd CLI', () => {
       const lines = n.stdout.trimEnd().split('\n');
       expect(lines.every((l) => / uts /.test(l))).toBe(true);
       expect(lines.some((l) => l.trim().startsWith(String(ino(`/proc/${target.pid}/ns/uts`))))).toBe(true);
+    });
+
+    it('a command line with control characters stays on one row (\\xHH, as lsns writes it)', async () => {
+      // sh does not exec the last command here, so its argv (with a newline)
+      // stays; it is pid 1 of a pid namespace, so its sleep dies with it.
+      const t = await startUnshared(['--pid', '--uts', 'sh', '-c', 'sleep 100000; : "two\nlines"'], 'the sh', 'sh');
+      try {
+        const utsIno = ino(`/proc/${t.pid}/ns/uts`);
+        const lines = (await nsfd(['ls', '-n', '-t', 'uts'])).stdout.trimEnd().split('\n');
+        expect(lines.every((l) => / uts /.test(l))).toBe(true);
+        expect(lines.find((l) => l.trim().startsWith(String(utsIno)))).toMatch(/sh -c sleep 100000; : "two\\x0alines"$/);
+        const j = JSON.parse((await nsfd(['ls', '-J', '-t', 'uts'])).stdout) as LsJson & { namespaces: { command?: string }[] };
+        expect(j.namespaces.find((n) => n.inode === utsIno)?.command).toContain('two\nlines');
+      } finally {
+        await t.stop();
+      }
     });
 
     it('--json parses, with ids as strings, and -t filters', async () => {

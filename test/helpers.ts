@@ -7,6 +7,9 @@ import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 
 import { Pidfd, features } from '../lib/index';
+import { UnsharedTarget, startUnshared, until } from './fixtures/_util.js';
+
+export { until };
 
 export const isRoot = process.getuid?.() === 0;
 export const feat = features();
@@ -37,15 +40,6 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-export async function until<T>(fn: () => T | undefined | false, what: string, ms = 10000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 /**
  * SIGKILLs a child_process child (if still running) and resolves once it
@@ -62,13 +56,7 @@ export async function killAndClose(cp: ChildProcess): Promise<void> {
   await closed;
 }
 
-export interface Target {
-  /** pid (in our namespace) of the process inside the new namespaces. */
-  pid: number;
-  /** The `unshare` process (its parent). */
-  launcher: ChildProcess;
-  stop(): Promise<void>;
-}
+export type Target = UnsharedTarget;
 
 /**
  * A process in new namespaces: `unshare --fork --pid --mount-proc ... sleep`.
@@ -81,36 +69,7 @@ export async function startTarget(opts: { user?: boolean; types?: string[] } = {
   if (opts.user) args.push('--user', '--map-root-user');
   if (!args.includes('--mount')) args.push('--mount');
   args.push('sleep', '100000');
-  const launcher = spawn('unshare', args, { stdio: 'ignore' });
-  const lpid = launcher.pid as number;
-  const pid = await until(() => {
-    if (launcher.exitCode !== null) throw new Error(`unshare ${args.join(' ')} exited with ${launcher.exitCode}`);
-    try {
-      const kids = fs.readFileSync(`/proc/${lpid}/task/${lpid}/children`, 'latin1').trim();
-      if (!kids) return undefined;
-      const child = Number(kids.split(/\s+/)[0]);
-      // Wait until the child has exec'd sleep (its namespaces are final then).
-      const comm = fs.readFileSync(`/proc/${child}/comm`, 'latin1').trim();
-      return comm === 'sleep' ? child : undefined;
-    } catch {
-      return undefined;
-    }
-  }, 'the target process');
-  return {
-    pid,
-    launcher,
-    async stop() {
-      if (launcher.exitCode === null && launcher.signalCode === null) {
-        const done = new Promise((r) => launcher.once('exit', r));
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-        await done;
-      }
-    },
-  };
+  return startUnshared(args, 'the target process');
 }
 
 /**
