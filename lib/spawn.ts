@@ -11,7 +11,7 @@ import { E, NsError, UnsupportedError, commonHint, invalidArg, invalidValue, out
 import { native } from './native';
 import { Namespace } from './namespace';
 import { OwnedFd } from './owned-fd';
-import { ExitStatus, Pidfd, markOwnChild } from './pidfd';
+import { ExitStatus, Pidfd, markOwnChild, signalName, signalNumber } from './pidfd';
 import { privilegedEverywhere } from './proc';
 import { CLONE_FLAG, NS_TYPES, NsType, checkNsTypes } from './types';
 
@@ -758,6 +758,28 @@ export interface RunOptions extends SpawnOptions {
   input?: string | Uint8Array;
   /** Decode stdout/stderr (default "utf8"); "buffer" keeps Buffers. */
   encoding?: BufferEncoding | 'buffer';
+  /** Milliseconds before the child gets `killSignal`; run() then rejects with ETIMEDOUT (default 0: none). */
+  timeout?: number;
+  /** Aborting sends the child `killSignal`; run() then rejects with an AbortError. */
+  signal?: AbortSignal;
+  /** The signal for timeout, abort and maxBuffer (default "SIGTERM"). */
+  killSignal?: NodeJS.Signals | number;
+  /**
+   * Most bytes kept of stdout, and of stderr (default 1 MiB, as execFile).
+   * More, and the child gets `killSignal`; run() rejects with
+   * ERR_CHILD_PROCESS_STDIO_MAXBUFFER. Infinity: no limit.
+   */
+  maxBuffer?: number;
+}
+
+/** What a rejected run() carries besides its code: the child's output so far and how it ended. */
+export interface RunFailure extends Error {
+  code: string;
+  pid: number;
+  /** Its exit (after killSignal, normally signal is that). */
+  status: ExitStatus;
+  stdout: string | Buffer;
+  stderr: string | Buffer;
 }
 
 export interface RunResult<T extends string | Buffer = string> extends ExitStatus {
@@ -766,13 +788,27 @@ export interface RunResult<T extends string | Buffer = string> extends ExitStatu
   stderr: T;
 }
 
-function collect(s: net.Socket | null): Promise<Buffer> {
+/** A stream's bytes until it closes, keeping at most `max`; `over()` is called once when it has more. */
+function collect(s: net.Socket | null, max: number, over: () => void): Promise<Buffer> {
   if (s === null) return Promise.resolve(Buffer.alloc(0));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    s.on('data', (c: Buffer) => chunks.push(c));
+    let size = 0;
+    let overflowed = false;
+    s.on('data', (c: Buffer) => {
+      if (overflowed) return;
+      if (size + c.length > max) {
+        overflowed = true;
+        chunks.push(c.subarray(0, max - size));
+        size = max;
+        over();
+        return;
+      }
+      chunks.push(c);
+      size += c.length;
+    });
     s.once('error', reject);
-    s.once('close', () => resolve(Buffer.concat(chunks)));
+    s.once('close', () => resolve(Buffer.concat(chunks, size)));
   });
 }
 
@@ -786,17 +822,62 @@ export async function run(file: string, args: readonly string[] = [], options: R
     throw invalidArg('options.input', 'a string or a Uint8Array', input);
   }
   if (encoding !== 'buffer' && !Buffer.isEncoding(encoding)) throw invalidArg('options.encoding', 'a Buffer encoding or "buffer"', encoding);
-  if (rest.stdio === undefined) rest.stdio = [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'];
-  const child = spawn(file, args, rest);
+  const { timeout = 0, signal, killSignal = 'SIGTERM', maxBuffer = 1024 * 1024, ...spawnOptions } = rest;
+  if (typeof timeout !== 'number' || !Number.isInteger(timeout)) throw invalidArg('options.timeout', 'an integer', timeout);
+  if (timeout < 0 || timeout > 0x7fffffff) throw outOfRange('options.timeout', '>= 0 and <= 2147483647', timeout);
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidArg('options.signal', 'an AbortSignal', signal);
+  const killWith = signalNumber(killSignal);
+  if (typeof maxBuffer !== 'number' || Number.isNaN(maxBuffer)) throw invalidArg('options.maxBuffer', 'a number', maxBuffer);
+  if (maxBuffer < 0) throw outOfRange('options.maxBuffer', '>= 0', maxBuffer);
+  // Aborted already: nothing is started (as child_process does).
+  if (signal?.aborted) throw abortError(signal.reason);
+  if (spawnOptions.stdio === undefined) spawnOptions.stdio = [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'];
+  const child = spawn(file, args, spawnOptions);
+  // The first reason to stop the child wins; it is what run() rejects with.
+  let failure: Error | undefined;
+  const stop = (why: () => Error): void => {
+    if (failure !== undefined) return;
+    try {
+      // false: it had exited and been reaped already; its result stands.
+      if (child.kill(killWith)) failure = why();
+    } catch (err) {
+      failure = err as Error;
+    }
+  };
+  const onAbort = (): void => stop(() => abortError(signal?.reason));
+  signal?.addEventListener('abort', onAbort, { once: true });
+  // (Unref'd: the wait for the child is what keeps Node running.)
+  const timer = timeout > 0 ? setTimeout(() => stop(() => timeoutError(file, timeout, killWith)), timeout).unref() : undefined;
   try {
     if (input !== undefined && child.stdin) {
       child.stdin.on('error', () => {}); // EPIPE when the child does not read it all
       child.stdin.end(input);
     }
-    const [status, out, err] = await Promise.all([child.exited, collect(child.stdout), collect(child.stderr)]);
+    const overflow = (name: string) => () => stop(() => maxBufferError(name, maxBuffer));
+    const [status, out, err] = await Promise.all([child.exited, collect(child.stdout, maxBuffer, overflow('stdout')), collect(child.stderr, maxBuffer, overflow('stderr'))]);
     const dec = (b: Buffer): string | Buffer => (encoding === 'buffer' ? b : b.toString(encoding));
+    if (failure !== undefined) {
+      throw Object.assign(failure, { pid: child.pid, status, stdout: dec(out), stderr: dec(err) });
+    }
     return { pid: child.pid, code: status.code, signal: status.signal, stdout: dec(out), stderr: dec(err) };
   } finally {
+    if (timer !== undefined) clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
     child.close();
   }
+}
+
+function abortError(reason: unknown): Error {
+  // Shaped as Node's own AbortError (child_process, fs, timers/promises).
+  const err = new Error('The operation was aborted', reason === undefined ? undefined : { cause: reason });
+  return Object.assign(err, { name: 'AbortError', code: 'ABORT_ERR' });
+}
+
+function timeoutError(file: string, ms: number, sig: number): NsError {
+  return new NsError(E.ETIMEDOUT, 'run', { path: file, hint: `killed with ${signalName(sig) ?? sig} after ${ms} ms (options.timeout)` });
+}
+
+function maxBufferError(name: string, max: number): RangeError {
+  const err = new RangeError(`${name} maxBuffer length exceeded (${max} bytes)`);
+  return Object.assign(err, { code: 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER' });
 }

@@ -51,7 +51,7 @@ function expectOneLineError(r: Result, message: RegExp): void {
 }
 
 interface LsJson {
-  namespaces: { type: string; inode: number; id?: string; uid?: number; pids: number[]; sources: string[]; holders: { pid: number; fd: number }[] }[];
+  namespaces: { type: string; inode: number; id?: string; uid?: number; pids: number[]; sources: string[]; holders: { pid: number; fd: number }[]; command?: string }[];
 }
 
 describe.skipIf(!distBuilt)('nsfd CLI', () => {
@@ -132,7 +132,7 @@ describe.skipIf(!distBuilt)('nsfd CLI', () => {
         const lines = (await nsfd(['ls', '-n', '-t', 'uts'])).stdout.trimEnd().split('\n');
         expect(lines.every((l) => / uts /.test(l))).toBe(true);
         expect(lines.find((l) => l.trim().startsWith(String(utsIno)))).toMatch(/sh -c sleep 100000; : "two\\x0alines"$/);
-        const j = JSON.parse((await nsfd(['ls', '-J', '-t', 'uts'])).stdout) as LsJson & { namespaces: { command?: string }[] };
+        const j = JSON.parse((await nsfd(['ls', '-J', '-t', 'uts'])).stdout) as LsJson;
         expect(j.namespaces.find((n) => n.inode === utsIno)?.command).toContain('two\nlines');
       } finally {
         await t.stop();

@@ -20,8 +20,11 @@ export function fdCount(): number {
   return fs.readdirSync('/proc/self/fd').length;
 }
 
-/** Fails any test of the calling file that leaves an fd open in this process. */
-export function checkFdsPerTest(): void {
+/**
+ * Fails any test of the calling file that leaves an fd open in this
+ * process. `.before` is the count the running test started with.
+ */
+export function checkFdsPerTest(): { readonly before: number } {
   let before = 0;
   beforeEach(() => {
     before = fdCount();
@@ -29,6 +32,11 @@ export function checkFdsPerTest(): void {
   afterEach(() => {
     expect(fdCount(), 'open fds after the test').toBe(before);
   });
+  return {
+    get before() {
+      return before;
+    },
+  };
 }
 
 /** The open fd numbers of this process. */

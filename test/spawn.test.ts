@@ -7,10 +7,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { Namespace, NsError, Pidfd, SpawnOptions, Subprocess, run, spawn, translatePid } from '../lib/index';
-import { Target, fdCount, feat, isCloexec, isRoot, repoRoot, runFixture, startTarget, until, warmUp } from './helpers';
+import { Namespace, NsError, Pidfd, RunFailure, RunOptions, SpawnOptions, Subprocess, run, spawn, translatePid } from '../lib/index';
+import { checkFdsPerTest, fdCount, feat, isCloexec, isRoot, repoRoot, runFixture, sharedTarget, sleep, startTarget, until } from './helpers';
 
 const NS = ['user', 'mnt', 'uts', 'ipc', 'pid', 'net', 'cgroup', 'time'] as const;
 const nsLink = (pid: number | 'self', t: string): string => fs.readlinkSync(`/proc/${pid}/ns/${t}`);
@@ -63,24 +63,15 @@ function cgroupV1Dir(): string | undefined {
   return undefined;
 }
 
-let target: Target;
+const target = sharedTarget({ types: ['mount', 'net', 'uts', 'ipc', 'cgroup'] });
 let tpidfd: Pidfd;
-let before = 0;
-beforeAll(async () => {
-  await warmUp();
-  target = await startTarget({ types: ['mount', 'net', 'uts', 'ipc', 'cgroup'] });
+beforeAll(() => {
   tpidfd = Pidfd.open(target.pid);
 });
-afterAll(async () => {
+afterAll(() => {
   tpidfd.close();
-  await target.stop();
 });
-beforeEach(() => {
-  before = fdCount();
-});
-afterEach(() => {
-  expect(fdCount()).toBe(before);
-});
+const fds = checkFdsPerTest();
 
 describe('spawn and run', () => {
   it('runs a program and reports its exit code, signal and output', async () => {
@@ -91,6 +82,79 @@ describe('spawn and run', () => {
     const b = await run('printf', ['\\x01\\x02'], { encoding: 'buffer' });
     expect(Buffer.isBuffer(b.stdout)).toBe(true);
     expect([...b.stdout]).toEqual([1, 2]);
+  });
+
+  describe('run(): timeout, signal, killSignal, maxBuffer (as execFile)', () => {
+    /** The rejection of `p`, which must reject. */
+    const rejection = async (p: Promise<unknown>): Promise<RunFailure> => {
+      try {
+        await p;
+      } catch (err) {
+        return err as RunFailure;
+      }
+      throw new Error('expected run() to reject');
+    };
+    const gone = (pid: number) => !fs.existsSync(`/proc/${pid}`);
+
+    it('timeout: the child gets killSignal; run() rejects with ETIMEDOUT, its output and status', async () => {
+      const e = await rejection(run('sh', ['-c', 'echo started; exec sleep 100'], { timeout: 200 }));
+      expect(e).toBeInstanceOf(NsError);
+      expect(e).toMatchObject({ code: 'ETIMEDOUT', syscall: 'run', stdout: 'started\n', stderr: '', status: { code: null, signal: 'SIGTERM' } });
+      expect(e.message).toMatch(/killed with SIGTERM after 200 ms/);
+      expect(gone(e.pid)).toBe(true);
+      // A child that ignores SIGTERM (the ignore survives exec): killSignal decides.
+      const k = await rejection(run('sh', ['-c', 'trap "" TERM; exec sleep 100'], { timeout: 100, killSignal: 'SIGKILL' }));
+      expect(k).toMatchObject({ code: 'ETIMEDOUT', status: { code: null, signal: 'SIGKILL' } });
+      // Done in time: the result, as without a timeout.
+      expect(await run('sh', ['-c', 'exit 4'], { timeout: 60000 })).toMatchObject({ code: 4, signal: null });
+    });
+
+    it('signal: aborting kills the child and rejects with an AbortError; an aborted signal starts nothing', async () => {
+      const ac = new AbortController();
+      const p = rejection(run('sh', ['-c', 'echo up; exec sleep 100'], { signal: ac.signal, stdio: ['ignore', 'pipe', 'pipe'] }));
+      await sleep(100);
+      ac.abort('enough');
+      const e = await p;
+      expect(e).toMatchObject({ name: 'AbortError', code: 'ABORT_ERR', cause: 'enough', status: { signal: 'SIGTERM' } });
+      expect(gone(e.pid)).toBe(true);
+      const before = childPids();
+      const pre = await rejection(run('true', [], { signal: AbortSignal.abort() }));
+      expect(pre).toMatchObject({ name: 'AbortError', code: 'ABORT_ERR' });
+      expect(pre.pid).toBeUndefined();
+      expect(childPids()).toEqual(before);
+    });
+
+    it('maxBuffer: more output than that kills the child; what was kept is exactly maxBuffer bytes', async () => {
+      const e = await rejection(run('sh', ['-c', 'head -c 100000 /dev/zero; exec sleep 100'], { maxBuffer: 1000, encoding: 'buffer' }));
+      expect(e).toBeInstanceOf(RangeError);
+      expect(e).toMatchObject({ code: 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER', status: { signal: 'SIGTERM' } });
+      expect((e.stdout as Buffer).length).toBe(1000);
+      expect(gone(e.pid)).toBe(true);
+      // The default is 1 MiB; Infinity lifts it.
+      const big = await run('head', ['-c', String(2 * 1024 * 1024), '/dev/zero'], { maxBuffer: Infinity, encoding: 'buffer' });
+      expect(big.stdout.length).toBe(2 * 1024 * 1024);
+      const capped = await rejection(run('head', ['-c', String(2 * 1024 * 1024), '/dev/zero'], { encoding: 'buffer' }));
+      expect((capped.stdout as Buffer).length).toBe(1024 * 1024);
+    });
+
+    it('bad timeout, signal, killSignal and maxBuffer are typed errors; nothing starts', async () => {
+      const before = childPids();
+      const bad: [Record<string, unknown>, string][] = [
+        [{ timeout: -1 }, 'ERR_OUT_OF_RANGE'],
+        [{ timeout: 1.5 }, 'ERR_INVALID_ARG_TYPE'],
+        [{ timeout: '10' }, 'ERR_INVALID_ARG_TYPE'],
+        [{ signal: {} }, 'ERR_INVALID_ARG_TYPE'],
+        [{ killSignal: 'SIGNOPE' }, 'ERR_INVALID_ARG_TYPE'],
+        [{ killSignal: 'constructor' }, 'ERR_INVALID_ARG_TYPE'],
+        [{ maxBuffer: -1 }, 'ERR_OUT_OF_RANGE'],
+        [{ maxBuffer: NaN }, 'ERR_INVALID_ARG_TYPE'],
+      ];
+      for (const [o, code] of bad) {
+        const e = await rejection(run('true', [], o as RunOptions));
+        expect(e.code, JSON.stringify(o)).toBe(code);
+      }
+      expect(childPids()).toEqual(before);
+    });
   });
 
   it('returns a Subprocess holding a CLOEXEC pidfd; kill goes through it', async () => {
@@ -448,7 +512,7 @@ describe('killOnClose and lifetime', () => {
       p.close();
     }
     // The background sweeper drops its own dup of the pidfd once the child is gone.
-    await until(() => fdCount() === before, 'the orphan sweeper');
+    await until(() => fdCount() === fds.before, 'the orphan sweeper');
   });
 
   /** Runs the fixture, lets it exit, and says whether its sleep child outlived it. */
