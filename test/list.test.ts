@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 
 import { Namespace, NamespaceInfo, buildNamespaceTree, listNamespaces, namespaceTree } from '../lib/index';
 import { listnsIds, nsfsHandle, parseMountinfo, parseNsLink, unescapeMountinfo } from '../lib/list';
@@ -414,6 +414,7 @@ describe('listns (Linux 6.19)', () => {
 describe('races', () => {
   it('processes exiting during the walk are skipped, never reported with wrong data', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsfd-race-'));
+    onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }));
     const log = path.join(dir, 'log');
     fs.writeFileSync(log, '');
     // Two loops of short-lived processes, each in a new netns and uts ns,
@@ -469,6 +470,5 @@ describe('races', () => {
     }
     expect(checked).toBeGreaterThan(0);
     if (process.env.NSFD_RACE_STATS) console.log({ listings: results.length, logged: logged.size, checked });
-    fs.rmSync(dir, { recursive: true, force: true });
   });
 });
