@@ -33,7 +33,7 @@ import {
 import { Namespace } from './namespace';
 import { OwnedFd } from './owned-fd';
 import { ExitStatus, Pidfd } from './pidfd';
-import { IdMapEntry, RunOptions, RunResult, SpawnOptions, Subprocess, run, spawn } from './spawn';
+import { IdMapEntry, RunOptions, RunResult, SpawnOptions, Subprocess, runWith, spawn } from './spawn';
 import { NS_TYPES, NsType, checkNsTypes, checkPid } from './types';
 
 /** What Container.create makes by default (plus "user" when unprivileged or given id maps). */
@@ -112,6 +112,12 @@ export class Container implements Disposable {
   #closed = false;
   /** Processes started by c.spawn(): our children, reaped on kill (see close()). */
   readonly #spawned = new Set<WeakRef<Subprocess>>();
+  /**
+   * Our own pidfds (dups) of what c.spawn() and c.run() started, while they
+   * run: the roots close() kills from when there is no pid namespace to do
+   * it, even if the caller closed or dropped the Subprocess.
+   */
+  readonly #started = new Set<Pidfd>();
 
   private constructor(pidfd: Pidfd, opts: { child?: Subprocess; killOnClose: boolean; root?: string | undefined; cgroupPath?: string | undefined }) {
     this.#pidfd = pidfd;
@@ -170,7 +176,8 @@ export class Container implements Disposable {
         cgroupPath: typeof options.cgroup === 'string' ? options.cgroup : undefined,
       });
     } catch (err) {
-      child.kill('SIGKILL');
+      // (The init may have exited at once, leaving children behind.)
+      killAll(child.pidfd, []);
       child.close();
       destroyStdio(child);
       throw err;
@@ -321,13 +328,22 @@ export class Container implements Disposable {
 
   /**
    * Resolves with the init's {code, signal} when it exits (for a created
-   * container: reaped; for an adopted one: from PIDFD_GET_INFO when the
-   * kernel keeps it). Started on first access; a pending wait keeps Node alive.
+   * container: observed without reaping it, so that its pid, and the
+   * session it leads, stay pinned until close() (which reaps it) can kill
+   * what is left of its tree; for an adopted one: from PIDFD_GET_INFO when
+   * the kernel keeps it). Started on first access; a pending wait keeps
+   * Node alive.
    */
   get exited(): Promise<ExitStatus> {
     if (this.#exited === undefined) {
-      if (this.#child) this.#exited = this.#child.exited;
-      else this.#exited = this.#pidfd.wait();
+      if (this.#child && this.#closed) {
+        this.#exited = this.#child.exited;
+      } else if (this.#child) {
+        const d = this.#pidfd.dup();
+        this.#exited = d.wait({ reap: false }).finally(() => d.close());
+      } else {
+        this.#exited = this.#pidfd.wait();
+      }
     }
     return this.#exited;
   }
@@ -358,13 +374,25 @@ export class Container implements Disposable {
     const sp = spawn(file, args, this.#spawnOptions(options));
     for (const ref of this.#spawned) if (ref.deref()?.pidfd.closed !== false) this.#spawned.delete(ref);
     this.#spawned.add(new WeakRef(sp));
+    this.#track(sp);
     return sp;
   }
 
   /** run() inside: {code, signal, stdout, stderr}. */
   run(file: string, args: readonly string[] = [], options: Omit<RunOptions, 'join'> = {}): Promise<RunResult<string>> {
     this.#check('run');
-    return run(file, args, this.#spawnOptions(options) as RunOptions);
+    return runWith(file, args, this.#spawnOptions(options) as RunOptions, (child) => this.#track(child)) as Promise<RunResult<string>>;
+  }
+
+  /** Keeps a dup of a started process's pidfd for close(); drops those of processes that have exited. */
+  #track(sp: Subprocess): void {
+    for (const p of this.#started) {
+      if (!p.isAlive()) {
+        p.close();
+        this.#started.delete(p);
+      }
+    }
+    this.#started.add(sp.pidfd.dup());
   }
 
   #spawnOptions<T extends SpawnOptions>(options: T): T {
@@ -467,7 +495,7 @@ export class Container implements Disposable {
    * - otherwise (created without "pid", or an adopted process that is no
    *   pid 1) a SIGKILL to the init alone would orphan its children, which
    *   would run on. So its whole process tree is killed instead: every
-   *   descendant of the init and of c.spawn()'s processes, and every
+   *   descendant of the init and of what c.spawn() and c.run() started, and every
    *   process of the init's session when the init leads one (created
    *   containers do: spawn's newSession), which also catches children
    *   already reparented away. Each is stopped first (so none can fork
@@ -488,20 +516,7 @@ export class Container implements Disposable {
     if (this.#closed) return;
     this.#closed = true;
     if (kill) {
-      if (leadsPidNamespace(this.#pidfd)) {
-        try {
-          this.#pidfd.sendSignal('SIGKILL');
-        } catch (err) {
-          if (!(err instanceof NsError && err.code === 'ESRCH')) throw err;
-        }
-      } else {
-        const roots = [this.#pidfd];
-        for (const ref of this.#spawned) {
-          const sp = ref.deref();
-          if (sp !== undefined && !sp.pidfd.closed) roots.push(sp.pidfd);
-        }
-        killTree(roots, this.#pidfd);
-      }
+      killAll(this.#pidfd, [...this.#started]);
       if (this.#cgroupPath !== undefined) {
         try {
           fs.writeFileSync(path.join(this.#cgroupPath, 'cgroup.kill'), '1');
@@ -510,6 +525,8 @@ export class Container implements Disposable {
         }
       }
     }
+    for (const p of this.#started) p.close();
+    this.#started.clear();
     for (const ns of Object.values(this.#namespaces)) ns.close();
     // Processes from c.spawn() are our children (not the init's): killed
     // with the pid namespace, they stay zombies until we reap them, and the
@@ -523,7 +540,9 @@ export class Container implements Disposable {
     }
     this.#spawned.clear();
     if (this.#child) {
-      if (kill) this.#child.exited.catch(() => {});
+      // Killed, or exited already (exited does not reap it): reap it now
+      // (the wait's first waitid runs at once), not in the background.
+      if (kill || !this.#pidfd.isAlive()) this.#child.exited.catch(() => {});
       this.#child.close();
       // Our ends of its pipes: nothing can reach them once the handle is
       // closed, and an open stdin would never close by itself.
@@ -556,6 +575,23 @@ function mntLoopError(ns: Namespace, p: string): NsError | undefined {
     });
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Kills a container's processes: SIGKILL to its init when that is pid 1 of
+ * its own pid namespace (the kernel kills the rest), else its whole tree
+ * from the init and `started` (see killTree).
+ */
+function killAll(init: Pidfd, started: readonly Pidfd[]): void {
+  if (!leadsPidNamespace(init)) {
+    killTree([init, ...started], init);
+    return;
+  }
+  try {
+    init.sendSignal('SIGKILL');
+  } catch (err) {
+    if (!(err instanceof NsError && err.code === 'ESRCH')) throw err;
   }
 }
 
@@ -636,8 +672,9 @@ const sleepSync = (ms: number): void => {
  * are SIGKILLed. A pid read from /proc is trusted only after pidfd_open
  * and a reread of its stat that finds it still the child of a member we
  * hold (unreaped, so its pid is its own), or in the session (pinned by the
- * leader, unreaped). This process, its ancestors and its own session are
- * never touched; a root that is one of them is only SIGKILLed.
+ * leader, unreaped). The walk never stops or kills this process or its
+ * ancestors and never sweeps our own session; a root that is one of them
+ * (an adopted process) is SIGKILLed, as a container's init is.
  */
 function killTree(roots: readonly Pidfd[], leader: Pidfd): void {
   const held = new Map<number, Pidfd>();
@@ -734,7 +771,10 @@ function killTree(roots: readonly Pidfd[], leader: Pidfd): void {
       if (added === 0) sleepSync(1);
     }
   } finally {
-    for (const p of held.values()) {
+    // Children before parents: a parent's death could orphan a stopped
+    // process group, which the kernel then sends SIGHUP and SIGCONT; with
+    // SIGKILL pending already, SIGCONT resumes no one.
+    for (const p of [...held.values()].reverse()) {
       try {
         p.sendSignal('SIGKILL');
       } catch {

@@ -87,9 +87,10 @@ for (const [name, num] of Object.entries(os.constants.signals)) {
   if (!signalNames.has(num)) signalNames.set(num, name as NodeJS.Signals);
 }
 
-export function signalNumber(sig: unknown): number {
+/** A signal number (0..64) from a number or a name ("SIGTERM", "term"); `name` is the argument in errors. */
+export function signalNumber(sig: unknown, name = 'signal'): number {
   if (typeof sig === 'number') {
-    if (!Number.isInteger(sig) || sig < 0 || sig > 64) throw invalidArg('signal', 'a signal number 0..64 or name', sig);
+    if (!Number.isInteger(sig) || sig < 0 || sig > 64) throw invalidArg(name, 'a signal number 0..64 or name', sig);
     return sig;
   }
   if (typeof sig === 'string') {
@@ -97,7 +98,7 @@ export function signalNumber(sig: unknown): number {
     // Own entries only: no name may find an Object.prototype member.
     if (Object.hasOwn(os.constants.signals, key)) return (os.constants.signals as Record<string, number>)[key] as number;
   }
-  throw invalidArg('signal', 'a signal number or name such as "SIGTERM"', sig);
+  throw invalidArg(name, 'a signal number or name such as "SIGTERM"', sig);
 }
 
 export function signalName(num: number): NodeJS.Signals | null {

@@ -816,6 +816,11 @@ function collect(s: net.Socket | null, max: number, over: () => void): Promise<B
 export function run(file: string, args: readonly string[], options: RunOptions & { encoding: 'buffer' }): Promise<RunResult<Buffer>>;
 export function run(file: string, args?: readonly string[], options?: RunOptions): Promise<RunResult<string>>;
 export async function run(file: string, args: readonly string[] = [], options: RunOptions = {}): Promise<RunResult<string | Buffer>> {
+  return runWith(file, args, options);
+}
+
+/** run(), telling `onSpawn` the child as soon as it exists (Container tracks it). Internal. */
+export async function runWith(file: string, args: readonly string[], options: RunOptions, onSpawn?: (child: Subprocess) => void): Promise<RunResult<string | Buffer>> {
   if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
   const { input, encoding = 'utf8', ...rest } = options;
   if (input !== undefined && typeof input !== 'string' && !(input instanceof Uint8Array)) {
@@ -825,35 +830,46 @@ export async function run(file: string, args: readonly string[] = [], options: R
   const { timeout = 0, signal, killSignal = 'SIGTERM', maxBuffer = 1024 * 1024, ...spawnOptions } = rest;
   if (typeof timeout !== 'number' || !Number.isInteger(timeout)) throw invalidArg('options.timeout', 'an integer', timeout);
   if (timeout < 0 || timeout > 0x7fffffff) throw outOfRange('options.timeout', '>= 0 and <= 2147483647', timeout);
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidArg('options.signal', 'an AbortSignal', signal);
-  const killWith = signalNumber(killSignal);
+  // Duck-typed as Node does (an AbortSignal of another realm is one too).
+  if (signal !== undefined && (signal === null || typeof signal !== 'object' || !('aborted' in signal) || typeof signal.addEventListener !== 'function')) {
+    throw invalidArg('options.signal', 'an AbortSignal', signal);
+  }
+  const killWith = signalNumber(killSignal, 'options.killSignal');
+  if (killWith === 0) throw invalidArg('options.killSignal', 'a signal other than 0', killSignal);
   if (typeof maxBuffer !== 'number' || Number.isNaN(maxBuffer)) throw invalidArg('options.maxBuffer', 'a number', maxBuffer);
   if (maxBuffer < 0) throw outOfRange('options.maxBuffer', '>= 0', maxBuffer);
   // Aborted already: nothing is started (as child_process does).
   if (signal?.aborted) throw abortError(signal.reason);
   if (spawnOptions.stdio === undefined) spawnOptions.stdio = [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'];
   const child = spawn(file, args, spawnOptions);
+  onSpawn?.(child);
   // The first reason to stop the child wins; it is what run() rejects with.
+  // A timeout that fires once the child has exited (a zombie too) came too
+  // late: its result stands. Too much output, or an abort, fails run() anyway.
   let failure: Error | undefined;
-  const stop = (why: () => Error): void => {
+  const stop = (why: () => Error, evenIfExited: boolean): void => {
     if (failure !== undefined) return;
+    if (!child.pidfd.isAlive()) {
+      if (evenIfExited) failure = why();
+      return;
+    }
     try {
-      // false: it had exited and been reaped already; its result stands.
-      if (child.kill(killWith)) failure = why();
+      child.kill(killWith);
+      failure = why();
     } catch (err) {
       failure = err as Error;
     }
   };
-  const onAbort = (): void => stop(() => abortError(signal?.reason));
+  const onAbort = (): void => stop(() => abortError(signal?.reason), true);
   signal?.addEventListener('abort', onAbort, { once: true });
   // (Unref'd: the wait for the child is what keeps Node running.)
-  const timer = timeout > 0 ? setTimeout(() => stop(() => timeoutError(file, timeout, killWith)), timeout).unref() : undefined;
+  const timer = timeout > 0 ? setTimeout(() => stop(() => timeoutError(file, timeout, killWith), false), timeout).unref() : undefined;
   try {
     if (input !== undefined && child.stdin) {
       child.stdin.on('error', () => {}); // EPIPE when the child does not read it all
       child.stdin.end(input);
     }
-    const overflow = (name: string) => () => stop(() => maxBufferError(name, maxBuffer));
+    const overflow = (name: string) => () => stop(() => maxBufferError(name, maxBuffer), true);
     const [status, out, err] = await Promise.all([child.exited, collect(child.stdout, maxBuffer, overflow('stdout')), collect(child.stderr, maxBuffer, overflow('stderr'))]);
     const dec = (b: Buffer): string | Buffer => (encoding === 'buffer' ? b : b.toString(encoding));
     if (failure !== undefined) {

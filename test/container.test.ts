@@ -54,7 +54,11 @@ const killedNow = (w: Pidfd): boolean => {
   } catch {
     return true; // reaped
   }
-  w.recheck('read /proc');
+  try {
+    w.recheck('read /proc');
+  } catch {
+    return true; // reaped between the reads and the recheck
+  }
   const pending = BigInt(`0x${/^ShdPnd:\s*([0-9a-f]+)/m.exec(status)?.[1] ?? '0'}`) | BigInt(`0x${/^SigPnd:\s*([0-9a-f]+)/m.exec(status)?.[1] ?? '0'}`);
   const flags = Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[6]);
   return (pending & (1n << 8n)) !== 0n || (flags & 0x4) !== 0 || !w.isAlive();
@@ -182,6 +186,69 @@ describe.runIf(isRoot)('Container.create', () => {
     }
   });
 
+  it('without a pid namespace, close() also catches what c.run() started, c.spawn() processes whose handle was closed, and what an init that already exited left in its session', async () => {
+    const sleepers = (tag: string) => allStats().filter((r) => r.comm === 'sleep' && fs.readFileSync(`/proc/${r.pid}/cmdline`, 'latin1') === `sleep\0${tag}\0`);
+    // An init that forks and exits (when told): its orphan stays in its session.
+    const c = await Container.create({ unshare: ['net'], init: ['/bin/sh', '-c', 'sleep 100001 & read x; exit 0'], stdio: ['pipe', 'ignore', 'ignore'] });
+    c.stdin?.end('go\n');
+    // c.exited observes the exit without reaping: the session stays pinned.
+    expect(await c.exited).toEqual({ code: 0, signal: null });
+    expect(sleepers('100001')).toHaveLength(1);
+    const orphan = Pidfd.open((sleepers('100001')[0] as { pid: number }).pid);
+    c.close();
+    expect(killedNow(orphan)).toBe(true);
+    await orphan.wait();
+    orphan.close();
+
+    const d = await Container.create({ unshare: ['net'] });
+    const running = d.run('sh', ['-c', 'sleep 100002 & wait']);
+    const sp = d.spawn('sh', ['-c', 'sleep 100003 & wait'], { stdio: 'ignore' });
+    const both = await until(() => {
+      const l = [...sleepers('100002'), ...sleepers('100003')];
+      return l.length === 2 ? l : undefined;
+    }, 'the run and spawn children');
+    const watches = both.map((r) => Pidfd.open(r.pid));
+    const spWatch = sp.pidfd.dup();
+    sp.close(); // our handle gone: the container still knows the process
+    d.close();
+    for (const w of [...watches, spWatch]) expect(killedNow(w), `pid ${w.pid}`).toBe(true);
+    expect(await running).toMatchObject({ code: null, signal: 'SIGKILL' });
+    for (const w of [...watches, spWatch]) {
+      await w.wait();
+      w.close();
+    }
+    // (sp was closed unkilled: spawn's background sweeper reaps it.)
+    await until(() => !fs.existsSync(`/proc/${spWatch.pid}`), 'the spawned shell to be reaped');
+  });
+
+  it('a create() that fails because the init exited at once leaves none of its processes behind', async () => {
+    // Whether create() notices the exit depends on timing: either way, once
+    // it settles (and the container, if any, is closed) nothing is left.
+    for (let i = 0; i < 5; i++) {
+      const tag = String(100010 + i);
+      const c = await Container.create({ unshare: ['net', 'uts'], init: ['/bin/sh', '-c', `sleep ${tag} & exit 0`] }).catch((e: unknown) => e);
+      if (c instanceof Container) {
+        c.close();
+        await c.exited;
+      } else {
+        expect(c).toMatchObject({ code: 'ESRCH' });
+        // The failed create() reaps its init in the background: then its wait's pidfd closes.
+        await until(() => fdCount() === before.fds, 'the failed init to be reaped');
+      }
+      const left = allStats().filter((r) => r.comm === 'sleep' && fs.readFileSync(`/proc/${r.pid}/cmdline`, 'latin1') === `sleep\0${tag}\0`);
+      const watches = left.map((r) => Pidfd.open(r.pid));
+      try {
+        for (const w of watches) expect(killedNow(w), `pid ${w.pid}`).toBe(true);
+      } finally {
+        for (const w of watches) {
+          if (w.isAlive()) w.kill('SIGKILL');
+          await w.wait();
+          w.close();
+        }
+      }
+    }
+  });
+
   it('without a pid namespace the default init ends its sleep on SIGTERM, and close() kills it', async () => {
     for (const how of ['SIGTERM', 'close'] as const) {
       const c = await Container.create({ unshare: ['net'] });
@@ -217,8 +284,6 @@ describe.runIf(isRoot)('Container.create', () => {
     for (const killOnClose of [true, false]) {
       const c = await Container.create({ stdio: 'pipe', killOnClose, init: ['/bin/sh', '-c', 'read line; echo "got $line"; echo err >&2; exec sleep 100000'] });
       const initWatch = c.pidfd.dup();
-      // Our wait reaps the init (else, once closed unkilled, spawn's
-      // background sweeper would, and close its pidfd dup some time later).
       const exited = c.exited;
       try {
         const [stdin, stdout, stderr] = [c.stdin, c.stdout, c.stderr];
@@ -237,6 +302,9 @@ describe.runIf(isRoot)('Container.create', () => {
       } finally {
         if (initWatch.isAlive()) initWatch.kill('SIGKILL');
         expect(await exited).toEqual({ code: null, signal: 'SIGKILL' });
+        // Closed unkilled, it is reaped by spawn's background sweeper, which
+        // then closes its pidfd dup (afterEach counts the fds).
+        await until(() => !fs.existsSync(`/proc/${initWatch.pid}`), 'the init to be reaped');
         initWatch.close();
         c.close();
       }
