@@ -686,8 +686,9 @@ function killTree(roots: readonly Pidfd[], leader: Pidfd): void {
     }
   };
   if (!procIsOurs()) {
-    // Pids from /proc would name other processes than pidfd_open's: the init only.
-    plainKill(leader);
+    // Pids from /proc would name other processes than pidfd_open's: no
+    // walk, only the processes we hold pidfds for.
+    for (const root of new Set([leader, ...roots])) plainKill(root);
     return;
   }
   // Ourselves and our ancestors: never stopped or killed by the walk.
