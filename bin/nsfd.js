@@ -375,9 +375,9 @@ async function cmdExec(args) {
       options.join = pidfd;
       options.joinTypes = joinTypes;
     }
-    // --root: the target's root. A mount namespace join already puts the
-    // child at that namespace's root; otherwise chroot to /proc/PID/root.
-    if (values.root && !joinTypes.includes('mnt')) options.root = `/proc/${target}/root`;
+    // --root: the target's own root (opened before the joins, as nsenter
+    // does), also right for a target chroot()ed inside its mount namespace.
+    if (values.root) options.root = pidfd;
     if (values.wd !== undefined) options.cwd = values.wd;
     if (uid !== undefined) options.uid = uid;
     if (gid !== undefined) options.gid = gid;

@@ -342,12 +342,12 @@ export function runUnderRoot(
 }
 
 /**
- * An O_PATH fd of /proc/PID/root, or undefined when we may not open it
- * (ptrace rules): the helper then uses the mount namespace's root. Throws
- * ESRCH when the process is gone; the pid is rechecked through the pidfd
- * after the open, so the fd is the root of that very process.
+ * An O_PATH fd of /proc/PID/root (O_CLOEXEC), or -errno when we may not
+ * open it (ptrace rules). Throws ESRCH when the process is gone; the pid is
+ * rechecked through the pidfd after the open, so the fd is the root of that
+ * very process. Internal (spawn's root: pidfd uses it too).
  */
-function openProcRoot(pidfd: Pidfd): number | undefined {
+export function procRootFd(pidfd: Pidfd): number {
   const r = native.openat(AT_FDCWD, `/proc/${pidfd.pid}/root`, O_PATH | O_DIRECTORY, 0);
   try {
     recheck(pidfd, 'open(/proc/PID/root)');
@@ -355,11 +355,16 @@ function openProcRoot(pidfd: Pidfd): number | undefined {
     if (r >= 0) native.close(r);
     throw err;
   }
-  if (r >= 0) return r;
   if (r === -E.ENOENT || r === -E.ESRCH) {
     throw new NsError(-E.ESRCH, 'open(/proc/PID/root)', { pid: pidfd.pid, hint: 'the target process has exited' });
   }
-  return undefined;
+  return r;
+}
+
+/** procRootFd, or undefined when we may not open it: the helper then uses the mount namespace's root. */
+function openProcRoot(pidfd: Pidfd): number | undefined {
+  const r = procRootFd(pidfd);
+  return r >= 0 ? r : undefined;
 }
 
 // ---- sockets ---------------------------------------------------------------

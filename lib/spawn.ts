@@ -12,6 +12,7 @@ import { native } from './native';
 import { Namespace } from './namespace';
 import { OwnedFd } from './owned-fd';
 import { ExitStatus, Pidfd, markOwnChild, signalName, signalNumber } from './pidfd';
+import { procRootFd } from './inns';
 import { privilegedEverywhere } from './proc';
 import { CLONE_FLAG, NS_TYPES, NsType, checkNsTypes } from './types';
 
@@ -41,8 +42,14 @@ export interface SpawnOptions {
   setgroups?: 'allow' | 'deny';
   /** cgroup v2 directory (path or fd) the child is born in (CLONE_INTO_CGROUP). */
   cgroup?: string | number | OwnedFd;
-  /** chroot() to this directory (resolved after the joins). */
-  root?: string;
+  /**
+   * chroot() to this directory: a path (resolved after the joins, in the
+   * joined mount namespace), a directory fd of yours (an OwnedFd, e.g.
+   * O_PATH), or a Pidfd: that process's own root, opened from /proc/PID/root
+   * before the joins and rechecked through the pidfd (nsenter --root), which
+   * is right even when the process is chroot()ed inside its mount namespace.
+   */
+  root?: string | OwnedFd | Pidfd;
   /** Working directory (resolved after the joins and root). */
   cwd?: string;
   /** Environment (default process.env). */
@@ -98,6 +105,7 @@ interface SpawnSpec {
   setgroupsDeny: boolean;
   cgroupFd: number;
   root?: string;
+  rootFd?: number;
   cwd?: string;
   uid: number;
   gid: number;
@@ -450,7 +458,11 @@ function prepare(file: string, args: readonly string[], options: SpawnOptions): 
     throw invalidArg('options.setgroups', '"allow" or "deny"', options.setgroups);
   }
   const setgroupsDeny = newUser && (uidMap !== '' || gidMap !== '') && (options.setgroups ?? (process.geteuid?.() === 0 ? 'allow' : 'deny')) === 'deny';
-  const root = options.root === undefined ? undefined : checkString(options.root, 'options.root');
+  const rootOption = options.root;
+  if (rootOption !== undefined && typeof rootOption !== 'string' && !(rootOption instanceof OwnedFd)) {
+    throw invalidArg('options.root', 'a directory path, an OwnedFd of a directory, or a Pidfd (that process\'s root)', rootOption);
+  }
+  const root = typeof rootOption === 'string' ? checkString(rootOption, 'options.root') : undefined;
   const cwd = options.cwd === undefined ? undefined : checkString(options.cwd, 'options.cwd');
   // (The child holds uid and gid as C ints: at most 2^31 - 1.)
   const uid = options.uid === undefined ? -1 : checkCred(options.uid, 'options.uid');
@@ -579,6 +591,23 @@ function prepare(file: string, args: readonly string[], options: SpawnOptions): 
       prep.spec.cgroupFd = fd;
     }
 
+    if (rootOption instanceof Pidfd) {
+      const r = procRootFd(rootOption);
+      if (r < 0) {
+        throw new NsError(r, 'open', {
+          step: 'root',
+          path: `/proc/${rootOption.pid}/root`,
+          pid: rootOption.pid,
+          hint: r === -E.EACCES ? 'no ptrace access to that process (PTRACE_MODE_READ_FSCREDS): its root cannot be opened' : undefined,
+        });
+      }
+      prep.temp.push(r);
+      prep.spec.rootFd = r;
+    } else if (rootOption instanceof OwnedFd) {
+      if (rootOption.fd < 0) throw new NsError(-E.EBADF, 'fchdir', { step: 'root' }, 'EBADF: file descriptor closed, options.root');
+      prep.spec.rootFd = rootOption.fd;
+    }
+
     let devnull = -1;
     stdio.forEach((slot, i) => {
       const kind = slot ?? (i < 3 ? 'pipe' : 'ignore');
@@ -692,6 +721,9 @@ function spawnError(r: { errno: number; step: string; syscall: string; detail: n
       break;
     case 'chroot':
       path = spec.root;
+      break;
+    case 'root':
+      hint = e === E.ENOTDIR ? 'options.root: not a directory fd' : e === E.EBADF ? 'options.root: that fd is not open' : undefined;
       break;
     case 'chdir':
       path = spec.cwd ?? '/';

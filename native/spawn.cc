@@ -160,6 +160,7 @@ enum Step : int32_t {
   kStepPrctl,
   kStepSignals,
   kStepExecve,
+  kStepRoot,
 };
 struct StepName {
   const char* step;
@@ -172,7 +173,7 @@ constexpr StepName kStepNames[] = {
     {"setsid", "setsid"},       {"mount", "mount"},          {"chroot", "chroot"},
     {"mount_proc", "mount"},    {"chdir", "chdir"},          {"setgroups", "setgroups"},
     {"setgid", "setresgid"},    {"setuid", "setresuid"},     {"prctl", "prctl"},
-    {"sigaction", "rt_sigaction"}, {"execve", "execve"},
+    {"sigaction", "rt_sigaction"}, {"execve", "execve"}, {"root", "fchdir"},
 };
 
 // What the child writes to the report pipe. Fixed size: a pipe write of
@@ -210,6 +211,7 @@ struct Plan {
   int max_slot;
 
   const char* root;  // nullptr: unchanged
+  int root_fd;       // >= 0: chroot to this directory fd instead (fchdir, chroot("."))
   const char* cwd;
   bool mount_proc;
   bool new_session;
@@ -333,6 +335,14 @@ const uint64_t kNoSignals = 0;
 NSFD_CHILD int FinalStage(void* arg) {
   const Plan* p = static_cast<const Plan*>(arg);
   int rep = p->report_fd;
+  bool chroot_to = p->root != nullptr || p->root_fd >= 0;
+
+  // 0. A root given as an fd: enter it before step 1 can move fds onto
+  // its number (the joins, which reset cwd, are done by now).
+  if (p->root_fd >= 0) {
+    long r0 = Sys(SYS_fchdir, p->root_fd);
+    if (r0 < 0) Die(rep, kStepRoot, r0);
+  }
 
   // 1. Fds. Copy every source above the highest slot first, so a source
   // sitting in another's slot is not overwritten; then place the copies.
@@ -381,8 +391,8 @@ NSFD_CHILD int FinalStage(void* arg) {
     r = Sys(SYS_mount, reinterpret_cast<long>("none"), reinterpret_cast<long>("/"), 0, MS_REC | MS_PRIVATE, 0);
     if (r < 0) Die(rep, kStepMount, r);
   }
-  if (p->root != nullptr) {
-    r = Sys(SYS_chroot, reinterpret_cast<long>(p->root));
+  if (chroot_to) {
+    r = Sys(SYS_chroot, reinterpret_cast<long>(p->root_fd >= 0 ? "." : p->root));
     if (r < 0) Die(rep, kStepChroot, r);
   }
   if (p->mount_proc) {
@@ -390,7 +400,7 @@ NSFD_CHILD int FinalStage(void* arg) {
             reinterpret_cast<long>("proc"), MS_NOSUID | MS_NODEV | MS_NOEXEC, 0);
     if (r < 0) Die(rep, kStepMountProc, r);
   }
-  const char* cwd = p->cwd != nullptr ? p->cwd : p->root != nullptr ? "/" : nullptr;
+  const char* cwd = p->cwd != nullptr ? p->cwd : chroot_to ? "/" : nullptr;
   if (cwd != nullptr) {
     r = Sys(SYS_chdir, reinterpret_cast<long>(cwd));
     if (r < 0) Die(rep, kStepChdir, r);
@@ -657,7 +667,7 @@ Napi::Value SpawnClone3(const Napi::CallbackInfo& info) {
 
   std::string root, cwd, uid_map, gid_map;
   bool has_root, has_cwd, setgroups_deny, share_vm, two_stage, mount_proc, new_session, kill_on_close;
-  int clone_flags, cgroup_fd, join_pidfd, join_flags, unshare_after, uid, gid, parent_pid_fd;
+  int clone_flags, cgroup_fd, join_pidfd, join_flags, unshare_after, uid, gid, parent_pid_fd, root_fd;
   if (!rd.Str("root", &root, &has_root) || !rd.Str("cwd", &cwd, &has_cwd) || !rd.Str("uidMap", &uid_map) ||
       !rd.Str("gidMap", &gid_map) || !rd.Bool("setgroupsDeny", &setgroups_deny) ||
       !rd.Int("cloneFlags", 0, &clone_flags) || !rd.Int("cgroupFd", -1, &cgroup_fd) || !rd.Bool("shareVm", &share_vm) ||
@@ -666,7 +676,8 @@ Napi::Value SpawnClone3(const Napi::CallbackInfo& info) {
       !rd.Bool("mountProc", &mount_proc) || !rd.Bool("newSession", &new_session) ||
       // -1: unchanged. The child holds ids as ints: a larger id would read as "unchanged".
       !rd.Int("uid", -1, &uid, -1, INT32_MAX) || !rd.Int("gid", -1, &gid, -1, INT32_MAX) ||
-      !rd.Bool("killOnClose", &kill_on_close) || !rd.Int("parentPidFd", -1, &parent_pid_fd)) {
+      !rd.Bool("killOnClose", &kill_on_close) || !rd.Int("parentPidFd", -1, &parent_pid_fd) ||
+      !rd.Int("rootFd", -1, &root_fd, -1, INT32_MAX)) {
     return undef;
   }
   // From here on no JS runs until the result is built.
@@ -702,6 +713,7 @@ Napi::Value SpawnClone3(const Napi::CallbackInfo& info) {
   p.nfds = static_cast<int>(fd_src.size());
   p.max_slot = max_slot;
   p.root = has_root ? root.c_str() : nullptr;
+  p.root_fd = root_fd;
   p.cwd = has_cwd ? cwd.c_str() : nullptr;
   p.mount_proc = mount_proc;
   p.new_session = new_session;

@@ -277,6 +277,25 @@ describe.skipIf(!distBuilt)('nsfd CLI', () => {
       expect(r.code).toBe(0);
     });
 
+    it.skipIf(!hasSpawn || !isRoot)('--root is the target\'s own root, also for a target chroot()ed inside its mount namespace', async () => {
+      const R = createRequire(__filename)('./fixtures/inns-rootfs.js') as {
+        makeRootfs(): { root: string; cleanup(): void };
+        startChrooted(root: string): Promise<{ pid: number; stop(): Promise<void> }>;
+      };
+      const fsx = R.makeRootfs();
+      const t = await R.startChrooted(fsx.root);
+      try {
+        const r = await nsfd(['exec', '-t', String(t.pid), '-a', '-r', '--', '/bin/cat', '/etc/marker']);
+        expect(r).toMatchObject({ code: 0, stdout: 'CONTAINER\n' });
+        // Without --root: its mount namespace's root, which is the host's /.
+        const plain = await nsfd(['exec', '-t', String(t.pid), '-a', '--', 'sh', '-c', 'test -e /etc/marker && echo found || echo none']);
+        expect(plain.stdout).toBe('none\n');
+      } finally {
+        await t.stop();
+        fsx.cleanup();
+      }
+    });
+
     it.skipIf(!hasSpawn)('a command that is missing exits 127, one that cannot run 126, each with one line', async () => {
       const t = String(target.pid);
       const missing = await nsfd(['exec', '-t', t, '-a', 'no-such-command-nsfd']);

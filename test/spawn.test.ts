@@ -3,13 +3,14 @@
 import * as cp from 'node:child_process';
 import { once } from 'node:events';
 import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { Namespace, NsError, Pidfd, RunFailure, RunOptions, SpawnOptions, Subprocess, run, spawn, translatePid } from '../lib/index';
+import { Namespace, NsError, OwnedFd, Pidfd, RunFailure, RunOptions, SpawnOptions, Subprocess, run, spawn, translatePid } from '../lib/index';
 import { checkFdsPerTest, fdCount, feat, isCloexec, isRoot, repoRoot, runFixture, sharedTarget, sleep, startTarget, until } from './helpers';
 
 const NS = ['user', 'mnt', 'uts', 'ipc', 'pid', 'net', 'cgroup', 'time'] as const;
@@ -464,6 +465,60 @@ describe('cgroup, root and credentials', () => {
           return false;
         }
       }, 'the test cgroup to empty');
+    }
+  });
+
+  it.runIf(isRoot && busybox !== undefined)('root as a Pidfd: that process\'s own root, even when it is chroot()ed inside its mount namespace (nsenter --root)', async () => {
+    const R = createRequire(__filename)('./fixtures/inns-rootfs.js') as {
+      makeRootfs(): { root: string; cleanup(): void };
+      startChrooted(root: string): Promise<{ pid: number; stop(): Promise<void> }>;
+    };
+    const fsx = R.makeRootfs();
+    const t = await R.startChrooted(fsx.root);
+    try {
+      using p = Pidfd.open(t.pid);
+      // Its mount namespace's root is the host's /: a mount join alone does not reach its files.
+      const plain = await run('/bin/sh', ['-c', 'cat /etc/marker 2>/dev/null || echo none'], { join: p });
+      expect(plain.stdout).toBe('none\n');
+      // Its root, opened before the joins: what it sees.
+      const r = await run('/bin/cat', ['/etc/marker'], { join: p, root: p });
+      expect(r).toMatchObject({ code: 0, stdout: 'CONTAINER\n' });
+      const cwd = await run('/bin/sh', ['-c', 'pwd; ls /'], { join: p, root: p });
+      expect(cwd.stdout.split('\n')[0]).toBe('/');
+      expect(cwd.stdout.split('\n')).toContain('etc');
+      // A gone process: ESRCH before anything starts.
+      const gone = spawn('true', [], { stdio: 'ignore' });
+      await gone.exited;
+      const e = cleanFailure(() => spawn('/bin/true', [], { root: gone.pidfd, stdio: 'ignore' }));
+      expect(e).toMatchObject({ code: 'ESRCH' });
+      gone.close();
+    } finally {
+      await t.stop();
+      fsx.cleanup();
+    }
+  });
+
+  it.runIf(isRoot && busybox !== undefined)('root as a directory fd (OwnedFd): fchdir + chroot(".") after the joins; a non-directory or closed fd fails cleanly', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'nsfd-rootfd-'));
+    try {
+      fs.mkdirSync(path.join(root, 'bin'));
+      fs.copyFileSync(busybox as string, path.join(root, 'bin/busybox'));
+      fs.chmodSync(path.join(root, 'bin/busybox'), 0o755);
+      fs.writeFileSync(path.join(root, 'marker'), 'by fd\n');
+      using dir = OwnedFd.fromRawFd(fs.openSync(root, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY));
+      const r = await run('/bin/busybox', ['sh', '-c', 'busybox cat /marker; pwd'], { root: dir, env: { PATH: '/bin' } });
+      expect(r).toMatchObject({ code: 0, stdout: 'by fd\n/\n' });
+      // Combined with a join of the target's namespaces (its mount namespace shows the host's /tmp too).
+      const j = await run('/bin/busybox', ['cat', '/marker'], { join: tpidfd, root: dir });
+      expect(j.stdout).toBe('by fd\n');
+      using file = OwnedFd.fromRawFd(fs.openSync(path.join(root, 'marker'), 'r'));
+      const e = cleanFailure(() => spawn('/bin/true', [], { root: file, stdio: 'ignore' }));
+      expect(e).toMatchObject({ code: 'ENOTDIR', step: 'root', syscall: 'fchdir' });
+      const closed = OwnedFd.fromRawFd(fs.openSync(root, 'r'));
+      closed.close();
+      expect(() => spawn('/bin/true', [], { root: closed, stdio: 'ignore' })).toThrowError(expect.objectContaining({ code: 'EBADF' }));
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
     }
   });
 
