@@ -9,6 +9,7 @@ import * as readline from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { features } from '../lib/index';
+import * as R from './fixtures/inns-rootfs.js';
 import { startUnshared } from './fixtures/_util.js';
 import { Target, feat, isRoot, killAndClose, repoRoot, startTarget } from './helpers';
 
@@ -278,10 +279,6 @@ describe.skipIf(!distBuilt)('nsfd CLI', () => {
     });
 
     it.skipIf(!hasSpawn || !isRoot)('--root is the target\'s own root, also for a target chroot()ed inside its mount namespace', async () => {
-      const R = createRequire(__filename)('./fixtures/inns-rootfs.js') as {
-        makeRootfs(): { root: string; cleanup(): void };
-        startChrooted(root: string): Promise<{ pid: number; stop(): Promise<void> }>;
-      };
       const fsx = R.makeRootfs();
       const t = await R.startChrooted(fsx.root);
       try {

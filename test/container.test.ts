@@ -4,19 +4,15 @@
 // unprivileged run is a fixture as nobody.
 import { execFileSync, spawn as cpSpawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { createRequire } from 'node:module';
 import * as net from 'node:net';
 import * as path from 'node:path';
 
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { Container, NsError, Pidfd, UnsupportedError, run } from '../lib/index';
+import * as R from './fixtures/inns-rootfs.js';
 import { Target, fdCount, feat, isRoot, killAndClose, runFixture, startTarget, until, warmUp } from './helpers';
 
-interface RootfsModule {
-  makeRootfs(prefix?: string): { host: string; root: string; cleanup(): void };
-}
-const R = createRequire(__filename)('./fixtures/inns-rootfs.js') as RootfsModule;
 
 const threads = () => fs.readdirSync('/proc/self/task').length;
 const mounts = () => fs.readFileSync('/proc/self/mountinfo', 'latin1');

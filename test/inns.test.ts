@@ -7,7 +7,6 @@
 // target's root.
 import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
-import { createRequire } from 'node:module';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
@@ -17,20 +16,9 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 
 import { Namespace, NsError, OwnedFd, Pidfd, mkdirIn, openFlags, openIn, readFileIn, socketIn, socketNamespace, writeFileIn } from '../lib/index';
 import { native } from '../lib/native';
+import * as R from './fixtures/inns-rootfs.js';
 import { Target, fdCount, isRoot, runFixture, startTarget, warmUp } from './helpers';
 
-interface Started {
-  pid: number;
-  stop(): Promise<void>;
-}
-interface RootfsModule {
-  makeRootfs(prefix?: string): { host: string; root: string; cleanup(): void };
-  startPivoted(root: string, opts?: { user?: boolean }): Promise<Started>;
-  startChrooted(root: string): Promise<Started>;
-  startRacer(host: string, kind: 'rename' | 'swap'): { stop(): Promise<void> };
-  DEEP_PATH: string;
-}
-const R = createRequire(__filename)('./fixtures/inns-rootfs.js') as RootfsModule;
 
 const threads = () => fs.readdirSync('/proc/self/task').length;
 const children = () =>
@@ -46,9 +34,9 @@ const hasPython = spawnSync('python3', ['-c', '1']).status === 0;
 const cloexec = (fd: number) => (native.fcntl_getfd(fd) & 1) === 1;
 
 let target: Target;
-let fsx: ReturnType<RootfsModule['makeRootfs']>;
-let pivoted: Started;
-let chrooted: Started;
+let fsx: R.Rootfs;
+let pivoted: R.Started;
+let chrooted: R.Started;
 let before = { fds: 0, threads: 0, children: '' };
 
 beforeAll(async () => {

@@ -3,7 +3,6 @@
 import * as cp from 'node:child_process';
 import { once } from 'node:events';
 import * as fs from 'node:fs';
-import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -11,6 +10,7 @@ import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Namespace, NsError, OwnedFd, Pidfd, RunFailure, RunOptions, SpawnOptions, Subprocess, run, spawn, translatePid } from '../lib/index';
+import * as R from './fixtures/inns-rootfs.js';
 import { checkFdsPerTest, fdCount, feat, isCloexec, isRoot, repoRoot, runFixture, sharedTarget, sleep, startTarget, until } from './helpers';
 
 const NS = ['user', 'mnt', 'uts', 'ipc', 'pid', 'net', 'cgroup', 'time'] as const;
@@ -469,10 +469,6 @@ describe('cgroup, root and credentials', () => {
   });
 
   it.runIf(isRoot && busybox !== undefined)('root as a Pidfd: that process\'s own root, even when it is chroot()ed inside its mount namespace (nsenter --root)', async () => {
-    const R = createRequire(__filename)('./fixtures/inns-rootfs.js') as {
-      makeRootfs(): { root: string; cleanup(): void };
-      startChrooted(root: string): Promise<{ pid: number; stop(): Promise<void> }>;
-    };
     const fsx = R.makeRootfs();
     const t = await R.startChrooted(fsx.root);
     try {
