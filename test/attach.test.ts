@@ -6,14 +6,14 @@ import * as path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { Namespace, NsError, Pidfd, attach } from '../lib/index';
-import { checkFdsPerTest, feat, isRoot, repoRoot, runFixture, sharedTarget, startTarget } from './helpers';
+import { checkLeaksPerTest, feat, isRoot, repoRoot, runFixture, sharedTarget, startTarget } from './helpers';
 
 const ino = (p: string) => fs.statSync(p).ino;
 // Where this thread is before any test moves it.
 const host: Record<string, number> = Object.fromEntries(['net', 'uts', 'ipc', 'cgroup'].map((t) => [t, ino(`/proc/thread-self/ns/${t}`)]));
 const hostIno = (t: string) => host[t] as number;
 const target = sharedTarget();
-checkFdsPerTest();
+checkLeaksPerTest();
 beforeAll(() => {
   if (isRoot) expect(spawnSync('nsenter', ['-t', String(target.pid), '-u', 'hostname', 'nsfd-test-target']).status).toBe(0);
 });

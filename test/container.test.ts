@@ -7,14 +7,13 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Container, NsError, Pidfd, UnsupportedError, run } from '../lib/index';
 import * as R from './fixtures/inns-rootfs.js';
-import { Target, fdCount, feat, isRoot, killAndClose, runFixture, startTarget, until, warmUp } from './helpers';
+import { Target, checkLeaksPerTest, fdCount, feat, isRoot, killAndClose, runFixture, startTarget, threadCount, until, warmUp } from './helpers';
 
 
-const threads = () => fs.readdirSync('/proc/self/task').length;
 const mounts = () => fs.readFileSync('/proc/self/mountinfo', 'latin1');
 const nspidLast = (pid: number) => {
   const m = /^NSpid:\s*(.*)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'latin1'));
@@ -61,7 +60,6 @@ const killedNow = (w: Pidfd): boolean => {
 };
 
 let target: Target;
-let before = { fds: 0, threads: 0, mounts: '' };
 
 beforeAll(async () => {
   await warmUp();
@@ -72,15 +70,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await target?.stop();
 });
-beforeEach(() => {
-  before = { fds: fdCount(), threads: threads(), mounts: mounts() };
-});
-afterEach(() => {
-  expect(fdCount()).toBe(before.fds);
-  expect(threads()).toBe(before.threads);
-  // Nothing mounted here, in our own mount namespace, by anything above.
-  expect(mounts()).toBe(before.mounts);
-});
+// Nothing mounted here, in our own mount namespace, by anything above.
+const fds = checkLeaksPerTest({ threads: threadCount, mounts });
 
 describe.runIf(isRoot)('Container.create', () => {
   it('an init as pid 1 of new namespaces, hostname set, lo up, ready when returned', async () => {
@@ -229,7 +220,7 @@ describe.runIf(isRoot)('Container.create', () => {
       } else {
         expect(c).toMatchObject({ code: 'ESRCH' });
         // The failed create() reaps its init in the background: then its wait's pidfd closes.
-        await until(() => fdCount() === before.fds, 'the failed init to be reaped');
+        await until(() => fdCount() === fds.before, 'the failed init to be reaped');
       }
       const left = allStats().filter((r) => r.comm === 'sleep' && fs.readFileSync(`/proc/${r.pid}/cmdline`, 'latin1') === `sleep\0${tag}\0`);
       const watches = left.map((r) => Pidfd.open(r.pid));

@@ -20,17 +20,36 @@ export function fdCount(): number {
   return fs.readdirSync('/proc/self/fd').length;
 }
 
+/** Number of threads of this process. */
+export function threadCount(): number {
+  return fs.readdirSync('/proc/self/task').length;
+}
+
+/** Pids of our children (zombies included), over all our threads. */
+export function childPids(): string[] {
+  return fs
+    .readdirSync('/proc/self/task')
+    .flatMap((t) => fs.readFileSync(`/proc/self/task/${t}/children`, 'latin1').trim().split(/\s+/))
+    .filter(Boolean)
+    .sort();
+}
+
 /**
  * Fails any test of the calling file that leaves an fd open in this
- * process. `.before` is the count the running test started with.
+ * process, or changes what a probe in `also` reports (threadCount,
+ * childPids, the mount table...). `.before` is the fd count the running
+ * test started with.
  */
-export function checkFdsPerTest(): { readonly before: number } {
+export function checkLeaksPerTest(also: Record<string, () => unknown> = {}): { readonly before: number } {
   let before = 0;
+  let probed = new Map<string, unknown>();
   beforeEach(() => {
     before = fdCount();
+    probed = new Map(Object.entries(also).map(([name, probe]) => [name, probe()]));
   });
   afterEach(() => {
     expect(fdCount(), 'open fds after the test').toBe(before);
+    for (const [name, probe] of Object.entries(also)) expect(probe(), `${name} after the test`).toEqual(probed.get(name));
   });
   return {
     get before() {

@@ -12,24 +12,14 @@ import * as path from 'node:path';
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Namespace, NsError, OwnedFd, Pidfd, mkdirIn, openFlags, openIn, readFileIn, socketIn, socketNamespace, writeFileIn } from '../lib/index';
 import { native } from '../lib/native';
 import * as R from './fixtures/inns-rootfs.js';
-import { Target, fdCount, isRoot, runFixture, startTarget, warmUp } from './helpers';
+import { Target, checkLeaksPerTest, childPids, isRoot, runFixture, startTarget, threadCount, warmUp } from './helpers';
 
 
-const threads = () => fs.readdirSync('/proc/self/task').length;
-const children = () =>
-  fs
-    .readdirSync('/proc/self/task')
-    .map((t) => fs.readFileSync(`/proc/self/task/${t}/children`, 'latin1').trim())
-    .join(' ')
-    .split(/\s+/)
-    .filter(Boolean)
-    .sort()
-    .join(' ');
 const hasPython = spawnSync('python3', ['-c', '1']).status === 0;
 const cloexec = (fd: number) => (native.fcntl_getfd(fd) & 1) === 1;
 
@@ -37,7 +27,6 @@ let target: Target;
 let fsx: R.Rootfs;
 let pivoted: R.Started;
 let chrooted: R.Started;
-let before = { fds: 0, threads: 0, children: '' };
 
 beforeAll(async () => {
   await warmUp();
@@ -64,15 +53,8 @@ afterAll(async () => {
   await chrooted?.stop();
   fsx?.cleanup();
 });
-beforeEach(() => {
-  before = { fds: fdCount(), threads: threads(), children: children() };
-});
-afterEach(() => {
-  // No fd leaked, no helper thread or child left behind.
-  expect(fdCount()).toBe(before.fds);
-  expect(threads()).toBe(before.threads);
-  expect(children()).toBe(before.children);
-});
+// No fd leaked, no helper thread or child left behind.
+checkLeaksPerTest({ threads: threadCount, children: childPids });
 
 function inodeOf(fd: OwnedFd): string {
   const st = fs.fstatSync(fd.fd);

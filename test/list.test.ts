@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, onTes
 import { Namespace, NamespaceInfo, buildNamespaceTree, listNamespaces, namespaceTree } from '../lib/index';
 import { listnsIds, nsfsHandle, parseMountinfo, parseNsLink, unescapeMountinfo } from '../lib/list';
 import { NS_TYPES } from '../lib/types';
-import { Target, checkFdsPerTest, feat, isRoot, killAndClose, repoRoot, sleep, startTarget } from './helpers';
+import { Target, checkLeaksPerTest, feat, isRoot, killAndClose, repoRoot, sleep, startTarget } from './helpers';
 
 const ino = (p: string) => fs.statSync(p).ino;
 const distBuilt = fs.existsSync(path.join(repoRoot, 'dist', 'index.js'));
@@ -55,7 +55,7 @@ async function startHolder(args: string[]): Promise<{ child: ChildProcess; info:
   return { child, info: JSON.parse(line) as { pid: number; fd?: number; tid?: number } };
 }
 
-checkFdsPerTest();
+checkLeaksPerTest();
 
 describe('parsers', () => {
   it('parseNsLink reads /proc ns links and nsfs fd links, and nothing else', () => {

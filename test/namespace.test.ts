@@ -5,10 +5,10 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { Namespace, NsError, Pidfd, UnsupportedError } from '../lib/index';
-import { checkFdsPerTest, feat, isCloexec, isRoot, sharedTarget, startTarget } from './helpers';
+import { checkLeaksPerTest, feat, isCloexec, isRoot, sharedTarget, startTarget } from './helpers';
 
 const target = sharedTarget();
-checkFdsPerTest();
+checkLeaksPerTest();
 
 describe('Namespace', () => {
   it('open() reads type, dev and inode; fd is CLOEXEC', () => {

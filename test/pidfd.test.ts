@@ -4,10 +4,10 @@ import * as fs from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { NsError, Namespace, OwnedFd, Pidfd, UnsupportedError } from '../lib/index';
-import { checkFdsPerTest, feat, isCloexec, startTarget, until, warmUp } from './helpers';
+import { checkLeaksPerTest, feat, isCloexec, startTarget, until, warmUp } from './helpers';
 
 beforeAll(warmUp);
-checkFdsPerTest();
+checkLeaksPerTest();
 
 function sleeper(): { pid: number; done: Promise<unknown> } {
   const cp = spawn('sleep', ['1000'], { stdio: 'ignore' });

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Namespace, NsError, OwnedFd, Pidfd, RunFailure, RunOptions, SpawnOptions, Subprocess, run, spawn, translatePid } from '../lib/index';
 import * as R from './fixtures/inns-rootfs.js';
-import { checkFdsPerTest, fdCount, feat, isCloexec, isRoot, repoRoot, runFixture, sharedTarget, sleep, startTarget, until } from './helpers';
+import { checkLeaksPerTest, childPids, fdCount, feat, isCloexec, isRoot, repoRoot, runFixture, sharedTarget, sleep, startTarget, until } from './helpers';
 
 const NS = ['user', 'mnt', 'uts', 'ipc', 'pid', 'net', 'cgroup', 'time'] as const;
 const nsLink = (pid: number | 'self', t: string): string => fs.readlinkSync(`/proc/${pid}/ns/${t}`);
@@ -21,15 +21,6 @@ const busybox = ['/bin/busybox', '/usr/bin/busybox'].find((f) => fs.existsSync(f
 async function childLinks(types: string[], options: SpawnOptions): Promise<string[]> {
   const r = await run('sh', ['-c', 'for t; do readlink /proc/self/ns/$t; done', 'sh', ...types], options);
   return r.stdout.trim().split('\n');
-}
-
-/** Pids of our children (zombies included), over all our threads. */
-function childPids(): string[] {
-  return fs
-    .readdirSync('/proc/self/task')
-    .flatMap((t) => fs.readFileSync(`/proc/self/task/${t}/children`, 'latin1').trim().split(/\s+/))
-    .filter(Boolean)
-    .sort();
 }
 
 /** The thrown error, checked for a clean failure: no fd and no child left behind. */
@@ -72,7 +63,7 @@ beforeAll(() => {
 afterAll(() => {
   tpidfd.close();
 });
-const fds = checkFdsPerTest();
+const fds = checkLeaksPerTest();
 
 describe('spawn and run', () => {
   it('runs a program and reports its exit code, signal and output', async () => {

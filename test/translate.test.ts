@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
 import { Namespace, NsError, Pidfd, translatePid } from '../lib/index';
-import { checkFdsPerTest, sharedTarget, startTarget } from './helpers';
+import { checkLeaksPerTest, sharedTarget, startTarget } from './helpers';
 
 function nspid(pid: number): number[] {
   const line = fs.readFileSync(`/proc/${pid}/status`, 'latin1').split('\n').find((l) => l.startsWith('NSpid:'));
@@ -11,7 +11,7 @@ function nspid(pid: number): number[] {
 }
 
 const target = sharedTarget();
-checkFdsPerTest();
+checkLeaksPerTest();
 
 describe('translatePid', () => {
   it('ours → the target\'s pid namespace, and back, agree with NSpid', () => {
