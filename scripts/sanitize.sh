@@ -34,9 +34,7 @@
 #                              only (the old split, see below)
 #   NSFD_ASAN_SRC, NSFD_ASAN_OUT   sources and build dir (default native/,
 #                              build-asan/): to check this script itself on a
-#                              scratch copy with a planted bug. Keep
-#                              "build-asan" in the OUT path: the soak test
-#                              looks for it to skip its RSS bound.
+#                              scratch copy with a planted bug.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -45,15 +43,8 @@ src=${NSFD_ASAN_SRC:-native}
 out=${NSFD_ASAN_OUT:-$root/build-asan}
 mkdir -p "$out"
 
-nodedir=$(node -p "require('path').resolve(process.execPath, '../../include/node')")
-[ -f "$nodedir/node_api.h" ] || nodedir=$(npm config get nodedir 2>/dev/null)/include/node
-[ -f "$nodedir/node_api.h" ] || { echo "sanitize.sh: node headers not found" >&2; exit 2; }
-addon_api=$(node -p "require('node-addon-api').include_dir")
-
-common=(-std=c++20 -fPIC -g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-  -fvisibility=hidden -Wall -Wextra -Wno-missing-field-initializers -Wno-unused-parameter
-  -DNAPI_VERSION=8 -D_GNU_SOURCE -DNODE_ADDON_API_DISABLE_CPP_EXCEPTIONS -DBUILDING_NODE_EXTENSION
-  -I"$nodedir" -I"$addon_api")
+. scripts/native-flags.sh sanitize.sh
+common=("${native_cflags[@]}" -fno-sanitize-recover=undefined)
 # Code in clone(CLONE_VM) children. spawn.cc and inns.cc run code in
 # children that share our memory, on stacks of their own, between clone and
 # execve/exit. ASan cannot follow there: its no-return hook, called before

@@ -42,15 +42,9 @@ out=${NSFD_VALGRIND_OUT:-$root/build-valgrind}
 mkdir -p "$out"
 command -v valgrind >/dev/null || { echo "valgrind.sh: valgrind is not installed (apt-get install valgrind)" >&2; exit 2; }
 
-nodedir=$(node -p "require('path').resolve(process.execPath, '../../include/node')")
-[ -f "$nodedir/node_api.h" ] || nodedir=$(npm config get nodedir 2>/dev/null)/include/node
-[ -f "$nodedir/node_api.h" ] || { echo "valgrind.sh: node headers not found" >&2; exit 2; }
-addon_api=$(node -p "require('node-addon-api').include_dir")
+. scripts/native-flags.sh valgrind.sh
 echo "valgrind.sh: building $out/nsfd.node from $src/ (-g -O1)"
-nice -n 10 g++ -std=c++20 -fPIC -shared -g -O1 -fno-omit-frame-pointer -fvisibility=hidden \
-  -Wall -Wextra -Wno-missing-field-initializers -Wno-unused-parameter \
-  -DNAPI_VERSION=8 -D_GNU_SOURCE -DNODE_ADDON_API_DISABLE_CPP_EXCEPTIONS -DBUILDING_NODE_EXTENSION \
-  -I"$nodedir" -I"$addon_api" "$src"/*.cc -o "$out/nsfd.node.tmp"
+nice -n 10 g++ "${native_cflags[@]}" -shared "$src"/*.cc -o "$out/nsfd.node.tmp"
 mv "$out/nsfd.node.tmp" "$out/nsfd.node"
 export NSFD_NATIVE_PATH=$out/nsfd.node
 
