@@ -21,6 +21,13 @@
 #   NSFD_KERNELS_MEM          MiB per VM (default 2048)
 #   NSFD_KERNELS_QEMU_CPU     qemu -cpu model (default max)
 #   NSFD_KERNELS_QEMU_ACCEL   qemu -accel (default tcg)
+#   NSFD_KERNELS_BOOTS        boots per kernel when a boot fails before its
+#                             first test (kernel fault, no /init, no results;
+#                             default 3); a failure after the first test is
+#                             never retried
+#   NSFD_KERNELS_BOOT_TIMEOUT seconds for a boot to reach /init (default 180)
+#   NSFD_KERNELS_FAIL_FIRST_BOOT  1: make each kernel's first boot panic (no
+#                             init), to check the retry path
 #   NSFD_KERNELS_HOST_TESTS   1: also run vitest on the host kernel (default 0)
 #   NSFD_KERNELS_VITEST_ARGS  vitest args inside the VMs (default
 #                             "--no-file-parallelism --maxWorkers=1" and the
@@ -35,7 +42,8 @@
 #   NSFD_KERNELS_DIR          cache/output dir (default <repo>/.kernels)
 #   NSFD_KERNELS_NODE_OPTIONS NODE_OPTIONS inside the VMs
 #   NSFD_KERNEL_PKG_6_1, NSFD_KERNEL_PKG_6_12
-#                             pin an exact linux-image package name
+#                             boot this linux-image package instead of the
+#                             one pinned in scripts/kernel-vm/kernels.txt
 #   NSFD_TEST_TIMEOUT_MS      per-test vitest timeout inside the VMs (default 120000)
 #   Any other NSFD_* variable is passed through to the VMs' environment.
 
@@ -52,6 +60,8 @@ SMP=${NSFD_KERNELS_SMP:-2}
 MEM=${NSFD_KERNELS_MEM:-2048}
 QEMU_CPU=${NSFD_KERNELS_QEMU_CPU:-max}
 QEMU_ACCEL=${NSFD_KERNELS_QEMU_ACCEL:-tcg}
+BOOTS=${NSFD_KERNELS_BOOTS:-3}
+BOOT_TIMEOUT=${NSFD_KERNELS_BOOT_TIMEOUT:-180}
 HOST_TESTS=${NSFD_KERNELS_HOST_TESTS:-0}
 NO_TESTS=${NSFD_KERNELS_NO_TESTS:-0}
 # The suites whose behaviour depends on the kernel: everything built on
@@ -194,41 +204,23 @@ find_kernel_pkg() { # series [apt options...] -> newest matching package name
   apt-cache "$@" pkgnames "linux-image-$s" 2>/dev/null | grep -E "$(kernel_regex "$s")" | sort -V | tail -n 1
 }
 
-# Sets KERNEL_IMG to the vmlinuz of series $1 (download/extract if needed).
-fetch_kernel() {
-  local s=$1 pin_var="NSFD_KERNEL_PKG_${1//./_}" pkg="" aptopts=()
-  pkg=${!pin_var:-}
-  if [ -z "$pkg" ]; then
-    pkg=$(find_kernel_pkg "$s")
-    if [ -z "$pkg" ] && [ "$APT_UPDATED" = 0 ]; then
-      apt_update_once && pkg=$(find_kernel_pkg "$s")
-    fi
-    if [ -z "$pkg" ] && private_apt_setup; then
-      aptopts=("${PRIV_APT[@]}")
-      pkg=$(find_kernel_pkg "$s" "${aptopts[@]}")
-    fi
-  fi
-  if [ -z "$pkg" ]; then
-    # Offline / no index: fall back to whatever was cached before.
-    local cached
-    cached=$(ls -1 "$KDIR"/vmlinuz-linux-image-"$s".* 2>/dev/null | sort -V | tail -n 1 || true)
-    [ -n "$cached" ] || { log "no linux-image package for $s found by apt"; return 1; }
-    KERNEL_IMG=$cached
-    return 0
-  fi
+# The pinned package of series $1 from scripts/kernel-vm/kernels.txt.
+pinned_pkg() {
+  awk -v s="$1" '$1 == s && $1 !~ /^#/ { print $2; exit }' "$VMDIR/kernels.txt" 2>/dev/null || true
+}
+
+# download_kernel PKG [apt options...]: extracts PKG's vmlinuz into the cache
+# as KERNEL_IMG; returns 1 when apt cannot download it.
+download_kernel() {
+  local pkg=$1 dl=$KDIR/download
+  shift
   KERNEL_IMG=$KDIR/vmlinuz-$pkg
   [ -s "$KERNEL_IMG" ] && return 0
-  local dl=$KDIR/download
   rm -rf "$dl"
   mkdir -p "$dl"
   log "downloading $pkg"
-  if ! (cd "$dl" && apt-get "${aptopts[@]}" -o APT::Sandbox::User=root download -qq "$pkg" >/dev/null 2>&1); then
-    # A stale package index names files the mirror no longer has.
-    if [ ${#aptopts[@]} -eq 0 ] && [ "$APT_UPDATED" = 0 ] && [ -z "${!pin_var:-}" ] && apt_update_once; then
-      fetch_kernel "$s"
-      return
-    fi
-    log "apt-get download $pkg failed"
+  if ! (cd "$dl" && apt-get "$@" -o APT::Sandbox::User=root download -qq "$pkg" >/dev/null 2>&1); then
+    rm -rf "$dl"
     return 1
   fi
   local deb x=$dl/x v
@@ -240,10 +232,47 @@ fetch_kernel() {
   cp "$x"/boot/config-* "$KDIR/config-$pkg" 2>/dev/null || true
   rm -rf "$dl"
   # Keep one kernel per series in the cache.
-  local old
+  local old s=${pkg#linux-image-}
+  s=$(printf '%s' "$s" | grep -oE '^[0-9]+\.[0-9]+')
   for old in "$KDIR"/vmlinuz-linux-image-"$s".*; do
     [ "$old" = "$KERNEL_IMG" ] || rm -f "$old" "$KDIR/config-${old#"$KDIR"/vmlinuz-}"
   done
+}
+
+# Sets KERNEL_IMG to the vmlinuz of series $1: the pinned package
+# (kernels.txt, or NSFD_KERNEL_PKG_<series>), else the newest apt finds.
+# KERNEL_NOTE says when the pin could not be honoured.
+fetch_kernel() {
+  local s=$1 pin_var="NSFD_KERNEL_PKG_${1//./_}" pin pkg=""
+  pin=${!pin_var:-$(pinned_pkg "$s")}
+  KERNEL_NOTE=""
+  if [ -n "$pin" ]; then
+    download_kernel "$pin" && return 0
+    # A stale package index names files the mirror no longer has.
+    { [ "$APT_UPDATED" = 0 ] && apt_update_once && download_kernel "$pin"; } && return 0
+    { private_apt_setup && download_kernel "$pin" "${PRIV_APT[@]}"; } && return 0
+    KERNEL_NOTE="pinned $pin is not available from the mirror"
+    log "WARNING: $KERNEL_NOTE; falling back to the newest $s"
+  fi
+  local aptopts=()
+  pkg=$(find_kernel_pkg "$s")
+  if [ -z "$pkg" ] && [ "$APT_UPDATED" = 0 ]; then
+    apt_update_once && pkg=$(find_kernel_pkg "$s")
+  fi
+  if [ -z "$pkg" ] && private_apt_setup; then
+    aptopts=("${PRIV_APT[@]}")
+    pkg=$(find_kernel_pkg "$s" "${aptopts[@]}")
+  fi
+  if [ -n "$pkg" ] && download_kernel "$pkg" "${aptopts[@]}"; then
+    [ -z "$KERNEL_NOTE" ] || KERNEL_NOTE+="; booted $pkg instead (update scripts/kernel-vm/kernels.txt)"
+    return 0
+  fi
+  # Offline / no index: fall back to whatever was cached before.
+  local cached
+  cached=$(ls -1 "$KDIR"/vmlinuz-linux-image-"$s".* 2>/dev/null | sort -V | tail -n 1 || true)
+  [ -n "$cached" ] || { log "no linux-image package for $s could be downloaded"; return 1; }
+  KERNEL_IMG=$cached
+  KERNEL_NOTE="${KERNEL_NOTE:+$KERNEL_NOTE; }offline: booted the cached $(basename "$cached")"
 }
 
 # ---------------------------------------------------------------- initramfs
@@ -379,23 +408,45 @@ EOF
 }
 
 # ---------------------------------------------------------------- VMs
-# run_vm LABEL VMLINUZ: boots, waits (TIMEOUT), writes .kernels/status-LABEL
-run_vm() {
+# Kernel trouble on the console that makes a boot worthless before any test
+# ran (under TCG, 6.12 sometimes dies with "Oops: int3" while patching its
+# own text at boot).
+BOOT_FAULT_RE='Kernel panic|Oops:|BUG: |general protection fault|kernel BUG at|Unable to handle kernel'
+
+# run_boot LABEL VMLINUZ N: boot number N. Sets BOOT_OUTCOME ("ok", or what went
+# wrong) and BOOT_TESTED (1 once the first test has started: from then on a
+# failure is the suite's, not the boot's).
+run_boot() {
   local label=$1 kernel=$2
   local con=$KDIR/console-$label.log res=$KDIR/results-$label.txt pidf=$KDIR/qemu-$label.pid
-  local st=$KDIR/status-$label t0=$SECONDS
-  rm -f "$con" "$res" "$st" "$pidf"
+  local t0=$SECONDS init=/init
+  rm -f "$con" "$res" "$pidf"
+  BOOT_OUTCOME="" BOOT_TESTED=0
+  # NSFD_KERNELS_FAIL_FIRST_BOOT=1: the first boot has no init and panics,
+  # to check the retry path end to end.
+  if [ "${NSFD_KERNELS_FAIL_FIRST_BOOT:-0}" = 1 ] && [ "$3" = 1 ]; then init=/nsfd-no-such-init; fi
   qemu-system-x86_64 -accel "$QEMU_ACCEL" -cpu "$QEMU_CPU" -smp "$SMP" -m "$MEM" \
     -nodefaults -display none -no-reboot -no-user-config \
     -serial "file:$con" -serial "file:$res" -pidfile "$pidf" \
     -kernel "$kernel" -initrd "$INITRD" \
-    -append "console=ttyS0 rdinit=/init panic=-1 quiet loglevel=3 mitigations=off" \
+    -append "console=ttyS0 rdinit=$init panic=-1 quiet loglevel=3 mitigations=off" \
     >"$KDIR/qemu-$label.stderr" 2>&1 &
-  local qpid=$! outcome=""
+  local qpid=$!
   while kill -0 "$qpid" 2>/dev/null; do
     if ((SECONDS - t0 >= TIMEOUT)); then
-      outcome="timed out after ${TIMEOUT}s (NSFD_KERNELS_TIMEOUT)"
+      BOOT_OUTCOME="timed out after ${TIMEOUT}s (NSFD_KERNELS_TIMEOUT)"
       break
+    fi
+    if [ "$BOOT_TESTED" = 0 ]; then
+      if grep -q '^NSFD-T ' "$res" 2>/dev/null; then
+        BOOT_TESTED=1
+      elif grep -aqE "$BOOT_FAULT_RE" "$con" 2>/dev/null; then
+        BOOT_OUTCOME="kernel fault before the first test: $(grep -aoE "($BOOT_FAULT_RE).{0,60}" "$con" | head -n 1 | tr -d '\r')"
+        break
+      elif ! grep -q '^NSFD-VM-BEGIN' "$res" 2>/dev/null && ((SECONDS - t0 >= BOOT_TIMEOUT)); then
+        BOOT_OUTCOME="no /init after ${BOOT_TIMEOUT}s (NSFD_KERNELS_BOOT_TIMEOUT)"
+        break
+      fi
     fi
     # Results complete but the VM did not power off: don't wait for it.
     if grep -q '^NSFD-VM-END' "$res" 2>/dev/null; then
@@ -413,18 +464,38 @@ run_vm() {
   local rc=0
   wait "$qpid" 2>/dev/null || rc=$?
   rm -f "$pidf"
-  local secs=$((SECONDS - t0))
-  if [ -z "$outcome" ]; then
+  grep -q '^NSFD-T ' "$res" 2>/dev/null && BOOT_TESTED=1
+  if [ -z "$BOOT_OUTCOME" ]; then
     if grep -q '^NSFD-VM-END' "$res" 2>/dev/null; then
-      outcome="ok"
+      BOOT_OUTCOME="ok"
     elif grep -aq 'Kernel panic' "$con" 2>/dev/null; then
-      outcome="kernel panic"
+      BOOT_OUTCOME="kernel panic"
     else
-      outcome="no-results (qemu exit $rc)"
+      BOOT_OUTCOME="no-results (qemu exit $rc)"
     fi
   fi
+}
+
+# run_vm LABEL VMLINUZ: boots until a boot reaches the first test, at most
+# BOOTS times; waits (TIMEOUT per boot); writes .kernels/status-LABEL
+# ("SECS OUTCOME") and .kernels/boots-LABEL (one line per failed boot).
+run_vm() {
+  local label=$1 kernel=$2 n=1 t0=$SECONDS
+  local con=$KDIR/console-$label.log st=$KDIR/status-$label bf=$KDIR/boots-$label
+  rm -f "$st" "$bf" "$KDIR"/console-"$label".boot*.log
+  while :; do
+    run_boot "$label" "$kernel" "$n"
+    if [ "$BOOT_OUTCOME" = ok ] || [ "$BOOT_TESTED" = 1 ] || ((n >= BOOTS)); then break; fi
+    # A boot that died before its first test says nothing about nsfd: keep
+    # its console for the record and boot again.
+    cp "$con" "$KDIR/console-$label.boot$n.log" 2>/dev/null || true
+    printf '%s\t%s\n' "$n" "$BOOT_OUTCOME" >>"$bf"
+    log "VM $label: boot $n failed before the first test ($BOOT_OUTCOME); booting again (console kept in console-$label.boot$n.log)"
+    n=$((n + 1))
+  done
+  local secs=$((SECONDS - t0)) outcome=$BOOT_OUTCOME
   printf '%s %s\n' "$secs" "$outcome" >"$st"
-  log "VM $label: $outcome after ${secs}s"
+  log "VM $label: $outcome after ${secs}s ($n boot$([ "$n" = 1 ] || echo s))"
   if [ "$outcome" != ok ]; then
     {
       echo "---- VM $label ($(basename "$kernel")) failed: $outcome; last 40 console lines ($con):"
@@ -468,11 +539,12 @@ fi
 ensure_tools
 
 labels=()
-declare -A KIMG=()
+declare -A KIMG=() KNOTE=()
 for s in $SERIES; do
   KERNEL_IMG=""
   if fetch_kernel "$s"; then
     KIMG[$s]=$KERNEL_IMG
+    KNOTE[$s]=$KERNEL_NOTE
     log "kernel $s: $(basename "$KERNEL_IMG")"
   else
     log "kernel $s: unavailable"
@@ -490,7 +562,7 @@ ls "$ROOT"/build/Release/*.node >/dev/null 2>&1 || die "build/Release/*.node mis
 [ -d "$ROOT/node_modules/vitest" ] || die "node_modules/vitest missing: run 'npm ci' first"
 build_initramfs
 exec 9<&-
-rm -f "$KDIR"/status-* "$KDIR"/results-*.txt
+rm -f "$KDIR"/status-* "$KDIR"/results-*.txt "$KDIR"/boots-*
 
 host_probe
 
@@ -509,14 +581,16 @@ for s in "${labels[@]}"; do
 done
 for p in "${vm_pids[@]}"; do wait "$p" || true; done
 
-# Columns for the report: label|series|kind|kernel image|results|console|status
+# Columns for the report: label|series|kind|kernel image|results|console|
+# status|failed boots file|kernel note
 manifest=$KDIR/manifest.tsv
 : >"$manifest"
 for s in "${labels[@]}"; do
-  printf '%s\t%s\tvm\t%s\t%s\t%s\t%s\n' "$s" "$s" "$(basename "${KIMG[$s]:-none}")" \
-    "$KDIR/results-$s.txt" "$KDIR/console-$s.log" "$(cat "$KDIR/status-$s" 2>/dev/null || echo '0 not-run')" >>"$manifest"
+  printf '%s\t%s\tvm\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$s" "$(basename "${KIMG[$s]:-none}")" \
+    "$KDIR/results-$s.txt" "$KDIR/console-$s.log" "$(cat "$KDIR/status-$s" 2>/dev/null || echo '0 not-run')" \
+    "$KDIR/boots-$s" "${KNOTE[$s]:-}" >>"$manifest"
 done
-printf 'host\t%s\thost\t-\t%s\t-\t%s\n' "$(uname -r)" "$KDIR/results-host.txt" "$(cat "$KDIR/status-host")" >>"$manifest"
+printf 'host\t%s\thost\t-\t%s\t-\t%s\t-\t\n' "$(uname -r)" "$KDIR/results-host.txt" "$(cat "$KDIR/status-host")" >>"$manifest"
 
 rc=0
 node "$VMDIR/report.js" "$manifest" "$VMDIR/expected.json" "$KDIR/matrix.md" || rc=$?

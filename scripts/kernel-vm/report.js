@@ -4,7 +4,9 @@
 //
 // Usage: node report.js MANIFEST.tsv EXPECTED.json MATRIX.md
 // MANIFEST.tsv columns: label, series (kernel release for the host), kind
-// (vm|host), kernel image, results file, console log, status ("SECS OUTCOME").
+// (vm|host), kernel image, results file, console log, status ("SECS OUTCOME"),
+// failed-boots file (one "N<TAB>what went wrong" line per boot that died
+// before its first test and was retried), kernel note (a pin not honoured).
 // Exit status: 0 when every column ran, no test failed, and features() agrees
 // with EXPECTED.json; 1 otherwise.
 
@@ -80,6 +82,7 @@ function summarizeTests(events) {
     skipped: 0,
     failures: [],
     skips: [],
+    flaky: [],
     fileErrors: [],
     unhandled: [],
     unfinished: [],
@@ -98,8 +101,10 @@ function summarizeTests(events) {
     }
   }
   for (const [key, e] of results) {
-    if (e.state === 'passed') s.passed++;
-    else if (e.state === 'failed') {
+    if (e.state === 'passed') {
+      s.passed++;
+      if (e.retries) s.flaky.push({ name: key, retries: e.retries });
+    } else if (e.state === 'failed') {
       s.failed++;
       s.failures.push({ name: key, message: (e.errors || []).join('\n'), ms: e.ms });
     } else {
@@ -125,12 +130,28 @@ function firstLines(text, n) {
     .join('\n');
 }
 
+function readFailedBoots(file) {
+  if (!file || file === '-') return [];
+  try {
+    return fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => {
+        const [n, ...what] = l.split('\t');
+        return { n: Number(n), what: what.join(' ') };
+      });
+  } catch {
+    return [];
+  }
+}
+
 // ------------------------------------------------------------------ columns
 const cols = [];
 const unexpectedKeys = new Set();
 for (const raw of fs.readFileSync(manifestPath, 'utf8').split('\n')) {
   if (!raw.trim()) continue;
-  const [label, series, kind, image, resultsFile, consoleLog, status] = raw.split('\t');
+  const [label, series, kind, image, resultsFile, consoleLog, status, bootsFile, kernelNote] = raw.split('\t');
   const [secs, ...outcomeParts] = (status || '0 unknown').split(' ');
   const c = {
     label,
@@ -145,6 +166,8 @@ for (const raw of fs.readFileSync(manifestPath, 'utf8').split('\n')) {
     mismatches: [],
     info: [],
     tests: null,
+    failedBoots: readFailedBoots(bootsFile),
+    kernelNote: kernelNote || '',
   };
   const release = c.res.release || (kind === 'host' ? series : '');
   c.release = release;
@@ -265,8 +288,16 @@ out.push(w.map((n) => '-'.repeat(n)).join('  '));
 out.push(fmt(testsRow));
 out.push('');
 for (const c of cols) {
-  const t = c.kind === 'vm' ? ` [${c.release || c.image}, ${c.secs}s, ${c.outcome}]` : ` [${c.release}]`;
+  const boots = c.failedBoots.length ? `, ${c.failedBoots.length + 1} boots` : '';
+  const t = c.kind === 'vm' ? ` [${c.release || c.image}, ${c.secs}s, ${c.outcome}${boots}]` : ` [${c.release}]`;
   out.push(`${c.header}: ${testsLine(c)}${t}`);
+}
+// Boots that died before their first test were retried: not a failure of
+// nsfd, but worth knowing (how often, and why).
+for (const c of cols) {
+  for (const b of c.failedBoots) out.push(`retried boot (${c.header}): boot ${b.n} failed before the first test: ${b.what}`);
+  if (c.kernelNote) out.push(`KERNEL PIN (${c.header}): ${c.kernelNote}`);
+  if (c.tests) for (const f of c.tests.flaky) out.push(`flaky (${c.header}): ${f.name} passed after ${f.retries} ${f.retries === 1 ? 'retry' : 'retries'}`);
 }
 
 const anyProblem = cols.some((c) => c.problems.length > 0);

@@ -6,7 +6,8 @@
 //
 // Events:
 //   {"ev":"start","file","name"}                       a test begins
-//   {"ev":"result","file","name","state","ms","note"?,"todo"?,"errors"?}
+//   {"ev":"result","file","name","state","ms","retries"?,"note"?,"todo"?,"errors"?}
+//   (retries: how many times a test was retried before this result)
 //   {"ev":"module","file","state","errors"?}           a test file ends
 //   {"ev":"end","reason","unhandled"?}                 the run ends
 import { openSync, writeSync } from 'node:fs';
@@ -71,6 +72,7 @@ export default class NsfdStreamReporter {
       state: r.state,
       ms: d ? Math.round(d.duration) : 0,
     };
+    if (d && d.retryCount > 0) o.retries = d.retryCount;
     if (r.state === 'skipped') {
       if (r.note) o.note = r.note;
       if (tc.options && tc.options.mode === 'todo') o.todo = true;
