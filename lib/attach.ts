@@ -3,13 +3,13 @@
 // and returns a scope that puts the thread back.
 import * as fs from 'node:fs';
 
-import { E, NsError, UnsupportedError, check, invalidArg } from './errors';
-import { native } from './native';
+import { E, NsError, UnsupportedError, check, invalidArg } from './core/errors';
+import { native } from './sys/native';
 import { Namespace, nsIdentity } from './namespace';
-import { OwnedFd } from './owned-fd';
+import { OwnedFd } from './core/owned-fd';
 import { Pidfd } from './pidfd';
-import { privilegedEverywhere } from './proc';
-import { CLONE_FLAG, NsType, checkNsTypes, table } from './types';
+import { privilegedEverywhere } from './core/proc';
+import { CLONE_FLAG, NsType, checkNsTypes, table } from './core/ns-types';
 
 /** Types a thread of a multithreaded process can join and leave again. */
 export const ATTACHABLE: readonly NsType[] = ['net', 'uts', 'ipc', 'cgroup'];

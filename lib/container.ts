@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import type * as net from 'node:net';
 import * as path from 'node:path';
 
-import { E, NsError, invalidArg, invalidValue } from './errors';
+import { E, NsError, invalidArg, invalidValue } from './core/errors';
 import {
   InTarget,
   MkdirInOptions,
@@ -31,10 +31,10 @@ import {
   writeFileIn,
 } from './inns';
 import { Namespace } from './namespace';
-import { OwnedFd } from './owned-fd';
+import { OwnedFd } from './core/owned-fd';
 import { ExitStatus, Pidfd } from './pidfd';
 import { IdMapEntry, RunOptions, RunResult, SpawnOptions, Subprocess, runWith, spawn } from './spawn';
-import { NS_TYPES, NsType, checkNsTypes, checkPid } from './types';
+import { NS_TYPES, NsType, checkNsTypes, checkPid } from './core/ns-types';
 
 /** What Container.create makes by default (plus "user" when unprivileged or given id maps). */
 export const DEFAULT_UNSHARE: readonly NsType[] = ['mnt', 'uts', 'ipc', 'pid', 'net', 'cgroup'];

@@ -3,9 +3,12 @@
 // cached for the life of the process.
 import * as fs from 'node:fs';
 
-import { E, invalidValue } from './errors';
-import { native } from './native';
-import { kernelAtLeast } from './proc';
+import { E, invalidValue } from './core/errors';
+import { native } from './sys/native';
+import { kernelAtLeast } from './core/proc';
+import { CLONE_FLAG, PIDFD_NS_IOCTL } from './core/ns-types';
+import { PIDFD_INFO_CREDS, PIDFD_INFO_PID, AT_FDCWD, O_PATH, O_RDONLY, PIDFD_NONBLOCK, PIDFD_THREAD, PIDFS_MAGIC } from './sys/constants';
+import { nsGetId, nsTranslatePid, pidfdGetInfo, pidfdGetNamespace } from './sys/nsfs';
 
 export type FeatureName =
   | 'pidfd_open'
@@ -56,13 +59,6 @@ const SINCE: Record<FeatureName, string> = {
   unprivileged_userns: '3.8',
 };
 
-const PIDFD_NONBLOCK = 0o4000;
-const PIDFD_THREAD = 0o200;
-const PIDFS_MAGIC = 0x50494446;
-const CLONE_NEWUTS = 0x04000000;
-const AT_FDCWD = -100;
-const O_RDONLY = 0;
-const O_PATH = 0o10000000;
 
 function withFd<T>(fd: number, fn: (fd: number) => T): T | false {
   if (fd < 0) return false;
@@ -98,10 +94,10 @@ function probeAll(): Features {
     avail.pidfd_getfd = self >= 0 && opens(native.pidfd_getfd(self, self, 0));
     // Joining our own uts namespace through our pidfd changes nothing; EPERM
     // (unprivileged) still proves the kernel understood the pidfd.
-    const sr = self >= 0 ? native.setns(self, CLONE_NEWUTS) : -E.EBADF;
+    const sr = self >= 0 ? native.setns(self, CLONE_FLAG.uts) : -E.EBADF;
     avail.setns_pidfd = sr === 0 || sr === -E.EPERM;
-    avail.pidfd_get_namespace = self >= 0 && opens(native.pidfd_get_namespace(self, 4));
-    avail.pidfd_get_info = self >= 0 && typeof native.pidfd_get_info(self, 3n) !== 'number';
+    avail.pidfd_get_namespace = self >= 0 && opens(pidfdGetNamespace(self, PIDFD_NS_IOCTL.net));
+    avail.pidfd_get_info = self >= 0 && typeof pidfdGetInfo(self, PIDFD_INFO_PID | PIDFD_INFO_CREDS) !== 'number';
   } finally {
     if (self >= 0) native.close(self);
   }
@@ -112,11 +108,11 @@ function probeAll(): Features {
   avail.ns_get_id = false;
   avail.nsfs_handles = false;
   withFd(net, (fd) => {
-    avail.ns_get_id = typeof native.ns_get_id(fd, 0) !== 'number';
+    avail.ns_get_id = typeof nsGetId(fd) !== 'number';
     avail.nsfs_handles = typeof native.name_to_handle_at(fd) !== 'number';
   });
   const pidns = native.openat(AT_FDCWD, '/proc/self/ns/pid', O_RDONLY, 0);
-  avail.pid_translation = withFd(pidns, (fd) => native.ns_translate(fd, 8, process.pid) > 0) === true;
+  avail.pid_translation = withFd(pidns, (fd) => nsTranslatePid(fd, 'pidIn', process.pid) > 0) === true;
   const ln = native.listns(0n, 0, 1);
   avail.listns = typeof ln !== 'number' || (ln !== -E.ENOSYS && ln !== -E.EINVAL);
   avail.clone3 = native.clone3_probe() === -E.EINVAL;

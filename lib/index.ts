@@ -1,7 +1,7 @@
 // The public API of nsfd.
-export { NsError, UnsupportedError } from './errors';
-export type { NsErrorDetails } from './errors';
-export { OwnedFd } from './owned-fd';
+export { NsError, UnsupportedError } from './core/errors';
+export type { NsErrorDetails } from './core/errors';
+export { OwnedFd } from './core/owned-fd';
 export { Pidfd } from './pidfd';
 export type { PidfdOpenOptions, ExitStatus, ProcessInfo, IdSet, WaitOptions } from './pidfd';
 export { Namespace } from './namespace';
@@ -11,8 +11,8 @@ export { translatePid } from './translate';
 export type { TranslateOptions, PidNsRef } from './translate';
 export { features } from './features';
 export type { Feature, FeatureName, Features } from './features';
-export { NS_TYPES, CLONE_FLAG } from './types';
-export type { NsType } from './types';
+export { NS_TYPES, CLONE_FLAG } from './core/ns-types';
+export type { NsType } from './core/ns-types';
 export { listNamespaces, namespaceTree, buildNamespaceTree } from './list';
 export type { NamespaceInfo, NamespaceTree, NamespaceTreeNode, NsSource, NsHolder, NsThread, NsForeignMount, ListOptions } from './list';
 export { socketIn, socketNamespace, openIn, readFileIn, writeFileIn, mkdirIn, mountIn, loopbackUp, openFlags } from './inns';

@@ -18,12 +18,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isIPv4, isIPv6 } from 'node:net';
 
-import { E, NsError, NsErrorDetails, UnsupportedError, commonHint, invalidArg, invalidValue, outOfRange } from './errors';
-import { native } from './native';
+import { E, NsError, NsErrorDetails, UnsupportedError, commonHint, invalidArg, invalidValue, outOfRange } from './core/errors';
+import { native } from './sys/native';
 import { Namespace } from './namespace';
-import { OwnedFd } from './owned-fd';
+import { OwnedFd } from './core/owned-fd';
 import { Pidfd } from './pidfd';
-import { CLONE_FLAG, NsType } from './types';
+import { CLONE_FLAG, NsType } from './core/ns-types';
+import { AT_FDCWD, AT_RECURSIVE, OPEN_TREE_CLONE, O_DIRECTORY, O_PATH, O_TMPFILE, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS, SOCK_NONBLOCK } from './sys/constants';
 
 // ---- shared with native/inns.cc ----------------------------------------
 const OP_SOCKET = 1;
@@ -60,15 +61,9 @@ const STEP_SETNS = 1;
 export const HELPER_BECOME_ROOT = 1;
 export const HELPER_INTO_PIDNS = 2;
 
-const RESOLVE_NO_MAGICLINKS = 0x02;
-const RESOLVE_IN_ROOT = 0x10;
 /** How every path under a target's root is resolved. */
 export const RESOLVE = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
 
-const AT_FDCWD = -100;
-const O_PATH = 0o10000000;
-const O_DIRECTORY = 0o200000;
-const O_TMPFILE = 0o20000000 | O_DIRECTORY;
 
 // ---- targets -------------------------------------------------------------
 
@@ -385,7 +380,6 @@ const TYPES = new Map<string, number>([
   ['raw', 3],
   ['seqpacket', 5],
 ]);
-const SOCK_NONBLOCK = 0o4000;
 const PROTOCOLS = new Map<string, number>([
   ['ip', 0],
   ['icmp', 1],
@@ -759,8 +753,6 @@ export interface MountOptions {
   bind?: boolean;
 }
 
-const OPEN_TREE_CLONE = 1;
-const AT_RECURSIVE = 0x8000;
 
 function attrFlags(o: MountOptions): number {
   return (o.readonly ? MOUNT_ATTR.rdonly : 0) | (o.nosuid ? MOUNT_ATTR.nosuid : 0) | (o.nodev ? MOUNT_ATTR.nodev : 0) | (o.noexec ? MOUNT_ATTR.noexec : 0);

@@ -17,9 +17,11 @@
 // is a raw fd closed in a finally block before the next process is read.
 import * as fs from 'node:fs';
 
-import { E, invalidArg } from './errors';
-import { native } from './native';
-import { CLONE_FLAG, NS_TYPES, NsType, PIDFD_NS_IOCTL, checkNsType, typeFromCloneFlag } from './types';
+import { E, invalidArg } from './core/errors';
+import { native } from './sys/native';
+import { CLONE_FLAG, NS_TYPES, NsType, PIDFD_NS_IOCTL, checkNsType, typeFromCloneFlag } from './core/ns-types';
+import { AT_FDCWD, FILEID_NSFS, NSFS_MAGIC, O_PATH, O_RDONLY } from './sys/constants';
+import { nsGetId, nsGetMntnsId, nsGetNstype, nsGetOwnerUid, nsGetParent, nsGetUserns, pidfdGetNamespace } from './sys/nsfs';
 
 /** How a namespace was found. */
 export type NsSource = 'listns' | 'process' | 'thread' | 'fd' | 'socket' | 'mount' | 'hierarchy';
@@ -113,11 +115,6 @@ export interface NamespaceTree {
 // Small raw-fd helpers. Nothing here keeps an fd past the function that
 // opened it.
 
-const AT_FDCWD = -100;
-const O_RDONLY = 0;
-const O_PATH = 0o10000000;
-const NSFS_MAGIC = 0x6e736673;
-const FILEID_NSFS = 0xf1;
 
 const NS_RE = /^([a-z]+):\[(\d+)\]$/;
 const SOCKET_RE = /^socket:\[(\d+)\]$/;
@@ -169,7 +166,7 @@ interface RawIdentity {
 /** Type, dev and inode of an nsfs fd, or undefined if it is not one. */
 function identify(fd: number): RawIdentity | undefined {
   if (native.fstatfs_type(fd) !== NSFS_MAGIC) return undefined;
-  const flag = native.ns_ioctl(fd, 3);
+  const flag = nsGetNstype(fd);
   const type = flag > 0 ? typeFromCloneFlag(flag) : undefined;
   if (type === undefined) return undefined;
   const st = native.fstat(fd);
@@ -204,7 +201,7 @@ let pidfdNsIoctls = true;
 /** A process's namespace through its pidfd (6.11), else its /proc link; -1 if not `inode`. */
 function openProcNs(pidfd: number, pid: number, f: (typeof PROC_NS_FILES)[number], inode: number): number {
   if (pidfdNsIoctls) {
-    const r = native.pidfd_get_namespace(pidfd, f.ioctl);
+    const r = pidfdGetNamespace(pidfd, f.ioctl);
     if (r >= 0) {
       const st = native.fstat(r);
       if (typeof st !== 'number' && Number(st[1]) === inode) return r;
@@ -317,21 +314,21 @@ class Walk {
     if (e.described) return e;
     e.described = true;
     e.dev = ident.dev;
-    let id = native.ns_get_id(fd, 0);
-    if (typeof id === 'number' && ident.type === 'mnt') id = native.ns_get_id(fd, 1);
+    let id = nsGetId(fd);
+    if (typeof id === 'number' && ident.type === 'mnt') id = nsGetMntnsId(fd);
     if (typeof id === 'bigint') e.id = id;
     if (ident.type === 'user') {
-      const uid = native.ns_get_owner_uid(fd);
+      const uid = nsGetOwnerUid(fd);
       if (uid >= 0) e.ownerUid = uid;
     }
-    const owner = native.ns_ioctl(fd, 1);
+    const owner = nsGetUserns(fd);
     if (owner >= 0) {
       try {
         const o = identify(owner);
         if (o !== undefined) {
           e.ownerInode = o.inode;
           if (ident.type !== 'user') {
-            const uid = native.ns_get_owner_uid(owner);
+            const uid = nsGetOwnerUid(owner);
             if (uid >= 0) e.ownerUid = uid;
           }
           if (this.needsFd(o.inode) && this.wants('user')) this.describe(owner, 'hierarchy');
@@ -341,7 +338,7 @@ class Walk {
       }
     }
     if (ident.type === 'pid' || ident.type === 'user') {
-      const parent = native.ns_ioctl(fd, 2);
+      const parent = nsGetParent(fd);
       if (parent >= 0) {
         try {
           const p = identify(parent);

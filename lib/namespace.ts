@@ -2,17 +2,14 @@
 // hierarchy (owner, parent), persistence (bind mounts) and nsfs handles.
 import * as fs from 'node:fs';
 
-import { E, NsError, UnsupportedError, check, invalidArg, invalidValue } from './errors';
-import { native } from './native';
-import { OwnedFd } from './owned-fd';
-import { Pidfd } from './pidfd';
-import { CLONE_FLAG, NsType, checkNsType, typeFromCloneFlag } from './types';
+import { E, NsError, UnsupportedError, check, invalidArg, invalidValue } from './core/errors';
+import { native } from './sys/native';
+import { OwnedFd } from './core/owned-fd';
+import { pidfdOpenFd, processNamespaceFd } from './core/process';
+import { CLONE_FLAG, NsType, checkNsType, checkPid, typeFromCloneFlag } from './core/ns-types';
+import { AT_FDCWD, MNT_DETACH, NSFS_MAGIC, O_PATH, O_RDONLY } from './sys/constants';
+import { nsGetId, nsGetMntnsId, nsGetNstype, nsGetOwnerUid, nsGetParent, nsGetUserns } from './sys/nsfs';
 
-const NSFS_MAGIC = 0x6e736673;
-const AT_FDCWD = -100;
-const O_RDONLY = 0;
-const O_PATH = 0o10000000;
-const MNT_DETACH = 2;
 
 export class Namespace extends OwnedFd {
   readonly type: NsType;
@@ -69,8 +66,13 @@ export class Namespace extends OwnedFd {
   /** A process's namespace, through a pidfd (never a bare /proc path). */
   static ofPid(pid: number, type: NsType): Namespace {
     checkNsType(type);
-    using pidfd = Pidfd.open(pid);
-    return pidfd.namespace(type);
+    checkPid(pid);
+    const pidfd = pidfdOpenFd(pid);
+    try {
+      return adoptNamespace(processNamespaceFd(pidfd, pid, type));
+    } finally {
+      native.close(pidfd);
+    }
   }
 
   /** Reopens a namespace from toHandle() (nsfs file handles, Linux 6.18). */
@@ -125,8 +127,8 @@ export class Namespace extends OwnedFd {
   get id(): bigint {
     if (Namespace.#isReal(this) && this.#id !== undefined) return this.#id;
     const fd = this.asFd('ioctl(NS_GET_ID)');
-    let r = native.ns_get_id(fd, 0);
-    if (typeof r === 'number' && r === -E.ENOTTY && this.type === 'mnt') r = native.ns_get_id(fd, 1);
+    let r = nsGetId(fd);
+    if (typeof r === 'number' && r === -E.ENOTTY && this.type === 'mnt') r = nsGetMntnsId(fd);
     if (typeof r === 'number') {
       if (r === -E.ENOTTY) throw new UnsupportedError('NS_GET_ID', '6.18', r, 'ioctl(NS_GET_ID)');
       throw new NsError(r, 'ioctl(NS_GET_ID)');
@@ -137,7 +139,7 @@ export class Namespace extends OwnedFd {
 
   /** The user namespace that owns this one. */
   owner(): Namespace {
-    const r = native.ns_ioctl(this.asFd('ioctl(NS_GET_USERNS)'), 1);
+    const r = nsGetUserns(this.asFd('ioctl(NS_GET_USERNS)'));
     return adoptNamespace(
       check(r, 'ioctl(NS_GET_USERNS)', (e) => ({
         hint: e === E.EPERM ? 'the owning user namespace is outside the caller\'s user namespace' : undefined,
@@ -147,7 +149,7 @@ export class Namespace extends OwnedFd {
 
   /** The parent namespace (pid and user namespaces only). */
   parent(): Namespace {
-    const r = native.ns_ioctl(this.asFd('ioctl(NS_GET_PARENT)'), 2);
+    const r = nsGetParent(this.asFd('ioctl(NS_GET_PARENT)'));
     return adoptNamespace(
       check(r, 'ioctl(NS_GET_PARENT)', (e) => ({
         hint:
@@ -163,7 +165,7 @@ export class Namespace extends OwnedFd {
   /** The uid that created the user namespace owning this one (this one if it is a user namespace). */
   get ownerUid(): number {
     if (this.type === 'user') {
-      return check(native.ns_get_owner_uid(this.asFd('ioctl(NS_GET_OWNER_UID)')), 'ioctl(NS_GET_OWNER_UID)');
+      return check(nsGetOwnerUid(this.asFd('ioctl(NS_GET_OWNER_UID)')), 'ioctl(NS_GET_OWNER_UID)');
     }
     using owner = this.owner();
     return owner.ownerUid;
@@ -251,7 +253,7 @@ function identify(fd: number): { type: NsType; dev: number; inode: number } {
   const ftype = native.fstatfs_type(fd);
   if (ftype < 0) throw new NsError(ftype, 'fstatfs', { fd });
   if (ftype !== NSFS_MAGIC) throw new NsError(-E.EINVAL, 'fstatfs', { fd, hint: 'not a namespace file descriptor' });
-  const flag = check(native.ns_ioctl(fd, 3), 'ioctl(NS_GET_NSTYPE)', { fd });
+  const flag = check(nsGetNstype(fd), 'ioctl(NS_GET_NSTYPE)', { fd });
   const type = typeFromCloneFlag(flag);
   if (type === undefined) throw new NsError(-E.EINVAL, 'ioctl(NS_GET_NSTYPE)', { hint: `unknown namespace type 0x${flag.toString(16)}` });
   const st = native.fstat(fd);

@@ -4,30 +4,18 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 
-import { E, NsError, UnsupportedError, check, commonHint, invalidArg, outOfRange } from './errors';
-import { native } from './native';
+import { E, NsError, UnsupportedError, check, commonHint, invalidArg, outOfRange } from './core/errors';
+import { native } from './sys/native';
 import { Namespace, adoptNamespace } from './namespace';
-import { OwnedFd } from './owned-fd';
-import { kernelAtLeast, numbers, readStatus } from './proc';
+import { OwnedFd } from './core/owned-fd';
+import { numbers, readStatus } from './core/proc';
 import { whenExited } from './reaper';
 import { has } from './features';
-import { NS_TYPES, NsType, PIDFD_NS_IOCTL, checkNsType, checkNsTypes, checkPid } from './types';
+import { pidfdOpenFd, processNamespaceFd, recheckAlive } from './core/process';
+import { NS_TYPES, NsType, checkNsType, checkNsTypes, checkPid } from './core/ns-types';
+import { CLD_EXITED, PIDFD_INFO_CGROUPID, PIDFD_INFO_CREDS, PIDFD_INFO_EXIT, PIDFD_INFO_PID, PIDFS_MAGIC, WEXITED, WNOHANG, WNOWAIT } from './sys/constants';
+import { pidfdGetInfo } from './sys/nsfs';
 
-const PIDFD_NONBLOCK = 0o4000;
-const PIDFD_THREAD = 0o200;
-const PIDFS_MAGIC = 0x50494446;
-const WEXITED = 4;
-const WNOHANG = 1;
-const WNOWAIT = 0x01000000;
-const CLD_EXITED = 1;
-const PIDFD_INFO_PID = 1n << 0n;
-const PIDFD_INFO_CREDS = 1n << 1n;
-const PIDFD_INFO_CGROUPID = 1n << 2n;
-const PIDFD_INFO_EXIT = 1n << 3n;
-const AT_FDCWD = -100;
-
-/** Whether PIDFD_GET_*_NAMESPACE works here (undefined: not tried yet). */
-let nsIoctls: boolean | undefined;
 
 export interface PidfdOpenOptions {
   /** PIDFD_NONBLOCK (5.10): waitid on this fd never blocks. */
@@ -139,26 +127,7 @@ export class Pidfd extends OwnedFd {
     checkPid(pid);
     if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
     if (options.id !== undefined && typeof options.id !== 'bigint') throw invalidArg('options.id', 'a bigint', options.id);
-    const flags = (options.nonblock ? PIDFD_NONBLOCK : 0) | (options.thread ? PIDFD_THREAD : 0);
-    const r = native.pidfd_open(pid, flags);
-    if (r < 0) {
-      if (r === -E.ENOSYS) throw new UnsupportedError('pidfd_open', '5.3', r, 'pidfd_open');
-      if (r === -E.EINVAL && options.thread && !kernelAtLeast(6, 9)) {
-        throw new UnsupportedError('PIDFD_THREAD', '6.9', r, 'pidfd_open');
-      }
-      if (r === -E.EINVAL && options.nonblock && !kernelAtLeast(5, 10)) {
-        throw new UnsupportedError('PIDFD_NONBLOCK', '5.10', r, 'pidfd_open');
-      }
-      throw new NsError(r, 'pidfd_open', {
-        pid,
-        hint:
-          r === -E.ESRCH
-            ? `no process ${pid} in this pid namespace`
-            : r === -E.ENOENT || r === -E.EINVAL
-              ? `${pid} is a thread, not a process: pass { thread: true }`
-              : undefined,
-      });
-    }
+    const r = pidfdOpenFd(pid, options);
     const pidfd = new Pidfd(r, pid);
     if (options.id !== undefined) {
       let actual: bigint;
@@ -254,7 +223,7 @@ export class Pidfd extends OwnedFd {
   /** Process identity and credentials: PIDFD_GET_INFO (6.13) or /proc rechecked through the pidfd. */
   info(): ProcessInfo {
     const fd = this.asFd('ioctl(PIDFD_GET_INFO)');
-    const r = native.pidfd_get_info(fd, PIDFD_INFO_PID | PIDFD_INFO_CREDS | PIDFD_INFO_CGROUPID);
+    const r = pidfdGetInfo(fd, PIDFD_INFO_PID | PIDFD_INFO_CREDS | PIDFD_INFO_CGROUPID);
     if (typeof r !== 'number') {
       const out: ProcessInfo = {
         pid: r.pid,
@@ -290,9 +259,7 @@ export class Pidfd extends OwnedFd {
 
   /** ESRCH unless the process still exists (so a /proc read just made was about it). */
   recheck(syscall: string): void {
-    const r = native.pidfd_send_signal(this.asFd(syscall), 0, 0);
-    // EPERM: we may not signal it, but it exists, which is all we ask.
-    if (r < 0 && r !== -E.EPERM) throw new NsError(r, syscall, { pid: this.#pid, hint: r === -E.ESRCH ? 'the process has exited' : undefined });
+    recheckAlive(this.asFd(syscall), this.#pid, syscall);
   }
 
   /** One of the process's namespaces: PIDFD_GET_*_NAMESPACE (6.11) or /proc rechecked. */
@@ -307,42 +274,7 @@ export class Pidfd extends OwnedFd {
    */
   namespaceFd(type: NsType): number {
     checkNsType(type);
-    const fd = this.asFd('ioctl(PIDFD_GET_NAMESPACE)');
-    if (nsIoctls !== false) {
-      const r = native.pidfd_get_namespace(fd, PIDFD_NS_IOCTL[type]);
-      if (r >= 0) {
-        nsIoctls = true;
-        return r;
-      }
-      if (r !== -E.ENOTTY && r !== -E.EINVAL) {
-        throw new NsError(r, `ioctl(PIDFD_GET_${type.toUpperCase()}_NAMESPACE)`, {
-          pid: this.#pid,
-          hint:
-            r === -E.EOPNOTSUPP
-              ? `this kernel has no ${type} namespaces`
-              : r === -E.EACCES
-                ? 'no ptrace access to the process (PTRACE_MODE_READ)'
-                : commonHint(-r),
-        });
-      }
-      // ENOTTY (before 6.11), or EINVAL from a kernel that has the ioctl: keep asking only if it ever worked.
-      if (nsIoctls === undefined) nsIoctls = false;
-    }
-    // Older kernels: /proc/PID/ns/TYPE, then recheck that the pid still names our process.
-    const r = native.openat(AT_FDCWD, `/proc/${this.#pid}/ns/${type}`, 0, 0);
-    try {
-      this.recheck('open(/proc/PID/ns)');
-    } catch (err) {
-      if (r >= 0) native.close(r);
-      throw err;
-    }
-    if (r < 0) {
-      throw new NsError(r === -E.ENOENT ? -E.ESRCH : r, 'open(/proc/PID/ns)', {
-        pid: this.#pid,
-        hint: r === -E.ENOENT ? 'the process has exited' : commonHint(-r),
-      });
-    }
-    return r;
+    return processNamespaceFd(this.asFd('ioctl(PIDFD_GET_NAMESPACE)'), this.#pid, type);
   }
 
   /** Several namespaces at once (all types this kernel has by default). */
@@ -435,7 +367,7 @@ async function waitOn(pidfd: Pidfd, reap: boolean): Promise<ExitStatus> {
 const REAP_GRACE_MS = 100;
 
 function exitInfo(fd: number): ExitStatus | undefined {
-  const info = native.pidfd_get_info(fd, PIDFD_INFO_EXIT);
+  const info = pidfdGetInfo(fd, PIDFD_INFO_EXIT);
   if (typeof info !== 'number' && (info.mask & PIDFD_INFO_EXIT) !== 0n) return decodeWaitStatus(info.exitCode);
   return undefined;
 }

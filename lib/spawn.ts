@@ -7,14 +7,15 @@ import * as net from 'node:net';
 import type { Stream } from 'node:stream';
 import { isMainThread } from 'node:worker_threads';
 
-import { E, NsError, UnsupportedError, commonHint, invalidArg, invalidValue, outOfRange } from './errors';
-import { native } from './native';
+import { E, NsError, UnsupportedError, commonHint, invalidArg, invalidValue, outOfRange } from './core/errors';
+import { native } from './sys/native';
 import { Namespace } from './namespace';
-import { OwnedFd } from './owned-fd';
+import { OwnedFd } from './core/owned-fd';
 import { ExitStatus, Pidfd, markOwnChild, signalName, signalNumber } from './pidfd';
 import { procRootFd } from './inns';
-import { privilegedEverywhere } from './proc';
-import { CLONE_FLAG, NS_TYPES, NsType, checkNsTypes } from './types';
+import { privilegedEverywhere } from './core/proc';
+import { CLONE_FLAG, NS_TYPES, NsType, checkNsTypes } from './core/ns-types';
+import { AT_FDCWD, CGROUP2_SUPER_MAGIC, O_DIRECTORY, O_RDONLY, O_RDWR, WEXITED, WNOHANG } from './sys/constants';
 
 export interface IdMapEntry {
   /** First id inside the new user namespace. */
@@ -75,13 +76,6 @@ export interface SpawnOptions {
   newSession?: boolean;
 }
 
-const AT_FDCWD = -100;
-const O_RDONLY = 0;
-const O_RDWR = 2;
-const O_DIRECTORY = 0o200000;
-const CGROUP2_SUPER_MAGIC = 0x63677270;
-const WEXITED = 4;
-const WNOHANG = 1;
 
 /** What native spawn_clone3 reads; see native/spawn.cc. */
 interface SpawnSpec {

@@ -3,12 +3,13 @@
 // NSpid in /proc/PID/status with every namespace checked by identity.
 import * as fs from 'node:fs';
 
-import { E, NsError, check, invalidArg } from './errors';
-import { native } from './native';
+import { E, NsError, check, invalidArg } from './core/errors';
+import { native } from './sys/native';
 import { Namespace, adoptNamespace, nsIdentity } from './namespace';
-import { numbers, readStatus } from './proc';
+import { numbers, readStatus } from './core/proc';
 import { Pidfd } from './pidfd';
-import { checkPid } from './types';
+import { checkPid } from './core/ns-types';
+import { PidTranslation, nsGetParent, nsTranslatePid } from './sys/nsfs';
 
 export type PidNsRef = Namespace | Pidfd;
 
@@ -66,8 +67,8 @@ export function translatePid(pid: number, options: TranslateOptions = {}): numbe
     if (!ioctlsMissing) {
       try {
         // from's view -> ours, then ours -> to's view.
-        const mid = fromOurs ? (tgid ? tgidOf(pid) : pid) : viaIoctl(fromFd, tgid ? 7 : 6, pid, 'from');
-        return toOurs ? mid : viaIoctl(toFd, tgid ? 9 : 8, mid, 'to');
+        const mid = fromOurs ? (tgid ? tgidOf(pid) : pid) : viaIoctl(fromFd, tgid ? 'tgidFrom' : 'pidFrom', pid, 'from');
+        return toOurs ? mid : viaIoctl(toFd, tgid ? 'tgidIn' : 'pidIn', mid, 'to');
       } catch (err) {
         if (!(err instanceof NsError && err.code === 'ENOTTY')) throw err;
         ioctlsMissing = true;
@@ -99,8 +100,8 @@ function adoptDup(fd: number): Namespace {
   return adoptNamespace(check(native.dup_cloexec(fd), 'fcntl'));
 }
 
-function viaIoctl(fd: number, nr: 6 | 7 | 8 | 9, pid: number, side: 'from' | 'to'): number {
-  const r = native.ns_translate(fd, nr, pid);
+function viaIoctl(fd: number, how: PidTranslation, pid: number, side: 'from' | 'to'): number {
+  const r = nsTranslatePid(fd, how, pid);
   if (r > 0) return r;
   if (r === 0 || r === -E.ESRCH) {
     throw new NsError(-E.ESRCH, 'ioctl(NS_GET_PID)', {
@@ -125,7 +126,7 @@ function depthBelow(ns: Namespace, ours: Namespace): number {
   try {
     for (;;) {
       if (cur.equals(ours)) return depth;
-      const r = native.ns_ioctl(cur.fd, 2);
+      const r = nsGetParent(cur.fd);
       if (r < 0) return -1;
       cur.close();
       cur = adoptNamespace(r);
@@ -145,7 +146,7 @@ function ancestorOfTask(tid: number, levels: number): Namespace | undefined {
     return undefined;
   }
   for (let i = 0; i < levels; i++) {
-    const r = native.ns_ioctl(cur.fd, 2);
+    const r = nsGetParent(cur.fd);
     cur.close();
     if (r < 0) return undefined;
     cur = adoptNamespace(r);

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { CLONE_FLAG, Namespace, NsError, OwnedFd, Pidfd, openFlags } from '../lib/index';
-import { native } from '../lib/native';
+import { native } from '../lib/sys/native';
 import { fdCount, isRoot } from './helpers';
 import { FuzzResult, checkFuzz, runFuzz } from './stress/fuzz-check';
 

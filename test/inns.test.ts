@@ -15,7 +15,7 @@ import * as os from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Namespace, NsError, OwnedFd, Pidfd, mkdirIn, openFlags, openIn, readFileIn, socketIn, socketNamespace, writeFileIn } from '../lib/index';
-import { native } from '../lib/native';
+import { native } from '../lib/sys/native';
 import * as R from './fixtures/inns-rootfs.js';
 import { Target, checkLeaksPerTest, childPids, isRoot, runFixture, startTarget, threadCount, warmUp } from './helpers';
 

@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, onTes
 
 import { Namespace, NamespaceInfo, buildNamespaceTree, listNamespaces, namespaceTree } from '../lib/index';
 import { listnsIds, nsfsHandle, parseMountinfo, parseNsLink, unescapeMountinfo } from '../lib/list';
-import { NS_TYPES } from '../lib/types';
+import { NS_TYPES } from '../lib/core/ns-types';
 import { Target, checkLeaksPerTest, feat, isRoot, killAndClose, repoRoot, sleep, startTarget } from './helpers';
 
 const ino = (p: string) => fs.statSync(p).ino;

@@ -6,7 +6,7 @@
 'use strict';
 const fs = require('node:fs');
 const { Pidfd, attach, translatePid } = require('../../dist/index.js');
-const { native } = require('../../dist/native.js');
+const { native } = require('../../dist/sys/native.js');
 const { timeSync, table, startTarget } = require('./_util');
 
 const TYPES = { net: 0x40000000, uts: 0x04000000, ipc: 0x08000000, cgroup: 0x02000000 };

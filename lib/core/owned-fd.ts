@@ -6,7 +6,7 @@
 import { inspect } from 'node:util';
 
 import { E, NsError, check, invalidArg, outOfRange } from './errors';
-import { native } from './native';
+import { native } from '../sys/native';
 
 const gcRegistry = new FinalizationRegistry<number>((fd) => {
   native.close(fd);

@@ -87,7 +87,7 @@ function load(): NativeBinding {
   if (override) return require(path.resolve(override)) as NativeBinding;
   const nodeGypBuild = require('node-gyp-build') as (dir: string) => NativeBinding;
   // The package root holds binding.gyp, build/ and prebuilds/.
-  return nodeGypBuild(path.join(__dirname, '..'));
+  return nodeGypBuild(path.join(__dirname, '..', '..'));
 }
 
 export const native: NativeBinding = load();

@@ -1,0 +1,58 @@
+// The kernel's numbers, in one place: the only module with O_*, AT_*, magic
+// and ioctl numbers (native/uapi.h is the C++ side's copy, checked there).
+// Values from the uapi headers; see KERNEL-FACTS.md.
+
+// fcntl.h / openat
+export const AT_FDCWD = -100;
+export const AT_RECURSIVE = 0x8000;
+export const O_RDONLY = 0;
+export const O_RDWR = 2;
+export const O_NONBLOCK = 0o4000;
+export const O_DIRECTORY = 0o200000;
+export const O_PATH = 0o10000000;
+export const O_TMPFILE = 0o20000000 | O_DIRECTORY;
+
+// openat2 RESOLVE_*
+export const RESOLVE_NO_MAGICLINKS = 0x02;
+export const RESOLVE_IN_ROOT = 0x10;
+
+// open_tree, umount2
+export const OPEN_TREE_CLONE = 1;
+export const MNT_DETACH = 2;
+
+// socket
+export const SOCK_NONBLOCK = 0o4000;
+
+// pidfd_open flags
+export const PIDFD_NONBLOCK = 0o4000;
+export const PIDFD_THREAD = 0o200;
+
+// struct pidfd_info request/result mask bits (PIDFD_GET_INFO)
+export const PIDFD_INFO_PID = 1n << 0n;
+export const PIDFD_INFO_CREDS = 1n << 1n;
+export const PIDFD_INFO_CGROUPID = 1n << 2n;
+export const PIDFD_INFO_EXIT = 1n << 3n;
+
+// waitid
+export const WNOHANG = 1;
+export const WEXITED = 4;
+export const WNOWAIT = 0x01000000;
+export const CLD_EXITED = 1;
+
+// statfs f_type
+export const NSFS_MAGIC = 0x6e736673;
+export const PIDFS_MAGIC = 0x50494446;
+export const CGROUP2_SUPER_MAGIC = 0x63677270;
+
+// name_to_handle_at handle type of nsfs (FILEID_NSFS)
+export const FILEID_NSFS = 0xf1;
+
+// nsfs ioctls: the nr of _IO(0xb7, nr) / _IOR(0xb7, nr, ...); the addon
+// builds the full request number.
+export const NS_GET_USERNS = 1;
+export const NS_GET_PARENT = 2;
+export const NS_GET_NSTYPE = 3;
+export const NS_GET_PID_FROM_PIDNS = 6;
+export const NS_GET_TGID_FROM_PIDNS = 7;
+export const NS_GET_PID_IN_PIDNS = 8;
+export const NS_GET_TGID_IN_PIDNS = 9;
