@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 
 import { E, NsError, check, invalidArg } from './core/errors';
 import { native } from './sys/native';
+import { AT_FDCWD, O_RDONLY } from './sys/constants';
 import { Namespace, adoptNamespace, nsIdentity } from './namespace';
 import { numbers, readStatus } from './core/proc';
 import { Pidfd } from './pidfd';
@@ -36,7 +37,7 @@ function pidNamespaceFd(ref: PidNsRef, name: string): number {
 let ourPidNs: string | undefined;
 function ours(): string {
   if (ourPidNs === undefined) {
-    const fd = check(native.openat(-100, '/proc/self/ns/pid', 0, 0), 'open');
+    const fd = check(native.openat(AT_FDCWD, '/proc/self/ns/pid', O_RDONLY, 0), 'open');
     try {
       ourPidNs = nsIdentity(fd);
     } finally {

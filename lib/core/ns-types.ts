@@ -1,5 +1,23 @@
 // Namespace types and their CLONE_NEW* bits.
 import { invalidArg } from './errors';
+import {
+  CLONE_NEWCGROUP,
+  CLONE_NEWIPC,
+  CLONE_NEWNET,
+  CLONE_NEWNS,
+  CLONE_NEWPID,
+  CLONE_NEWTIME,
+  CLONE_NEWUSER,
+  CLONE_NEWUTS,
+  PIDFD_GET_CGROUP_NAMESPACE,
+  PIDFD_GET_IPC_NAMESPACE,
+  PIDFD_GET_MNT_NAMESPACE,
+  PIDFD_GET_NET_NAMESPACE,
+  PIDFD_GET_PID_NAMESPACE,
+  PIDFD_GET_TIME_NAMESPACE,
+  PIDFD_GET_USER_NAMESPACE,
+  PIDFD_GET_UTS_NAMESPACE,
+} from '../sys/constants';
 
 export type NsType = 'mnt' | 'uts' | 'ipc' | 'user' | 'pid' | 'net' | 'cgroup' | 'time';
 
@@ -15,26 +33,26 @@ export function table<T extends object>(entries: T): Readonly<T> {
 }
 
 export const CLONE_FLAG: Readonly<Record<NsType, number>> = table({
-  time: 0x00000080,
-  mnt: 0x00020000,
-  cgroup: 0x02000000,
-  uts: 0x04000000,
-  ipc: 0x08000000,
-  user: 0x10000000,
-  pid: 0x20000000,
-  net: 0x40000000,
+  time: CLONE_NEWTIME,
+  mnt: CLONE_NEWNS,
+  cgroup: CLONE_NEWCGROUP,
+  uts: CLONE_NEWUTS,
+  ipc: CLONE_NEWIPC,
+  user: CLONE_NEWUSER,
+  pid: CLONE_NEWPID,
+  net: CLONE_NEWNET,
 });
 
 /** PIDFD_GET_<TYPE>_NAMESPACE ioctl numbers (_IO(0xFF, n)). */
 export const PIDFD_NS_IOCTL: Readonly<Record<NsType, number>> = table({
-  cgroup: 1,
-  ipc: 2,
-  mnt: 3,
-  net: 4,
-  pid: 5,
-  time: 7,
-  user: 9,
-  uts: 10,
+  cgroup: PIDFD_GET_CGROUP_NAMESPACE,
+  ipc: PIDFD_GET_IPC_NAMESPACE,
+  mnt: PIDFD_GET_MNT_NAMESPACE,
+  net: PIDFD_GET_NET_NAMESPACE,
+  pid: PIDFD_GET_PID_NAMESPACE,
+  time: PIDFD_GET_TIME_NAMESPACE,
+  user: PIDFD_GET_USER_NAMESPACE,
+  uts: PIDFD_GET_UTS_NAMESPACE,
 });
 
 export function typeFromCloneFlag(flag: number): NsType | undefined {

@@ -47,6 +47,26 @@ export const CGROUP2_SUPER_MAGIC = 0x63677270;
 // name_to_handle_at handle type of nsfs (FILEID_NSFS)
 export const FILEID_NSFS = 0xf1;
 
+// CLONE_NEW* (sched.h): the namespace types' clone/unshare/setns flags
+export const CLONE_NEWTIME = 0x00000080;
+export const CLONE_NEWNS = 0x00020000;
+export const CLONE_NEWCGROUP = 0x02000000;
+export const CLONE_NEWUTS = 0x04000000;
+export const CLONE_NEWIPC = 0x08000000;
+export const CLONE_NEWUSER = 0x10000000;
+export const CLONE_NEWPID = 0x20000000;
+export const CLONE_NEWNET = 0x40000000;
+
+// pidfd ioctls PIDFD_GET_<TYPE>_NAMESPACE: the nr of _IO(0xFF, nr) (6.11+)
+export const PIDFD_GET_CGROUP_NAMESPACE = 1;
+export const PIDFD_GET_IPC_NAMESPACE = 2;
+export const PIDFD_GET_MNT_NAMESPACE = 3;
+export const PIDFD_GET_NET_NAMESPACE = 4;
+export const PIDFD_GET_PID_NAMESPACE = 5;
+export const PIDFD_GET_TIME_NAMESPACE = 7;
+export const PIDFD_GET_USER_NAMESPACE = 9;
+export const PIDFD_GET_UTS_NAMESPACE = 10;
+
 // nsfs ioctls: the nr of _IO(0xb7, nr) / _IOR(0xb7, nr, ...); the addon
 // builds the full request number.
 export const NS_GET_USERNS = 1;

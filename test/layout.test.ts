@@ -1,0 +1,95 @@
+// The layout rules of lib/ (README, "Layout"), checked on the sources so
+// they cannot drift: no import cycles, and the kernel's numbers only in
+// lib/sys/constants.ts.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const lib = path.resolve(__dirname, '../lib');
+
+function sources(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...sources(p));
+    else out.push(p);
+  }
+  return out;
+}
+
+/** The source without comments and with every string literal emptied. */
+function code(file: string): string {
+  return fs
+    .readFileSync(file, 'utf8')
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/\/\/.*$/gm, '')
+    .replace(/'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|`(?:[^`\\]|\\.)*`/g, "''");
+}
+
+/** Relative imports that load a module at run time (not `import type`). */
+function valueImports(file: string): string[] {
+  const text = fs.readFileSync(file, 'utf8');
+  const out: string[] = [];
+  for (const m of text.matchAll(/^(import|export)\s+(type\s+)?[^;]*?from\s+'(\.[^']+)'/gms)) {
+    if (m[2]) continue;
+    const spec = m[3] as string;
+    const base = path.resolve(path.dirname(file), spec);
+    out.push(fs.existsSync(`${base}.ts`) ? `${base}.ts` : path.join(base, 'index.ts'));
+  }
+  return out;
+}
+
+describe('lib/ layout', () => {
+  const files = sources(lib);
+  const ts = files.filter((f) => f.endsWith('.ts'));
+
+  it('holds TypeScript only', () => {
+    expect(files.filter((f) => !f.endsWith('.ts')).map((f) => path.relative(lib, f))).toEqual([]);
+  });
+
+  it('has no import cycle among its modules', () => {
+    const graph = new Map(ts.map((f) => [f, valueImports(f)]));
+    for (const deps of graph.values()) for (const d of deps) expect(graph.has(d), `import of a missing module ${d}`).toBe(true);
+    const cycles: string[] = [];
+    const state = new Map<string, 1 | 2>();
+    const stack: string[] = [];
+    const visit = (f: string): void => {
+      state.set(f, 1);
+      stack.push(f);
+      for (const d of graph.get(f) ?? []) {
+        if (state.get(d) === 1) cycles.push([...stack.slice(stack.indexOf(d)), d].map((x) => path.relative(lib, x)).join(' -> '));
+        else if (!state.has(d)) visit(d);
+      }
+      stack.pop();
+      state.set(f, 2);
+    };
+    for (const f of ts) if (!state.has(f)) visit(f);
+    expect(cycles).toEqual([]);
+  });
+
+  it('spells the kernel numbers of lib/sys/constants.ts nowhere else', () => {
+    const constantsFile = path.join(lib, 'sys/constants.ts');
+    // Name -> value of every constant; small numbers (0..63) are too common
+    // to tell apart from counts and indexes, so only larger ones are checked.
+    const values = new Map<number, string>();
+    const known = new Map<string, number>();
+    for (const m of fs.readFileSync(constantsFile, 'utf8').matchAll(/export const (\w+) = ([^;]+);/g)) {
+      const expr = (m[2] as string).replace(/\b[A-Z_][A-Z0-9_]*\b/g, (n) => String(known.get(n) ?? NaN));
+      if (!/^[-0-9a-fA-FxXoO|<n ()]+$/.test(expr) || expr.includes('n')) continue; // bigint masks: checked by name below
+      const v = Number(Function(`return (${expr});`)());
+      known.set(m[1] as string, v);
+      if (Number.isInteger(v) && Math.abs(v) >= 64 && !values.has(v)) values.set(v, m[1] as string);
+    }
+    expect(values.size).toBeGreaterThan(10);
+    const hits: string[] = [];
+    for (const f of ts) {
+      if (f === constantsFile) continue;
+      for (const m of code(f).matchAll(/(-\s*)?\b(0[xX][0-9a-fA-F]+|0[oO][0-7]+|[0-9]+)\b(?!n)/g)) {
+        const v = (m[1] ? -1 : 1) * Number(m[2]);
+        const name = values.get(v);
+        if (name !== undefined) hits.push(`${path.relative(lib, f)}: ${m[0].replace(/\s+/g, '')} (${name})`);
+      }
+    }
+    expect(hits).toEqual([]);
+  });
+});
