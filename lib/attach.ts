@@ -5,7 +5,8 @@ import * as fs from 'node:fs';
 
 import { E, NsError, UnsupportedError, check, invalidArg } from './core/errors';
 import { native } from './sys/native';
-import { AT_FDCWD, O_RDONLY } from './sys/constants';
+import { O_RDONLY } from './sys/constants';
+import { procOpen } from './core/procfs';
 import { Namespace, nsIdentity } from './namespace';
 import { OwnedFd } from './core/owned-fd';
 import { Pidfd } from './pidfd';
@@ -120,7 +121,7 @@ function openSelfThread(tid: number): Pidfd | undefined {
 
 function currentNsFd(self: Pidfd | undefined, type: NsType): number {
   if (self) return self.namespaceFd(type);
-  return check(native.openat(AT_FDCWD, `/proc/thread-self/ns/${type}`, O_RDONLY, 0), 'open', { path: `/proc/thread-self/ns/${type}` });
+  return check(procOpen(`thread-self/ns/${type}`, O_RDONLY, true), 'open', { path: `/proc/thread-self/ns/${type}` });
 }
 
 /**

@@ -1,11 +1,11 @@
 // features(): what the running kernel supports, probed with real syscalls
 // (not guessed from the version, except where no harmless probe exists),
 // cached for the life of the process.
-import * as fs from 'node:fs';
 
 import { E, invalidValue } from './core/errors';
 import { native } from './sys/native';
 import { kernelAtLeast } from './core/proc';
+import { procOpen, procRead } from './core/procfs';
 import { CLONE_FLAG, PIDFD_NS_IOCTL } from './core/ns-types';
 import { PIDFD_INFO_CREDS, PIDFD_INFO_PID, AT_FDCWD, O_PATH, O_RDONLY, PIDFD_NONBLOCK, PIDFD_THREAD, PIDFS_MAGIC } from './sys/constants';
 import { nsGetId, nsTranslatePid, pidfdGetInfo, pidfdGetNamespace } from './sys/nsfs';
@@ -73,12 +73,10 @@ function opens(fd: number): boolean {
   return withFd(fd, () => true);
 }
 
-function readInt(file: string): number | undefined {
-  try {
-    return Number(fs.readFileSync(file, 'latin1').trim());
-  } catch {
-    return undefined;
-  }
+/** A number from a file under /proc (sys/...), or undefined when it is not there. */
+function readInt(rel: string): number | undefined {
+  const text = procRead(rel);
+  return text === undefined ? undefined : Number(text.trim());
 }
 
 function probeAll(): Features {
@@ -104,14 +102,14 @@ function probeAll(): Features {
   avail.pidfd_info_exit = avail.pidfd_get_info && kernelAtLeast(6, 15);
   detail.pidfd_info_exit = 'PIDFD_GET_INFO present and kernel version >= 6.15 (no probe without an exited process)';
 
-  const net = native.openat(AT_FDCWD, '/proc/self/ns/net', O_RDONLY, 0);
+  const net = procOpen('self/ns/net', O_RDONLY, true);
   avail.ns_get_id = false;
   avail.nsfs_handles = false;
   withFd(net, (fd) => {
     avail.ns_get_id = typeof nsGetId(fd) !== 'number';
     avail.nsfs_handles = typeof native.name_to_handle_at(fd) !== 'number';
   });
-  const pidns = native.openat(AT_FDCWD, '/proc/self/ns/pid', O_RDONLY, 0);
+  const pidns = procOpen('self/ns/pid', O_RDONLY, true);
   avail.pid_translation = withFd(pidns, (fd) => nsTranslatePid(fd, 'pidIn', process.pid) > 0) === true;
   const ln = native.listns(0n, 0, 1);
   avail.listns = typeof ln !== 'number' || (ln !== -E.ENOSYS && ln !== -E.EINVAL);
@@ -120,9 +118,9 @@ function probeAll(): Features {
   detail.clone_into_cgroup = 'clone3 present and kernel version >= 5.7';
   avail.openat2 = opens(native.openat2(AT_FDCWD, '/', O_PATH, 0, 0));
 
-  const maxNs = readInt('/proc/sys/user/max_user_namespaces') ?? 0;
-  const debianKnob = readInt('/proc/sys/kernel/unprivileged_userns_clone');
-  const apparmor = readInt('/proc/sys/kernel/apparmor_restrict_unprivileged_userns');
+  const maxNs = readInt('sys/user/max_user_namespaces') ?? 0;
+  const debianKnob = readInt('sys/kernel/unprivileged_userns_clone');
+  const apparmor = readInt('sys/kernel/apparmor_restrict_unprivileged_userns');
   avail.unprivileged_userns = maxNs > 0 && debianKnob !== 0 && apparmor !== 1;
   detail.unprivileged_userns = 'from user.max_user_namespaces, kernel.unprivileged_userns_clone and apparmor_restrict_unprivileged_userns';
 

@@ -6,6 +6,7 @@ import { E, NsError, UnsupportedError, check, invalidArg, invalidValue } from '.
 import { native } from './sys/native';
 import { OwnedFd } from './core/owned-fd';
 import { pidfdOpenFd, processNamespaceFd } from './core/process';
+import { procOpen } from './core/procfs';
 import { CLONE_FLAG, NsType, checkNsType, checkPid, typeFromCloneFlag } from './core/ns-types';
 import { AT_FDCWD, MNT_DETACH, NSFS_MAGIC, O_PATH, O_RDONLY } from './sys/constants';
 import { nsGetId, nsGetMntnsId, nsGetNstype, nsGetOwnerUid, nsGetParent, nsGetUserns } from './sys/nsfs';
@@ -60,7 +61,9 @@ export class Namespace extends OwnedFd {
   /** The calling thread's namespace of this type. */
   static current(type: NsType): Namespace {
     checkNsType(type);
-    return Namespace.open(`/proc/thread-self/ns/${type}`, type);
+    // Through our own procfs: /proc could be another pid namespace's.
+    const path = `/proc/thread-self/ns/${type}`;
+    return adoptNamespace(check(procOpen(`thread-self/ns/${type}`, O_RDONLY, true), 'open', { path }));
   }
 
   /** A process's namespace, through a pidfd (never a bare /proc path). */
@@ -281,7 +284,7 @@ export function adoptNamespace(fd: number): Namespace {
 let handlesCache: boolean | undefined;
 function handlesSupported(): boolean {
   if (handlesCache === undefined) {
-    using ns = Namespace.open('/proc/self/ns/net');
+    using ns = Namespace.current('net');
     handlesCache = typeof native.name_to_handle_at(ns.fd) !== 'number';
   }
   return handlesCache;

@@ -1,7 +1,6 @@
 // Pidfd: a process handle that cannot be fooled by pid reuse. Everything
 // about the process is derived from this one fd; anything read from /proc
 // is rechecked against it afterwards.
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 
 import { E, NsError, UnsupportedError, check, commonHint, invalidArg, outOfRange } from './core/errors';
@@ -12,6 +11,7 @@ import { numbers, readStatus } from './core/proc';
 import { whenExited } from './reaper';
 import { has } from './features';
 import { pidfdOpenFd, processNamespaceFd, recheckAlive } from './core/process';
+import { procRead } from './core/procfs';
 import { NS_TYPES, NsType, checkNsType, checkNsTypes, checkPid } from './core/ns-types';
 import { CLD_EXITED, PIDFD_INFO_CGROUPID, PIDFD_INFO_CREDS, PIDFD_INFO_EXIT, PIDFD_INFO_PID, PIDFS_MAGIC, WEXITED, WNOHANG, WNOWAIT } from './sys/constants';
 import { pidfdGetInfo } from './sys/nsfs';
@@ -374,12 +374,7 @@ function exitInfo(fd: number): ExitStatus | undefined {
 
 function fdinfoPid(fd: number): number {
   if (!Number.isInteger(fd) || fd < 0) throw invalidArg('fd', 'a non-negative integer', fd);
-  try {
-    const text = fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'latin1');
-    const m = /^Pid:\s*(-?\d+)/m.exec(text);
-    if (m) return Number(m[1]);
-  } catch {
-    // fall through
-  }
+  const m = /^Pid:\s*(-?\d+)/m.exec(procRead(`self/fdinfo/${fd}`) ?? '');
+  if (m) return Number(m[1]);
   throw new NsError(-E.EINVAL, 'pidfd', { fd, hint: 'not a pidfd' });
 }

@@ -1,11 +1,11 @@
 // translatePid(): a pid as seen in one pid namespace, as seen in another.
 // NS_GET_{PID,TGID}_{FROM,IN}_PIDNS (6.11) where the kernel has them, else
 // NSpid in /proc/PID/status with every namespace checked by identity.
-import * as fs from 'node:fs';
 
 import { E, NsError, check, invalidArg } from './core/errors';
 import { native } from './sys/native';
-import { AT_FDCWD, O_RDONLY } from './sys/constants';
+import { O_RDONLY } from './sys/constants';
+import { procOpen, procReaddir } from './core/procfs';
 import { Namespace, adoptNamespace, nsIdentity } from './namespace';
 import { numbers, readStatus } from './core/proc';
 import { Pidfd } from './pidfd';
@@ -37,7 +37,7 @@ function pidNamespaceFd(ref: PidNsRef, name: string): number {
 let ourPidNs: string | undefined;
 function ours(): string {
   if (ourPidNs === undefined) {
-    const fd = check(native.openat(AT_FDCWD, '/proc/self/ns/pid', O_RDONLY, 0), 'open');
+    const fd = check(procOpen('self/ns/pid', O_RDONLY, true), 'open', { path: '/proc/self/ns/pid' });
     try {
       ourPidNs = nsIdentity(fd);
     } finally {
@@ -75,7 +75,7 @@ export function translatePid(pid: number, options: TranslateOptions = {}): numbe
         ioctlsMissing = true;
       }
     }
-    using our = Namespace.open('/proc/self/ns/pid', 'pid');
+    using our = adoptNamespace(check(procOpen('self/ns/pid', O_RDONLY, true), 'open', { path: '/proc/self/ns/pid' }));
     const mid = fromOurs ? pid : fromViaProc(adoptDup(fromFd), our, pid);
     const task = tgid ? tgidOf(mid) : mid;
     return toOurs ? task : inViaProc(adoptDup(toFd), our, task);
@@ -140,12 +140,9 @@ function depthBelow(ns: Namespace, ours: Namespace): number {
 
 /** The pid namespace `levels` above the pid namespace of task `tid`. */
 function ancestorOfTask(tid: number, levels: number): Namespace | undefined {
-  let cur: Namespace;
-  try {
-    cur = Namespace.open(`/proc/${tid}/ns/pid`, 'pid');
-  } catch {
-    return undefined;
-  }
+  const fd = procOpen(`${tid}/ns/pid`, O_RDONLY, true);
+  if (fd < 0) return undefined;
+  let cur = adoptNamespace(fd);
   for (let i = 0; i < levels; i++) {
     const r = nsGetParent(cur.fd);
     cur.close();
@@ -164,14 +161,12 @@ function fromViaProc(fromNs: Namespace, ours: Namespace, pid: number): number {
   using from = fromNs;
   const depth = depthBelow(from, ours);
   if (depth < 0) throw notBelow();
-  for (const p of fs.readdirSync('/proc')) {
+  const pids = procReaddir('');
+  if (typeof pids === 'number') throw new NsError(pids, 'open', { path: '/proc' });
+  for (const p of pids) {
     if (!/^\d+$/.test(p)) continue;
-    let tasks: string[];
-    try {
-      tasks = fs.readdirSync(`/proc/${p}/task`);
-    } catch {
-      continue;
-    }
+    const tasks = procReaddir(`${p}/task`);
+    if (typeof tasks === 'number') continue;
     for (const t of tasks) {
       const ns = numbers(readStatus(Number(p), Number(t))?.get('NSpid'));
       if (ns.length <= depth || ns[depth] !== pid) continue;

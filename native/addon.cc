@@ -13,6 +13,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitSpawn(env, exports);
   InitInns(env, exports);
   InitList(env, exports);
+  InitMountApi(env, exports);
+  InitDirfd(env, exports);
   return exports;
 }
 

@@ -114,5 +114,7 @@ void InitProbe(Napi::Env env, Napi::Object exports);
 void InitSpawn(Napi::Env env, Napi::Object exports);
 void InitInns(Napi::Env env, Napi::Object exports);
 void InitList(Napi::Env env, Napi::Object exports);
+void InitMountApi(Napi::Env env, Napi::Object exports);
+void InitDirfd(Napi::Env env, Napi::Object exports);
 
 }  // namespace nsfd

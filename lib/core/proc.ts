@@ -1,17 +1,14 @@
-// Small /proc readers. Anything read here about a process must be rechecked
-// against its pidfd afterwards (the pid may have been reused meanwhile).
-import * as fs from 'node:fs';
+// Small /proc readers, through our own procfs (procfs.ts). Anything read
+// here about a process must be rechecked against its pidfd afterwards (the
+// pid may have been reused meanwhile).
 import * as os from 'node:os';
+
+import { procRead } from './procfs';
 
 /** Fields of /proc/<pid>/status (or task/<tid>/status), or undefined if gone. */
 export function readStatus(pid: number | 'self', tid?: number): Map<string, string> | undefined {
-  const file = tid === undefined ? `/proc/${pid}/status` : `/proc/${pid}/task/${tid}/status`;
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'latin1');
-  } catch {
-    return undefined;
-  }
+  const text = procRead(tid === undefined ? `${pid}/status` : `${pid}/task/${tid}/status`);
+  if (text === undefined) return undefined;
   const out = new Map<string, string>();
   for (const line of text.split('\n')) {
     const i = line.indexOf(':');
@@ -45,12 +42,7 @@ export function privilegedEverywhere(): boolean {
   if (allPowerful === undefined) {
     const st = readStatus('self');
     const capEff = BigInt('0x' + (st?.get('CapEff') ?? '0'));
-    let initial = false;
-    try {
-      initial = /^\s*0\s+0\s+4294967295\s*$/.test(fs.readFileSync('/proc/self/uid_map', 'latin1'));
-    } catch {
-      initial = false;
-    }
+    const initial = /^\s*0\s+0\s+4294967295\s*$/.test(procRead('self/uid_map') ?? '');
     allPowerful = initial && (capEff & (1n << 21n)) !== 0n;
   }
   return allPowerful;

@@ -5,8 +5,9 @@ import { E, NsError, UnsupportedError, commonHint } from './errors';
 import { kernelAtLeast } from './proc';
 import { NsType, PIDFD_NS_IOCTL } from './ns-types';
 import { native } from '../sys/native';
-import { AT_FDCWD, O_RDONLY, PIDFD_NONBLOCK, PIDFD_THREAD } from '../sys/constants';
+import { O_RDONLY, PIDFD_NONBLOCK, PIDFD_THREAD } from '../sys/constants';
 import { pidfdGetNamespace } from '../sys/nsfs';
+import { procOpen } from './procfs';
 
 /** pidfd_open(pid) as an fd the caller owns, with the errors Pidfd.open throws. */
 export function pidfdOpenFd(pid: number, options: { nonblock?: boolean | undefined; thread?: boolean | undefined } = {}): number {
@@ -68,7 +69,7 @@ export function processNamespaceFd(pidfd: number, pid: number, type: NsType): nu
     if (nsIoctls === undefined) nsIoctls = false;
   }
   // Older kernels: /proc/PID/ns/TYPE, then recheck that the pid still names our process.
-  const r = native.openat(AT_FDCWD, `/proc/${pid}/ns/${type}`, O_RDONLY, 0);
+  const r = procOpen(`${pid}/ns/${type}`, O_RDONLY, true);
   try {
     recheckAlive(pidfd, pid, 'open(/proc/PID/ns)');
   } catch (err) {

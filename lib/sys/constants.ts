@@ -7,6 +7,7 @@ export const AT_FDCWD = -100;
 export const AT_RECURSIVE = 0x8000;
 export const O_RDONLY = 0;
 export const O_RDWR = 2;
+export const O_NOCTTY = 0o400;
 export const O_NONBLOCK = 0o4000;
 export const O_DIRECTORY = 0o200000;
 export const O_PATH = 0o10000000;
@@ -15,6 +16,15 @@ export const O_TMPFILE = 0o20000000 | O_DIRECTORY;
 // openat2 RESOLVE_*
 export const RESOLVE_NO_MAGICLINKS = 0x02;
 export const RESOLVE_IN_ROOT = 0x10;
+
+// openat2 RESOLVE_NO_XDEV: no mount crossing (an over-mount is not followed)
+export const RESOLVE_NO_XDEV = 0x01;
+
+// the new mount API
+export const FSCONFIG_CMD_CREATE = 6;
+export const MOUNT_ATTR_NOSUID = 0x00000002;
+export const MOUNT_ATTR_NODEV = 0x00000004;
+export const MOUNT_ATTR_NOEXEC = 0x00000008;
 
 // open_tree, umount2
 export const OPEN_TREE_CLONE = 1;
@@ -41,6 +51,7 @@ export const CLD_EXITED = 1;
 
 // statfs f_type
 export const NSFS_MAGIC = 0x6e736673;
+export const PROC_SUPER_MAGIC = 0x9fa0;
 export const PIDFS_MAGIC = 0x50494446;
 export const CGROUP2_SUPER_MAGIC = 0x63677270;
 

@@ -73,6 +73,18 @@ export interface NativeBinding {
   spawn_ns_links(pidfd: number, pid: number, types: string[]): (string | number)[] | number;
   /** socketpair(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC): [fd, fd] or -errno. */
   socketpair(): [number, number] | number;
+  /** readlinkat(dirfd, path): the link's target, or -errno. */
+  readlinkat(dirfd: number, path: string): string | number;
+  /** The names in directory dirfd/path (no "." or ".."), or -errno. */
+  readdirat(dirfd: number, path: string): string[] | number;
+  /** A process-wide fd slot shared by all Workers: fd_slot(fd) keeps fd if empty; returns the slot (-1: empty). */
+  fd_slot(fd: number): number;
+  /** fsopen(fstype, flags | FSOPEN_CLOEXEC): a filesystem context fd, or -errno. */
+  fsopen(fstype: string, flags: number): number;
+  /** fsconfig(fd, cmd, key, value, aux): 0 or -errno. */
+  fsconfig(fd: number, cmd: number, key: string | null, value: string | null, aux: number): number;
+  /** fsmount(fd, flags | FSMOUNT_CLOEXEC, attrs): a detached mount's fd, or -errno. */
+  fsmount(fd: number, flags: number, attrs: number): number;
   [more: string]: unknown;
 }
 

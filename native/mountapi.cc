@@ -1,0 +1,67 @@
+// The new mount API (fsopen, fsconfig, fsmount): plain wrappers, one per
+// syscall. lib/core/procfs.ts builds a private procfs from them when /proc
+// is not provably this pid namespace's.
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "uapi.h"
+#include "util.h"
+
+namespace nsfd {
+namespace {
+
+bool HasNul(const std::string& s) { return s.find('\0') != std::string::npos; }
+
+// fsopen(fstype, flags): a filesystem context fd, or -errno. FSOPEN_CLOEXEC
+// is always added.
+Napi::Value Fsopen(const Napi::CallbackInfo& info) {
+  NSFD_STR(0, fstype);
+  if (HasNul(fstype)) return Num(info, -EINVAL);
+  NSFD_INT(1, flags);
+  if (flags < 0 || flags > UINT32_MAX) return Num(info, -EINVAL);
+  return Num(info, Ret(syscall(kSysFsopen, fstype.c_str(), static_cast<unsigned>(flags) | kFsopenCloexec)));
+}
+
+// fsconfig(fd, cmd, key, value, aux): 0 or -errno. key and value may be
+// null (FSCONFIG_CMD_CREATE takes neither).
+Napi::Value Fsconfig(const Napi::CallbackInfo& info) {
+  NSFD_INT(0, fd);
+  if (BadFd(info, 0)) return Num(info, -EBADF);
+  NSFD_INT(1, cmd);
+  if (cmd < 0 || cmd > UINT32_MAX) return Num(info, -EINVAL);
+  std::string key, value;
+  bool has_key = !info[2].IsNull() && !info[2].IsUndefined();
+  bool has_value = !info[3].IsNull() && !info[3].IsUndefined();
+  if (has_key && !ArgString(info, 2, &key)) return info.Env().Undefined();
+  if (has_value && !ArgString(info, 3, &value)) return info.Env().Undefined();
+  if (HasNul(key) || HasNul(value)) return Num(info, -EINVAL);
+  NSFD_INT(4, aux);
+  if (aux < INT32_MIN || aux > INT32_MAX) return Num(info, -EINVAL);
+  return Num(info, Ret(syscall(kSysFsconfig, static_cast<int>(fd), static_cast<unsigned>(cmd), has_key ? key.c_str() : nullptr,
+                               has_value ? value.c_str() : nullptr, static_cast<int>(aux))));
+}
+
+// fsmount(fd, flags, attrs): a detached mount's fd, or -errno.
+// FSMOUNT_CLOEXEC is always added.
+Napi::Value Fsmount(const Napi::CallbackInfo& info) {
+  NSFD_INT(0, fd);
+  if (BadFd(info, 0)) return Num(info, -EBADF);
+  NSFD_INT(1, flags);
+  NSFD_INT(2, attrs);
+  if (flags < 0 || flags > UINT32_MAX || attrs < 0 || attrs > UINT32_MAX) return Num(info, -EINVAL);
+  return Num(info, Ret(syscall(kSysFsmount, static_cast<int>(fd), static_cast<unsigned>(flags) | kFsmountCloexec,
+                               static_cast<unsigned>(attrs))));
+}
+
+}  // namespace
+
+void InitMountApi(Napi::Env env, Napi::Object exports) {
+  exports.Set("fsopen", Napi::Function::New(env, Fsopen, "fsopen"));
+  exports.Set("fsconfig", Napi::Function::New(env, Fsconfig, "fsconfig"));
+  exports.Set("fsmount", Napi::Function::New(env, Fsmount, "fsmount"));
+}
+
+}  // namespace nsfd

@@ -1,0 +1,72 @@
+// nsfd reads /proc only through a procfs that shows this process as itself
+// (lib/core/procfs.ts): never another pid namespace's /proc, never
+// something mounted over /proc.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+import { ownProcfs, procRead, procReaddir, procReadlink, procfsProblem } from '../lib/core/procfs';
+import { isRoot } from './helpers';
+
+const fixture = path.join(__dirname, 'fixtures/procfs-check.js');
+
+function runUnder(prefix: string[], uid?: number): Record<string, unknown> {
+  const r = spawnSync(prefix[0] as string, [...prefix.slice(1), process.execPath, fixture], {
+    encoding: 'utf8',
+    timeout: 30000,
+    ...(uid !== undefined ? { uid, gid: uid } : {}),
+  });
+  expect(r.stderr).toBe('');
+  return JSON.parse(r.stdout) as Record<string, unknown>;
+}
+
+describe('our procfs', () => {
+  it('is /proc here, held by an fd, and reads our own entries', () => {
+    const p = ownProcfs();
+    expect(p.source).toBe('proc');
+    expect(procfsProblem(p.fd)).toBeUndefined();
+    expect(procRead(`${process.pid}/status`)).toMatch(new RegExp(`^Pid:\\s+${process.pid}$`, 'm'));
+    expect(procReadlink(`${process.pid}/ns/net`)).toBe(fs.readlinkSync('/proc/self/ns/net'));
+    expect(procReaddir(`${process.pid}/task`)).toEqual(expect.arrayContaining([String(process.pid)]));
+    expect(procRead('999999999/status')).toBeUndefined();
+    expect(procReadlink('999999999/ns/net')).toBeLessThan(0);
+  });
+
+  it('a directory that is not a procfs is refused, with the reason', () => {
+    const fd = fs.openSync('/tmp', 'r');
+    try {
+      expect(procfsProblem(fd)).toMatch(/not a procfs/);
+    } finally {
+      fs.closeSync(fd);
+    }
+  });
+
+  it.runIf(isRoot)('under another pid namespace\'s /proc (unshare -p -f, no --mount-proc): a private procfs, never the host\'s entries', () => {
+    const o = runUnder(['unshare', '--pid', '--fork', '--mount']);
+    expect(o.pid).toBe(1);
+    // /proc/self of the mounted /proc is our host pid, not 1: that /proc is the host's.
+    expect(o.mountedProcSelf).not.toBe('1');
+    expect(o.procfs).toBe('private');
+    expect(o.ownComm).toBe('node');
+    expect(o.info).toEqual({ pid: 1, uid: 0 });
+    expect(o.netIsOurs).toBe(true);
+  });
+
+  it.runIf(isRoot)('with a tmpfs mounted over /proc: a private procfs', () => {
+    const o = runUnder(['unshare', '--mount', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs none /proc && exec "$@"', 'sh']);
+    expect(o.mountedProcSelf).toMatchObject({ error: 'ENOENT' });
+    expect(o.procfs).toBe('private');
+    expect(o.ownComm).toBe('node');
+    expect(o.info).toMatchObject({ pid: o.pid });
+  });
+
+  it.runIf(isRoot)('rootless, with a foreign /proc and no right to mount one: a typed error that says why, never the foreign entries', () => {
+    const o = runUnder(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', 'unshare', '--user', '--map-root-user', '--pid', '--fork']);
+    expect(o.pid).toBe(1);
+    expect(o.procfs).toMatchObject({ error: 'EPERM', syscall: 'fsopen' });
+    expect(String((o.procfs as { hint: string }).hint)).toMatch(/another pid namespace/);
+    expect(o.ownComm).toMatchObject({ error: 'EPERM' });
+  });
+});
