@@ -9,7 +9,9 @@ import * as readline from 'node:readline';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 
 import { Namespace, NamespaceInfo, buildNamespaceTree, listNamespaces, namespaceTree } from '../lib/index';
-import { listnsIds, nsfsHandle, parseMountinfo, parseNsLink, unescapeMountinfo } from '../lib/list';
+import { parseNsLink } from '../lib/list/links';
+import { listnsIds, nsfsHandle } from '../lib/list/listns';
+import { parseMountinfo, unescapeMountinfo } from '../lib/list/mountinfo';
 import { NS_TYPES } from '../lib/core/ns-types';
 import { Target, checkLeaksPerTest, feat, isRoot, killAndClose, repoRoot, sleep, startTarget } from './helpers';
 

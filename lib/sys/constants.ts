@@ -87,3 +87,8 @@ export const NS_GET_PID_FROM_PIDNS = 6;
 export const NS_GET_TGID_FROM_PIDNS = 7;
 export const NS_GET_PID_IN_PIDNS = 8;
 export const NS_GET_TGID_IN_PIDNS = 9;
+
+// list: the *_for_children PIDFD_GET_*_NAMESPACE ioctl nrs (_IO(0xFF, nr));
+// the per-type ones are PIDFD_NS_IOCTL in core/ns-types.ts.
+export const PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE = 6;
+export const PIDFD_GET_TIME_FOR_CHILDREN_NAMESPACE = 8;

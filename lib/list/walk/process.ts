@@ -1,0 +1,226 @@
+// One process of the /proc walk, in named steps: its fd links, its own
+// namespaces (/proc/PID/ns), its threads' (/proc/PID/task/TID/ns), the nsfs
+// fds and sockets it holds, then recording all of it.
+//
+// Race safety: everything is read between pidfd_open() and a recheck
+// through that pidfd; a process that exits meanwhile is dropped entirely,
+// so no pid is reported with another process's data. Every fd opened here
+// is a raw fd closed in readProcess's finally block, before the walk moves
+// on to the next process.
+import * as fs from 'node:fs';
+
+import type { NsType } from '../../core/ns-types';
+import { native } from '../../sys/native';
+import {
+  PROC_NS_FILES,
+  THREAD_NS_FILES,
+  openNsfsPath,
+  openProcNs,
+  parseNsLink,
+  parseSocketLink,
+  readNsLink,
+  readdirNums,
+  readlink,
+} from '../links';
+import type { ProcInfo, Walk } from './state';
+
+/** One namespace fact about the process, recorded only once the recheck passed. */
+interface Obs {
+  kind: 'process' | 'children' | 'thread' | 'fd' | 'socket';
+  type: NsType;
+  inode: number;
+  /** tid for 'thread', fd for 'fd' and 'socket'. */
+  n?: number;
+}
+
+/** The state of reading one process. */
+class ProcessRead {
+  /** nsfs fds opened for namespaces not described yet, by inode (closed by readProcess). */
+  readonly pending = new Map<number, number>();
+  /** The process's own namespaces by /proc/PID/ns file name. */
+  readonly own = new Map<string, number>();
+  readonly obs: Obs[] = [];
+
+  constructor(
+    readonly walk: Walk,
+    readonly pid: number,
+    readonly pidfd: number,
+  ) {}
+
+  /** Whether an fd of `inode` is still wanted, to describe it after the recheck. */
+  need(inode: number): boolean {
+    return !this.pending.has(inode) && this.walk.needsFd(inode);
+  }
+
+  keep(inode: number, fd: number): void {
+    if (fd >= 0) this.pending.set(inode, fd);
+  }
+}
+
+/** Reads one process into the walk; all or nothing (see file comment). */
+export function readProcess(walk: Walk, pid: number): void {
+  const pidfd = native.pidfd_open(pid, 0);
+  if (pidfd < 0) return; // gone, or not ours to see
+  const r = new ProcessRead(walk, pid, pidfd);
+  try {
+    const fdLinks = readFdLinks(pid, pidfd);
+    readOwnNamespaces(r);
+    if (r.own.size === 0) return; // no access, or a zombie
+
+    const status = readStatus(pid);
+    const command = readCommand(pid, status.name);
+    if (status.threads > 1 && THREAD_NS_FILES.some((f) => walk.wants(f.type))) readThreads(r);
+    readFds(r, fdLinks);
+
+    // Everything above was about this process only if it still exists.
+    if (native.pidfd_send_signal(pidfd, 0, 0) < 0) return;
+    record(r, { command, uid: status.uid });
+  } finally {
+    for (const fd of r.pending.values()) native.close(fd);
+    native.close(pidfd);
+  }
+}
+
+/**
+ * The process's fd links. Read first, before we open anything: when `pid`
+ * is us, none of our own transient fds (the directory fd of this very
+ * listing, then the nsfs fds opened later) may show up as holders.
+ */
+function readFdLinks(pid: number, pidfd: number): [number, string][] {
+  const fdLinks: [number, string][] = [];
+  for (const fdn of readdirNums(`/proc/${pid}/fd`)) {
+    if (fdn === pidfd && pid === process.pid) continue;
+    const link = readlink(`/proc/${pid}/fd/${fdn}`);
+    if (link !== undefined) fdLinks.push([fdn, link]);
+  }
+  return fdLinks;
+}
+
+/** /proc/PID/ns: the process's namespaces, and its *_for_children where they differ. */
+function readOwnNamespaces(r: ProcessRead): void {
+  for (const f of PROC_NS_FILES) {
+    const ns = readNsLink(`/proc/${r.pid}/ns/${f.file}`);
+    if (ns === undefined) continue;
+    r.own.set(f.file, ns.inode);
+    if (!r.walk.wants(f.type)) continue;
+    if (f.children) {
+      if (r.own.get(f.type) === ns.inode) continue;
+      r.obs.push({ kind: 'children', type: f.type, inode: ns.inode });
+    } else {
+      r.obs.push({ kind: 'process', type: f.type, inode: ns.inode });
+    }
+    if (r.need(ns.inode)) r.keep(ns.inode, openProcNs(r.pidfd, r.pid, f, ns.inode));
+  }
+}
+
+/** Threads in other namespaces than their process's. */
+function readThreads(r: ProcessRead): void {
+  for (const tid of readdirNums(`/proc/${r.pid}/task`)) {
+    if (tid === r.pid) continue;
+    for (const f of THREAD_NS_FILES) {
+      if (!r.walk.wants(f.type)) continue;
+      const path = `/proc/${r.pid}/task/${tid}/ns/${f.file}`;
+      const ns = readNsLink(path);
+      if (ns === undefined || ns.inode === r.own.get(f.file)) continue;
+      if (f.children && ns.inode === r.own.get(f.type)) continue;
+      r.obs.push({ kind: f.children ? 'children' : 'thread', type: f.type, inode: ns.inode, n: tid });
+      if (r.need(ns.inode)) r.keep(ns.inode, openNsfsPath(path, ns.inode));
+    }
+  }
+}
+
+/** Open fds: nsfs fds, and sockets (whose netns may differ from the process's). */
+function readFds(r: ProcessRead, fdLinks: [number, string][]): void {
+  const wantSockets = r.walk.wants('net');
+  for (const [fdn, link] of fdLinks) {
+    if (link.charCodeAt(0) === 115 /* s */) {
+      const sockIno = parseSocketLink(link);
+      if (sockIno === undefined) continue;
+      if (!wantSockets) continue;
+      const netns = socketNetns(r, fdn, sockIno);
+      if (netns !== undefined && netns !== r.own.get('net')) r.obs.push({ kind: 'socket', type: 'net', inode: netns, n: fdn });
+      continue;
+    }
+    const ns = parseNsLink(link);
+    if (ns === undefined || !r.walk.wants(ns.type)) continue;
+    r.obs.push({ kind: 'fd', type: ns.type, inode: ns.inode, n: fdn });
+    if (r.need(ns.inode)) r.keep(ns.inode, openNsfsPath(`/proc/${r.pid}/fd/${fdn}`, ns.inode));
+  }
+}
+
+/** The netns inode of socket `fdn` of the process (inode `sockIno`), via pidfd_getfd + SIOCGSKNS. */
+function socketNetns(r: ProcessRead, fdn: number, sockIno: number): number | undefined {
+  const cached = r.walk.socketNs.get(sockIno);
+  if (cached !== undefined) return cached;
+  const sock = native.pidfd_getfd(r.pidfd, fdn, 0);
+  if (sock < 0) return undefined;
+  let nsfd = -1;
+  try {
+    const st = native.fstat(sock);
+    // The fd may have been closed and reused since the readlink.
+    if (typeof st === 'number' || Number(st[1]) !== sockIno) return undefined;
+    nsfd = native.socket_netns(sock);
+  } finally {
+    native.close(sock);
+  }
+  if (nsfd < 0) return undefined;
+  const st = native.fstat(nsfd);
+  const inode = typeof st === 'number' ? undefined : Number(st[1]);
+  if (inode !== undefined && r.need(inode)) r.keep(inode, nsfd);
+  else native.close(nsfd);
+  if (inode !== undefined) r.walk.socketNs.set(sockIno, inode);
+  return inode;
+}
+
+/** After the recheck: describes the namespaces first met here, and records what the process showed. */
+function record(r: ProcessRead, info: ProcInfo): void {
+  const { walk, pid } = r;
+  for (const fd of r.pending.values()) walk.describe(fd);
+  walk.procs.set(pid, info);
+  const mnt = r.own.get('mnt');
+  if (mnt !== undefined && !walk.mntnsPid.has(mnt)) walk.mntnsPid.set(mnt, pid);
+  for (const o of r.obs) {
+    switch (o.kind) {
+      case 'process':
+        walk.entry(o.type, o.inode, 'process').pids.add(pid);
+        break;
+      case 'children':
+        walk.entry(o.type, o.inode, 'process').forChildren.add(pid);
+        break;
+      case 'thread':
+        walk.entry(o.type, o.inode, 'thread').threads.push({ pid, tid: o.n as number });
+        break;
+      case 'fd':
+        walk.entry(o.type, o.inode, 'fd').holders.push({ pid, fd: o.n as number });
+        break;
+      case 'socket':
+        walk.entry('net', o.inode, 'socket').sockets.push({ pid, fd: o.n as number });
+        break;
+    }
+  }
+}
+
+/** The comm, effective uid and thread count from /proc/PID/status. */
+function readStatus(pid: number): { name: string; uid: number | undefined; threads: number } {
+  let text = '';
+  try {
+    text = fs.readFileSync(`/proc/${pid}/status`, 'latin1');
+  } catch {
+    // gone: the recheck drops it
+  }
+  const name = /^Name:\t(.*)$/m.exec(text)?.[1] ?? '';
+  const uidField = /^Uid:\t(\d+)\t(\d+)/m.exec(text);
+  const threads = Number(/^Threads:\t(\d+)$/m.exec(text)?.[1] ?? 1);
+  return { name, uid: uidField ? Number(uidField[2]) : undefined, threads };
+}
+
+/** The command line, spaces for NULs; `comm` when it is empty or unreadable. */
+function readCommand(pid: number, comm: string): string {
+  try {
+    const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    if (cmd !== '') return cmd.replace(/\0+$/, '').replace(/\0/g, ' ');
+  } catch {
+    // keep comm
+  }
+  return comm;
+}
