@@ -1,0 +1,382 @@
+// Container: the 2017 "containers as kernel objects" proposal rebuilt in
+// userspace from today's primitives. A container is a process handle (a
+// pidfd on its init) plus the namespaces of that init (nsfs fds), with
+// work done inside it without moving the caller (lib/inns.ts) and, if
+// asked, kill-on-close.
+//
+//   const c = await Container.create({ hostname: 'box' });
+//   c.socket({ family: 'inet', type: 'stream', bind: { port: 80 } });
+//   c.open('/etc/hostname'); await c.run('ip', ['addr']); c.close();
+import * as fs from 'node:fs';
+import type * as net from 'node:net';
+import * as path from 'node:path';
+
+import { E, NsError, invalidArg, invalidValue } from '../core/errors';
+import { NsType, checkNsTypes } from '../core/ns-types';
+import type { OwnedFd } from '../core/owned-fd';
+import {
+  InTarget,
+  MkdirInOptions,
+  MountOptions,
+  OpenFlags,
+  ReadFileInOptions,
+  SocketInOptions,
+  WriteFileInOptions,
+  mkdirIn,
+  mountIn,
+  openIn,
+  readFileIn,
+  socketIn,
+  writeFileIn,
+} from '../inns';
+import { Namespace } from '../namespace';
+import { ExitStatus, Pidfd } from '../pidfd';
+import { RunOptions, RunResult, SpawnOptions, Subprocess, runWith, spawn } from '../spawn';
+import { abandonInit, destroyStdio, setUpInit, spawnInit } from './create';
+import { ContainerInfo, listContainers, openAdopted } from './discover';
+import { killAll } from './kill';
+import { ContainerCreateOptions, planCreate } from './options';
+import { persistNamespaces, unpersistDir } from './persist';
+
+export class Container implements Disposable {
+  readonly #pidfd: Pidfd;
+  readonly #namespaces: Partial<Record<NsType, Namespace>>;
+  readonly #child: Subprocess | undefined;
+  readonly #killOnClose: boolean;
+  readonly #root: string | undefined;
+  readonly #cgroupPath: string | undefined;
+  #exited: Promise<ExitStatus> | undefined;
+  #closed = false;
+  /** Processes started by c.spawn(): our children, reaped on kill (see close()). */
+  readonly #spawned = new Set<WeakRef<Subprocess>>();
+  /**
+   * Our own pidfds (dups) of what c.spawn() and c.run() started, while they
+   * run: the roots close() kills from when there is no pid namespace to do
+   * it, even if the caller closed or dropped the Subprocess.
+   */
+  readonly #started = new Set<Pidfd>();
+
+  private constructor(pidfd: Pidfd, opts: { child?: Subprocess; killOnClose: boolean; root?: string | undefined; cgroupPath?: string | undefined }) {
+    this.#pidfd = pidfd;
+    this.#child = opts.child;
+    this.#killOnClose = opts.killOnClose;
+    this.#root = opts.root;
+    this.#cgroupPath = opts.cgroupPath;
+    this.#namespaces = pidfd.namespaces();
+  }
+
+  /**
+   * Starts an init (pid 1 of the new pid namespace) in new namespaces and
+   * resolves once it runs: for the default init, once its SIGTERM trap is
+   * in place; then sets hostname, lo up, and private mount propagation.
+   */
+  static async create(options: ContainerCreateOptions = {}): Promise<Container> {
+    const plan = planCreate(options);
+    const child = spawnInit(plan);
+    let c: Container;
+    try {
+      c = new Container(child.pidfd, {
+        child,
+        killOnClose: plan.killOnClose,
+        // (Resolved only now: spawn() is what checks the option.)
+        root: plan.root === undefined ? undefined : path.resolve(plan.root),
+        cgroupPath: plan.cgroupPath,
+      });
+    } catch (err) {
+      abandonInit(child);
+      throw err;
+    }
+    try {
+      await setUpInit(child.pidfd, plan);
+    } catch (err) {
+      c.#closeWith(true);
+      throw err;
+    }
+    return c;
+  }
+
+  /**
+   * Adopts a running container (docker, podman, unshare, ...) by the pid of
+   * a process in it, normally its init. With `id` (a pidfs id from
+   * Pidfd#id), fails with ESRCH unless the pid still names that process.
+   * Never killed on close unless asked.
+   */
+  static fromPid(pid: number, options: { id?: bigint; killOnClose?: boolean } = {}): Container {
+    const pidfd = openAdopted(pid, options);
+    try {
+      return new Container(pidfd, { killOnClose: options.killOnClose === true });
+    } catch (err) {
+      pidfd.close();
+      throw err;
+    }
+  }
+
+  /** Adopts a process handle (the Container takes ownership of the Pidfd). */
+  static fromPidfd(pidfd: Pidfd, options: { killOnClose?: boolean } = {}): Container {
+    if (!(pidfd instanceof Pidfd)) throw invalidArg('pidfd', 'a Pidfd', pidfd);
+    if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
+    return new Container(pidfd, { killOnClose: options.killOnClose === true });
+  }
+
+  /**
+   * The containers on this machine, as namespace sets: processes grouped by
+   * the identity of all their namespaces (/proc/PID/ns/*), leaving out the
+   * group that has exactly pid 1's set (the host; this process's set when
+   * pid 1 cannot be inspected). A group that differs
+   * only in, say, its mount namespace (a service with PrivateTmp) is listed
+   * too; `differs` says how. Processes we may not inspect are skipped. A
+   * snapshot: adopt one with Container.fromPid(info.leader).
+   */
+  static list(): ContainerInfo[] {
+    return listContainers();
+  }
+
+  /** Removes what persist(dir) made (unmounts each namespace file and removes it, then the directory if empty). */
+  static unpersist(dir: string): void {
+    unpersistDir(dir);
+  }
+
+  /** The init's pidfd (owned by the container: closed by close()). */
+  get pidfd(): Pidfd {
+    return this.#pidfd;
+  }
+
+  /** The init's pid in our pid namespace. */
+  get pid(): number {
+    return this.#pidfd.pid;
+  }
+
+  /** Our end of the init's stdin, when options.stdio made it a "pipe" (else null). Destroyed by close(). */
+  get stdin(): net.Socket | null {
+    return this.#child?.stdin ?? null;
+  }
+
+  /** Our end of the init's stdout, when a "pipe" (else null). Destroyed by close(). */
+  get stdout(): net.Socket | null {
+    return this.#child?.stdout ?? null;
+  }
+
+  /** Our end of the init's stderr, when a "pipe" (else null). Destroyed by close(). */
+  get stderr(): net.Socket | null {
+    return this.#child?.stderr ?? null;
+  }
+
+  /** The init's namespaces, one nsfs fd per type (owned by the container). */
+  get namespaces(): Readonly<Partial<Record<NsType, Namespace>>> {
+    return this.#namespaces;
+  }
+
+  get killOnClose(): boolean {
+    return this.#killOnClose;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Resolves with the init's {code, signal} when it exits (for a created
+   * container: observed without reaping it, so that its pid, and the
+   * session it leads, stay pinned until close() (which reaps it) can kill
+   * what is left of its tree; for an adopted one: from PIDFD_GET_INFO when
+   * the kernel keeps it). Started on first access; a pending wait keeps
+   * Node alive.
+   */
+  get exited(): Promise<ExitStatus> {
+    if (this.#exited === undefined) {
+      if (this.#child && this.#closed) {
+        this.#exited = this.#child.exited;
+      } else if (this.#child) {
+        const d = this.#pidfd.dup();
+        this.#exited = d.wait({ reap: false }).finally(() => d.close());
+      } else {
+        this.#exited = this.#pidfd.wait();
+      }
+    }
+    return this.#exited;
+  }
+
+  /** The types in which this container's namespaces differ from ours. */
+  differs(): NsType[] {
+    const out: NsType[] = [];
+    for (const [t, ns] of Object.entries(this.#namespaces) as [NsType, Namespace][]) {
+      using ours = Namespace.current(t);
+      if (!ns.equals(ours)) out.push(t);
+    }
+    return out;
+  }
+
+  #check(op: string): void {
+    if (this.#closed) throw new NsError(-E.EBADF, op, {}, `EBADF: container closed, ${op}`);
+  }
+
+  /** This container as an *In() target. */
+  get target(): InTarget {
+    this.#check('target');
+    return this.#pidfd;
+  }
+
+  /** spawn() inside: joins every namespace of the init that differs from ours (and its root, for created ones). */
+  spawn(file: string, args: readonly string[] = [], options: Omit<SpawnOptions, 'join'> = {}): Subprocess {
+    this.#check('spawn');
+    const sp = spawn(file, args, this.#spawnOptions(options));
+    for (const ref of this.#spawned) if (ref.deref()?.pidfd.closed !== false) this.#spawned.delete(ref);
+    this.#spawned.add(new WeakRef(sp));
+    this.#track(sp);
+    return sp;
+  }
+
+  /** run() inside: {code, signal, stdout, stderr}. */
+  run(file: string, args: readonly string[] = [], options: Omit<RunOptions, 'join'> = {}): Promise<RunResult<string>> {
+    this.#check('run');
+    return runWith(file, args, this.#spawnOptions(options) as RunOptions, (child) => this.#track(child)) as Promise<RunResult<string>>;
+  }
+
+  /** Keeps a dup of a started process's pidfd for close(); drops those of processes that have exited. */
+  #track(sp: Subprocess): void {
+    for (const p of this.#started) {
+      if (!p.isAlive()) {
+        p.close();
+        this.#started.delete(p);
+      }
+    }
+    this.#started.add(sp.pidfd.dup());
+  }
+
+  #spawnOptions<T extends SpawnOptions>(options: T): T {
+    if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
+    if ('join' in options) throw invalidValue('options.join', 'is the container itself', (options as SpawnOptions).join);
+    const o = { ...options, join: this.#pidfd } as T;
+    if (this.#root !== undefined && o.root === undefined) o.root = this.#root;
+    return o;
+  }
+
+  /** socketIn(this): a socket in the container's network namespace. */
+  socket(options: SocketInOptions): OwnedFd {
+    this.#check('socket');
+    return socketIn(this.#pidfd, options);
+  }
+
+  /** openIn(this): a file resolved under the container's root. */
+  open(file: string, flags: OpenFlags = 'r', mode = 0o666): OwnedFd {
+    this.#check('open');
+    return openIn(this.#pidfd, file, flags, mode);
+  }
+
+  readFile(file: string, options?: BufferEncoding | ReadFileInOptions): string | Buffer {
+    this.#check('readFile');
+    return readFileIn(this.#pidfd, file, options as ReadFileInOptions);
+  }
+
+  writeFile(file: string, data: string | NodeJS.ArrayBufferView, options?: BufferEncoding | WriteFileInOptions): void {
+    this.#check('writeFile');
+    writeFileIn(this.#pidfd, file, data, options);
+  }
+
+  mkdir(dir: string, options?: MkdirInOptions | number): void {
+    this.#check('mkdir');
+    mkdirIn(this.#pidfd, dir, options);
+  }
+
+  /**
+   * Mounts into the container's mount namespace with the new mount API: a
+   * file system type ("tmpfs", "proc", ...) made with fsopen/fsconfig/
+   * fsmount, or a host path (absolute or ./relative) bind-mounted with
+   * open_tree(OPEN_TREE_CLONE); attached with move_mount onto `target`,
+   * resolved under the container's root.
+   */
+  mount(source: string, target: string, options: MountOptions = {}): void {
+    this.#check('mount');
+    mountIn(this.#pidfd, source, target, options);
+  }
+
+  /**
+   * Bind-mounts each namespace of the container that differs from ours on
+   * dir/<type> (dir is created), so they outlive it; undo with
+   * Container.unpersist(dir). `dir` must not be on a shared mount for the
+   * mnt namespace. Returns the files made.
+   */
+  persist(dir: string, types?: readonly NsType[]): Partial<Record<NsType, string>> {
+    this.#check('persist');
+    if (typeof dir !== 'string' || dir === '') throw invalidArg('dir', 'a non-empty string', dir);
+    const wanted = types === undefined ? this.differs() : checkNsTypes(types);
+    return persistNamespaces(this.#namespaces, dir, wanted);
+  }
+
+  /** Sends a signal to the init through its pidfd (never by pid). */
+  kill(signal: NodeJS.Signals | number = 'SIGTERM'): void {
+    this.#check('kill');
+    this.#pidfd.sendSignal(signal);
+  }
+
+  /**
+   * Closes the handle. With killOnClose, first kills every process of the
+   * container:
+   *
+   * - when the init is pid 1 of its own pid namespace (the default), a
+   *   SIGKILL to it through the pidfd ends the namespace: the kernel kills
+   *   the rest;
+   * - otherwise (created without "pid", or an adopted process that is no
+   *   pid 1) a SIGKILL to the init alone would orphan its children, which
+   *   would run on. So its whole process tree is killed instead: every
+   *   descendant of the init and of what c.spawn() and c.run() started, and every
+   *   process of the init's session when the init leads one (created
+   *   containers do: spawn's newSession), which also catches children
+   *   already reparented away. Each is stopped first (so none can fork
+   *   behind our back), then killed, always through a pidfd rechecked
+   *   against /proc. Out of reach without a pid namespace: a process that
+   *   left the session (setsid) and whose parent in the tree had exited;
+   *   give such workloads a pid namespace, or a cgroup.
+   *
+   * With a cgroup path, cgroup.kill is written too. Then our ends of the
+   * init's stdio pipes, the namespace fds and the pidfd are closed.
+   * Idempotent.
+   */
+  close(): void {
+    this.#closeWith(this.#killOnClose);
+  }
+
+  #closeWith(kill: boolean): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (kill) {
+      killAll(this.#pidfd, [...this.#started]);
+      if (this.#cgroupPath !== undefined) {
+        try {
+          fs.writeFileSync(path.join(this.#cgroupPath, 'cgroup.kill'), '1');
+        } catch {
+          // cgroup.kill needs 5.14; the pid namespace kill above stands
+        }
+      }
+    }
+    for (const p of this.#started) p.close();
+    this.#started.clear();
+    for (const ns of Object.values(this.#namespaces)) ns.close();
+    // Processes from c.spawn() are our children (not the init's): killed
+    // with the pid namespace, they stay zombies until we reap them, and the
+    // init's exit waits for that (zap_pid_ns_processes): start their waits,
+    // which reap them as they die.
+    if (kill) {
+      for (const ref of this.#spawned) {
+        const sp = ref.deref();
+        if (sp !== undefined && !sp.pidfd.closed) sp.exited.catch(() => {});
+      }
+    }
+    this.#spawned.clear();
+    if (this.#child) {
+      // Killed, or exited already (exited does not reap it): reap it now
+      // (the wait's first waitid runs at once), not in the background.
+      if (kill || !this.#pidfd.isAlive()) this.#child.exited.catch(() => {});
+      this.#child.close();
+      // Our ends of its pipes: nothing can reach them once the handle is
+      // closed, and an open stdin would never close by itself.
+      destroyStdio(this.#child);
+    } else {
+      this.#pidfd.close();
+    }
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

@@ -1,0 +1,118 @@
+// Container.create's options, checked and turned into a plan: what to spawn
+// (the init, with which spawn options) and what to set up inside after.
+import { invalidArg, invalidValue } from '../core/errors';
+import { NsType, checkNsTypes } from '../core/ns-types';
+import type { OwnedFd } from '../core/owned-fd';
+import type { IdMapEntry, SpawnOptions } from '../spawn';
+import { DEFAULT_INIT } from './init';
+
+/** What Container.create makes by default (plus "user" when unprivileged or given id maps). */
+export const DEFAULT_UNSHARE: readonly NsType[] = ['mnt', 'uts', 'ipc', 'pid', 'net', 'cgroup'];
+
+export interface ContainerCreateOptions {
+  /** Namespace types to create (default: mnt, uts, ipc, pid, net, cgroup; + user, see below). */
+  unshare?: readonly NsType[];
+  /** Id maps of a new user namespace (adds "user"). Unprivileged default: root inside = our uid/gid. */
+  uidMap?: readonly IdMapEntry[];
+  gidMap?: readonly IdMapEntry[];
+  setgroups?: 'allow' | 'deny';
+  /** Directory the init (and c.spawn) chroot()s into. */
+  root?: string;
+  /** sethostname() inside (needs "uts"). */
+  hostname?: string;
+  domainname?: string;
+  /** cgroup v2 directory (path or fd) the init is born in; with killOnClose, cgroup.kill is used too. */
+  cgroup?: string | number | OwnedFd;
+  /**
+   * close() kills every process of the container (SIGKILL to pid 1 of its
+   * pid namespace; without a pid namespace, the init's whole process tree
+   * and session: see close()), and so does this Node process dying
+   * (PR_SET_PDEATHSIG: the init only, unless it is pid 1 of its own pid
+   * namespace). Default true.
+   */
+  killOnClose?: boolean;
+  /** The init program and its args (default DEFAULT_INIT). */
+  init?: readonly string[];
+  env?: Readonly<Record<string, string | undefined>>;
+  /** A fresh /proc (default: when both pid and mnt are new). */
+  mountProc?: boolean;
+  /** Set lo up in a new network namespace (default true). */
+  loopback?: boolean;
+  /**
+   * The init's stdio (default "ignore"). Our ends of its "pipe" slots are
+   * c.stdin, c.stdout and c.stderr, owned by the container: close()
+   * destroys them, so read what you need before.
+   */
+  stdio?: SpawnOptions['stdio'];
+}
+
+/** Checked create options: everything create() does, decided before anything is started. */
+export interface CreatePlan {
+  readonly file: string;
+  readonly args: readonly string[];
+  readonly spawn: SpawnOptions;
+  readonly unshare: ReadonlySet<NsType>;
+  readonly killOnClose: boolean;
+  /** options.root as given: resolved by create() only once spawn() has checked it. */
+  readonly root: string | undefined;
+  /** For cgroup.kill on close (only when the cgroup was given as a path). */
+  readonly cgroupPath: string | undefined;
+  /** The default init: wait for its SIGTERM trap before using it. */
+  readonly awaitTrap: boolean;
+  readonly hostname: string | undefined;
+  readonly domainname: string | undefined;
+  readonly loopback: boolean;
+}
+
+/** Checks create options (throwing before anything is started) and plans the init. */
+export function planCreate(options: ContainerCreateOptions): CreatePlan {
+  if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
+  const privileged = process.geteuid?.() === 0;
+  const unshare = new Set(options.unshare === undefined ? DEFAULT_UNSHARE : checkNsTypes(options.unshare, 'options.unshare'));
+  if (options.uidMap !== undefined || options.gidMap !== undefined || (!privileged && options.unshare === undefined)) unshare.add('user');
+  const killOnClose = options.killOnClose ?? true;
+  if (typeof killOnClose !== 'boolean') throw invalidArg('options.killOnClose', 'a boolean', killOnClose);
+  const init = options.init ?? DEFAULT_INIT;
+  if (!Array.isArray(init) || init.length === 0 || init.some((a) => typeof a !== 'string')) {
+    throw invalidArg('options.init', 'a non-empty array of strings', init);
+  }
+  if (options.hostname !== undefined && !unshare.has('uts')) {
+    throw invalidValue('options.hostname', 'needs a new uts namespace (it would rename the host)', options.hostname);
+  }
+  const [file, ...args] = init as [string, ...string[]];
+  return {
+    file,
+    args,
+    spawn: initSpawnOptions(options, unshare, killOnClose),
+    unshare,
+    killOnClose,
+    root: options.root,
+    cgroupPath: typeof options.cgroup === 'string' ? options.cgroup : undefined,
+    awaitTrap: options.init === undefined,
+    hostname: options.hostname,
+    domainname: options.domainname,
+    loopback: options.loopback !== false,
+  };
+}
+
+/** The spawn() options of the init: its namespaces, a session of its own, id maps for a new user namespace. */
+function initSpawnOptions(options: ContainerCreateOptions, unshare: ReadonlySet<NsType>, killOnClose: boolean): SpawnOptions {
+  const spawnOpts: SpawnOptions = {
+    unshare: [...unshare],
+    killOnClose,
+    stdio: options.stdio ?? 'ignore',
+    mountProc: options.mountProc ?? (unshare.has('pid') && unshare.has('mnt')),
+    newSession: true,
+  };
+  if (unshare.has('user')) {
+    const uid = process.geteuid?.() ?? 0;
+    const gid = process.getegid?.() ?? 0;
+    spawnOpts.uidMap = options.uidMap ?? [{ inside: 0, outside: uid, count: 1 }];
+    spawnOpts.gidMap = options.gidMap ?? [{ inside: 0, outside: gid, count: 1 }];
+  }
+  if (options.setgroups !== undefined) spawnOpts.setgroups = options.setgroups;
+  if (options.root !== undefined) spawnOpts.root = options.root;
+  if (options.cgroup !== undefined) spawnOpts.cgroup = options.cgroup;
+  if (options.env !== undefined) spawnOpts.env = options.env;
+  return spawnOpts;
+}
