@@ -6,20 +6,20 @@
 //   nsfd demo
 // Errors print one line ("nsfd: ...") and exit 1; bad usage prints the
 // usage and exits 2. bin/nsfd.js calls cli(). A command's module is loaded
-// only when it runs (and the library only when a command needs it): start-up
-// time is most of what `nsfd ls` costs.
+// only when it runs, the help texts only when printed, and the library only
+// when a command needs it: start-up time is most of what `nsfd ls` costs.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { UsageError } from './args';
 import type * as Demo from './demo';
 import type * as Exec from './exec';
-import { splitCommand } from './exec-args';
+import type * as ExecArgs from './exec-args';
 import type * as Features from './features';
 import type * as Ls from './ls';
 import { oneLine, out } from './output';
 import type * as Translate from './translate';
-import { USAGE } from './usage';
+import type * as Usage from './usage';
 
 type Run = (args: readonly string[]) => Promise<number>;
 
@@ -36,16 +36,27 @@ function isCommand(cmd: string): cmd is Command {
   return Object.hasOwn(COMMANDS, cmd);
 }
 
+/** A help text; loaded only when one is printed. */
+function usage(name: Usage.UsageName): string {
+  return (require('./usage') as typeof Usage).USAGE[name];
+}
+
 function version(): string {
   // dist/cli/ -> the package root
   const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
   return pkg.version;
 }
 
+/** The arguments that are nsfd's: those before a '--' (for exec, also before the command). */
+function ownArgs(cmd: Command, rest: readonly string[]): readonly string[] {
+  if (cmd === 'exec') return (require('./exec-args') as typeof ExecArgs).splitCommand(rest).opts;
+  return rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
+}
+
 async function main(argv: readonly string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (cmd === '-h' || cmd === '--help' || cmd === 'help') {
-    out(USAGE.main);
+    out(usage('main'));
     return 0;
   }
   if (cmd === '-V' || cmd === '--version') {
@@ -54,10 +65,8 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   if (cmd === undefined) throw new UsageError('missing command');
   if (!isCommand(cmd)) throw new UsageError(`unknown command '${cmd}'`);
-  // --help anywhere before a '--' (and, for exec, before the command).
-  const own = cmd === 'exec' ? splitCommand(rest).opts : rest.slice(0, rest.includes('--') ? rest.indexOf('--') : rest.length);
-  if (own.includes('-h') || own.includes('--help')) {
-    out(USAGE[cmd]);
+  if (ownArgs(cmd, rest).some((a) => a === '-h' || a === '--help')) {
+    out(usage(cmd));
     return 0;
   }
   try {
@@ -76,7 +85,7 @@ export function cli(argv: readonly string[]): void {
     },
     (err: unknown) => {
       if (err instanceof UsageError) {
-        process.stderr.write(`nsfd: ${err.message}\n\n${USAGE[err.usage]}\n`);
+        process.stderr.write(`nsfd: ${err.message}\n\n${usage(err.usage)}\n`);
         process.exitCode = 2;
       } else {
         process.stderr.write(`nsfd: ${oneLine(err)}\n`);
