@@ -174,24 +174,33 @@ describe.runIf(isRoot)('Container.create', () => {
   });
 
   it('without a pid namespace, close() also catches what c.run() started, c.spawn() processes whose handle was closed, and what an init that already exited left in its session', async () => {
-    const sleepers = (tag: string) => allStats().filter((r) => r.comm === 'sleep' && fs.readFileSync(`/proc/${r.pid}/cmdline`, 'latin1') === `sleep\0${tag}\0`);
+    // Tags of this run only: other test runs on this machine may have
+    // sleepers of their own.
+    const tag = (n: number) => `${n}${process.pid}`;
+    const sleepers = (n: number) =>
+      allStats().filter((r) => r.comm === 'sleep' && fs.readFileSync(`/proc/${r.pid}/cmdline`, 'latin1') === `sleep\0${tag(n)}\0`);
     // An init that forks and exits (when told): its orphan stays in its session.
-    const c = await Container.create({ unshare: ['net'], init: ['/bin/sh', '-c', 'sleep 100001 & read x; exit 0'], stdio: ['pipe', 'ignore', 'ignore'] });
+    const c = await Container.create({ unshare: ['net'], init: ['/bin/sh', '-c', `sleep ${tag(1)} & read x; exit 0`], stdio: ['pipe', 'ignore', 'ignore'] });
     c.stdin?.end('go\n');
     // c.exited observes the exit without reaping: the session stays pinned.
     expect(await c.exited).toEqual({ code: 0, signal: null });
-    expect(sleepers('100001')).toHaveLength(1);
-    const orphan = Pidfd.open((sleepers('100001')[0] as { pid: number }).pid);
+    // sh forked it before reading, but it may not have exec'd sleep yet.
+    const orphans = await until(() => {
+      const l = sleepers(1);
+      return l.length > 0 ? l : undefined;
+    }, 'the orphaned sleep');
+    expect(orphans).toHaveLength(1);
+    const orphan = Pidfd.open((orphans[0] as { pid: number }).pid);
     c.close();
     expect(killedNow(orphan)).toBe(true);
     await orphan.wait();
     orphan.close();
 
     const d = await Container.create({ unshare: ['net'] });
-    const running = d.run('sh', ['-c', 'sleep 100002 & wait']);
-    const sp = d.spawn('sh', ['-c', 'sleep 100003 & wait'], { stdio: 'ignore' });
+    const running = d.run('sh', ['-c', `sleep ${tag(2)} & wait`]);
+    const sp = d.spawn('sh', ['-c', `sleep ${tag(3)} & wait`], { stdio: 'ignore' });
     const both = await until(() => {
-      const l = [...sleepers('100002'), ...sleepers('100003')];
+      const l = [...sleepers(2), ...sleepers(3)];
       return l.length === 2 ? l : undefined;
     }, 'the run and spawn children');
     const watches = both.map((r) => Pidfd.open(r.pid));

@@ -1,7 +1,7 @@
 // Finding the containers on this machine through /proc (Container.list):
 // processes grouped by the identity of all their namespaces; and the pidfd
 // that adopting one by pid (Container.fromPid) starts from.
-import * as fs from 'node:fs';
+import { procRead, procReaddir, procReadlink } from '../core/procfs';
 
 import { E, NsError, invalidArg } from '../core/errors';
 import { NS_TYPES, NsType, checkPid } from '../core/ns-types';
@@ -30,13 +30,17 @@ interface NsGroup {
 
 /** See Container.list. */
 export function listContainers(): ContainerInfo[] {
-  const types = NS_TYPES.filter((t) => fs.existsSync(`/proc/self/ns/${t}`));
+  const types = NS_TYPES.filter((t) => typeof procReadlink(`self/ns/${t}`) === 'string');
   const nsOf = (pid: number): number[] | undefined => {
-    try {
-      return types.map((t) => fs.statSync(`/proc/${pid}/ns/${t}`).ino);
-    } catch {
-      return undefined;
+    const out: number[] = [];
+    for (const t of types) {
+      // "net:[4026531840]": the inode is the namespace's, as stat would say.
+      const link = procReadlink(`${pid}/ns/${t}`);
+      const ino = typeof link === 'string' ? Number(/\[(\d+)\]$/.exec(link)?.[1]) : NaN;
+      if (!(ino > 0)) return undefined;
+      out.push(ino);
     }
+    return out;
   };
   // The reference: pid 1 (the host's init), or, when we may not inspect
   // it (not dumpable, another user), this process.
@@ -49,7 +53,9 @@ export function listContainers(): ContainerInfo[] {
 /** The processes of /proc whose namespaces are not exactly `host`'s, grouped by namespace set. */
 function groupByNamespaces(nsOf: (pid: number) => number[] | undefined, host: readonly number[]): Map<string, NsGroup> {
   const groups = new Map<string, NsGroup>();
-  for (const name of fs.readdirSync('/proc')) {
+  const names = procReaddir('');
+  if (typeof names === 'number') throw new NsError(names, 'open', { path: '/proc' });
+  for (const name of names) {
     if (!/^\d+$/.test(name)) continue;
     const pid = Number(name);
     const ns = nsOf(pid);
@@ -66,12 +72,8 @@ function groupByNamespaces(nsOf: (pid: number) => number[] | undefined, host: re
 function describeGroup(g: NsGroup, types: readonly NsType[], host: readonly number[]): ContainerInfo {
   g.pids.sort((a, b) => a - b);
   const leader = g.pids[0] as number;
-  let command = '';
-  try {
-    command = fs.readFileSync(`/proc/${leader}/comm`, 'latin1').trim();
-  } catch {
-    // exited meanwhile
-  }
+  // '' when it exited meanwhile.
+  const command = procRead(`${leader}/comm`)?.trim() ?? '';
   const namespaces: Partial<Record<NsType, number>> = {};
   const differs: NsType[] = [];
   types.forEach((t, i) => {

@@ -1,6 +1,6 @@
 // The default init of a created container, and how create() knows it is
 // ready (its SIGTERM trap in place).
-import * as fs from 'node:fs';
+import { procRead } from '../core/procfs';
 import * as os from 'node:os';
 
 import { E, NsError } from '../core/errors';
@@ -23,12 +23,7 @@ const SIGTERM_BIT = 1n << BigInt(os.constants.signals.SIGTERM - 1);
 export async function untilTrapped(pidfd: Pidfd): Promise<void> {
   const deadline = Date.now() + 10000;
   for (let i = 0; ; i++) {
-    let text: string;
-    try {
-      text = fs.readFileSync(`/proc/${pidfd.pid}/status`, 'latin1');
-    } catch {
-      text = '';
-    }
+    const text = procRead(`${pidfd.pid}/status`) ?? '';
     pidfd.recheck('open(/proc/PID/status)');
     const m = /^SigCgt:\s*([0-9a-f]+)/m.exec(text);
     if (m && (BigInt(`0x${m[1] as string}`) & SIGTERM_BIT) !== 0n) return;

@@ -1,7 +1,7 @@
 // Killing every process of a container (close() with killOnClose): one
 // SIGKILL when its init is pid 1 of its own pid namespace, else a walk of
 // its process tree and session through /proc, every pid pidfd-rechecked.
-import * as fs from 'node:fs';
+import { ownProcfs, procRead, procReaddir } from '../core/procfs';
 
 import { NsError } from '../core/errors';
 import { Pidfd } from '../pidfd';
@@ -37,12 +37,8 @@ interface StatRow {
 }
 
 function readStat(pid: number | 'self'): StatRow | undefined {
-  let s: string;
-  try {
-    s = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-  } catch {
-    return undefined;
-  }
+  const s = procRead(`${pid}/stat`);
+  if (s === undefined) return undefined;
   // "pid (comm) state ppid pgrp session ...": comm may hold spaces and parens.
   const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
   return { pid: Number(s.slice(0, s.indexOf(' '))), state: f[0] ?? '', ppid: Number(f[1]), sid: Number(f[3]) };
@@ -51,7 +47,9 @@ function readStat(pid: number | 'self'): StatRow | undefined {
 /** Every process of /proc, by pid. */
 function readProcTable(): Map<number, StatRow> {
   const table = new Map<number, StatRow>();
-  for (const name of fs.readdirSync('/proc')) {
+  const names = procReaddir('');
+  if (typeof names === 'number') throw new NsError(names, 'open', { path: '/proc' });
+  for (const name of names) {
     if (!/^\d+$/.test(name)) continue;
     const r = readStat(Number(name));
     if (r !== undefined) table.set(r.pid, r);
@@ -69,12 +67,11 @@ function unreaped(p: Pidfd): boolean {
   }
 }
 
-/** Does /proc number processes as our pid namespace does (a /proc of another pid namespace would not)? */
+/** Do we have a procfs that numbers processes as our pid namespace does (core/procfs.ts)? */
 function procIsOurs(): boolean {
   try {
-    const m = /^NSpid:\s*(.*)$/m.exec(fs.readFileSync('/proc/self/status', 'latin1'));
-    const pids = (m?.[1] ?? '').trim().split(/\s+/);
-    return pids.length === 1 && Number(pids[0]) === process.pid;
+    ownProcfs();
+    return true;
   } catch {
     return false;
   }
@@ -85,13 +82,8 @@ function procIsOurs(): boolean {
  * other process there)? False when that cannot be read.
  */
 function leadsPidNamespace(p: Pidfd): boolean {
-  let text: string;
-  try {
-    text = fs.readFileSync(`/proc/${p.pid}/status`, 'latin1');
-  } catch {
-    return false;
-  }
-  if (!unreaped(p)) return false;
+  const text = procRead(`${p.pid}/status`);
+  if (text === undefined || !unreaped(p)) return false;
   const m = /^NSpid:\s*(.*)$/m.exec(text);
   return m !== null && (m[1] ?? '').trim().split(/\s+/).pop() === '1';
 }

@@ -140,7 +140,7 @@ export function openAt(dirfd: number, rel: string, flags = O_RDONLY, crossMounts
 }
 
 /** The text of dirfd/rel, or undefined when it cannot be opened or read (the process is gone). */
-function readAt(dirfd: number, rel: string): string | undefined {
+function readAt(dirfd: number, rel: string, encoding: BufferEncoding = 'latin1'): string | undefined {
   const fd = openAt(dirfd, rel);
   if (fd < 0) return undefined;
   try {
@@ -151,7 +151,7 @@ function readAt(dirfd: number, rel: string): string | undefined {
       if (n === 0) break;
       chunks.push(Buffer.from(buf.subarray(0, n)));
     }
-    return Buffer.concat(chunks).toString('latin1');
+    return Buffer.concat(chunks).toString(encoding);
   } catch {
     return undefined;
   } finally {
@@ -165,8 +165,8 @@ export function procOpen(rel: string, flags = O_RDONLY, crossMounts = false): nu
 }
 
 /** The text of /proc/`rel` in our procfs, or undefined when it is gone or unreadable. */
-export function procRead(rel: string): string | undefined {
-  return readAt(ownProcfs().fd, rel);
+export function procRead(rel: string, encoding: BufferEncoding = 'latin1'): string | undefined {
+  return readAt(ownProcfs().fd, rel, encoding);
 }
 
 /** readlink of /proc/`rel` in our procfs: the target, or -errno. */
@@ -177,6 +177,28 @@ export function procReadlink(rel: string): string | number {
 /** The names in /proc/`rel` of our procfs, or -errno. */
 export function procReaddir(rel: string): string[] | number {
   return native.readdirat(ownProcfs().fd, rel === '' ? '.' : rel);
+}
+
+// Absolute paths, for code that takes either kind: a path under /proc/
+// names a file of our procfs (magic links followed), any other path is
+// opened as it is.
+const PROC = '/proc/';
+
+/** openat of an absolute path (-errno on failure); /proc/... through our procfs. */
+export function openPath(path: string, flags: number): number {
+  if (path.startsWith(PROC)) return procOpen(path.slice(PROC.length), flags, true);
+  return native.openat(AT_FDCWD, path, flags | O_NOCTTY, 0);
+}
+
+/** readlink of an absolute path (-errno on failure); /proc/... through our procfs. */
+export function readlinkPath(path: string): string | number {
+  return path.startsWith(PROC) ? procReadlink(path.slice(PROC.length)) : native.readlink(path);
+}
+
+/** The names in a directory (-errno on failure); /proc/... through our procfs. */
+export function readdirPath(path: string): string[] | number {
+  if (path === '/proc') return procReaddir('');
+  return path.startsWith(PROC) ? procReaddir(path.slice(PROC.length)) : native.readdirat(AT_FDCWD, path);
 }
 
 // Opened at load, so the fd exists before anyone counts fds (tests do) and

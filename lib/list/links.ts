@@ -1,14 +1,14 @@
 // /proc links to namespaces ("net:[4026531840]") and the nsfs files they
 // name: reading and parsing the links, and opening such a file without
 // side effects to learn its type, dev and inode. Nothing here keeps an fd
-// past the function that opened it, except the fds it returns.
-import * as fs from 'node:fs';
+// past the function that opened it, except the fds it returns. Paths under
+// /proc/ are read through our own procfs (core/procfs.ts).
 
 import { E } from '../core/errors';
 import { NS_TYPES, NsType, PIDFD_NS_IOCTL, typeFromCloneFlag } from '../core/ns-types';
 import { native } from '../sys/native';
+import { openPath, readdirPath, readlinkPath } from '../core/procfs';
 import {
-  AT_FDCWD,
   NSFS_MAGIC,
   O_PATH,
   O_RDONLY,
@@ -55,7 +55,7 @@ export function parseSocketLink(link: string): number | undefined {
 
 /** readlink(2), or undefined (the walk's links vanish all the time). */
 export function readlink(path: string): string | undefined {
-  const r = native.readlink(path);
+  const r = readlinkPath(path);
   return typeof r === 'string' ? r : undefined;
 }
 
@@ -67,12 +67,8 @@ export function readNsLink(path: string): { type: NsType; inode: number } | unde
 
 /** The numeric entries of a /proc directory (pids, tids, fds); [] if it is gone. */
 export function readdirNums(path: string): number[] {
-  let names: string[];
-  try {
-    names = fs.readdirSync(path);
-  } catch {
-    return [];
-  }
+  const names = readdirPath(path);
+  if (typeof names === 'number') return [];
   const out: number[] = [];
   for (const n of names) {
     const c = n.charCodeAt(0);
@@ -105,7 +101,7 @@ export function identify(fd: number): RawIdentity | undefined {
  * be nsfs. Returns the fd (the caller closes it) or -1.
  */
 export function openNsfsPath(path: string, inode?: number): number {
-  const p = native.openat(AT_FDCWD, path, O_PATH, 0);
+  const p = openPath(path, O_PATH);
   if (p < 0) return -1;
   try {
     if (native.fstatfs_type(p) !== NSFS_MAGIC) return -1;
@@ -113,7 +109,7 @@ export function openNsfsPath(path: string, inode?: number): number {
       const st = native.fstat(p);
       if (typeof st === 'number' || Number(st[1]) !== inode) return -1;
     }
-    const fd = native.openat(AT_FDCWD, `/proc/self/fd/${p}`, O_RDONLY, 0);
+    const fd = openPath(`/proc/self/fd/${p}`, O_RDONLY);
     return fd < 0 ? -1 : fd;
   } finally {
     native.close(p);

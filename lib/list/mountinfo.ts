@@ -1,6 +1,6 @@
 // /proc/PID/mountinfo: parsing it, and the nsfs bind mounts in it (as
 // `ip netns add` and `unshare --net=FILE` make).
-import * as fs from 'node:fs';
+import { procRead } from '../core/procfs';
 
 import type { NsType } from '../core/ns-types';
 import { parseNsLink } from './links';
@@ -48,12 +48,9 @@ export interface NsfsMount {
 
 /** The nsfs mounts in a mountinfo file; [] if it cannot be read. */
 export function readNsfsMounts(file: string): NsfsMount[] {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'latin1');
-  } catch {
-    return [];
-  }
+  // Only /proc/PID/mountinfo files are read here: through our procfs.
+  const text = file.startsWith('/proc/') ? procRead(file.slice('/proc/'.length)) : undefined;
+  if (text === undefined) return [];
   const out: NsfsMount[] = [];
   for (const m of parseMountinfo(text)) {
     if (m.fstype !== 'nsfs') continue;

@@ -7,7 +7,7 @@
 // so no pid is reported with another process's data. Every fd opened here
 // is a raw fd closed in readProcess's finally block, before the walk moves
 // on to the next process.
-import * as fs from 'node:fs';
+import { procRead } from '../../core/procfs';
 
 import type { NsType } from '../../core/ns-types';
 import { native } from '../../sys/native';
@@ -202,12 +202,8 @@ function record(r: ProcessRead, info: ProcInfo): void {
 
 /** The comm, effective uid and thread count from /proc/PID/status. */
 function readStatus(pid: number): { name: string; uid: number | undefined; threads: number } {
-  let text = '';
-  try {
-    text = fs.readFileSync(`/proc/${pid}/status`, 'latin1');
-  } catch {
-    // gone: the recheck drops it
-  }
+  // '' when gone: the recheck drops it.
+  const text = procRead(`${pid}/status`) ?? '';
   const name = /^Name:\t(.*)$/m.exec(text)?.[1] ?? '';
   const uidField = /^Uid:\t(\d+)\t(\d+)/m.exec(text);
   const threads = Number(/^Threads:\t(\d+)$/m.exec(text)?.[1] ?? 1);
@@ -216,11 +212,7 @@ function readStatus(pid: number): { name: string; uid: number | undefined; threa
 
 /** The command line, spaces for NULs; `comm` when it is empty or unreadable. */
 function readCommand(pid: number, comm: string): string {
-  try {
-    const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    if (cmd !== '') return cmd.replace(/\0+$/, '').replace(/\0/g, ' ');
-  } catch {
-    // keep comm
-  }
+  const cmd = procRead(`${pid}/cmdline`, 'utf8');
+  if (cmd !== undefined && cmd !== '') return cmd.replace(/\0+$/, '').replace(/\0/g, ' ');
   return comm;
 }

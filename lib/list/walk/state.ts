@@ -2,7 +2,9 @@
 // inode (every source merges into it), and the per-namespace details read
 // once through an nsfs fd: id, owner, parent (whose own entries are added
 // as 'hierarchy' and described in turn).
-import * as fs from 'node:fs';
+import { NsError } from '../../core/errors';
+import { procOpen } from '../../core/procfs';
+import { O_RDONLY } from '../../sys/constants';
 
 import type { NsType } from '../../core/ns-types';
 import { native } from '../../sys/native';
@@ -51,8 +53,11 @@ export class Walk {
 
   constructor(type: NsType | undefined) {
     this.type = type;
-    const st = fs.statSync('/proc/self/ns/net');
-    this.nsfsDev = Number(st.dev);
+    const fd = procOpen('self/ns/net', O_RDONLY, true);
+    const st = fd >= 0 ? native.fstat(fd) : fd;
+    if (fd >= 0) native.close(fd);
+    if (typeof st === 'number') throw new NsError(st, 'open', { path: '/proc/self/ns/net' });
+    this.nsfsDev = Number(st[0]);
   }
 
   wants(type: NsType): boolean {
