@@ -124,15 +124,18 @@ describe.skipIf(!distBuilt)('nsfd CLI', () => {
       expect(lines.some((l) => l.trim().startsWith(String(ino(`/proc/${target.pid}/ns/uts`))))).toBe(true);
     });
 
-    it('a command line with control characters stays on one row (\\xHH, as lsns writes it)', async () => {
-      // sh does not exec the last command here, so its argv (with a newline)
-      // stays; it is pid 1 of a pid namespace, so its sleep dies with it.
-      const t = await startUnshared(['--pid', '--uts', 'sh', '-c', 'sleep 100000; : "two\nlines"'], 'the sh', 'sh');
+    it('a command line with control characters stays on one row and cannot drive the terminal (C0/C1 as \\xHH, as lsns writes them; bidi controls as \\uHHHH)', async () => {
+      // sh does not exec the last command here, so its argv (with a newline,
+      // a C1 CSI and a right-to-left override) stays; it is pid 1 of a pid
+      // namespace, so its sleep dies with it.
+      const t = await startUnshared(['--pid', '--uts', 'sh', '-c', 'sleep 100000; : "two\nlines \u009b31m \u202eevil \u2066x"'], 'the sh', 'sh');
       try {
         const utsIno = ino(`/proc/${t.pid}/ns/uts`);
         const lines = (await nsfd(['ls', '-n', '-t', 'uts'])).stdout.trimEnd().split('\n');
         expect(lines.every((l) => / uts /.test(l))).toBe(true);
-        expect(lines.find((l) => l.trim().startsWith(String(utsIno)))).toMatch(/sh -c sleep 100000; : "two\\x0alines"$/);
+        const row = lines.find((l) => l.trim().startsWith(String(utsIno)));
+        expect(row).toMatch(/sh -c sleep 100000; : "two\\x0alines \\x9b31m \\u202eevil \\u2066x"$/);
+        expect(row).not.toMatch(/[\u0080-\u009f\u202a-\u202e\u2066-\u2069]/);
         const j = JSON.parse((await nsfd(['ls', '-J', '-t', 'uts'])).stdout) as LsJson;
         expect(j.namespaces.find((n) => n.inode === utsIno)?.command).toContain('two\nlines');
       } finally {

@@ -40,9 +40,17 @@ function pathsOf(ns: NamespaceInfo): string {
   return p.join(',');
 }
 
-/** A table cell on one line: control characters as \xHH, as lsns writes them (JSON output keeps them). */
+/**
+ * A table cell on one line that cannot drive the terminal: C0 and C1
+ * controls (a UTF-8 U+009B is a CSI to a terminal) as \xHH, as lsns writes
+ * them; bidi controls (which reorder what follows) and line/paragraph
+ * separators as \uHHHH. JSON output keeps them as they are.
+ */
 function safe(s: string): string {
-  return s.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return s.replace(/[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g, (c) => {
+    const n = c.charCodeAt(0);
+    return n <= 0xff ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`;
+  });
 }
 
 export function row(ns: NamespaceInfo): Row {
