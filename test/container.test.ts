@@ -217,6 +217,36 @@ describe.runIf(isRoot)('Container.create', () => {
     await until(() => !fs.existsSync(`/proc/${spWatch.pid}`), 'the spawned shell to be reaped');
   });
 
+  it('without a pid namespace, close() also kills what c.run() and c.spawn() double-forked away: orphans of host pid 1, in the session the process was given', async () => {
+    const tag = (n: number) => `${n}${process.pid}`;
+    const d = await Container.create({ unshare: ['net'] });
+    try {
+      // (cmd &) in a subshell: the sleep is orphaned at once and reparented
+      // to host pid 1 (or a subreaper): no longer in anyone's tree.
+      expect(await d.run('sh', ['-c', `(exec sleep ${tag(4)} >/dev/null 2>&1 &)`])).toMatchObject({ code: 0 });
+      const sp = d.spawn('sh', ['-c', `(exec sleep ${tag(5)} &)`], { stdio: 'ignore' });
+      expect(await sp.exited).toMatchObject({ code: 0 });
+      sp.close();
+      const found = await until(() => {
+        const l = allStats().filter((r) => r.comm === 'sleep' && [tag(4), tag(5)].some((t) => fs.readFileSync(`/proc/${r.pid}/cmdline`, 'latin1') === `sleep\0${t}\0`));
+        return l.length === 2 ? l : undefined;
+      }, 'both double-forked sleeps');
+      const watches = found.map((r) => Pidfd.open(r.pid));
+      try {
+        for (const r of found) expect(r.ppid).not.toBe(d.pid);
+        d.close();
+        for (const w of watches) expect(killedNow(w), `pid ${w.pid}`).toBe(true);
+      } finally {
+        for (const w of watches) {
+          if (w.isAlive()) w.kill('SIGKILL');
+          w.close();
+        }
+      }
+    } finally {
+      d.close();
+    }
+  });
+
   it('a create() that fails because the init exited at once leaves none of its processes behind', async () => {
     // Whether create() notices the exit depends on timing: either way, once
     // it settles (and the container, if any, is closed) nothing is left.

@@ -34,7 +34,7 @@ import { ExitStatus, Pidfd } from '../pidfd';
 import { RunOptions, RunResult, SpawnOptions, Subprocess, runWith, spawn } from '../spawn';
 import { abandonInit, destroyStdio, setUpInit, spawnInit } from './create';
 import { ContainerInfo, listContainers, openAdopted } from './discover';
-import { killAll } from './kill';
+import { killAll, leadsPidNamespace } from './kill';
 import { ContainerCreateOptions, planCreate } from './options';
 import { persistNamespaces, unpersistDir } from './persist';
 
@@ -55,6 +55,8 @@ export class Container implements Disposable {
    * it, even if the caller closed or dropped the Subprocess.
    */
   readonly #started = new Set<Pidfd>();
+  /** Sessions that c.spawn()/c.run() processes were started in (see close()). */
+  readonly #sessions = new Set<number>();
 
   private constructor(pidfd: Pidfd, opts: { child?: Subprocess; killOnClose: boolean; root?: string | undefined; cgroupPath?: string | undefined }) {
     this.#pidfd = pidfd;
@@ -219,21 +221,23 @@ export class Container implements Disposable {
   /** spawn() inside: joins every namespace of the init that differs from ours (and its root, for created ones). */
   spawn(file: string, args: readonly string[] = [], options: Omit<SpawnOptions, 'join'> = {}): Subprocess {
     this.#check('spawn');
-    const sp = spawn(file, args, this.#spawnOptions(options));
+    const o = this.#spawnOptions(options);
+    const sp = spawn(file, args, o);
     for (const ref of this.#spawned) if (ref.deref()?.pidfd.closed !== false) this.#spawned.delete(ref);
     this.#spawned.add(new WeakRef(sp));
-    this.#track(sp);
+    this.#track(sp, o.newSession === true);
     return sp;
   }
 
   /** run() inside: {code, signal, stdout, stderr}. */
   run(file: string, args: readonly string[] = [], options: Omit<RunOptions, 'join'> = {}): Promise<RunResult<string>> {
     this.#check('run');
-    return runWith(file, args, this.#spawnOptions(options) as RunOptions, (child) => this.#track(child)) as Promise<RunResult<string>>;
+    const o = this.#spawnOptions(options) as RunOptions;
+    return runWith(file, args, o, (child) => this.#track(child, o.newSession === true)) as Promise<RunResult<string>>;
   }
 
   /** Keeps a dup of a started process's pidfd for close(); drops those of processes that have exited. */
-  #track(sp: Subprocess): void {
+  #track(sp: Subprocess, newSession: boolean): void {
     for (const p of this.#started) {
       if (!p.isAlive()) {
         p.close();
@@ -241,6 +245,7 @@ export class Container implements Disposable {
       }
     }
     this.#started.add(sp.pidfd.dup());
+    if (newSession) this.#sessions.add(sp.pid);
   }
 
   #spawnOptions<T extends SpawnOptions>(options: T): T {
@@ -248,6 +253,9 @@ export class Container implements Disposable {
     if ('join' in options) throw invalidValue('options.join', 'is the container itself', (options as SpawnOptions).join);
     const o = { ...options, join: this.#pidfd } as T;
     if (this.#root !== undefined && o.root === undefined) o.root = this.#root;
+    // Without a pid namespace of its own, a process of the container leads
+    // a session of its own, so close() can find what it double-forks.
+    if (o.newSession === undefined && !leadsPidNamespace(this.#pidfd)) o.newSession = true;
     return o;
   }
 
@@ -340,7 +348,7 @@ export class Container implements Disposable {
     if (this.#closed) return;
     this.#closed = true;
     if (kill) {
-      killAll(this.#pidfd, [...this.#started]);
+      killAll(this.#pidfd, [...this.#started], this.#sessions);
       if (this.#cgroupPath !== undefined) {
         try {
           fs.writeFileSync(path.join(this.#cgroupPath, 'cgroup.kill'), '1');

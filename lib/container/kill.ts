@@ -9,11 +9,11 @@ import { Pidfd } from '../pidfd';
 /**
  * Kills a container's processes: SIGKILL to its init when that is pid 1 of
  * its own pid namespace (the kernel kills the rest), else its whole tree
- * from the init and `started` (see killTree).
+ * from the init and `started`, and the sessions in `sessions` (see killTree).
  */
-export function killAll(init: Pidfd, started: readonly Pidfd[]): void {
+export function killAll(init: Pidfd, started: readonly Pidfd[], sessions: Iterable<number> = []): void {
   if (!leadsPidNamespace(init)) {
-    killTree([init, ...started], init);
+    killTree([init, ...started], init, sessions);
     return;
   }
   sigkill(init);
@@ -81,7 +81,7 @@ function procIsOurs(): boolean {
  * Is the process pid 1 of its pid namespace (so that its death ends every
  * other process there)? False when that cannot be read.
  */
-function leadsPidNamespace(p: Pidfd): boolean {
+export function leadsPidNamespace(p: Pidfd): boolean {
   const text = procRead(`${p.pid}/status`);
   if (text === undefined || !unreaped(p)) return false;
   const m = /^NSpid:\s*(.*)$/m.exec(text);
@@ -107,7 +107,7 @@ const sleepSync = (ms: number): void => {
  * ancestors and never sweeps our own session; a root that is one of them
  * (an adopted process) is SIGKILLed, as a container's init is.
  */
-export function killTree(roots: readonly Pidfd[], leader: Pidfd): void {
+export function killTree(roots: readonly Pidfd[], leader: Pidfd, sessions: Iterable<number> = []): void {
   if (!procIsOurs()) {
     // Pids from /proc would name other processes than pidfd_open's: no
     // walk, only the processes we hold pidfds for.
@@ -115,7 +115,7 @@ export function killTree(roots: readonly Pidfd[], leader: Pidfd): void {
     return;
   }
   const spared = selfAndAncestors();
-  const tree = new StoppedTree(leader, sessionToSweep(leader, spared), spared);
+  const tree = new StoppedTree(leader, sessionToSweep(leader, spared), otherSessions(sessions, spared), spared);
   try {
     tree.holdRoots(roots);
     tree.stopAll();
@@ -138,16 +138,32 @@ function sessionToSweep(leader: Pidfd, spared: ReadonlySet<number>): number | un
   return lead !== undefined && lead.sid === lead.pid && lead.sid !== ourSid && !spared.has(lead.pid) && unreaped(leader) ? lead.sid : undefined;
 }
 
+/**
+ * Sessions that processes started in the container lead (or led): each a
+ * sid that is not ours nor a spared process's. A session id stays taken
+ * while any process is in that session, so a process whose stat shows it
+ * there, once we hold a pidfd on it, is a member even after the leader is
+ * gone: this is what catches a double fork (`(cmd &)`) of c.run().
+ */
+function otherSessions(sessions: Iterable<number>, spared: ReadonlySet<number>): Set<number> {
+  const ourSid = readStat('self')?.sid;
+  const out = new Set<number>();
+  for (const sid of sessions) if (sid > 0 && sid !== ourSid && !spared.has(sid)) out.add(sid);
+  return out;
+}
+
 /** The members of a tree (and session) found so far, each stopped and held by a pidfd of ours. */
 class StoppedTree {
   readonly #held = new Map<number, Pidfd>();
   readonly #leader: Pidfd;
   readonly #session: number | undefined;
+  readonly #others: ReadonlySet<number>;
   readonly #spared: ReadonlySet<number>;
 
-  constructor(leader: Pidfd, session: number | undefined, spared: ReadonlySet<number>) {
+  constructor(leader: Pidfd, session: number | undefined, others: ReadonlySet<number>, spared: ReadonlySet<number>) {
     this.#leader = leader;
     this.#session = session;
+    this.#others = others;
     this.#spared = spared;
   }
 
@@ -210,7 +226,7 @@ class StoppedTree {
     }
     // Breadth first from what we hold (and the session): parents before children.
     const queue = [...this.#held.keys()];
-    if (this.#session !== undefined) for (const r of table.values()) if (r.sid === this.#session) queue.push(r.pid);
+    for (const r of table.values()) if (r.sid === this.#session || this.#others.has(r.sid)) queue.push(r.pid);
     const seen = new Set<number>();
     let added = 0;
     for (let i = 0; i < queue.length; i++) {
@@ -241,7 +257,9 @@ class StoppedTree {
     const member =
       now !== undefined &&
       unreaped(p) &&
-      ((parent !== undefined && unreaped(parent)) || (this.#session !== undefined && now.sid === this.#session && unreaped(this.#leader)));
+      ((parent !== undefined && unreaped(parent)) ||
+        (this.#session !== undefined && now.sid === this.#session && unreaped(this.#leader)) ||
+        this.#others.has(now.sid));
     if (!member) {
       p.close();
       return false;
