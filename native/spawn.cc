@@ -360,11 +360,12 @@ struct Launch {
   int go_w = -1;               // write end of the "maps written" pipe
   int child_pidfd = -1;
   long pid = -1;
+  char* stacks = nullptr;  // this thread's two stacks (Stacks)
 };
 
-// The pipes (and our pidfd) the child needs, then clone3. On failure
+// The pipes (and our pidfd) the child needs, and its stacks. On failure
 // returns false with the JS failure record in *failure.
-bool RunClone(Napi::Env env, const Spec& s, Plan* p, Launch* l, Napi::Value* failure) {
+bool OpenChannels(Napi::Env env, Plan* p, Launch* l, Napi::Value* failure) {
   int rep[2], go[2] = {-1, -1};
   if (pipe2(rep, O_CLOEXEC | O_NONBLOCK) < 0) return *failure = Failure(env, kStepClone3, errno, 0, "pipe2"), false;
   l->rep_r = l->own.Add(rep[0]);
@@ -382,28 +383,39 @@ bool RunClone(Napi::Env env, const Spec& s, Plan* p, Launch* l, Napi::Value* fai
     p->parent_pidfd = l->own.Add(static_cast<int>(r));
   }
 
-  char* mem = tls_stacks.Get();
-  if (mem == nullptr) return *failure = Failure(env, kStepClone3, errno, 0, "mmap"), false;
+  l->stacks = tls_stacks.Get();
+  if (l->stacks == nullptr) return *failure = Failure(env, kStepClone3, errno, 0, "mmap"), false;
   if (p->two_stage) {
-    p->g_stack = mem + kSlab + kGuard;
+    p->g_stack = l->stacks + kSlab + kGuard;
     p->g_stack_size = kStackSize;
     p->g_clone_flags = kCloneVm | kCloneVfork | kCloneParent | kClonePidfd | kCloneClearSighand;
   }
+  return true;
+}
 
+// The child's clone3 arguments: its pidfd lands in l->child_pidfd.
+CloneArgs ChildCloneArgs(const Spec& s, const Plan& p, Launch* l) {
   CloneArgs ca;
   std::memset(&ca, 0, sizeof ca);
   ca.flags = kClonePidfd | kCloneClearSighand | static_cast<uint64_t>(static_cast<uint32_t>(s.clone_flags));
   if (s.share_vm) ca.flags |= kCloneVm;
-  if (!p->need_maps) ca.flags |= kCloneVfork;
-  if (p->two_stage) ca.flags |= kCloneFiles;  // the grandchild's pidfd lands in our table
+  if (!p.need_maps) ca.flags |= kCloneVfork;
+  if (p.two_stage) ca.flags |= kCloneFiles;  // the grandchild's pidfd lands in our table
   if (s.cgroup_fd >= 0) {
     ca.flags |= kCloneIntoCgroup;
     ca.cgroup = static_cast<uint64_t>(s.cgroup_fd);
   }
   ca.pidfd = reinterpret_cast<uint64_t>(&l->child_pidfd);
   ca.exit_signal = SIGCHLD;
-  ca.stack = reinterpret_cast<uint64_t>(mem + kGuard);
+  ca.stack = reinterpret_cast<uint64_t>(l->stacks + kGuard);
   ca.stack_size = kStackSize;
+  return ca;
+}
+
+// clone3, with our thread in the target's pid namespace around it when
+// asked. On failure returns false with the JS failure record in *failure.
+bool RunClone(Napi::Env env, const Spec& s, Plan* p, Launch* l, Napi::Value* failure) {
+  CloneArgs ca = ChildCloneArgs(s, *p, l);
 
   // Pid namespace join by a privileged caller: this thread's
   // pid_for_children points at the target's pid namespace for the clone3
@@ -610,7 +622,7 @@ Napi::Value SpawnClone3(const Napi::CallbackInfo& info) {
   BuildPlan(s, &buffers, &p);
   Launch l;
   Napi::Value failure;
-  if (!RunClone(env, s, &p, &l, &failure)) return failure;
+  if (!OpenChannels(env, &p, &l, &failure) || !RunClone(env, s, &p, &l, &failure)) return failure;
   Outcome o = AwaitChild(s, p, l);
   return MapResult(env, p, &l, o);
 }

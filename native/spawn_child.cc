@@ -187,21 +187,10 @@ struct KSigaction {
 const KSigaction kDefaultAction = {nullptr, 0, nullptr, 0};
 const uint64_t kNoSignals = 0;
 
-// The process that execs: fds, root, cwd, credentials, signals, execve.
-NSFD_CHILD int FinalStage(void* arg) {
-  const Plan* p = static_cast<const Plan*>(arg);
-  int rep = p->report_fd;
-  bool chroot_to = p->root != nullptr || p->root_fd >= 0;
-
-  // 0. A root given as an fd: enter it before step 1 can move fds onto
-  // its number (the joins, which reset cwd, are done by now).
-  if (p->root_fd >= 0) {
-    long r0 = Sys(SYS_fchdir, p->root_fd);
-    if (r0 < 0) Die(rep, kStepRoot, r0);
-  }
-
-  // 1. Fds. Copy every source above the highest slot first, so a source
-  // sitting in another's slot is not overwritten; then place the copies.
+// 1. Fds. Copy every source above the highest slot first, so a source
+// sitting in another's slot is not overwritten; then place the copies.
+// Returns the report fd, moved above the slots (it may sit in one).
+NSFD_CHILD int PlaceFds(const Plan* p, int rep) {
   int hi = p->max_slot + 1;
   if (hi < 3) hi = 3;
   long r = Sys(SYS_fcntl, rep, F_DUPFD_CLOEXEC, hi);
@@ -235,14 +224,13 @@ NSFD_CHILD int FinalStage(void* arg) {
   } else if (r < 0) {
     Die(rep, kStepCloseRange, r);
   }
+  return rep;
+}
 
-  if (p->new_session) {
-    r = Sys(SYS_setsid);
-    if (r < 0) Die(rep, kStepSetsid, r);
-  }
-
-  // 2. Filesystem. A new /proc must not propagate back to the host: make
-  // the new mount namespace private first (as unshare --mount-proc does).
+// 2. Filesystem. A new /proc must not propagate back to the host: make
+// the new mount namespace private first (as unshare --mount-proc does).
+NSFD_CHILD void EnterFilesystem(const Plan* p, int rep, bool chroot_to) {
+  long r;
   if (p->mount_proc) {
     r = Sys(SYS_mount, reinterpret_cast<long>("none"), reinterpret_cast<long>("/"), 0, MS_REC | MS_PRIVATE, 0);
     if (r < 0) Die(rep, kStepMount, r);
@@ -261,8 +249,11 @@ NSFD_CHILD int FinalStage(void* arg) {
     r = Sys(SYS_chdir, reinterpret_cast<long>(cwd));
     if (r < 0) Die(rep, kStepChdir, r);
   }
+}
 
-  // 3. Credentials: groups, then gid, then uid (after setuid we may no longer change the others).
+// 3. Credentials: groups, then gid, then uid (after setuid we may no longer change the others).
+NSFD_CHILD void SetCredentials(const Plan* p, int rep) {
+  long r;
   if (p->ngroups >= 0) {
     r = Sys(SYS_setgroups, p->ngroups, reinterpret_cast<long>(p->groups));
     if (r < 0) Die(rep, kStepSetgroups, r);
@@ -277,28 +268,24 @@ NSFD_CHILD int FinalStage(void* arg) {
     r = Sys(SYS_setresuid, p->uid, p->uid, p->uid);
     if (r < 0) Die(rep, kStepSetuid, r);
   }
+}
 
-  // 4. Death signal last: a credential change clears it. Then check that
-  // the parent did not die before it took hold.
-  if (p->kill_on_close) {
-    r = Sys(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL);
-    if (r < 0) Die(rep, kStepPrctl, r);
-    if (ParentGone(p)) Sys(SYS_exit_group, 127);
-  }
-
-  // 5. Signals: CLONE_CLEAR_SIGHAND reset handlers but kept "ignored"
-  // (Node ignores SIGPIPE); reset those as libuv does, then unblock all.
+// 5. Signals: CLONE_CLEAR_SIGHAND reset handlers but kept "ignored"
+// (Node ignores SIGPIPE); reset those as libuv does, then unblock all.
+NSFD_CHILD void ResetSignals(int rep) {
   for (int sig = 1; sig < 32; sig++) {
     if (sig == SIGKILL || sig == SIGSTOP) continue;
-    r = Sys(SYS_rt_sigaction, sig, reinterpret_cast<long>(&kDefaultAction), 0, 8);
+    long r = Sys(SYS_rt_sigaction, sig, reinterpret_cast<long>(&kDefaultAction), 0, 8);
     if (r < 0) Die(rep, kStepSignals, r, sig);
   }
   Sys(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&kNoSignals), 0, 8);
+}
 
-  // 6. execve, each candidate in turn like execvp: keep looking past
-  // ENOENT/ENOTDIR/EACCES, stop at anything else.
+// 6. execve, each candidate in turn like execvp: keep looking past
+// ENOENT/ENOTDIR/EACCES, stop at anything else.
+[[noreturn]] NSFD_CHILD void Exec(const Plan* p, int rep) {
   long first_eacces = 0;
-  r = -ENOENT;
+  long r = -ENOENT;
   int i = 0;
   for (; i < p->npaths; i++) {
     r = Sys(SYS_execve, reinterpret_cast<long>(p->paths[i]), reinterpret_cast<long>(p->argv),
@@ -309,6 +296,37 @@ NSFD_CHILD int FinalStage(void* arg) {
   if (i == p->npaths && first_eacces != 0) r = first_eacces;
   // Blocked signals again would be moot: we exit right away.
   Die(rep, kStepExecve, r, i < p->npaths ? i : p->npaths - 1);
+}
+
+// The process that execs: fds, root, cwd, credentials, signals, execve.
+NSFD_CHILD int FinalStage(void* arg) {
+  const Plan* p = static_cast<const Plan*>(arg);
+  int rep = p->report_fd;
+  bool chroot_to = p->root != nullptr || p->root_fd >= 0;
+
+  // 0. A root given as an fd: enter it before step 1 can move fds onto
+  // its number (the joins, which reset cwd, are done by now).
+  if (p->root_fd >= 0) {
+    long r0 = Sys(SYS_fchdir, p->root_fd);
+    if (r0 < 0) Die(rep, kStepRoot, r0);
+  }
+  rep = PlaceFds(p, rep);
+  if (p->new_session) {
+    long r = Sys(SYS_setsid);
+    if (r < 0) Die(rep, kStepSetsid, r);
+  }
+  EnterFilesystem(p, rep, chroot_to);
+  SetCredentials(p, rep);
+
+  // 4. Death signal last: a credential change clears it. Then check that
+  // the parent did not die before it took hold.
+  if (p->kill_on_close) {
+    long r = Sys(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL);
+    if (r < 0) Die(rep, kStepPrctl, r);
+    if (ParentGone(p)) Sys(SYS_exit_group, 127);
+  }
+  ResetSignals(rep);
+  Exec(p, rep);
 }
 
 }  // namespace
