@@ -6,10 +6,15 @@
 // and runs only raw syscalls (inline asm, errno never touched): no malloc,
 // no locks, no libc. Everything it needs is prepared in a Plan first.
 //
+// The child's code, and the rule it lives by, are in spawn_child.cc; the
+// spec keys, steps and records that cross between JS, the parent and the
+// child are in spawn_wire.h. This file is the parent side: read the spec,
+// build the Plan, run clone3, serve the child, map the result.
+//
 // Failures in the child come back as {step, errno} records on an O_CLOEXEC
 // pipe; the parent reaps whatever it started before returning the error.
 //
-// The shapes, chosen in lib/spawn.ts:
+// The shapes, chosen in lib/spawn/plan.ts:
 //  - one stage: the child creates namespaces through clone3 flags (it is
 //    pid 1 of a new pid ns), or joins (setns) and unshares, then execs. A pid
 //    namespace join moves only future children: a privileged caller's thread
@@ -27,9 +32,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
-#include <sys/mount.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -41,195 +43,18 @@
 #include <string>
 #include <vector>
 
+#include "spawn_child.h"
+#include "spawn_wire.h"
 #include "uapi.h"
 #include "util.h"
 
 namespace nsfd {
+namespace spawn {
 namespace {
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
 #endif
-
-// --- raw syscalls: return -errno, never touch errno (the child shares our TLS)
-
-#if defined(__x86_64__)
-inline long Sys(long n, long a = 0, long b = 0, long c = 0, long d = 0, long e = 0, long f = 0) {
-  long ret;
-  register long r10 __asm__("r10") = d;
-  register long r8 __asm__("r8") = e;
-  register long r9 __asm__("r9") = f;
-  __asm__ volatile("syscall"
-                   : "=a"(ret)
-                   : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
-                   : "rcx", "r11", "memory");
-  return ret;
-}
-#elif defined(__aarch64__)
-inline long Sys(long n, long a = 0, long b = 0, long c = 0, long d = 0, long e = 0, long f = 0) {
-  register long x8 __asm__("x8") = n;
-  register long x0 __asm__("x0") = a;
-  register long x1 __asm__("x1") = b;
-  register long x2 __asm__("x2") = c;
-  register long x3 __asm__("x3") = d;
-  register long x4 __asm__("x4") = e;
-  register long x5 __asm__("x5") = f;
-  __asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5) : "memory");
-  return x0;
-}
-#endif
-
-}  // namespace
-}  // namespace nsfd
-
-// clone3 that runs fn(arg) in the child on the new stack and exits with its
-// result. A C function cannot do this: after the syscall the child is on an
-// empty stack and must not return through the caller's frames (glibc's
-// internal __clone3 works the same way). Returns the pid or -errno.
-extern "C" long nsfd_clone3(void* args, size_t size, int (*fn)(void*), void* arg);
-#if defined(__x86_64__)
-__asm__(
-    ".text\n"
-    ".globl nsfd_clone3\n"
-    ".hidden nsfd_clone3\n"
-    ".type nsfd_clone3,@function\n"
-    "nsfd_clone3:\n"
-    "  mov %rdx, %r8\n"   // fn and arg survive the syscall in r8/r9
-    "  mov %rcx, %r9\n"
-    "  mov $435, %eax\n"  // __NR_clone3
-    "  syscall\n"
-    "  test %rax, %rax\n"
-    "  jz 1f\n"
-    "  ret\n"  // parent (pid) or error (-errno)
-    "1:\n"
-    "  xor %ebp, %ebp\n"  // outermost frame
-    "  mov %r9, %rdi\n"
-    "  call *%r8\n"
-    "  mov %eax, %edi\n"
-    "  mov $231, %eax\n"  // __NR_exit_group
-    "  syscall\n"
-    "  hlt\n"
-    ".size nsfd_clone3, .-nsfd_clone3\n");
-#elif defined(__aarch64__)
-__asm__(
-    ".text\n"
-    ".globl nsfd_clone3\n"
-    ".hidden nsfd_clone3\n"
-    ".type nsfd_clone3,%function\n"
-    "nsfd_clone3:\n"
-    "  mov x10, x2\n"
-    "  mov x11, x3\n"
-    "  mov x8, #435\n"
-    "  svc #0\n"
-    "  cbz x0, 1f\n"
-    "  ret\n"
-    "1:\n"
-    "  mov x29, #0\n"
-    "  mov x30, #0\n"
-    "  mov x0, x11\n"
-    "  blr x10\n"
-    "  mov x8, #94\n"  // __NR_exit_group
-    "  svc #0\n"
-    "  brk #0\n"
-    ".size nsfd_clone3, .-nsfd_clone3\n");
-#endif
-
-namespace nsfd {
-namespace {
-
-// Steps the child (or the parent, for maps) can fail in: the JS name of the
-// step and the syscall that failed.
-enum Step : int32_t {
-  kStepClone3,
-  kStepCgroup,
-  kStepSetns,
-  kStepUnshare,
-  kStepSync,
-  kStepUidMap,
-  kStepGidMap,
-  kStepDup,
-  kStepCloseRange,
-  kStepSetsid,
-  kStepMount,
-  kStepChroot,
-  kStepMountProc,
-  kStepChdir,
-  kStepSetgroups,
-  kStepSetgid,
-  kStepSetuid,
-  kStepPrctl,
-  kStepSignals,
-  kStepExecve,
-  kStepRoot,
-};
-struct StepName {
-  const char* step;
-  const char* syscall;
-};
-constexpr StepName kStepNames[] = {
-    {"clone3", "clone3"},       {"cgroup", "clone3"},        {"setns", "setns"},
-    {"unshare", "unshare"},     {"sync", "read"},            {"uid_map", "write"},
-    {"gid_map", "write"},       {"dup", "dup3"},             {"close_range", "close_range"},
-    {"setsid", "setsid"},       {"mount", "mount"},          {"chroot", "chroot"},
-    {"mount_proc", "mount"},    {"chdir", "chdir"},          {"setgroups", "setgroups"},
-    {"setgid", "setresgid"},    {"setuid", "setresuid"},     {"prctl", "prctl"},
-    {"sigaction", "rt_sigaction"}, {"execve", "execve"}, {"root", "fchdir"},
-};
-
-// What the child writes to the report pipe. Fixed size: a pipe write of
-// less than PIPE_BUF bytes is atomic.
-enum Kind : int32_t { kError = 1, kNeedMaps = 2, kGrandchild = 3 };
-struct Record {
-  int32_t kind;
-  int32_t step;
-  int32_t err;     // positive errno
-  int32_t detail;  // step-specific: failing slot, CLONE_NEW* flag, path index; or a pid
-  int32_t fd;      // kGrandchild: its pidfd (in our shared fd table)
-};
-
-// Everything the child needs, built before clone3. The child only reads it
-// (fd_tmp aside): with CLONE_VM it is our memory, shared by relay and grandchild.
-struct Plan {
-  char* const* paths;  // execve candidates, tried in order (PATH lookup done in JS)
-  int npaths;
-  char* const* argv;
-  char* const* envp;
-
-  int join_pidfd;  // setns(join_pidfd, join_flags): one atomic join
-  int join_flags;
-  const int* join_fds;  // or setns(fd, type) for each, in this order
-  const int* join_types;
-  int njoin;
-  int unshare_after;  // unshare() after the joins (new namespaces owned by the joined user ns)
-  bool two_stage;
-  bool need_maps;
-
-  const int* fd_src;  // the child's fd table: fd_src[i] lands on fd_slot[i]
-  const int* fd_slot;
-  int* fd_tmp;  // scratch: only the final process writes it
-  int nfds;
-  int max_slot;
-
-  const char* root;  // nullptr: unchanged
-  int root_fd;       // >= 0: chroot to this directory fd instead (fchdir, chroot("."))
-  const char* cwd;
-  bool mount_proc;
-  bool new_session;
-
-  int uid, gid;  // -1: unchanged
-  const uint32_t* groups;
-  int ngroups;  // -1: setgroups not asked for
-  bool drop_groups;  // uid/gid change without groups: setgroups(0) best-effort
-
-  bool kill_on_close;
-  int parent_pidfd;  // our pidfd, to catch our death before PR_SET_PDEATHSIG took hold
-
-  int report_fd;  // write end of the report pipe
-  int go_fd;      // read end of the "maps written" pipe
-  char* g_stack;  // the grandchild's stack (two stages)
-  size_t g_stack_size;
-  uint64_t g_clone_flags;
-};
 
 constexpr size_t kStackSize = 64 * 1024;
 constexpr size_t kGuard = 4096;
@@ -256,246 +81,34 @@ struct Stacks {
 };
 thread_local Stacks tls_stacks;
 
-// --- child side (async-signal-safe: raw syscalls only) ---------------------
+// --- 1. read the spec ---------------------------------------------------------
 
-// Code that runs in the child, on its own stack: never instrumented (a
-// sanitizer's runtime may allocate or take locks, which the child must not).
-#define NSFD_CHILD __attribute__((no_sanitize("address", "undefined")))
-
-NSFD_CHILD void Report(int fd, int32_t kind, int32_t step, long err, int32_t detail = 0, int32_t extra = 0) {
-  Record r;
-  r.kind = kind;
-  r.step = step;
-  r.err = static_cast<int32_t>(err < 0 ? -err : err);
-  r.detail = detail;
-  r.fd = extra;
-  Sys(SYS_write, fd, reinterpret_cast<long>(&r), sizeof r);
-}
-
-[[noreturn]] NSFD_CHILD void Die(int fd, int32_t step, long err, int32_t detail = 0) {
-  Report(fd, kError, step, err, detail);
-  Sys(SYS_exit_group, 127);
-  __builtin_unreachable();
-}
-
-// Returns true if the process that made us has exited (poll on its pidfd).
-NSFD_CHILD bool ParentGone(const Plan* p) {
-  if (p->parent_pidfd < 0) return false;
-  struct pollfd pfd;
-  pfd.fd = p->parent_pidfd;
-  pfd.events = POLLIN;
-  pfd.revents = 0;
-  struct timespec zero = {0, 0};
-  long r = Sys(SYS_ppoll, reinterpret_cast<long>(&pfd), 1, reinterpret_cast<long>(&zero), 0, 8);
-  return r > 0 && (pfd.revents & POLLIN);
-}
-
-// Joins, unshares and waits for the id maps: what the child (one stage) or
-// the relay (two stages) does before the final process exists.
-NSFD_CHILD void EnterNamespaces(const Plan* p) {
-  int rep = p->report_fd;
-  if (p->join_pidfd >= 0) {
-    long r = Sys(kSysSetns, p->join_pidfd, p->join_flags);
-    if (r < 0) Die(rep, kStepSetns, r, p->join_flags);
-  }
-  for (int i = 0; i < p->njoin; i++) {
-    long r = Sys(kSysSetns, p->join_fds[i], p->join_types[i]);
-    if (r < 0) Die(rep, kStepSetns, r, p->join_types[i]);
-  }
-  if (p->unshare_after != 0) {
-    long r = Sys(kSysUnshare, p->unshare_after);
-    if (r < 0) Die(rep, kStepUnshare, r, p->unshare_after);
-  }
-  if (p->need_maps) {
-    // If we die, the parent is woken by our pidfd; if it dies, we must not
-    // wait forever for a byte that will never come.
-    Sys(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL);
-    if (ParentGone(p)) Sys(SYS_exit_group, 127);
-    Report(rep, kNeedMaps, kStepSync, 0);
-    char c;
-    long r;
-    do r = Sys(SYS_read, p->go_fd, reinterpret_cast<long>(&c), 1);
-    while (r == -EINTR);
-    if (r != 1) Die(rep, kStepSync, r < 0 ? r : -EPIPE);
-    if (!p->kill_on_close) Sys(SYS_prctl, PR_SET_PDEATHSIG, 0);
-  }
-}
-
-// Kernel struct sigaction for rt_sigaction: SIG_DFL is all zeros.
-struct KSigaction {
-  void* handler;
-  unsigned long flags;
-  void* restorer;
-  uint64_t mask;
+// The spec, read into C++ values: after ReadSpec no JS runs until the result is built.
+struct Spec {
+  std::vector<std::string> paths, argv, envp;
+  bool inherit_env;
+  std::vector<int> join_fds, join_types, fd_pairs;
+  std::vector<uint32_t> groups;
+  bool set_groups = false;
+  std::string root, cwd, uid_map, gid_map;
+  bool has_root, has_cwd, setgroups_deny, share_vm, two_stage, mount_proc, new_session, kill_on_close;
+  int clone_flags, cgroup_fd, join_pidfd, join_flags, unshare_after, uid, gid, parent_pid_fd, root_fd;
 };
-const KSigaction kDefaultAction = {nullptr, 0, nullptr, 0};
-const uint64_t kNoSignals = 0;
-
-// The process that execs: fds, root, cwd, credentials, signals, execve.
-NSFD_CHILD int FinalStage(void* arg) {
-  const Plan* p = static_cast<const Plan*>(arg);
-  int rep = p->report_fd;
-  bool chroot_to = p->root != nullptr || p->root_fd >= 0;
-
-  // 0. A root given as an fd: enter it before step 1 can move fds onto
-  // its number (the joins, which reset cwd, are done by now).
-  if (p->root_fd >= 0) {
-    long r0 = Sys(SYS_fchdir, p->root_fd);
-    if (r0 < 0) Die(rep, kStepRoot, r0);
-  }
-
-  // 1. Fds. Copy every source above the highest slot first, so a source
-  // sitting in another's slot is not overwritten; then place the copies.
-  int hi = p->max_slot + 1;
-  if (hi < 3) hi = 3;
-  long r = Sys(SYS_fcntl, rep, F_DUPFD_CLOEXEC, hi);
-  if (r < 0) Die(rep, kStepDup, r, -1);
-  rep = static_cast<int>(r);  // the report fd may sit in a slot
-  for (int i = 0; i < p->nfds; i++) {
-    r = Sys(SYS_fcntl, p->fd_src[i], F_DUPFD_CLOEXEC, hi);
-    if (r < 0) Die(rep, kStepDup, r, p->fd_slot[i]);
-    p->fd_tmp[i] = static_cast<int>(r);
-  }
-  for (int i = 0; i < p->nfds; i++) {
-    r = Sys(SYS_dup3, p->fd_tmp[i], p->fd_slot[i], 0);  // without O_CLOEXEC: kept across exec
-    if (r < 0) Die(rep, kStepDup, r, p->fd_slot[i]);
-  }
-  // Holes below the highest slot: nothing was asked for there.
-  for (int fd = 0; fd < hi; fd++) {
-    bool used = false;
-    for (int i = 0; i < p->nfds && !used; i++) used = p->fd_slot[i] == fd;
-    if (!used) Sys(SYS_close, fd);
-  }
-  // Everything above: close on exec, including fds this process inherited
-  // without O_CLOEXEC from whoever started it (CVE-2024-21626 was such a leak).
-  r = Sys(kSysCloseRange, hi, ~0U, kCloseRangeCloexec);
-  if (r == -ENOSYS || r == -EINVAL) {  // before 5.11
-    struct rlimit lim;
-    long max = 65536;
-    if (Sys(SYS_prlimit64, 0, RLIMIT_NOFILE, 0, reinterpret_cast<long>(&lim)) == 0 && lim.rlim_cur < (1u << 20)) {
-      max = static_cast<long>(lim.rlim_cur);
-    }
-    for (long fd = hi; fd < max; fd++) Sys(SYS_fcntl, fd, F_SETFD, FD_CLOEXEC);
-  } else if (r < 0) {
-    Die(rep, kStepCloseRange, r);
-  }
-
-  if (p->new_session) {
-    r = Sys(SYS_setsid);
-    if (r < 0) Die(rep, kStepSetsid, r);
-  }
-
-  // 2. Filesystem. A new /proc must not propagate back to the host: make
-  // the new mount namespace private first (as unshare --mount-proc does).
-  if (p->mount_proc) {
-    r = Sys(SYS_mount, reinterpret_cast<long>("none"), reinterpret_cast<long>("/"), 0, MS_REC | MS_PRIVATE, 0);
-    if (r < 0) Die(rep, kStepMount, r);
-  }
-  if (chroot_to) {
-    r = Sys(SYS_chroot, reinterpret_cast<long>(p->root_fd >= 0 ? "." : p->root));
-    if (r < 0) Die(rep, kStepChroot, r);
-  }
-  if (p->mount_proc) {
-    r = Sys(SYS_mount, reinterpret_cast<long>("proc"), reinterpret_cast<long>("/proc"),
-            reinterpret_cast<long>("proc"), MS_NOSUID | MS_NODEV | MS_NOEXEC, 0);
-    if (r < 0) Die(rep, kStepMountProc, r);
-  }
-  const char* cwd = p->cwd != nullptr ? p->cwd : chroot_to ? "/" : nullptr;
-  if (cwd != nullptr) {
-    r = Sys(SYS_chdir, reinterpret_cast<long>(cwd));
-    if (r < 0) Die(rep, kStepChdir, r);
-  }
-
-  // 3. Credentials: groups, then gid, then uid (after setuid we may no longer change the others).
-  if (p->ngroups >= 0) {
-    r = Sys(SYS_setgroups, p->ngroups, reinterpret_cast<long>(p->groups));
-    if (r < 0) Die(rep, kStepSetgroups, r);
-  } else if (p->drop_groups) {
-    Sys(SYS_setgroups, 0, 0);  // best effort, as libuv does: EPERM in a userns with setgroups=deny
-  }
-  if (p->gid >= 0) {
-    r = Sys(SYS_setresgid, p->gid, p->gid, p->gid);
-    if (r < 0) Die(rep, kStepSetgid, r);
-  }
-  if (p->uid >= 0) {
-    r = Sys(SYS_setresuid, p->uid, p->uid, p->uid);
-    if (r < 0) Die(rep, kStepSetuid, r);
-  }
-
-  // 4. Death signal last: a credential change clears it. Then check that
-  // the parent did not die before it took hold.
-  if (p->kill_on_close) {
-    r = Sys(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL);
-    if (r < 0) Die(rep, kStepPrctl, r);
-    if (ParentGone(p)) Sys(SYS_exit_group, 127);
-  }
-
-  // 5. Signals: CLONE_CLEAR_SIGHAND reset handlers but kept "ignored"
-  // (Node ignores SIGPIPE); reset those as libuv does, then unblock all.
-  for (int sig = 1; sig < 32; sig++) {
-    if (sig == SIGKILL || sig == SIGSTOP) continue;
-    r = Sys(SYS_rt_sigaction, sig, reinterpret_cast<long>(&kDefaultAction), 0, 8);
-    if (r < 0) Die(rep, kStepSignals, r, sig);
-  }
-  Sys(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&kNoSignals), 0, 8);
-
-  // 6. execve, each candidate in turn like execvp: keep looking past
-  // ENOENT/ENOTDIR/EACCES, stop at anything else.
-  long first_eacces = 0;
-  r = -ENOENT;
-  int i = 0;
-  for (; i < p->npaths; i++) {
-    r = Sys(SYS_execve, reinterpret_cast<long>(p->paths[i]), reinterpret_cast<long>(p->argv),
-            reinterpret_cast<long>(p->envp));
-    if (r == -EACCES && first_eacces == 0) first_eacces = r;
-    if (r != -ENOENT && r != -ENOTDIR && r != -EACCES) break;
-  }
-  if (i == p->npaths && first_eacces != 0) r = first_eacces;
-  // Blocked signals again would be moot: we exit right away.
-  Die(rep, kStepExecve, r, i < p->npaths ? i : p->npaths - 1);
-}
-
-// The relay of a two-stage spawn: join, then clone the real process.
-NSFD_CHILD int RelayStage(void* arg) {
-  const Plan* p = static_cast<const Plan*>(arg);
-  EnterNamespaces(p);
-  CloneArgs ca;
-  int pidfd = -1;
-  // Zero without memset: no libc in the child.
-  volatile uint64_t* w = reinterpret_cast<volatile uint64_t*>(&ca);
-  for (size_t k = 0; k < sizeof ca / sizeof(uint64_t); k++) w[k] = 0;
-  ca.flags = p->g_clone_flags;
-  ca.pidfd = reinterpret_cast<uint64_t>(&pidfd);
-  ca.exit_signal = 0;  // CLONE_PARENT: the kernel uses ours (SIGCHLD)
-  ca.stack = reinterpret_cast<uint64_t>(p->g_stack);
-  ca.stack_size = p->g_stack_size;
-  long pid = nsfd_clone3(&ca, kCloneArgsSizeVer0, FinalStage, const_cast<Plan*>(p));
-  if (pid < 0) Die(p->report_fd, kStepClone3, pid);
-  // CLONE_VFORK: the grandchild has exec'd or exited by now.
-  Report(p->report_fd, kGrandchild, 0, 0, static_cast<int32_t>(pid), pidfd);
-  return 0;
-}
-
-NSFD_CHILD int OneStage(void* arg) {
-  EnterNamespaces(static_cast<const Plan*>(arg));
-  return FinalStage(arg);
-}
-
-// --- parent side ------------------------------------------------------------
 
 // Spec readers: TS has validated the spec; these only backstop types.
 // Reading a key may run JS (a getter, a Proxy trap). Each reader returns
 // false when the spec cannot be used: the exception that JS threw is
 // pending, or a TypeError was thrown for a wrong type. The caller returns
-// at once. A missing (undefined) key takes the default.
+// at once. A key holding undefined takes the default; a key that is absent
+// (or unknown) is refused by Keys().
 class SpecReader {
  public:
   SpecReader(const Napi::CallbackInfo& info, Napi::Object spec) : info_(info), spec_(spec) {}
 
   // A key's value, or false (exception pending).
-  bool Get(const char* key, Napi::Value* out) { return GetProp(spec_, key, out); }
+  bool Get(SpecKey key, Napi::Value* out) { return GetProp(spec_, kSpecKeyNames[key], out); }
 
-  bool Int(const char* key, int dflt, int* out, double lo = INT32_MIN, double hi = INT32_MAX) {
+  bool Int(SpecKey key, int dflt, int* out, double lo = INT32_MIN, double hi = INT32_MAX) {
     Napi::Value v;
     if (!Get(key, &v)) return false;
     if (v.IsUndefined()) {
@@ -508,7 +121,7 @@ class SpecReader {
     return true;
   }
 
-  bool Bool(const char* key, bool* out) {
+  bool Bool(SpecKey key, bool* out) {
     Napi::Value v;
     if (!Get(key, &v)) return false;
     *out = v.ToBoolean().Value();  // runs no JS
@@ -516,7 +129,7 @@ class SpecReader {
   }
 
   // *present: whether the key holds a string (undefined: absent).
-  bool Str(const char* key, std::string* out, bool* present = nullptr) {
+  bool Str(SpecKey key, std::string* out, bool* present = nullptr) {
     Napi::Value v;
     if (!Get(key, &v)) return false;
     if (present != nullptr) *present = false;
@@ -529,7 +142,7 @@ class SpecReader {
     return true;
   }
 
-  bool Strs(const char* key, std::vector<std::string>* out) {
+  bool Strs(SpecKey key, std::vector<std::string>* out) {
     Napi::Array a;
     if (!Array(key, &a)) return false;
     uint32_t n = a.IsEmpty() ? 0 : a.Length();  // read once: a getter may grow the array
@@ -545,7 +158,7 @@ class SpecReader {
 
   // *present: whether the key holds an array (undefined: absent, empty).
   template <typename T>
-  bool Ints(const char* key, std::vector<T>* out, double lo, double hi, bool* present = nullptr) {
+  bool Ints(SpecKey key, std::vector<T>* out, double lo, double hi, bool* present = nullptr) {
     Napi::Array a;
     if (!Array(key, &a)) return false;
     if (present != nullptr) *present = !a.IsEmpty();
@@ -560,9 +173,39 @@ class SpecReader {
     return true;
   }
 
+  // The spec's own enumerable string keys are exactly kSpecKeyNames: an
+  // unknown or missing key is a TypeError naming it. (Listing the keys may
+  // run a Proxy's ownKeys trap: false with its exception pending.)
+  bool Keys() {
+    Napi::Env env = spec_.Env();
+    napi_value names;
+    napi_status st = napi_get_all_property_names(env, spec_, napi_key_own_only,
+                                                 static_cast<napi_key_filter>(napi_key_enumerable | napi_key_skip_symbols),
+                                                 napi_key_numbers_to_strings, &names);
+    if (st != napi_ok || env.IsExceptionPending()) return Bad("nsfd native: spawn spec: cannot list its keys");
+    Napi::Array a(env, names);
+    bool seen[kSpecKeyCount] = {};
+    uint32_t n = a.Length();
+    for (uint32_t i = 0; i < n; i++) {
+      Napi::Value v;
+      if (!GetElem(a, i, &v)) return false;
+      if (!v.IsString()) return Bad("nsfd native: spawn spec: a key that is not a string");
+      std::string k = v.As<Napi::String>().Utf8Value();
+      int found = -1;
+      for (int j = 0; j < kSpecKeyCount && found < 0; j++)
+        if (k == kSpecKeyNames[j]) found = j;
+      if (found < 0) return Bad(("nsfd native: spawn spec: unknown key '" + k + "'").c_str());
+      seen[found] = true;
+    }
+    for (int j = 0; j < kSpecKeyCount; j++) {
+      if (!seen[j]) return Bad((std::string("nsfd native: spawn spec: missing key '") + kSpecKeyNames[j] + "'").c_str());
+    }
+    return true;
+  }
+
  private:
   // An array, or an empty handle for undefined.
-  bool Array(const char* key, Napi::Array* out) {
+  bool Array(SpecKey key, Napi::Array* out) {
     Napi::Value v;
     if (!Get(key, &v)) return false;
     if (v.IsUndefined()) {
@@ -581,12 +224,107 @@ class SpecReader {
   Napi::Object spec_;
 };
 
+// Every key is read (and may run JS) here, before any fd is made. The key
+// set is checked after the values: each key is read once, in a fixed order,
+// whatever is wrong with the spec. False: an exception is pending.
+bool ReadSpec(const Napi::CallbackInfo& info, Napi::Object obj, Spec* s) {
+  SpecReader rd(info, obj);
+  if (!rd.Strs(kKeyPaths, &s->paths) || !rd.Strs(kKeyArgv, &s->argv) || !rd.Strs(kKeyEnvp, &s->envp)) return false;
+  if (s->paths.empty() || s->argv.empty()) return Fail(info, "nsfd native: spawn needs paths and argv"), false;
+  if (!rd.Bool(kKeyInheritEnv, &s->inherit_env)) return false;
+
+  // Fds are int32 (a larger number would be truncated into another fd);
+  // slots stay below INT32_MAX (the child computes the highest slot + 1).
+  if (!rd.Ints(kKeyJoinFds, &s->join_fds, INT32_MIN, INT32_MAX) || !rd.Ints(kKeyJoinTypes, &s->join_types, INT32_MIN, INT32_MAX) ||
+      !rd.Ints(kKeyFds, &s->fd_pairs, INT32_MIN, INT32_MAX - 1) || !rd.Ints(kKeyGroups, &s->groups, 0, UINT32_MAX, &s->set_groups)) {
+    return false;
+  }
+  if (s->join_fds.size() != s->join_types.size() || s->fd_pairs.size() % 2 != 0) return Fail(info, "nsfd native: bad spawn spec"), false;
+  for (size_t i = 0; i < s->fd_pairs.size(); i += 2) {
+    if (s->fd_pairs[i + 1] < 0) return Fail(info, "nsfd native: bad spawn spec"), false;
+  }
+
+  return rd.Str(kKeyRoot, &s->root, &s->has_root) && rd.Str(kKeyCwd, &s->cwd, &s->has_cwd) && rd.Str(kKeyUidMap, &s->uid_map) &&
+         rd.Str(kKeyGidMap, &s->gid_map) && rd.Bool(kKeySetgroupsDeny, &s->setgroups_deny) &&
+         rd.Int(kKeyCloneFlags, 0, &s->clone_flags) && rd.Int(kKeyCgroupFd, -1, &s->cgroup_fd) && rd.Bool(kKeyShareVm, &s->share_vm) &&
+         rd.Int(kKeyJoinPidfd, -1, &s->join_pidfd) && rd.Int(kKeyJoinFlags, 0, &s->join_flags) &&
+         rd.Int(kKeyUnshareAfter, 0, &s->unshare_after) && rd.Bool(kKeyTwoStage, &s->two_stage) &&
+         rd.Bool(kKeyMountProc, &s->mount_proc) && rd.Bool(kKeyNewSession, &s->new_session) &&
+         // -1: unchanged. The child holds ids as ints: a larger id would read as "unchanged".
+         rd.Int(kKeyUid, -1, &s->uid, -1, INT32_MAX) && rd.Int(kKeyGid, -1, &s->gid, -1, INT32_MAX) &&
+         rd.Bool(kKeyKillOnClose, &s->kill_on_close) && rd.Int(kKeyParentPidFd, -1, &s->parent_pid_fd) &&
+         rd.Int(kKeyRootFd, -1, &s->root_fd, -1, INT32_MAX) && rd.Keys();
+}
+
+// --- 2. build argv, env and the Plan ---------------------------------------
+
+// What the Plan points into: kept alive until the child has exec'd.
+struct PlanBuffers {
+  std::vector<char*> paths, argv, envp;
+  std::vector<int> fd_src, fd_slot, fd_tmp;
+};
+
 std::vector<char*> CStrs(std::vector<std::string>& v) {
   std::vector<char*> out;
   for (auto& s : v) out.push_back(s.data());
   out.push_back(nullptr);
   return out;
 }
+
+void BuildPlan(Spec& s, PlanBuffers* b, Plan* p) {
+  b->paths = CStrs(s.paths);
+  b->argv = CStrs(s.argv);
+  b->envp = CStrs(s.envp);
+  if (s.inherit_env) {
+    // process.env is the C environment (Node's setter calls setenv), and
+    // copying it here is much cheaper than enumerating process.env in JS.
+    // glibc never frees environment strings, so the pointers stay valid.
+    b->envp.clear();
+    for (char** e = environ; *e != nullptr; e++) b->envp.push_back(*e);
+    b->envp.push_back(nullptr);
+  }
+  int max_slot = 2;
+  for (size_t i = 0; i < s.fd_pairs.size(); i += 2) {
+    b->fd_src.push_back(s.fd_pairs[i]);
+    b->fd_slot.push_back(s.fd_pairs[i + 1]);
+    if (s.fd_pairs[i + 1] > max_slot) max_slot = s.fd_pairs[i + 1];
+  }
+  b->fd_tmp.resize(b->fd_src.size() + 1);
+
+  std::memset(p, 0, sizeof *p);
+  p->paths = b->paths.data();
+  p->npaths = static_cast<int>(s.paths.size());
+  p->argv = b->argv.data();
+  p->envp = b->envp.data();
+  p->join_pidfd = s.join_pidfd;
+  p->join_flags = s.join_flags;
+  p->join_fds = s.join_fds.data();
+  p->join_types = s.join_types.data();
+  p->njoin = static_cast<int>(s.join_fds.size());
+  p->unshare_after = s.unshare_after;
+  p->two_stage = s.two_stage;
+  p->need_maps = !s.uid_map.empty() || !s.gid_map.empty();
+  p->fd_src = b->fd_src.data();
+  p->fd_slot = b->fd_slot.data();
+  p->fd_tmp = b->fd_tmp.data();
+  p->nfds = static_cast<int>(b->fd_src.size());
+  p->max_slot = max_slot;
+  p->root = s.has_root ? s.root.c_str() : nullptr;
+  p->root_fd = s.root_fd;
+  p->cwd = s.has_cwd ? s.cwd.c_str() : nullptr;
+  p->mount_proc = s.mount_proc;
+  p->new_session = s.new_session;
+  p->uid = s.uid;
+  p->gid = s.gid;
+  p->groups = s.groups.data();
+  p->ngroups = s.set_groups ? static_cast<int>(s.groups.size()) : -1;
+  p->drop_groups = !s.set_groups && (p->uid >= 0 || p->gid >= 0);
+  p->kill_on_close = s.kill_on_close;
+  p->parent_pidfd = -1;
+  p->go_fd = -1;
+}
+
+// --- 3. run clone3 -----------------------------------------------------------
 
 Napi::Value Failure(Napi::Env env, int32_t step, int err, int32_t detail, const char* syscall_name = nullptr) {
   Napi::Object o = Napi::Object::New(env);
@@ -597,11 +335,169 @@ Napi::Value Failure(Napi::Env env, int32_t step, int err, int32_t detail, const 
   return o;
 }
 
-void Reap(int pidfd) {
-  siginfo_t si;
-  while (syscall(kSysWaitid, P_PIDFD, pidfd, &si, WEXITED, nullptr) < 0 && errno == EINTR) {
+// Fds we made, closed when the call returns unless released.
+struct Fds {
+  std::vector<int> fds;
+  ~Fds() {
+    for (int fd : fds)
+      if (fd >= 0) close(fd);
   }
+  int Add(int fd) {
+    fds.push_back(fd);
+    return fd;
+  }
+  // No longer ours to close (closed already, or handed to JS).
+  void Release(int fd) {
+    for (int& f : fds)
+      if (f == fd) f = -1;
+  }
+};
+
+// The fds and the child of one spawn_clone3 call.
+struct Launch {
+  Fds own;
+  int rep_r = -1, rep_w = -1;  // the report pipe
+  int go_w = -1;               // write end of the "maps written" pipe
+  int child_pidfd = -1;
+  long pid = -1;
+  char* stacks = nullptr;  // this thread's two stacks (Stacks)
+};
+
+// The pipes (and our pidfd) the child needs, and its stacks. On failure
+// returns false with the JS failure record in *failure.
+bool OpenChannels(Napi::Env env, Plan* p, Launch* l, Napi::Value* failure) {
+  int rep[2], go[2] = {-1, -1};
+  if (pipe2(rep, O_CLOEXEC | O_NONBLOCK) < 0) return *failure = Failure(env, kStepClone3, errno, 0, "pipe2"), false;
+  l->rep_r = l->own.Add(rep[0]);
+  l->rep_w = l->own.Add(rep[1]);
+  p->report_fd = rep[1];
+  if (p->need_maps) {
+    if (pipe2(go, O_CLOEXEC) < 0) return *failure = Failure(env, kStepClone3, errno, 0, "pipe2"), false;
+    l->own.Add(go[0]);
+    l->go_w = l->own.Add(go[1]);
+    p->go_fd = go[0];
+  }
+  if (p->kill_on_close || p->need_maps) {
+    long r = syscall(kSysPidfdOpen, getpid(), 0);
+    if (r < 0) return *failure = Failure(env, kStepClone3, errno, 0, "pidfd_open"), false;
+    p->parent_pidfd = l->own.Add(static_cast<int>(r));
+  }
+
+  l->stacks = tls_stacks.Get();
+  if (l->stacks == nullptr) return *failure = Failure(env, kStepClone3, errno, 0, "mmap"), false;
+  if (p->two_stage) {
+    p->g_stack = l->stacks + kSlab + kGuard;
+    p->g_stack_size = kStackSize;
+    p->g_clone_flags = kCloneVm | kCloneVfork | kCloneParent | kClonePidfd | kCloneClearSighand;
+  }
+  return true;
 }
+
+// The child's clone3 arguments: its pidfd lands in l->child_pidfd.
+CloneArgs ChildCloneArgs(const Spec& s, const Plan& p, Launch* l) {
+  CloneArgs ca;
+  std::memset(&ca, 0, sizeof ca);
+  ca.flags = kClonePidfd | kCloneClearSighand | static_cast<uint64_t>(static_cast<uint32_t>(s.clone_flags));
+  if (s.share_vm) ca.flags |= kCloneVm;
+  if (!p.need_maps) ca.flags |= kCloneVfork;
+  if (p.two_stage) ca.flags |= kCloneFiles;  // the grandchild's pidfd lands in our table
+  if (s.cgroup_fd >= 0) {
+    ca.flags |= kCloneIntoCgroup;
+    ca.cgroup = static_cast<uint64_t>(s.cgroup_fd);
+  }
+  ca.pidfd = reinterpret_cast<uint64_t>(&l->child_pidfd);
+  ca.exit_signal = SIGCHLD;
+  ca.stack = reinterpret_cast<uint64_t>(l->stacks + kGuard);
+  ca.stack_size = kStackSize;
+  return ca;
+}
+
+// clone3, with our thread in the target's pid namespace around it when
+// asked. On failure returns false with the JS failure record in *failure.
+bool RunClone(Napi::Env env, const Spec& s, Plan* p, Launch* l, Napi::Value* failure) {
+  CloneArgs ca = ChildCloneArgs(s, *p, l);
+
+  // Pid namespace join by a privileged caller: this thread's
+  // pid_for_children points at the target's pid namespace for the clone3
+  // only, so the child is born there: no relay. A relay would be a task
+  // sharing our mm that exits, and its exit walks all our mappings
+  // (acct_collect), a cost that grows with the heap. While pid_for_children
+  // differs from our own pid ns this thread cannot create threads, and it
+  // creates none before the restore below (this is one synchronous call).
+  int restore_fd = -1;
+  if (s.parent_pid_fd >= 0) {
+    restore_fd = open("/proc/thread-self/ns/pid_for_children", O_RDONLY | O_CLOEXEC);
+    if (restore_fd < 0) return *failure = Failure(env, kStepSetns, errno, static_cast<int32_t>(kCloneNewpid), "open"), false;
+    l->own.Add(restore_fd);
+  }
+
+  // No signal handler may run in the child before CLONE_CLEAR_SIGHAND and
+  // the reset: block everything (glibc's internal signals too) around clone3.
+  uint64_t all = ~0ULL, saved = 0;
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &saved, 8);
+  long pid;
+  bool pid_join_failed = s.parent_pid_fd >= 0 && syscall(kSysSetns, s.parent_pid_fd, kCloneNewpid) < 0;
+  if (pid_join_failed) {
+    pid = -errno;  // setns is all or nothing: nothing to restore
+  } else {
+    pid = nsfd_clone3(&ca, s.cgroup_fd >= 0 ? kCloneArgsSizeVer2 : kCloneArgsSizeVer0,
+                      p->two_stage ? RelayStage : OneStage, p);
+    if (s.parent_pid_fd >= 0) {
+      int tries = 0;
+      while (syscall(kSysSetns, restore_fd, kCloneNewpid) < 0) {
+        // Only ENOMEM could get here. Left as it is, this thread could never
+        // create a thread again and Node would fail later in obscure ways.
+        if (++tries == 100) {
+          std::fprintf(stderr, "nsfd: cannot restore pid_for_children (errno %d); aborting\n", errno);
+          std::abort();
+        }
+      }
+    }
+  }
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &saved, nullptr, 8);
+  if (pid_join_failed) {
+    return *failure = Failure(env, kStepSetns, static_cast<int>(-pid), static_cast<int32_t>(kCloneNewpid)), false;
+  }
+
+  if (pid < 0) {
+    // CLONE_INTO_CGROUP's own errors (KERNEL-FACTS 53) name the cgroup step.
+    int e = static_cast<int>(-pid);
+    bool cg = s.cgroup_fd >= 0 && (e == EBADF || e == EOPNOTSUPP || e == ENOENT || e == EBUSY || e == EACCES);
+    return *failure = Failure(env, cg ? kStepCgroup : kStepClone3, e, 0), false;
+  }
+  l->pid = pid;
+  l->own.Add(l->child_pidfd);
+
+  // Without CLONE_FILES the child has its own copy of the write end: drop
+  // ours so that its exec (or death) reads as EOF.
+  if (!p->two_stage) {
+    close(l->rep_w);
+    l->own.Release(l->rep_w);
+  }
+  return true;
+}
+
+// --- 4. serve the child until it has exec'd or exited ------------------------
+
+// What the child (and the relay) reported, and how writing the maps went.
+struct Outcome {
+  Record err{};
+  bool failed = false;
+  int g_pid = -1, g_pidfd = -1;
+  const char* map_syscall = nullptr;
+  int map_err = 0;
+  int32_t map_step = 0;
+
+  void Take(const Record& r) {
+    if (r.kind == kError && !failed) {
+      failed = true;
+      err = r;
+    } else if (r.kind == kGrandchild) {
+      g_pid = r.detail;
+      g_pidfd = r.fd;
+    }
+  }
+};
 
 // Writes one /proc/PID/<file>; 0 or -errno, with the failing syscall in *what.
 int WriteProcFile(int pid, const char* file, const std::string& text, const char** what) {
@@ -618,307 +514,123 @@ int WriteProcFile(int pid, const char* file, const std::string& text, const char
   return -err;
 }
 
-struct Fds {
-  std::vector<int> fds;
-  ~Fds() {
-    for (int fd : fds)
-      if (fd >= 0) close(fd);
+// The child asked for its id maps: setgroups, gid_map, uid_map, in that order.
+void WriteMaps(const Spec& s, int pid, Outcome* o) {
+  if (s.setgroups_deny) {
+    o->map_err = WriteProcFile(pid, "setgroups", "deny", &o->map_syscall);
+    o->map_step = kStepGidMap;
   }
-  int Add(int fd) {
-    fds.push_back(fd);
-    return fd;
+  if (o->map_err == 0 && !s.gid_map.empty()) {
+    o->map_err = WriteProcFile(pid, "gid_map", s.gid_map, &o->map_syscall);
+    o->map_step = kStepGidMap;
   }
-};
+  if (o->map_err == 0 && !s.uid_map.empty()) {
+    o->map_err = WriteProcFile(pid, "uid_map", s.uid_map, &o->map_syscall);
+    o->map_step = kStepUidMap;
+  }
+}
+
+Outcome AwaitChild(const Spec& s, const Plan& p, const Launch& l) {
+  Outcome o;
+  auto drain = [&] {
+    Record r;
+    while (read(l.rep_r, &r, sizeof r) == static_cast<ssize_t>(sizeof r)) o.Take(r);
+  };
+  if (!p.need_maps) {
+    // CLONE_VFORK: the child (or the relay) has exec'd or exited already.
+    drain();
+    return o;
+  }
+  // The child runs beside us: serve its request for maps, then wait
+  // for its exec (EOF) or its exit (pidfd readable).
+  for (;;) {
+    struct pollfd pf[2] = {{l.rep_r, POLLIN, 0}, {l.child_pidfd, POLLIN, 0}};
+    if (poll(pf, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (pf[0].revents & (POLLIN | POLLHUP)) {
+      Record r;
+      ssize_t n = read(l.rep_r, &r, sizeof r);
+      if (n == 0) break;  // exec'd
+      if (n != static_cast<ssize_t>(sizeof r)) continue;
+      if (r.kind != kNeedMaps) {
+        o.Take(r);
+        continue;
+      }
+      WriteMaps(s, static_cast<int>(l.pid), &o);
+      if (o.map_err != 0) {
+        syscall(kSysPidfdSendSignal, l.child_pidfd, SIGKILL, nullptr, 0);
+        break;
+      }
+      char go_byte = 1;
+      if (write(l.go_w, &go_byte, 1) != 1) {
+        syscall(kSysPidfdSendSignal, l.child_pidfd, SIGKILL, nullptr, 0);
+        break;
+      }
+    } else if (pf[1].revents & POLLIN) {
+      drain();
+      break;
+    }
+  }
+  return o;
+}
+
+// --- 5. map the result to JS ------------------------------------------------
+
+void Reap(int pidfd) {
+  siginfo_t si;
+  while (syscall(kSysWaitid, P_PIDFD, pidfd, &si, WEXITED, nullptr) < 0 && errno == EINTR) {
+  }
+}
+
+// {pidfd, pid} of the process that exec'd, or the failure record after
+// reaping whatever was started.
+Napi::Value MapResult(Napi::Env env, const Plan& p, Launch* l, const Outcome& o) {
+  if (o.failed || o.map_err != 0 || (p.two_stage && o.g_pidfd < 0)) {
+    if (o.g_pidfd >= 0) {
+      Reap(o.g_pidfd);
+      close(o.g_pidfd);
+    }
+    Reap(l->child_pidfd);  // the Fds guard closes it
+    if (o.map_err != 0) return Failure(env, o.map_step, -o.map_err, 0, o.map_syscall);
+    if (!o.failed) return Failure(env, kStepClone3, ESRCH, 0);  // the relay died without a word
+    return Failure(env, o.err.step, o.err.err, o.err.detail);
+  }
+  Napi::Object out = Napi::Object::New(env);
+  if (p.two_stage) {
+    Reap(l->child_pidfd);  // the relay has exited
+    out.Set("pidfd", o.g_pidfd);
+    out.Set("pid", o.g_pid);
+  } else {
+    l->own.Release(l->child_pidfd);  // keep the child's pidfd: it is the result
+    out.Set("pidfd", l->child_pidfd);
+    out.Set("pid", static_cast<double>(l->pid));
+  }
+  return out;
+}
 
 // spawn_clone3(spec) -> {pidfd, pid} | {errno, step, syscall, detail}
 Napi::Value SpawnClone3(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject()) return Fail(info, "nsfd native: expected a spawn spec");
-  Napi::Object spec = info[0].As<Napi::Object>();
-  Napi::Value undef = env.Undefined();
-
-  // Every key is read (and may run JS) here, before any fd is made.
-  SpecReader rd(info, spec);
-  std::vector<std::string> paths, argv, envp;
-  if (!rd.Strs("paths", &paths) || !rd.Strs("argv", &argv) || !rd.Strs("envp", &envp)) return undef;
-  if (paths.empty() || argv.empty()) return Fail(info, "nsfd native: spawn needs paths and argv");
-  bool inherit_env;
-  if (!rd.Bool("inheritEnv", &inherit_env)) return undef;
-
-  // Fds are int32 (a larger number would be truncated into another fd);
-  // slots stay below INT32_MAX (the child computes the highest slot + 1).
-  std::vector<int> join_fds, join_types, fd_pairs;
-  std::vector<uint32_t> groups;
-  bool set_groups = false;
-  if (!rd.Ints("joinFds", &join_fds, INT32_MIN, INT32_MAX) || !rd.Ints("joinTypes", &join_types, INT32_MIN, INT32_MAX) ||
-      !rd.Ints("fds", &fd_pairs, INT32_MIN, INT32_MAX - 1) || !rd.Ints("groups", &groups, 0, UINT32_MAX, &set_groups)) {
-    return undef;
-  }
-  if (join_fds.size() != join_types.size() || fd_pairs.size() % 2 != 0) return Fail(info, "nsfd native: bad spawn spec");
-  std::vector<int> fd_src, fd_slot;
-  int max_slot = 2;
-  for (size_t i = 0; i < fd_pairs.size(); i += 2) {
-    if (fd_pairs[i + 1] < 0) return Fail(info, "nsfd native: bad spawn spec");
-    fd_src.push_back(fd_pairs[i]);
-    fd_slot.push_back(fd_pairs[i + 1]);
-    if (fd_pairs[i + 1] > max_slot) max_slot = fd_pairs[i + 1];
-  }
-  std::vector<int> fd_tmp(fd_src.size() + 1);
-
-  std::string root, cwd, uid_map, gid_map;
-  bool has_root, has_cwd, setgroups_deny, share_vm, two_stage, mount_proc, new_session, kill_on_close;
-  int clone_flags, cgroup_fd, join_pidfd, join_flags, unshare_after, uid, gid, parent_pid_fd, root_fd;
-  if (!rd.Str("root", &root, &has_root) || !rd.Str("cwd", &cwd, &has_cwd) || !rd.Str("uidMap", &uid_map) ||
-      !rd.Str("gidMap", &gid_map) || !rd.Bool("setgroupsDeny", &setgroups_deny) ||
-      !rd.Int("cloneFlags", 0, &clone_flags) || !rd.Int("cgroupFd", -1, &cgroup_fd) || !rd.Bool("shareVm", &share_vm) ||
-      !rd.Int("joinPidfd", -1, &join_pidfd) || !rd.Int("joinFlags", 0, &join_flags) ||
-      !rd.Int("unshareAfter", 0, &unshare_after) || !rd.Bool("twoStage", &two_stage) ||
-      !rd.Bool("mountProc", &mount_proc) || !rd.Bool("newSession", &new_session) ||
-      // -1: unchanged. The child holds ids as ints: a larger id would read as "unchanged".
-      !rd.Int("uid", -1, &uid, -1, INT32_MAX) || !rd.Int("gid", -1, &gid, -1, INT32_MAX) ||
-      !rd.Bool("killOnClose", &kill_on_close) || !rd.Int("parentPidFd", -1, &parent_pid_fd) ||
-      !rd.Int("rootFd", -1, &root_fd, -1, INT32_MAX)) {
-    return undef;
-  }
+  Spec s;
+  if (!ReadSpec(info, info[0].As<Napi::Object>(), &s)) return env.Undefined();
   // From here on no JS runs until the result is built.
-
-  std::vector<char*> cpaths = CStrs(paths), cargv = CStrs(argv), cenvp = CStrs(envp);
-  if (inherit_env) {
-    // process.env is the C environment (Node's setter calls setenv), and
-    // copying it here is much cheaper than enumerating process.env in JS.
-    // glibc never frees environment strings, so the pointers stay valid.
-    cenvp.clear();
-    for (char** e = environ; *e != nullptr; e++) cenvp.push_back(*e);
-    cenvp.push_back(nullptr);
-  }
-  uint64_t clone_ns = static_cast<uint32_t>(clone_flags);
-
+  PlanBuffers buffers;
   Plan p;
-  std::memset(&p, 0, sizeof p);
-  p.paths = cpaths.data();
-  p.npaths = static_cast<int>(paths.size());
-  p.argv = cargv.data();
-  p.envp = cenvp.data();
-  p.join_pidfd = join_pidfd;
-  p.join_flags = join_flags;
-  p.join_fds = join_fds.data();
-  p.join_types = join_types.data();
-  p.njoin = static_cast<int>(join_fds.size());
-  p.unshare_after = unshare_after;
-  p.two_stage = two_stage;
-  p.need_maps = !uid_map.empty() || !gid_map.empty();
-  p.fd_src = fd_src.data();
-  p.fd_slot = fd_slot.data();
-  p.fd_tmp = fd_tmp.data();
-  p.nfds = static_cast<int>(fd_src.size());
-  p.max_slot = max_slot;
-  p.root = has_root ? root.c_str() : nullptr;
-  p.root_fd = root_fd;
-  p.cwd = has_cwd ? cwd.c_str() : nullptr;
-  p.mount_proc = mount_proc;
-  p.new_session = new_session;
-  p.uid = uid;
-  p.gid = gid;
-  p.groups = groups.data();
-  p.ngroups = set_groups ? static_cast<int>(groups.size()) : -1;
-  p.drop_groups = !set_groups && (p.uid >= 0 || p.gid >= 0);
-  p.kill_on_close = kill_on_close;
-  p.parent_pidfd = -1;
-  p.go_fd = -1;
-
-  Fds own;
-  int rep[2], go[2] = {-1, -1};
-  if (pipe2(rep, O_CLOEXEC | O_NONBLOCK) < 0) return Failure(env, kStepClone3, errno, 0, "pipe2");
-  own.Add(rep[0]);
-  int rep_w = own.Add(rep[1]);
-  p.report_fd = rep[1];
-  if (p.need_maps) {
-    if (pipe2(go, O_CLOEXEC) < 0) return Failure(env, kStepClone3, errno, 0, "pipe2");
-    own.Add(go[0]);
-    own.Add(go[1]);
-    p.go_fd = go[0];
-  }
-  if (p.kill_on_close || p.need_maps) {
-    long r = syscall(kSysPidfdOpen, getpid(), 0);
-    if (r < 0) return Failure(env, kStepClone3, errno, 0, "pidfd_open");
-    p.parent_pidfd = own.Add(static_cast<int>(r));
-  }
-
-  char* mem = tls_stacks.Get();
-  if (mem == nullptr) return Failure(env, kStepClone3, errno, 0, "mmap");
-  if (p.two_stage) {
-    p.g_stack = mem + kSlab + kGuard;
-    p.g_stack_size = kStackSize;
-    p.g_clone_flags = kCloneVm | kCloneVfork | kCloneParent | kClonePidfd | kCloneClearSighand;
-  }
-
-  CloneArgs ca;
-  std::memset(&ca, 0, sizeof ca);
-  int child_pidfd = -1;
-  ca.flags = kClonePidfd | kCloneClearSighand | clone_ns;
-  if (share_vm) ca.flags |= kCloneVm;
-  if (!p.need_maps) ca.flags |= kCloneVfork;
-  if (p.two_stage) ca.flags |= kCloneFiles;  // the grandchild's pidfd lands in our table
-  if (cgroup_fd >= 0) {
-    ca.flags |= kCloneIntoCgroup;
-    ca.cgroup = static_cast<uint64_t>(cgroup_fd);
-  }
-  ca.pidfd = reinterpret_cast<uint64_t>(&child_pidfd);
-  ca.exit_signal = SIGCHLD;
-  ca.stack = reinterpret_cast<uint64_t>(mem + kGuard);
-  ca.stack_size = kStackSize;
-
-  // Pid namespace join by a privileged caller: this thread's
-  // pid_for_children points at the target's pid namespace for the clone3
-  // only, so the child is born there: no relay. A relay would be a task
-  // sharing our mm that exits, and its exit walks all our mappings
-  // (acct_collect), a cost that grows with the heap. While pid_for_children
-  // differs from our own pid ns this thread cannot create threads, and it
-  // creates none before the restore below (this is one synchronous call).
-  int restore_fd = -1;
-  if (parent_pid_fd >= 0) {
-    restore_fd = open("/proc/thread-self/ns/pid_for_children", O_RDONLY | O_CLOEXEC);
-    if (restore_fd < 0) return Failure(env, kStepSetns, errno, static_cast<int32_t>(kCloneNewpid), "open");
-    own.Add(restore_fd);
-  }
-
-  // No signal handler may run in the child before CLONE_CLEAR_SIGHAND and
-  // the reset: block everything (glibc's internal signals too) around clone3.
-  uint64_t all = ~0ULL, saved = 0;
-  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &saved, 8);
-  long pid;
-  bool pid_join_failed = parent_pid_fd >= 0 && syscall(kSysSetns, parent_pid_fd, kCloneNewpid) < 0;
-  if (pid_join_failed) {
-    pid = -errno;  // setns is all or nothing: nothing to restore
-  } else {
-    pid = nsfd_clone3(&ca, cgroup_fd >= 0 ? kCloneArgsSizeVer2 : kCloneArgsSizeVer0,
-                      p.two_stage ? RelayStage : OneStage, &p);
-    if (parent_pid_fd >= 0) {
-      int tries = 0;
-      while (syscall(kSysSetns, restore_fd, kCloneNewpid) < 0) {
-        // Only ENOMEM could get here. Left as it is, this thread could never
-        // create a thread again and Node would fail later in obscure ways.
-        if (++tries == 100) {
-          std::fprintf(stderr, "nsfd: cannot restore pid_for_children (errno %d); aborting\n", errno);
-          std::abort();
-        }
-      }
-    }
-  }
-  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &saved, nullptr, 8);
-  if (pid_join_failed) return Failure(env, kStepSetns, static_cast<int>(-pid), static_cast<int32_t>(kCloneNewpid));
-
-  if (pid < 0) {
-    // CLONE_INTO_CGROUP's own errors (KERNEL-FACTS 53) name the cgroup step.
-    int e = static_cast<int>(-pid);
-    bool cg = cgroup_fd >= 0 && (e == EBADF || e == EOPNOTSUPP || e == ENOENT || e == EBUSY || e == EACCES);
-    return Failure(env, cg ? kStepCgroup : kStepClone3, e, 0);
-  }
-  own.Add(child_pidfd);
-
-  // Without CLONE_FILES the child has its own copy of the write end: drop
-  // ours so that its exec (or death) reads as EOF.
-  if (!p.two_stage) {
-    close(rep_w);
-    own.fds[1] = -1;
-  }
-
-  Record err{};
-  bool failed = false;
-  int g_pid = -1, g_pidfd = -1;
-  const char* map_syscall = nullptr;
-  int map_err = 0;
-  int32_t map_step = 0;
-  auto take = [&](const Record& r) {
-    if (r.kind == kError && !failed) {
-      failed = true;
-      err = r;
-    } else if (r.kind == kGrandchild) {
-      g_pid = r.detail;
-      g_pidfd = r.fd;
-    }
-  };
-  auto drain = [&] {
-    Record r;
-    while (read(rep[0], &r, sizeof r) == static_cast<ssize_t>(sizeof r)) take(r);
-  };
-
-  if (!p.need_maps) {
-    // CLONE_VFORK: the child (or the relay) has exec'd or exited already.
-    drain();
-  } else {
-    // The child runs beside us: serve its request for maps, then wait
-    // for its exec (EOF) or its exit (pidfd readable).
-    for (;;) {
-      struct pollfd pf[2] = {{rep[0], POLLIN, 0}, {child_pidfd, POLLIN, 0}};
-      if (poll(pf, 2, -1) < 0) {
-        if (errno == EINTR) continue;
-        break;
-      }
-      if (pf[0].revents & (POLLIN | POLLHUP)) {
-        Record r;
-        ssize_t n = read(rep[0], &r, sizeof r);
-        if (n == 0) break;  // exec'd
-        if (n != static_cast<ssize_t>(sizeof r)) continue;
-        if (r.kind != kNeedMaps) {
-          take(r);
-          continue;
-        }
-        if (setgroups_deny) {
-          map_err = WriteProcFile(static_cast<int>(pid), "setgroups", "deny", &map_syscall);
-          map_step = kStepGidMap;
-        }
-        if (map_err == 0 && !gid_map.empty()) {
-          map_err = WriteProcFile(static_cast<int>(pid), "gid_map", gid_map, &map_syscall);
-          map_step = kStepGidMap;
-        }
-        if (map_err == 0 && !uid_map.empty()) {
-          map_err = WriteProcFile(static_cast<int>(pid), "uid_map", uid_map, &map_syscall);
-          map_step = kStepUidMap;
-        }
-        if (map_err != 0) {
-          syscall(kSysPidfdSendSignal, child_pidfd, SIGKILL, nullptr, 0);
-          break;
-        }
-        char go_byte = 1;
-        if (write(go[1], &go_byte, 1) != 1) {
-          syscall(kSysPidfdSendSignal, child_pidfd, SIGKILL, nullptr, 0);
-          break;
-        }
-      } else if (pf[1].revents & POLLIN) {
-        drain();
-        break;
-      }
-    }
-  }
-
-  if (failed || map_err != 0 || (p.two_stage && g_pidfd < 0)) {
-    if (g_pidfd >= 0) {
-      Reap(g_pidfd);
-      close(g_pidfd);
-    }
-    Reap(child_pidfd);  // the Fds guard closes it
-    if (map_err != 0) return Failure(env, map_step, -map_err, 0, map_syscall);
-    if (!failed) return Failure(env, kStepClone3, ESRCH, 0);  // the relay died without a word
-    return Failure(env, err.step, err.err, err.detail);
-  }
-
-  Napi::Object out = Napi::Object::New(env);
-  if (p.two_stage) {
-    Reap(child_pidfd);  // the relay has exited
-    out.Set("pidfd", g_pidfd);
-    out.Set("pid", g_pid);
-  } else {
-    own.fds[own.fds.size() - 1] = -1;  // keep the child's pidfd: it is the result
-    out.Set("pidfd", child_pidfd);
-    out.Set("pid", static_cast<double>(pid));
-  }
-  return out;
+  BuildPlan(s, &buffers, &p);
+  Launch l;
+  Napi::Value failure;
+  if (!OpenChannels(env, &p, &l, &failure) || !RunClone(env, s, &p, &l, &failure)) return failure;
+  Outcome o = AwaitChild(s, p, l);
+  return MapResult(env, p, &l, o);
 }
 
-// spawn_ns_links(pidfd, pid, names): the process's "type:[inode]" link for
-// each namespace type name (or -errno for that one), then a check through
-// the pidfd that the pid still named that process; or -errno overall. Runs
+// spawn_ns_links(pidfd, pid, names, procfd): the process's "type:[inode]"
+// link for each namespace type name (or -errno for that one), read as
+// PID/ns/TYPE under the procfs directory procfd, then a check through the
+// pidfd that the pid still named that process; or -errno overall. Runs
 // on every spawn with a Pidfd join: a readlink costs about 3 us here, an
 // nsfs fd (PIDFD_GET_*_NAMESPACE + fstat + close) about 5.
 Napi::Value SpawnNsLinks(const Napi::CallbackInfo& info) {
@@ -937,15 +649,17 @@ Napi::Value SpawnNsLinks(const Napi::CallbackInfo& info) {
     if (!v.IsString()) return Fail(info, "nsfd native: expected an array of types");
     names.push_back(v.As<Napi::String>().Utf8Value());
   }
+  NSFD_INT(3, procfd);
+  if (BadFd(info, 3)) return Num(info, -EBADF);
   Napi::Array out = Napi::Array::New(env, names.size());
-  std::string dir = "/proc/" + std::to_string(pid) + "/ns/";
+  std::string dir = std::to_string(pid) + "/ns/";
   for (uint32_t i = 0; i < names.size(); i++) {
     char buf[64];
     // A type name is one path component (no "../", no null byte cutting it short).
     const std::string& t = names[i];
     ssize_t r = t.empty() || t.find_first_of(std::string("/\0", 2)) != std::string::npos
                     ? (errno = EINVAL, -1)
-                    : readlink((dir + t).c_str(), buf, sizeof buf);
+                    : readlinkat(static_cast<int>(procfd), (dir + t).c_str(), buf, sizeof buf);
     if (r < 0)
       out.Set(i, -errno);
     else
@@ -965,12 +679,20 @@ Napi::Value Socketpair(const Napi::CallbackInfo& info) {
   return a;
 }
 
+Napi::Array SpecKeys(Napi::Env env) {
+  Napi::Array a = Napi::Array::New(env, kSpecKeyCount);
+  for (uint32_t i = 0; i < kSpecKeyCount; i++) a.Set(i, kSpecKeyNames[i]);
+  return a;
+}
+
 }  // namespace
+}  // namespace spawn
 
 void InitSpawn(Napi::Env env, Napi::Object exports) {
-  exports.Set("spawn_clone3", Napi::Function::New(env, SpawnClone3, "spawn_clone3"));
-  exports.Set("spawn_ns_links", Napi::Function::New(env, SpawnNsLinks, "spawn_ns_links"));
-  exports.Set("socketpair", Napi::Function::New(env, Socketpair, "socketpair"));
+  exports.Set("spawn_clone3", Napi::Function::New(env, spawn::SpawnClone3, "spawn_clone3"));
+  exports.Set("spawn_spec_keys", spawn::SpecKeys(env));
+  exports.Set("spawn_ns_links", Napi::Function::New(env, spawn::SpawnNsLinks, "spawn_ns_links"));
+  exports.Set("socketpair", Napi::Function::New(env, spawn::Socketpair, "socketpair"));
 }
 
 }  // namespace nsfd

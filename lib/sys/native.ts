@@ -67,10 +67,10 @@ export interface NativeBinding {
   open_tree(dirfd: number, path: string, flags: number): number;
   mount_setattr(fd: number, recursive: number, set: number, clr: number, propagation: number): number;
   mkdirat(dirfd: number, path: string, mode: number): number;
-  /** See native/spawn.cc and SpawnSpec in lib/spawn.ts. */
+  /** See native/spawn.cc and SpawnSpec in lib/spawn/wire.ts. */
   spawn_clone3(spec: object): { pidfd: number; pid: number } | { errno: number; step: string; syscall: string; detail: number };
   /** Per namespace type name: the process's "type:[inode]" link or -errno; -errno overall if the pidfd's process is gone. */
-  spawn_ns_links(pidfd: number, pid: number, types: string[]): (string | number)[] | number;
+  spawn_ns_links(pidfd: number, pid: number, types: string[], procfd: number): (string | number)[] | number;
   /** socketpair(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC): [fd, fd] or -errno. */
   socketpair(): [number, number] | number;
   /** readlinkat(dirfd, path): the link's target, or -errno. */
@@ -85,6 +85,9 @@ export interface NativeBinding {
   fsconfig(fd: number, cmd: number, key: string | null, value: string | null, aux: number): number;
   /** fsmount(fd, flags | FSMOUNT_CLOEXEC, attrs): a detached mount's fd, or -errno. */
   fsmount(fd: number, flags: number, attrs: number): number;
+  // spawn (lib/spawn/wire.ts)
+  /** The keys spawn_clone3 reads from its spec, exactly (native/spawn_wire.h). */
+  spawn_spec_keys: readonly string[];
   [more: string]: unknown;
 }
 

@@ -1,0 +1,57 @@
+// Argument checks of spawn(): typed errors before any syscall.
+import { invalidArg, invalidValue, outOfRange } from '../core/errors';
+
+export function checkString(x: unknown, name: string, allowEmpty = false): string {
+  if (typeof x !== 'string' || (!allowEmpty && x === '')) throw invalidArg(name, allowEmpty ? 'a string' : 'a non-empty string', x);
+  if (x.includes('\0')) throw invalidValue(name, 'must be a string without null bytes', x);
+  return x;
+}
+
+/**
+ * One "KEY=value" of options.env, checked as child_process does (numbers and
+ * booleans are written as text, undefined leaves the key out), with typed
+ * errors where a template string would throw an untyped one (a Symbol) or
+ * run a caller's toString (an object).
+ */
+export function envPush(envp: string[], key: string, v: unknown): void {
+  if (v === undefined) return;
+  const name = `options.env['${key}']`;
+  if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean' && typeof v !== 'bigint') {
+    throw invalidArg(name, 'of type string', v);
+  }
+  if (key.includes('=')) throw invalidValue(name, "must have a name without '='", key);
+  envp.push(checkString(`${key}=${String(v)}`, name, true));
+}
+
+export function checkId(x: unknown, name: string): number {
+  if (typeof x !== 'number' || !Number.isInteger(x)) throw invalidArg(name, 'an integer', x);
+  if (x < 0 || x > 0xfffffffe) throw outOfRange(name, '>= 0 and <= 4294967294', x);
+  return x;
+}
+
+export function checkCred(x: unknown, name: string): number {
+  if (typeof x !== 'number' || !Number.isInteger(x)) throw invalidArg(name, 'an integer', x);
+  if (x < 0 || x > 0x7fffffff) throw outOfRange(name, '>= 0 and <= 2147483647', x);
+  return x;
+}
+
+export function checkBool(x: unknown, name: string): boolean {
+  if (x !== undefined && typeof x !== 'boolean') throw invalidArg(name, 'a boolean', x);
+  return x === true;
+}
+
+/** An id map as the text /proc/PID/{uid,gid}_map takes. */
+export function idMap(x: unknown, name: string): string {
+  if (!Array.isArray(x) || x.length === 0 || x.length > 340) throw invalidArg(name, 'an array of 1 to 340 {inside, outside, count}', x);
+  return Array.from(x as readonly unknown[])
+    .map((e: unknown, i) => {
+      if (e === null || typeof e !== 'object') throw invalidArg(`${name}[${i}]`, 'an object {inside, outside, count}', e);
+      const m = e as Record<string, unknown>;
+      const inside = checkId(m.inside, `${name}[${i}].inside`);
+      const outside = checkId(m.outside, `${name}[${i}].outside`);
+      const count = checkId(m.count, `${name}[${i}].count`);
+      if (count < 1) throw outOfRange(`${name}[${i}].count`, '>= 1', count);
+      return `${inside} ${outside} ${count}\n`;
+    })
+    .join('');
+}

@@ -1,0 +1,137 @@
+// A native failure (a step of the child, or of the parent around clone3)
+// as an NsError, with a hint saying what that step needed.
+import { E, NsError, UnsupportedError, commonHint } from '../core/errors';
+import { CLONE_FLAG, NsType } from '../core/ns-types';
+import type { Prepared } from './plan';
+
+/** What native spawn_clone3 returns for a failure. */
+export interface NativeFailure {
+  errno: number;
+  step: string;
+  syscall: string;
+  detail: number;
+}
+
+const SETNS_TYPES = new Map<number, NsType>(Object.entries(CLONE_FLAG).map(([t, f]) => [f, t as NsType]));
+
+function execHint(e: number, prep: Prepared, detail: number): { hint: string | undefined; path: string } {
+  const searched = !prep.file.includes('/');
+  const path = e === E.ENOENT && searched ? prep.file : (prep.spec.paths[detail] ?? prep.file);
+  const hint =
+    e === E.ENOENT
+      ? searched
+        ? `${prep.file} not found in PATH (searched inside the child's root and mount namespace)`
+        : 'no such file (inside the child\'s root and mount namespace)'
+      : e === E.EACCES
+        ? 'permission denied: not executable, or a directory on the way is not searchable'
+        : e === E.ENOEXEC
+          ? 'not an executable format (a script without #!?)'
+          : undefined;
+  return { hint, path };
+}
+
+function setnsHint(e: number, detail: number): string | undefined {
+  const t = SETNS_TYPES.get(detail);
+  const what = t ? `the ${t} namespace` : 'the namespaces';
+  return e === E.EPERM
+    ? `joining ${what} needs CAP_SYS_ADMIN in the user namespace that owns it`
+    : e === E.ESRCH
+      ? 'the target process has exited'
+      : e === E.EINVAL
+        ? `cannot join ${what} (a pid namespace must be ours or a descendant)`
+        : commonHint(e);
+}
+
+function cgroupHint(e: number): string {
+  return e === E.EBUSY
+    ? 'the cgroup has controllers in cgroup.subtree_control: processes may only live in leaf cgroups'
+    : e === E.EOPNOTSUPP
+      ? 'the cgroup is "domain invalid"'
+      : e === E.EACCES
+        ? 'no write access to the cgroup\'s cgroup.procs'
+        : e === E.ENOENT
+          ? 'the cgroup has been removed'
+          : 'not a cgroup v2 directory';
+}
+
+function credHint(e: number, step: string): string | undefined {
+  return e === E.EPERM
+    ? `needs CAP_SET${step === 'setuid' ? 'UID' : 'GID'}${step === 'setgroups' ? ' and /proc/PID/setgroups "allow"' : ''}`
+    : e === E.EINVAL
+      ? 'the id is not mapped in the child\'s user namespace'
+      : undefined;
+}
+
+export function spawnError(r: NativeFailure, prep: Prepared): NsError {
+  const e = -r.errno;
+  const { spec } = prep;
+  let hint: string | undefined;
+  let path: string | undefined;
+  switch (r.step) {
+    case 'execve':
+      ({ hint, path } = execHint(e, prep, r.detail));
+      break;
+    case 'setns':
+      hint = setnsHint(e, r.detail);
+      break;
+    case 'unshare':
+    case 'clone3':
+      if (r.syscall === 'clone3' && e === E.ENOSYS) return new UnsupportedError('clone3', '5.3', r.errno, 'clone3');
+      hint = e === E.EPERM ? 'creating namespaces needs CAP_SYS_ADMIN; unprivileged, add "user" to unshare' : e === E.ENOSPC ? 'too many namespaces (/proc/sys/user/max_*_namespaces)' : undefined;
+      break;
+    case 'cgroup':
+      path = prep.cgroupPath;
+      hint = cgroupHint(e);
+      break;
+    case 'uid_map':
+    case 'gid_map':
+      hint =
+        e === E.EPERM
+          ? `${r.step}: without CAP_SET${r.step === 'uid_map' ? 'UID' : 'GID'} in our user namespace only one mapping of our own ${r.step === 'uid_map' ? 'uid' : 'gid (with setgroups "deny")'}, count 1, may be written`
+          : `${r.step}: writing the new user namespace's map failed`;
+      break;
+    case 'dup':
+      hint = e === E.EBADF ? `stdio[${r.detail}]: that fd is not open` : `placing stdio[${r.detail}]`;
+      break;
+    case 'chroot':
+      path = spec.root;
+      break;
+    case 'root':
+      hint = e === E.ENOTDIR ? 'options.root: not a directory fd' : e === E.EBADF ? 'options.root: that fd is not open' : undefined;
+      break;
+    case 'chdir':
+      path = spec.cwd ?? '/';
+      hint = e === E.ENOENT ? 'no such directory (inside the child\'s root and mount namespace)' : undefined;
+      break;
+    case 'setgroups':
+    case 'setgid':
+    case 'setuid':
+      hint = credHint(e, r.step);
+      break;
+    case 'mount_proc':
+    case 'mount':
+      hint = e === E.EPERM ? 'mounting proc needs CAP_SYS_ADMIN over the mount and pid namespaces' : undefined;
+      break;
+    default:
+      break;
+  }
+  if (r.step !== r.syscall && hint !== undefined && !hint.startsWith(r.step)) hint = `${r.step}: ${hint}`;
+  else if (r.step !== r.syscall && hint === undefined) hint = `step ${r.step}`;
+  return new NsError(r.errno, r.syscall, { step: r.step, hint, path });
+}
+
+/** A failure reading a join target's namespace links (native spawn_ns_links). */
+export function targetError(r: number, pid: number, type?: NsType): NsError {
+  const call = type ? `readlink(/proc/PID/ns/${type})` : 'pidfd_send_signal';
+  return new NsError(r, call, {
+    pid,
+    hint:
+      r === -E.ESRCH
+        ? 'the target process has exited'
+        : r === -E.EOPNOTSUPP
+          ? `this kernel has no ${type} namespaces`
+          : r === -E.EACCES
+            ? 'no ptrace access to the target process (PTRACE_MODE_READ)'
+            : commonHint(-r),
+  });
+}

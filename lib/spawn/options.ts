@@ -1,0 +1,66 @@
+// The public option types of spawn(): what a caller may ask for.
+import type { Stream } from 'node:stream';
+
+import type { OwnedFd } from '../core/owned-fd';
+import type { NsType } from '../core/ns-types';
+import type { Namespace } from '../namespace';
+import type { Pidfd } from '../pidfd';
+
+export interface IdMapEntry {
+  /** First id inside the new user namespace. */
+  inside: number;
+  /** First id it maps to outside (in our user namespace). */
+  outside: number;
+  count: number;
+}
+
+export type StdioName = 'pipe' | 'inherit' | 'ignore';
+/** One slot of the child's fd table, as in child_process. */
+export type StdioSlot = StdioName | number | OwnedFd | Stream | null | undefined;
+
+export interface SpawnOptions {
+  /** Enter existing namespaces: a process (one atomic setns(pidfd)) or a list of namespaces. */
+  join?: Pidfd | readonly Namespace[];
+  /** Which types to join (default: all of the target's that differ from ours and are not unshared). */
+  joinTypes?: readonly NsType[];
+  /** Create new namespaces. With "pid" the child is pid 1 of the new pid namespace. */
+  unshare?: readonly NsType[];
+  /** Id maps for a new user namespace (needs unshare "user"). Written from outside before the child goes on. */
+  uidMap?: readonly IdMapEntry[];
+  gidMap?: readonly IdMapEntry[];
+  /** /proc/PID/setgroups of the new user namespace; default "deny" unless we are root (needed for an unprivileged gidMap). */
+  setgroups?: 'allow' | 'deny';
+  /** cgroup v2 directory (path or fd) the child is born in (CLONE_INTO_CGROUP). */
+  cgroup?: string | number | OwnedFd;
+  /**
+   * chroot() to this directory: a path (resolved after the joins, in the
+   * joined mount namespace), a directory fd of yours (an OwnedFd, e.g.
+   * O_PATH), or a Pidfd: that process's own root, opened from /proc/PID/root
+   * before the joins and rechecked through the pidfd (nsenter --root), which
+   * is right even when the process is chroot()ed inside its mount namespace.
+   */
+  root?: string | OwnedFd | Pidfd;
+  /** Working directory (resolved after the joins and root). */
+  cwd?: string;
+  /** Environment (default process.env). */
+  env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * setresuid/setresgid before exec. In a new user namespace whose map does
+   * not map our own uid, pass the id to be inside (e.g. 0): otherwise the
+   * child is the overflow uid there and loses its capabilities at exec.
+   */
+  uid?: number;
+  gid?: number;
+  /** Supplementary groups (default: dropped, best effort, when uid or gid is set). */
+  groups?: readonly number[];
+  /** Like child_process: one value for 0..2, or one per fd slot (default "pipe" for 0..2). */
+  stdio?: StdioName | readonly StdioSlot[];
+  /** argv[0] (default: file). */
+  argv0?: string;
+  /** The child is SIGKILLed when close() is called or when this process (its parent thread) exits. */
+  killOnClose?: boolean;
+  /** Mount a fresh /proc (needs unshare "mnt"; with a new pid namespace, ps shows only the child's tree). */
+  mountProc?: boolean;
+  /** setsid(): a new session and process group. */
+  newSession?: boolean;
+}

@@ -1,0 +1,88 @@
+// The spec native spawn_clone3 reads (native/spawn_wire.h). Its key list
+// lives once in native; the addon exports it as spawn_spec_keys, and the
+// first spawn checks that it is exactly the keys built here, so a key
+// renamed on one side fails loudly instead of taking a default.
+import { native } from '../sys/native';
+
+export interface SpawnSpec {
+  paths: string[];
+  argv: string[];
+  envp: string[];
+  /** Use the process's C environment instead of envp. */
+  inheritEnv: boolean;
+  cloneFlags: number;
+  joinPidfd: number;
+  joinFlags: number;
+  joinFds: number[];
+  joinTypes: number[];
+  /** A pid namespace (pidfd or nsfd) our thread joins for the clone3 only, or -1. */
+  parentPidFd: number;
+  unshareAfter: number;
+  twoStage: boolean;
+  shareVm: boolean;
+  uidMap: string;
+  gidMap: string;
+  setgroupsDeny: boolean;
+  cgroupFd: number;
+  /** undefined: unchanged (every key is sent, an absent one is an error). */
+  root: string | undefined;
+  rootFd: number | undefined;
+  cwd: string | undefined;
+  uid: number;
+  gid: number;
+  groups: number[] | undefined;
+  /** [src, slot] pairs: the child's fd table. */
+  fds: number[];
+  killOnClose: boolean;
+  mountProc: boolean;
+  newSession: boolean;
+}
+
+// Every key of SpawnSpec, checked by the compiler both ways.
+const SPEC_KEYS: { readonly [K in keyof SpawnSpec]-?: true } = {
+  paths: true,
+  argv: true,
+  envp: true,
+  inheritEnv: true,
+  cloneFlags: true,
+  joinPidfd: true,
+  joinFlags: true,
+  joinFds: true,
+  joinTypes: true,
+  parentPidFd: true,
+  unshareAfter: true,
+  twoStage: true,
+  shareVm: true,
+  uidMap: true,
+  gidMap: true,
+  setgroupsDeny: true,
+  cgroupFd: true,
+  root: true,
+  rootFd: true,
+  cwd: true,
+  uid: true,
+  gid: true,
+  groups: true,
+  fds: true,
+  killOnClose: true,
+  mountProc: true,
+  newSession: true,
+};
+
+/** The keys this side sends, sorted. */
+export function specKeys(): string[] {
+  return Object.keys(SPEC_KEYS).sort();
+}
+
+let checked = false;
+/** Throws if the loaded addon reads another key set than the one built here (an addon of another version). */
+export function checkSpecKeys(): void {
+  if (checked) return;
+  const theirs: unknown = native.spawn_spec_keys;
+  const ours = specKeys();
+  const same = Array.isArray(theirs) && theirs.length === ours.length && [...(theirs as unknown[])].sort().every((k, i) => k === ours[i]);
+  if (!same) {
+    throw new Error(`nsfd: the native addon's spawn spec keys (${Array.isArray(theirs) ? theirs.join(', ') : 'none'}) differ from lib/spawn's (${ours.join(', ')}): rebuild the addon`);
+  }
+  checked = true;
+}

@@ -1,0 +1,361 @@
+// spawn_clone3's child side: what runs between clone3 and execve. The
+// parent side (reading the spec, building the Plan, the report loop) and
+// the overview of the spawn shapes are in spawn.cc.
+//
+// The child is made with clone3(CLONE_VM|CLONE_VFORK|CLONE_PIDFD) on a stack
+// of its own and shares our memory until execve: it runs only raw syscalls
+// (inline asm, errno never touched), no malloc, no locks, no libc.
+// Everything it needs is in the Plan. Failures come back as Records on the
+// report pipe (spawn_wire.h).
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+
+#include "spawn_child.h"
+#include "uapi.h"
+
+namespace nsfd {
+namespace {
+
+// --- raw syscalls: return -errno, never touch errno (the child shares our TLS)
+
+#if defined(__x86_64__)
+inline long Sys(long n, long a = 0, long b = 0, long c = 0, long d = 0, long e = 0, long f = 0) {
+  long ret;
+  register long r10 __asm__("r10") = d;
+  register long r8 __asm__("r8") = e;
+  register long r9 __asm__("r9") = f;
+  __asm__ volatile("syscall"
+                   : "=a"(ret)
+                   : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+                   : "rcx", "r11", "memory");
+  return ret;
+}
+#elif defined(__aarch64__)
+inline long Sys(long n, long a = 0, long b = 0, long c = 0, long d = 0, long e = 0, long f = 0) {
+  register long x8 __asm__("x8") = n;
+  register long x0 __asm__("x0") = a;
+  register long x1 __asm__("x1") = b;
+  register long x2 __asm__("x2") = c;
+  register long x3 __asm__("x3") = d;
+  register long x4 __asm__("x4") = e;
+  register long x5 __asm__("x5") = f;
+  __asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5) : "memory");
+  return x0;
+}
+#endif
+
+}  // namespace
+}  // namespace nsfd
+// clone3 that runs fn(arg) in the child on the new stack and exits with its
+// result. A C function cannot do this: after the syscall the child is on an
+// empty stack and must not return through the caller's frames (glibc's
+// internal __clone3 works the same way). Returns the pid or -errno.
+extern "C" long nsfd_clone3(void* args, size_t size, int (*fn)(void*), void* arg);
+#if defined(__x86_64__)
+__asm__(
+    ".text\n"
+    ".globl nsfd_clone3\n"
+    ".hidden nsfd_clone3\n"
+    ".type nsfd_clone3,@function\n"
+    "nsfd_clone3:\n"
+    "  mov %rdx, %r8\n"   // fn and arg survive the syscall in r8/r9
+    "  mov %rcx, %r9\n"
+    "  mov $435, %eax\n"  // __NR_clone3
+    "  syscall\n"
+    "  test %rax, %rax\n"
+    "  jz 1f\n"
+    "  ret\n"  // parent (pid) or error (-errno)
+    "1:\n"
+    "  xor %ebp, %ebp\n"  // outermost frame
+    "  mov %r9, %rdi\n"
+    "  call *%r8\n"
+    "  mov %eax, %edi\n"
+    "  mov $231, %eax\n"  // __NR_exit_group
+    "  syscall\n"
+    "  hlt\n"
+    ".size nsfd_clone3, .-nsfd_clone3\n");
+#elif defined(__aarch64__)
+__asm__(
+    ".text\n"
+    ".globl nsfd_clone3\n"
+    ".hidden nsfd_clone3\n"
+    ".type nsfd_clone3,%function\n"
+    "nsfd_clone3:\n"
+    "  mov x10, x2\n"
+    "  mov x11, x3\n"
+    "  mov x8, #435\n"
+    "  svc #0\n"
+    "  cbz x0, 1f\n"
+    "  ret\n"
+    "1:\n"
+    "  mov x29, #0\n"
+    "  mov x30, #0\n"
+    "  mov x0, x11\n"
+    "  blr x10\n"
+    "  mov x8, #94\n"  // __NR_exit_group
+    "  svc #0\n"
+    "  brk #0\n"
+    ".size nsfd_clone3, .-nsfd_clone3\n");
+#endif
+
+namespace nsfd {
+namespace spawn {
+
+// --- child side (async-signal-safe: raw syscalls only) ---------------------
+
+// Code that runs in the child, on its own stack: never instrumented (a
+// sanitizer's runtime may allocate or take locks, which the child must not).
+#define NSFD_CHILD __attribute__((no_sanitize("address", "undefined")))
+
+namespace {
+
+NSFD_CHILD void Report(int fd, int32_t kind, int32_t step, long err, int32_t detail = 0, int32_t extra = 0) {
+  Record r;
+  r.kind = kind;
+  r.step = step;
+  r.err = static_cast<int32_t>(err < 0 ? -err : err);
+  r.detail = detail;
+  r.fd = extra;
+  Sys(SYS_write, fd, reinterpret_cast<long>(&r), sizeof r);
+}
+
+[[noreturn]] NSFD_CHILD void Die(int fd, int32_t step, long err, int32_t detail = 0) {
+  Report(fd, kError, step, err, detail);
+  Sys(SYS_exit_group, 127);
+  __builtin_unreachable();
+}
+
+// Returns true if the process that made us has exited (poll on its pidfd).
+NSFD_CHILD bool ParentGone(const Plan* p) {
+  if (p->parent_pidfd < 0) return false;
+  struct pollfd pfd;
+  pfd.fd = p->parent_pidfd;
+  pfd.events = POLLIN;
+  pfd.revents = 0;
+  struct timespec zero = {0, 0};
+  long r = Sys(SYS_ppoll, reinterpret_cast<long>(&pfd), 1, reinterpret_cast<long>(&zero), 0, 8);
+  return r > 0 && (pfd.revents & POLLIN);
+}
+
+// Joins, unshares and waits for the id maps: what the child (one stage) or
+// the relay (two stages) does before the final process exists.
+NSFD_CHILD void EnterNamespaces(const Plan* p) {
+  int rep = p->report_fd;
+  if (p->join_pidfd >= 0) {
+    long r = Sys(kSysSetns, p->join_pidfd, p->join_flags);
+    if (r < 0) Die(rep, kStepSetns, r, p->join_flags);
+  }
+  for (int i = 0; i < p->njoin; i++) {
+    long r = Sys(kSysSetns, p->join_fds[i], p->join_types[i]);
+    if (r < 0) Die(rep, kStepSetns, r, p->join_types[i]);
+  }
+  if (p->unshare_after != 0) {
+    long r = Sys(kSysUnshare, p->unshare_after);
+    if (r < 0) Die(rep, kStepUnshare, r, p->unshare_after);
+  }
+  if (p->need_maps) {
+    // If we die, the parent is woken by our pidfd; if it dies, we must not
+    // wait forever for a byte that will never come.
+    Sys(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL);
+    if (ParentGone(p)) Sys(SYS_exit_group, 127);
+    Report(rep, kNeedMaps, kStepSync, 0);
+    char c;
+    long r;
+    do r = Sys(SYS_read, p->go_fd, reinterpret_cast<long>(&c), 1);
+    while (r == -EINTR);
+    if (r != 1) Die(rep, kStepSync, r < 0 ? r : -EPIPE);
+    if (!p->kill_on_close) Sys(SYS_prctl, PR_SET_PDEATHSIG, 0);
+  }
+}
+
+// Kernel struct sigaction for rt_sigaction: SIG_DFL is all zeros.
+struct KSigaction {
+  void* handler;
+  unsigned long flags;
+  void* restorer;
+  uint64_t mask;
+};
+const KSigaction kDefaultAction = {nullptr, 0, nullptr, 0};
+const uint64_t kNoSignals = 0;
+
+// 1. Fds. Copy every source above the highest slot first, so a source
+// sitting in another's slot is not overwritten; then place the copies.
+// Returns the report fd, moved above the slots (it may sit in one).
+NSFD_CHILD int PlaceFds(const Plan* p, int rep) {
+  int hi = p->max_slot + 1;
+  if (hi < 3) hi = 3;
+  long r = Sys(SYS_fcntl, rep, F_DUPFD_CLOEXEC, hi);
+  if (r < 0) Die(rep, kStepDup, r, -1);
+  rep = static_cast<int>(r);  // the report fd may sit in a slot
+  for (int i = 0; i < p->nfds; i++) {
+    r = Sys(SYS_fcntl, p->fd_src[i], F_DUPFD_CLOEXEC, hi);
+    if (r < 0) Die(rep, kStepDup, r, p->fd_slot[i]);
+    p->fd_tmp[i] = static_cast<int>(r);
+  }
+  for (int i = 0; i < p->nfds; i++) {
+    r = Sys(SYS_dup3, p->fd_tmp[i], p->fd_slot[i], 0);  // without O_CLOEXEC: kept across exec
+    if (r < 0) Die(rep, kStepDup, r, p->fd_slot[i]);
+  }
+  // Holes below the highest slot: nothing was asked for there.
+  for (int fd = 0; fd < hi; fd++) {
+    bool used = false;
+    for (int i = 0; i < p->nfds && !used; i++) used = p->fd_slot[i] == fd;
+    if (!used) Sys(SYS_close, fd);
+  }
+  // Everything above: close on exec, including fds this process inherited
+  // without O_CLOEXEC from whoever started it (CVE-2024-21626 was such a leak).
+  r = Sys(kSysCloseRange, hi, ~0U, kCloseRangeCloexec);
+  if (r == -ENOSYS || r == -EINVAL) {  // before 5.11
+    struct rlimit lim;
+    long max = 65536;
+    if (Sys(SYS_prlimit64, 0, RLIMIT_NOFILE, 0, reinterpret_cast<long>(&lim)) == 0 && lim.rlim_cur < (1u << 20)) {
+      max = static_cast<long>(lim.rlim_cur);
+    }
+    for (long fd = hi; fd < max; fd++) Sys(SYS_fcntl, fd, F_SETFD, FD_CLOEXEC);
+  } else if (r < 0) {
+    Die(rep, kStepCloseRange, r);
+  }
+  return rep;
+}
+
+// 2. Filesystem. A new /proc must not propagate back to the host: make
+// the new mount namespace private first (as unshare --mount-proc does).
+NSFD_CHILD void EnterFilesystem(const Plan* p, int rep, bool chroot_to) {
+  long r;
+  if (p->mount_proc) {
+    r = Sys(SYS_mount, reinterpret_cast<long>("none"), reinterpret_cast<long>("/"), 0, MS_REC | MS_PRIVATE, 0);
+    if (r < 0) Die(rep, kStepMount, r);
+  }
+  if (chroot_to) {
+    r = Sys(SYS_chroot, reinterpret_cast<long>(p->root_fd >= 0 ? "." : p->root));
+    if (r < 0) Die(rep, kStepChroot, r);
+  }
+  if (p->mount_proc) {
+    r = Sys(SYS_mount, reinterpret_cast<long>("proc"), reinterpret_cast<long>("/proc"),
+            reinterpret_cast<long>("proc"), MS_NOSUID | MS_NODEV | MS_NOEXEC, 0);
+    if (r < 0) Die(rep, kStepMountProc, r);
+  }
+  const char* cwd = p->cwd != nullptr ? p->cwd : chroot_to ? "/" : nullptr;
+  if (cwd != nullptr) {
+    r = Sys(SYS_chdir, reinterpret_cast<long>(cwd));
+    if (r < 0) Die(rep, kStepChdir, r);
+  }
+}
+
+// 3. Credentials: groups, then gid, then uid (after setuid we may no longer change the others).
+NSFD_CHILD void SetCredentials(const Plan* p, int rep) {
+  long r;
+  if (p->ngroups >= 0) {
+    r = Sys(SYS_setgroups, p->ngroups, reinterpret_cast<long>(p->groups));
+    if (r < 0) Die(rep, kStepSetgroups, r);
+  } else if (p->drop_groups) {
+    Sys(SYS_setgroups, 0, 0);  // best effort, as libuv does: EPERM in a userns with setgroups=deny
+  }
+  if (p->gid >= 0) {
+    r = Sys(SYS_setresgid, p->gid, p->gid, p->gid);
+    if (r < 0) Die(rep, kStepSetgid, r);
+  }
+  if (p->uid >= 0) {
+    r = Sys(SYS_setresuid, p->uid, p->uid, p->uid);
+    if (r < 0) Die(rep, kStepSetuid, r);
+  }
+}
+
+// 5. Signals: CLONE_CLEAR_SIGHAND reset handlers but kept "ignored"
+// (Node ignores SIGPIPE); reset those as libuv does, then unblock all.
+NSFD_CHILD void ResetSignals(int rep) {
+  for (int sig = 1; sig < 32; sig++) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    long r = Sys(SYS_rt_sigaction, sig, reinterpret_cast<long>(&kDefaultAction), 0, 8);
+    if (r < 0) Die(rep, kStepSignals, r, sig);
+  }
+  Sys(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&kNoSignals), 0, 8);
+}
+
+// 6. execve, each candidate in turn like execvp: keep looking past
+// ENOENT/ENOTDIR/EACCES, stop at anything else.
+[[noreturn]] NSFD_CHILD void Exec(const Plan* p, int rep) {
+  long first_eacces = 0;
+  long r = -ENOENT;
+  int i = 0;
+  for (; i < p->npaths; i++) {
+    r = Sys(SYS_execve, reinterpret_cast<long>(p->paths[i]), reinterpret_cast<long>(p->argv),
+            reinterpret_cast<long>(p->envp));
+    if (r == -EACCES && first_eacces == 0) first_eacces = r;
+    if (r != -ENOENT && r != -ENOTDIR && r != -EACCES) break;
+  }
+  if (i == p->npaths && first_eacces != 0) r = first_eacces;
+  // Blocked signals again would be moot: we exit right away.
+  Die(rep, kStepExecve, r, i < p->npaths ? i : p->npaths - 1);
+}
+
+// The process that execs: fds, root, cwd, credentials, signals, execve.
+NSFD_CHILD int FinalStage(void* arg) {
+  const Plan* p = static_cast<const Plan*>(arg);
+  int rep = p->report_fd;
+  bool chroot_to = p->root != nullptr || p->root_fd >= 0;
+
+  // 0. A root given as an fd: enter it before step 1 can move fds onto
+  // its number (the joins, which reset cwd, are done by now).
+  if (p->root_fd >= 0) {
+    long r0 = Sys(SYS_fchdir, p->root_fd);
+    if (r0 < 0) Die(rep, kStepRoot, r0);
+  }
+  rep = PlaceFds(p, rep);
+  if (p->new_session) {
+    long r = Sys(SYS_setsid);
+    if (r < 0) Die(rep, kStepSetsid, r);
+  }
+  EnterFilesystem(p, rep, chroot_to);
+  SetCredentials(p, rep);
+
+  // 4. Death signal last: a credential change clears it. Then check that
+  // the parent did not die before it took hold.
+  if (p->kill_on_close) {
+    long r = Sys(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL);
+    if (r < 0) Die(rep, kStepPrctl, r);
+    if (ParentGone(p)) Sys(SYS_exit_group, 127);
+  }
+  ResetSignals(rep);
+  Exec(p, rep);
+}
+
+}  // namespace
+
+// The relay of a two-stage spawn: join, then clone the real process.
+NSFD_CHILD int RelayStage(void* arg) {
+  const Plan* p = static_cast<const Plan*>(arg);
+  EnterNamespaces(p);
+  CloneArgs ca;
+  int pidfd = -1;
+  // Zero without memset: no libc in the child.
+  volatile uint64_t* w = reinterpret_cast<volatile uint64_t*>(&ca);
+  for (size_t k = 0; k < sizeof ca / sizeof(uint64_t); k++) w[k] = 0;
+  ca.flags = p->g_clone_flags;
+  ca.pidfd = reinterpret_cast<uint64_t>(&pidfd);
+  ca.exit_signal = 0;  // CLONE_PARENT: the kernel uses ours (SIGCHLD)
+  ca.stack = reinterpret_cast<uint64_t>(p->g_stack);
+  ca.stack_size = p->g_stack_size;
+  long pid = nsfd_clone3(&ca, kCloneArgsSizeVer0, FinalStage, const_cast<Plan*>(p));
+  if (pid < 0) Die(p->report_fd, kStepClone3, pid);
+  // CLONE_VFORK: the grandchild has exec'd or exited by now.
+  Report(p->report_fd, kGrandchild, 0, 0, static_cast<int32_t>(pid), pidfd);
+  return 0;
+}
+
+NSFD_CHILD int OneStage(void* arg) {
+  EnterNamespaces(static_cast<const Plan*>(arg));
+  return FinalStage(arg);
+}
+
+}  // namespace spawn
+}  // namespace nsfd

@@ -1,0 +1,69 @@
+// The child side of spawn_clone3 (spawn_child.cc): the Plan it runs, built
+// by the parent (spawn.cc) before clone3, and its entry points. Everything
+// behind these runs between clone3 and execve, sharing our memory: raw
+// syscalls only, no allocation, no locks, no libc.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "spawn_wire.h"
+
+// clone3 that runs fn(arg) in the child on the new stack and exits with its
+// result. Returns the pid or -errno. Defined in spawn_child.cc.
+extern "C" long nsfd_clone3(void* args, size_t size, int (*fn)(void*), void* arg);
+
+namespace nsfd {
+namespace spawn {
+
+// Everything the child needs, built before clone3. The child only reads it
+// (fd_tmp aside): with CLONE_VM it is our memory, shared by relay and grandchild.
+struct Plan {
+  char* const* paths;  // execve candidates, tried in order (PATH lookup done in JS)
+  int npaths;
+  char* const* argv;
+  char* const* envp;
+
+  int join_pidfd;  // setns(join_pidfd, join_flags): one atomic join
+  int join_flags;
+  const int* join_fds;  // or setns(fd, type) for each, in this order
+  const int* join_types;
+  int njoin;
+  int unshare_after;  // unshare() after the joins (new namespaces owned by the joined user ns)
+  bool two_stage;
+  bool need_maps;
+
+  const int* fd_src;  // the child's fd table: fd_src[i] lands on fd_slot[i]
+  const int* fd_slot;
+  int* fd_tmp;  // scratch: only the final process writes it
+  int nfds;
+  int max_slot;
+
+  const char* root;  // nullptr: unchanged
+  int root_fd;       // >= 0: chroot to this directory fd instead (fchdir, chroot("."))
+  const char* cwd;
+  bool mount_proc;
+  bool new_session;
+
+  int uid, gid;  // -1: unchanged
+  const uint32_t* groups;
+  int ngroups;  // -1: setgroups not asked for
+  bool drop_groups;  // uid/gid change without groups: setgroups(0) best-effort
+
+  bool kill_on_close;
+  int parent_pidfd;  // our pidfd, to catch our death before PR_SET_PDEATHSIG took hold
+
+  int report_fd;  // write end of the report pipe
+  int go_fd;      // read end of the "maps written" pipe
+  char* g_stack;  // the grandchild's stack (two stages)
+  size_t g_stack_size;
+  uint64_t g_clone_flags;
+};
+
+// Entry points for nsfd_clone3, arg a const Plan*: one stage (enter, then
+// exec), or the relay of two stages (enter, then clone the final process).
+int OneStage(void* arg);
+int RelayStage(void* arg);
+
+}  // namespace spawn
+}  // namespace nsfd

@@ -1,0 +1,101 @@
+// The wires of spawn_clone3: the spec keys JS sends (the one list of them:
+// the addon exports it as spawn_spec_keys and lib/spawn/wire.ts checks its
+// own against it), and the steps and records the child reports back on.
+#pragma once
+
+#include <cstdint>
+
+namespace nsfd {
+namespace spawn {
+
+// X(enumerator, "JS key"). Every key must be present in a spec, no other
+// key may be: a key renamed on one side is an error, not a default.
+#define NSFD_SPAWN_SPEC_KEYS(X)         \
+  X(kKeyPaths, "paths")                 \
+  X(kKeyArgv, "argv")                   \
+  X(kKeyEnvp, "envp")                   \
+  X(kKeyInheritEnv, "inheritEnv")       \
+  X(kKeyCloneFlags, "cloneFlags")       \
+  X(kKeyJoinPidfd, "joinPidfd")         \
+  X(kKeyJoinFlags, "joinFlags")         \
+  X(kKeyJoinFds, "joinFds")             \
+  X(kKeyJoinTypes, "joinTypes")         \
+  X(kKeyParentPidFd, "parentPidFd")     \
+  X(kKeyUnshareAfter, "unshareAfter")   \
+  X(kKeyTwoStage, "twoStage")           \
+  X(kKeyShareVm, "shareVm")             \
+  X(kKeyUidMap, "uidMap")               \
+  X(kKeyGidMap, "gidMap")               \
+  X(kKeySetgroupsDeny, "setgroupsDeny") \
+  X(kKeyCgroupFd, "cgroupFd")           \
+  X(kKeyRoot, "root")                   \
+  X(kKeyRootFd, "rootFd")               \
+  X(kKeyCwd, "cwd")                     \
+  X(kKeyUid, "uid")                     \
+  X(kKeyGid, "gid")                     \
+  X(kKeyGroups, "groups")               \
+  X(kKeyFds, "fds")                     \
+  X(kKeyKillOnClose, "killOnClose")     \
+  X(kKeyMountProc, "mountProc")         \
+  X(kKeyNewSession, "newSession")
+
+#define NSFD_KEY_ENUM(id, name) id,
+enum SpecKey : int { NSFD_SPAWN_SPEC_KEYS(NSFD_KEY_ENUM) kSpecKeyCount };
+#undef NSFD_KEY_ENUM
+
+#define NSFD_KEY_NAME(id, name) name,
+constexpr const char* kSpecKeyNames[kSpecKeyCount] = {NSFD_SPAWN_SPEC_KEYS(NSFD_KEY_NAME)};
+#undef NSFD_KEY_NAME
+
+// Steps the child (or the parent, for maps) can fail in: the JS name of the
+// step and the syscall that failed.
+enum Step : int32_t {
+  kStepClone3,
+  kStepCgroup,
+  kStepSetns,
+  kStepUnshare,
+  kStepSync,
+  kStepUidMap,
+  kStepGidMap,
+  kStepDup,
+  kStepCloseRange,
+  kStepSetsid,
+  kStepMount,
+  kStepChroot,
+  kStepMountProc,
+  kStepChdir,
+  kStepSetgroups,
+  kStepSetgid,
+  kStepSetuid,
+  kStepPrctl,
+  kStepSignals,
+  kStepExecve,
+  kStepRoot,
+};
+struct StepName {
+  const char* step;
+  const char* syscall;
+};
+constexpr StepName kStepNames[] = {
+    {"clone3", "clone3"},       {"cgroup", "clone3"},        {"setns", "setns"},
+    {"unshare", "unshare"},     {"sync", "read"},            {"uid_map", "write"},
+    {"gid_map", "write"},       {"dup", "dup3"},             {"close_range", "close_range"},
+    {"setsid", "setsid"},       {"mount", "mount"},          {"chroot", "chroot"},
+    {"mount_proc", "mount"},    {"chdir", "chdir"},          {"setgroups", "setgroups"},
+    {"setgid", "setresgid"},    {"setuid", "setresuid"},     {"prctl", "prctl"},
+    {"sigaction", "rt_sigaction"}, {"execve", "execve"}, {"root", "fchdir"},
+};
+
+// What the child writes to the report pipe. Fixed size: a pipe write of
+// less than PIPE_BUF bytes is atomic.
+enum Kind : int32_t { kError = 1, kNeedMaps = 2, kGrandchild = 3 };
+struct Record {
+  int32_t kind;
+  int32_t step;
+  int32_t err;     // positive errno
+  int32_t detail;  // step-specific: failing slot, CLONE_NEW* flag, path index; or a pid
+  int32_t fd;      // kGrandchild: its pidfd (in our shared fd table)
+};
+
+}  // namespace spawn
+}  // namespace nsfd
