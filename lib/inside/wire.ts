@@ -3,9 +3,17 @@
 // from the addon (native.inns_wire, defined once in native/inns.h); this
 // module only names them and lays a call's named arguments out in the
 // order the addon gives.
-import { InnsOp, InnsSlots, native } from '../sys/native';
+import { InnsOp, InnsSlots, InnsWire, native } from '../sys/native';
 
-const WIRE = native.inns_wire;
+const WIRE = loadWire();
+
+// An addon built from older sources (a stale build/ or NSFD_NATIVE_PATH)
+// has no wire: say so at load rather than fail on the first operation.
+function loadWire(): InnsWire {
+  const w = native.inns_wire as InnsWire | undefined;
+  if (w === undefined) throw new Error('nsfd: the native addon has no inns_wire (built from older sources?): rebuild it with npm run build');
+  return w;
+}
 
 /** inns_helper flags: act as the joined user namespace's root; run in a grandchild inside the joined pid namespace. */
 export const HELPER_BECOME_ROOT = WIRE.helper.becomeRoot;
