@@ -305,7 +305,6 @@ Napi::Value Mkdirat(const Napi::CallbackInfo& info) {
   return Num(info, Ret(mkdirat(static_cast<int>(dirfd), path.c_str(), static_cast<mode_t>(mode))));
 }
 
-
 // ---- the wire, exported -----------------------------------------------------
 
 Napi::Array Names(Napi::Env env, const char* const* names) {
