@@ -18,20 +18,18 @@
 //    handler never sees it. All signals are blocked across the clone so no
 //    handler of ours ever runs on the child's stack.
 //
-// Code reachable from the child (Child, RunOp and everything they call) is
-// async-signal-safe: raw syscalls and plain memory, no malloc, no locks,
-// no glibc wrappers that take locks (setresuid goes through syscall(2), as
-// glibc's setresuid would signal every thread of ours).
-#include <arpa/inet.h>
+// This file is the N-API side: arguments in, the vehicles' parent side,
+// results out, the wire tables exported. What runs after a join (the ops,
+// ThreadMain, Child) is in native/inns_ops.cc and async-signal-safe; the
+// wire (op ids, slots, steps, bits, the Job) is native/inns.h.
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/mount.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -39,13 +37,13 @@
 #include <string>
 #include <vector>
 
+#include "inns.h"
 #include "uapi.h"
 #include "util.h"
 
-namespace nsfd {
+namespace nsfd::inns {
 namespace {
 
-constexpr unsigned kMoveMountTEmptyPath = 0x00000040;
 constexpr unsigned kAtRecursive = 0x8000;
 constexpr unsigned kAtEmptyPath = 0x1000;
 
@@ -56,394 +54,6 @@ struct MountAttr {
   uint64_t userns_fd;
 };
 static_assert(sizeof(MountAttr) == 32);
-
-// Operations (mirrored in lib/inns.ts).
-enum Op : int {
-  kOpSocket = 1,       // i: domain, type, protocol, sockopt bits; buf: sockaddr to bind (optional)
-  kOpOpen = 2,         // i: rootfd (-1: "/"), flags, mode, resolve; s: path
-  kOpMkdir = 3,        // i: rootfd, mode, resolve, recursive; s: path (normalized, absolute)
-  kOpSethostname = 4,  // s: name
-  kOpFsmount = 5,      // i: rootfd, attr flags, resolve; s: fstype, target, "key=value"|"flag"...
-  kOpMoveMount = 6,    // i: treefd, rootfd, resolve; s: target
-  kOpMakePrivate = 7,  // mount(NULL, "/", NULL, MS_REC|MS_PRIVATE)
-  kOpSetdomainname = 8,
-};
-
-// Steps, reported with a failure so JS can say which syscall failed.
-enum Step : int {
-  kStepNone = 0,
-  kStepSetns = 1,
-  kStepSetresuid = 2,
-  kStepClone = 3,
-  kStepOpenRoot = 4,
-  kStepOpenat2 = 5,
-  kStepSocket = 6,
-  kStepSetsockopt = 7,
-  kStepBind = 8,
-  kStepMkdirat = 9,
-  kStepSethostname = 10,
-  kStepFsopen = 11,
-  kStepFsconfig = 12,
-  kStepFsmount = 13,
-  kStepMoveMount = 14,
-  kStepMount = 15,
-  kStepWait = 16,
-  kStepBadOp = 17,
-  kStepSetdomainname = 18,
-};
-
-// Helper flags.
-constexpr int kHelperBecomeRoot = 1;  // after a user-ns join: setresgid/setresuid(0) when 0 is mapped
-constexpr int kHelperIntoPidns = 2;   // run the op in a grandchild (member of the joined pid ns)
-
-constexpr int kMaxJoins = 10;
-constexpr int kMaxInts = 8;
-constexpr int kMaxStrs = 34;
-constexpr size_t kStackSize = 128 * 1024;
-constexpr int kMaxAgain = 64;
-
-struct Job {
-  int njoins = 0;
-  int join_fd[kMaxJoins];
-  int join_type[kMaxJoins];
-  int flags = 0;
-  int op = 0;
-  int64_t i[kMaxInts];
-  char* s[kMaxStrs];
-  int nstr = 0;
-  const void* buf = nullptr;
-  size_t buflen = 0;
-  char* stack2 = nullptr;  // grandchild stack (top), for kHelperIntoPidns
-  // results
-  long result = 0;
-  int step = 0;
-  int index = 0;
-  char msg[256] = {0};
-};
-
-inline long Sys(long r) { return r < 0 ? -errno : r; }
-
-inline void SetFail(Job* j, int step, long err, int index = 0) {
-  j->result = err;
-  j->step = step;
-  j->index = index;
-}
-
-// openat2 with the kernel's EAGAIN (a rename or mount raced a ".."
-// lookup under RESOLVE_IN_ROOT/BENEATH) retried a bounded number of times.
-long Openat2(int dirfd, const char* path, uint64_t flags, uint64_t mode, uint64_t resolve) {
-  OpenHow how;
-  std::memset(&how, 0, sizeof how);
-  how.flags = flags | O_CLOEXEC;
-  how.mode = mode;
-  how.resolve = resolve;
-  long r = -EAGAIN;
-  for (int tries = 0; tries < kMaxAgain && r == -EAGAIN; tries++) {
-    r = Sys(syscall(kSysOpenat2, dirfd, path, &how, sizeof how));
-  }
-  return r;
-}
-
-// The root the op resolves under: the given fd, or an O_PATH fd of "/"
-// (after a mount-ns join, "/" is that namespace's root). *owned says
-// whether the caller must close it.
-long RootFd(Job* j, int64_t given, bool* owned) {
-  *owned = false;
-  if (given >= 0) return given;
-  long r = Sys(open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (r < 0) {
-    SetFail(j, kStepOpenRoot, r);
-    return r;
-  }
-  *owned = true;
-  return r;
-}
-
-void OpSocket(Job* j) {
-  int domain = static_cast<int>(j->i[0]);
-  int type = static_cast<int>(j->i[1]);
-  int proto = static_cast<int>(j->i[2]);
-  int bits = static_cast<int>(j->i[3]);
-  long fd = Sys(socket(domain, type | SOCK_CLOEXEC, proto));
-  if (fd < 0) return SetFail(j, kStepSocket, fd);
-  int one = 1, zero = 0;
-  long r = 0;
-  if ((bits & 1) && r >= 0) r = Sys(setsockopt(static_cast<int>(fd), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one));
-  if ((bits & 2) && r >= 0) r = Sys(setsockopt(static_cast<int>(fd), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one));
-  if ((bits & 4) && r >= 0) r = Sys(setsockopt(static_cast<int>(fd), IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero));
-  if ((bits & 8) && r >= 0) r = Sys(setsockopt(static_cast<int>(fd), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one));
-  if (r < 0) {
-    close(static_cast<int>(fd));
-    return SetFail(j, kStepSetsockopt, r);
-  }
-  if (j->buflen > 0) {
-    r = Sys(bind(static_cast<int>(fd), static_cast<const sockaddr*>(j->buf), static_cast<socklen_t>(j->buflen)));
-    if (r < 0) {
-      close(static_cast<int>(fd));
-      return SetFail(j, kStepBind, r);
-    }
-  }
-  j->result = fd;
-}
-
-void OpOpen(Job* j) {
-  bool owned;
-  long root = RootFd(j, j->i[0], &owned);
-  if (root < 0) return;
-  long r = Openat2(static_cast<int>(root), j->s[0], static_cast<uint64_t>(j->i[1]), static_cast<uint64_t>(j->i[2]),
-                   static_cast<uint64_t>(j->i[3]));
-  if (owned) close(static_cast<int>(root));
-  if (r < 0) return SetFail(j, kStepOpenat2, r);
-  j->result = r;
-}
-
-// mkdir of j->s[0] (absolute, normalized: "/a/b/c", no "." or ".." parts)
-// under the root. Each parent is resolved from the root with the resolve
-// flags, and the last component is created with mkdirat(parentfd, name),
-// which never follows a symlink there. Recursive: every missing component.
-void OpMkdir(Job* j) {
-  bool owned;
-  long root = RootFd(j, j->i[0], &owned);
-  if (root < 0) return;
-  mode_t mode = static_cast<mode_t>(j->i[1]);
-  uint64_t resolve = static_cast<uint64_t>(j->i[2]);
-  bool recursive = j->i[3] != 0;
-  char* path = j->s[0];
-  size_t len = std::strlen(path);
-  long result = -EEXIST;
-  int step = kStepMkdirat;
-  // Walk component ends: for each '/' after a component (and the end).
-  for (size_t end = 1; end <= len; end++) {
-    if (end < len && path[end] != '/') continue;
-    if (!recursive && end < len) continue;
-    // split: parent = path[0..start), name = path[start..end)
-    size_t start = end;
-    while (start > 0 && path[start - 1] != '/') start--;
-    char saved_sep = path[start - 1];
-    char saved_end = path[end];
-    path[end] = '\0';
-    long parent;
-    if (start <= 1) {
-      parent = Sys(fcntl(static_cast<int>(root), F_DUPFD_CLOEXEC, 3));
-    } else {
-      path[start - 1] = '\0';
-      parent = Openat2(static_cast<int>(root), path, O_PATH | O_DIRECTORY, 0, resolve);
-      path[start - 1] = saved_sep;
-    }
-    if (parent < 0) {
-      path[end] = saved_end;
-      result = parent;
-      step = kStepOpenat2;
-      break;
-    }
-    long r = Sys(mkdirat(static_cast<int>(parent), path + start, mode));
-    step = kStepMkdirat;
-    if (r == -EEXIST && recursive) {
-      // Fine if it is a directory (or a symlink resolving to one inside the root).
-      long d = Openat2(static_cast<int>(root), path, O_PATH | O_DIRECTORY, 0, resolve);
-      if (d >= 0) {
-        close(static_cast<int>(d));
-        r = 0;
-      } else if (d != -ENOTDIR) {
-        r = d;
-        step = kStepOpenat2;
-      } else if (end < len) {
-        r = -ENOTDIR;  // a non-directory in the middle of the path, as mkdir -p says
-        step = kStepOpenat2;
-      }
-    }
-    close(static_cast<int>(parent));
-    path[end] = saved_end;
-    if (r < 0) {
-      result = r;
-      break;
-    }
-    result = 0;
-  }
-  if (owned) close(static_cast<int>(root));
-  if (result < 0) return SetFail(j, step, result);
-  j->result = 0;
-}
-
-// Reads the fs_context log of an fsopen fd (messages like "e tmpfs: Bad
-// value for 'mode'") into j->msg.
-void ReadFsLog(Job* j, int fsfd) {
-  size_t used = 0;
-  for (int k = 0; k < 4; k++) {
-    char line[256];
-    ssize_t n = read(fsfd, line, sizeof line - 1);
-    if (n <= 0) break;
-    for (ssize_t q = 0; q < n && used + 2 < sizeof j->msg; q++) j->msg[used++] = line[q];
-    if (used + 2 < sizeof j->msg) j->msg[used++] = '\n';
-  }
-  j->msg[used] = '\0';
-}
-
-long ResolveTarget(Job* j, int64_t rootgiven, const char* target, uint64_t resolve) {
-  bool owned;
-  long root = RootFd(j, rootgiven, &owned);
-  if (root < 0) return root;
-  long t = Openat2(static_cast<int>(root), target, O_PATH, 0, resolve);
-  if (owned) close(static_cast<int>(root));
-  if (t < 0) SetFail(j, kStepOpenat2, t);
-  return t;
-}
-
-void OpFsmount(Job* j) {
-  if (j->nstr < 2) return SetFail(j, kStepBadOp, -EINVAL);
-  long tfd = ResolveTarget(j, j->i[0], j->s[1], static_cast<uint64_t>(j->i[2]));
-  if (tfd < 0) return;
-  long fsfd = Sys(syscall(kSysFsopen, j->s[0], kFsopenCloexec));
-  if (fsfd < 0) {
-    close(static_cast<int>(tfd));
-    return SetFail(j, kStepFsopen, fsfd);
-  }
-  long r = 0;
-  for (int k = 2; k < j->nstr && r >= 0; k++) {
-    char* kv = j->s[k];
-    char* eq = std::strchr(kv, '=');
-    if (eq == nullptr) {
-      r = Sys(syscall(kSysFsconfig, fsfd, kFsconfigSetFlag, kv, nullptr, 0));
-    } else {
-      *eq = '\0';
-      r = Sys(syscall(kSysFsconfig, fsfd, kFsconfigSetString, kv, eq + 1, 0));
-      *eq = '=';
-    }
-    if (r < 0) {
-      ReadFsLog(j, static_cast<int>(fsfd));
-      SetFail(j, kStepFsconfig, r, k - 2);
-    }
-  }
-  if (r >= 0) {
-    r = Sys(syscall(kSysFsconfig, fsfd, kFsconfigCmdCreate, nullptr, nullptr, 0));
-    if (r < 0) {
-      ReadFsLog(j, static_cast<int>(fsfd));
-      SetFail(j, kStepFsconfig, r, -1);
-    }
-  }
-  long mfd = -1;
-  if (r >= 0) {
-    mfd = Sys(syscall(kSysFsmount, fsfd, kFsmountCloexec, static_cast<unsigned>(j->i[1])));
-    if (mfd < 0) {
-      ReadFsLog(j, static_cast<int>(fsfd));
-      SetFail(j, kStepFsmount, mfd);
-      r = mfd;
-    }
-  }
-  close(static_cast<int>(fsfd));
-  if (r >= 0) {
-    r = Sys(syscall(kSysMoveMount, mfd, "", tfd, "", kMoveMountFEmptyPath | kMoveMountTEmptyPath));
-    if (r < 0) SetFail(j, kStepMoveMount, r);
-  }
-  if (mfd >= 0) close(static_cast<int>(mfd));
-  close(static_cast<int>(tfd));
-  if (r >= 0) j->result = 0;
-}
-
-void OpMoveMount(Job* j) {
-  long tfd = ResolveTarget(j, j->i[1], j->s[0], static_cast<uint64_t>(j->i[2]));
-  if (tfd < 0) return;
-  long r = Sys(syscall(kSysMoveMount, static_cast<int>(j->i[0]), "", tfd, "", kMoveMountFEmptyPath | kMoveMountTEmptyPath));
-  close(static_cast<int>(tfd));
-  if (r < 0) return SetFail(j, kStepMoveMount, r);
-  j->result = 0;
-}
-
-void RunOp(Job* j) {
-  switch (j->op) {
-    case kOpSocket:
-      return OpSocket(j);
-    case kOpOpen:
-      return OpOpen(j);
-    case kOpMkdir:
-      return OpMkdir(j);
-    case kOpSethostname: {
-      long r = Sys(sethostname(j->s[0], std::strlen(j->s[0])));
-      if (r < 0) return SetFail(j, kStepSethostname, r);
-      j->result = 0;
-      return;
-    }
-    case kOpSetdomainname: {
-      long r = Sys(setdomainname(j->s[0], std::strlen(j->s[0])));
-      if (r < 0) return SetFail(j, kStepSetdomainname, r);
-      j->result = 0;
-      return;
-    }
-    case kOpFsmount:
-      return OpFsmount(j);
-    case kOpMoveMount:
-      return OpMoveMount(j);
-    case kOpMakePrivate: {
-      long r = Sys(mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr));
-      if (r < 0) return SetFail(j, kStepMount, r);
-      j->result = 0;
-      return;
-    }
-    default:
-      return SetFail(j, kStepBadOp, -EINVAL);
-  }
-}
-
-// ---- the thread vehicle ---------------------------------------------------
-
-struct ThreadJob {
-  int fd;
-  int nstype;
-  Job* job;
-};
-
-void* ThreadMain(void* arg) {
-  ThreadJob* t = static_cast<ThreadJob*>(arg);
-  long r = t->fd < 0 ? 0 : Sys(syscall(kSysSetns, t->fd, t->nstype));
-  if (r < 0) {
-    SetFail(t->job, kStepSetns, r);
-    return nullptr;
-  }
-  RunOp(t->job);
-  return nullptr;
-}
-
-// ---- the helper-child vehicle ---------------------------------------------
-
-int Grandchild(void* arg) {
-  RunOp(static_cast<Job*>(arg));
-  return 0;
-}
-
-int Child(void* arg) {
-  Job* j = static_cast<Job*>(arg);
-  bool joined_user = false;
-  for (int k = 0; k < j->njoins; k++) {
-    long r = Sys(syscall(kSysSetns, j->join_fd[k], j->join_type[k]));
-    if (r < 0) {
-      SetFail(j, kStepSetns, r, k);
-      return 0;
-    }
-    if (j->join_type[k] & static_cast<int>(kCloneNewuser)) joined_user = true;
-  }
-  if ((j->flags & kHelperBecomeRoot) && joined_user) {
-    // Act as the namespace's root where our uid maps to it or 0 is mapped;
-    // EINVAL (0 not mapped) leaves the ids as they are, like systemd's
-    // reset_uid_gid(). Raw syscalls: these change only this process.
-    syscall(SYS_setresgid, 0, 0, 0);
-    syscall(SYS_setresuid, 0, 0, 0);
-  }
-  if (j->flags & kHelperIntoPidns) {
-    long pid = Sys(clone(Grandchild, j->stack2, CLONE_VM | CLONE_VFORK | CLONE_FILES, j));
-    if (pid < 0) {
-      SetFail(j, kStepClone, pid);
-      return 0;
-    }
-    int st = 0;
-    long w;
-    do {
-      w = Sys(waitpid(static_cast<pid_t>(pid), &st, __WALL));
-    } while (w == -EINTR);
-    return 0;
-  }
-  RunOp(j);
-  return 0;
-}
 
 // ---- marshalling ----------------------------------------------------------
 
@@ -616,13 +226,13 @@ Napi::Value InnsHelper(const Napi::CallbackInfo& info) {
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
   // Exit signal 0: no SIGCHLD, so nothing but us ever reaps it.
-  long pid = Sys(clone(Child, top, CLONE_VM | CLONE_VFORK | CLONE_FILES, &m.job));
+  long pid = Ret(clone(Child, top, CLONE_VM | CLONE_VFORK | CLONE_FILES, &m.job));
   int saved = 0;
   if (pid > 0) {
     int st = 0;
     long w;
     do {
-      w = Sys(waitpid(static_cast<pid_t>(pid), &st, __WALL));
+      w = Ret(waitpid(static_cast<pid_t>(pid), &st, __WALL));
     } while (w == -EINTR);
     if (w < 0) saved = static_cast<int>(w);
     else if (!WIFEXITED(st)) saved = -EINTR;  // killed from outside before finishing
@@ -695,9 +305,72 @@ Napi::Value Mkdirat(const Napi::CallbackInfo& info) {
   return Num(info, Ret(mkdirat(static_cast<int>(dirfd), path.c_str(), static_cast<mode_t>(mode))));
 }
 
+// ---- the wire, exported -----------------------------------------------------
+
+Napi::Array Names(Napi::Env env, const char* const* names) {
+  Napi::Array a = Napi::Array::New(env);
+  for (uint32_t k = 0; names[k] != nullptr; k++) a.Set(k, Napi::String::New(env, names[k]));
+  a.Freeze();
+  return a;
+}
+
+// inns_wire: { ops: {socket: 1, ...}, slots: {socket: {ints: [...], strs:
+// [...]}, ...}, steps: [syscall name by step number], helper: {becomeRoot:
+// 1, ...}, sockopt: {reuseAddr: 1, ...} }, frozen: the numbers lib/inside
+// uses, from the one definition in inns.h.
+Napi::Object Wire(Napi::Env env) {
+  Napi::Object ops = Napi::Object::New(env);
+  Napi::Object slots = Napi::Object::New(env);
+#define NSFD_INNS_SLOT_NAME(name) #name,
+#define NSFD_INNS_EXPORT_OP(e, n, js, SLOTS)                                           \
+  {                                                                                   \
+    ops.Set(#js, n);                                                                  \
+    static const char* const ints[] = {NSFD_INNS_##SLOTS##_INTS(NSFD_INNS_SLOT_NAME) nullptr}; \
+    static const char* const strs[] = {NSFD_INNS_##SLOTS##_STRS(NSFD_INNS_SLOT_NAME) nullptr}; \
+    Napi::Object s = Napi::Object::New(env);                                          \
+    s.Set("ints", Names(env, ints));                                                  \
+    s.Set("strs", Names(env, strs));                                                  \
+    s.Freeze();                                                                       \
+    slots.Set(#js, s);                                                                \
+  }
+  NSFD_INNS_OPS(NSFD_INNS_EXPORT_OP)
+#undef NSFD_INNS_EXPORT_OP
+#undef NSFD_INNS_SLOT_NAME
+
+  Napi::Array steps = Napi::Array::New(env);
+#define NSFD_INNS_EXPORT_STEP(e, n, name) steps.Set(static_cast<uint32_t>(n), name);
+  NSFD_INNS_STEPS(NSFD_INNS_EXPORT_STEP)
+#undef NSFD_INNS_EXPORT_STEP
+
+  Napi::Object helper = Napi::Object::New(env);
+  Napi::Object sockopt = Napi::Object::New(env);
+#define NSFD_INNS_HELPER_BIT(e, n, js) helper.Set(#js, n);
+#define NSFD_INNS_SOCKOPT_BIT(e, n, js) sockopt.Set(#js, n);
+  NSFD_INNS_HELPER_FLAGS(NSFD_INNS_HELPER_BIT)
+  NSFD_INNS_SOCKOPTS(NSFD_INNS_SOCKOPT_BIT)
+#undef NSFD_INNS_SOCKOPT_BIT
+#undef NSFD_INNS_HELPER_BIT
+
+  Napi::Object wire = Napi::Object::New(env);
+  for (Napi::Object o : {ops, slots, helper, sockopt}) o.Freeze();
+  steps.Freeze();
+  wire.Set("ops", ops);
+  wire.Set("slots", slots);
+  wire.Set("steps", steps);
+  wire.Set("helper", helper);
+  wire.Set("sockopt", sockopt);
+  wire.Freeze();
+  return wire;
+}
+
 }  // namespace
+}  // namespace nsfd::inns
+
+namespace nsfd {
 
 void InitInns(Napi::Env env, Napi::Object exports) {
+  using namespace inns;
+  exports.Set("inns_wire", Wire(env));
   exports.Set("inns_thread", Napi::Function::New(env, InnsThread, "inns_thread"));
   exports.Set("inns_helper", Napi::Function::New(env, InnsHelper, "inns_helper"));
   exports.Set("inns_direct", Napi::Function::New(env, InnsDirect, "inns_direct"));

@@ -245,6 +245,8 @@ describe.runIf(isRoot)('Container.create', () => {
     } finally {
       d.close();
     }
+    // The spawned sh is reaped (and its pidfd closed) in the background.
+    await until(() => fdCount() === fds.before, 'the container\'s fds to close');
   });
 
   it('a create() that fails because the init exited at once leaves none of its processes behind', async () => {

@@ -134,7 +134,7 @@ describe('hostile numbers and strings never name another fd or path', () => {
     expect(fs.existsSync(name)).toBe(false);
     expect(native.socket_netns(alias)).toBe(-9);
     expect(native.mount_setattr(alias, 0, 0, 0, 0)).toBe(-9);
-    expect(native.spawn_ns_links(alias, process.pid, ['net'])).toBe(-9);
+    expect(native.spawn_ns_links(alias, process.pid, ['net'], alias)).toBe(-9);
     // The in-namespace ops: the same numbers are refused, not cast.
     expect(() => native.inns_direct(2, [cwdAlias, 0, 0, 0], ['x'])).toThrow(TypeError);
     expect(() => native.inns_helper([alias, 0x40000000], 0, 2, [], ['x'])).toThrow(TypeError);

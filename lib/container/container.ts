@@ -28,7 +28,7 @@ import {
   readFileIn,
   socketIn,
   writeFileIn,
-} from '../inns';
+} from '../inside';
 import { Namespace } from '../namespace';
 import { ExitStatus, Pidfd } from '../pidfd';
 import { RunOptions, RunResult, SpawnOptions, Subprocess, runWith, spawn } from '../spawn';

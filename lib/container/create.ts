@@ -1,6 +1,6 @@
 // Starting a created container's init and readying it: the steps of
 // Container.create around the making of the Container itself.
-import { loopbackUp, makePrivateIn, setHostnameIn } from '../inns';
+import { loopbackUp, makePrivateIn, setHostnameIn } from '../inside';
 import type { Pidfd } from '../pidfd';
 import { Subprocess, spawn } from '../spawn';
 import { untilTrapped } from './init';

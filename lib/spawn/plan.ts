@@ -8,7 +8,7 @@ import { CLONE_FLAG, NsType, checkNsTypes } from '../core/ns-types';
 import { privilegedEverywhere } from '../core/proc';
 import { AT_FDCWD, CGROUP2_SUPER_MAGIC, O_DIRECTORY, O_RDONLY } from '../sys/constants';
 import { native } from '../sys/native';
-import { procRootFd } from '../inns';
+import { procRootFd } from '../inside';
 import { Pidfd } from '../pidfd';
 import { checkBool, checkCred, checkId, checkString, envPush, idMap } from './check';
 import { Join, flagsOf, resolveJoin } from './join';

@@ -92,3 +92,49 @@ export const NS_GET_TGID_IN_PIDNS = 9;
 // the per-type ones are PIDFD_NS_IOCTL in core/ns-types.ts.
 export const PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE = 6;
 export const PIDFD_GET_TIME_FOR_CHILDREN_NAMESPACE = 8;
+// ---- inside (lib/inside/: sockets, netlink, mount attributes) -------------
+
+// socket(2) address families, types and protocols
+export const AF_UNIX = 1;
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+export const AF_NETLINK = 16;
+export const AF_PACKET = 17;
+export const SOCK_STREAM = 1;
+export const SOCK_DGRAM = 2;
+export const SOCK_RAW = 3;
+export const SOCK_SEQPACKET = 5;
+export const IPPROTO_IP = 0;
+export const IPPROTO_ICMP = 1;
+export const IPPROTO_TCP = 6;
+export const IPPROTO_UDP = 17;
+export const IPPROTO_ICMPV6 = 58;
+export const IPPROTO_SCTP = 132;
+export const NETLINK_ROUTE = 0;
+export const NETLINK_SOCK_DIAG = 4;
+export const NETLINK_AUDIT = 9;
+export const NETLINK_NETFILTER = 12;
+export const NETLINK_KOBJECT_UEVENT = 15;
+export const NETLINK_GENERIC = 16;
+
+// struct sockaddr_un: sun_path is 108 bytes (a path needs its NUL too)
+export const UNIX_PATH_MAX = 108;
+
+// rtnetlink: RTM_NEWLINK on lo
+export const NLMSG_ERROR = 2;
+export const RTM_NEWLINK = 16;
+export const NLM_F_REQUEST = 0x1;
+export const NLM_F_ACK = 0x4;
+export const IFF_UP = 0x1;
+/** The loopback device is always ifindex 1 in a network namespace. */
+export const LOOPBACK_IFINDEX = 1;
+
+// mount_setattr / fsmount MOUNT_ATTR_*
+export const MOUNT_ATTR_RDONLY = 0x1;
+// (MOUNT_ATTR_NOSUID, NODEV and NOEXEC are with the new mount API above)
+export const MOUNT_ATTR_NOATIME = 0x10;
+export const MOUNT_ATTR_STRICTATIME = 0x20;
+export const MOUNT_ATTR_NODIRATIME = 0x80;
+
+// utsname fields (__NEW_UTS_LEN): host and domain names, without the NUL
+export const UTS_NAME_MAX = 64;

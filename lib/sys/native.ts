@@ -59,7 +59,7 @@ export interface NativeBinding {
   reaper_unwatch(token: number): number;
   reaper_ref(on: boolean): number;
   readlink(path: string): string | number;
-  /** [result or -errno, step, index, fs log]; see native/inns.cc. */
+  /** [result or -errno, step, index, fs log]; op and ints/strs as laid out by inns_wire; see native/inns.cc. */
   inns_thread(fd: number, nstype: number, op: number, ints: number[], strs: string[], buf?: Buffer): [number, number, number, string];
   inns_helper(joins: number[], flags: number, op: number, ints: number[], strs: string[], buf?: Buffer): [number, number, number, string];
   inns_direct(op: number, ints: number[], strs: string[], buf?: Buffer): [number, number, number, string];
@@ -88,7 +88,36 @@ export interface NativeBinding {
   // spawn (lib/spawn/wire.ts)
   /** The keys spawn_clone3 reads from its spec, exactly (native/spawn_wire.h). */
   spawn_spec_keys: readonly string[];
+  /** The in-namespace ops' wire (native/inns.h): op ids, slot order, step names, bits. Frozen. */
+  inns_wire: InnsWire;
   [more: string]: unknown;
+}
+
+/**
+ * Each inns op's argument slots by name (native/inns.h). Their order, and
+ * so the positions in the ints[] / strs[] arrays, comes from inns_wire.
+ */
+export interface InnsSlots {
+  socket: { ints: 'domain' | 'type' | 'protocol' | 'sockopt'; strs: never };
+  open: { ints: 'root' | 'flags' | 'mode' | 'resolve'; strs: 'path' };
+  mkdir: { ints: 'root' | 'mode' | 'resolve' | 'recursive'; strs: 'path' };
+  sethostname: { ints: never; strs: 'name' };
+  fsmount: { ints: 'root' | 'attrs' | 'resolve'; strs: 'fstype' | 'target' };
+  moveMount: { ints: 'tree' | 'root' | 'resolve'; strs: 'target' };
+  makePrivate: { ints: 'root'; strs: never };
+  setdomainname: { ints: never; strs: 'name' };
+}
+export type InnsOp = keyof InnsSlots;
+
+export interface InnsWire {
+  readonly ops: Readonly<Record<InnsOp, number>>;
+  readonly slots: Readonly<Record<InnsOp, { readonly ints: readonly string[]; readonly strs: readonly string[] }>>;
+  /** The syscall a failure happened in, by step number ('' for step 0: no failure). */
+  readonly steps: readonly string[];
+  /** inns_helper flags. */
+  readonly helper: Readonly<{ becomeRoot: number; intoPidns: number }>;
+  /** The socket op's sockopt slot: options set before the bind (v6Only / v6Dual: IPV6_V6ONLY 1 / 0). */
+  readonly sockopt: Readonly<{ reuseAddr: number; v6Only: number; v6Dual: number; reusePort: number }>;
 }
 
 function load(): NativeBinding {

@@ -1,0 +1,140 @@
+// An InTarget resolved into what the vehicles need: a pidfd, or a list of
+// namespaces; one namespace of a type; whether a user namespace is ours;
+// the target's root (/proc/PID/root, opened through a pidfd-verified pid).
+import { E, NsError, invalidArg } from '../core/errors';
+import { native } from '../sys/native';
+import { Namespace } from '../namespace';
+import { Pidfd } from '../pidfd';
+import { NsType } from '../core/ns-types';
+import { O_DIRECTORY, O_PATH } from '../sys/constants';
+import { procOpen } from '../core/procfs';
+
+/** Anything with a pidfd, such as a Container. */
+export interface PidfdHolder {
+  readonly pidfd: Pidfd;
+}
+
+/** Where an *In() operation happens: a process, a container, or namespaces. */
+export type InTarget = Pidfd | PidfdHolder | Namespace | readonly Namespace[];
+
+export type Resolved = { kind: 'pidfd'; pidfd: Pidfd } | { kind: 'ns'; list: readonly Namespace[] };
+
+export function resolveTarget(target: InTarget): Resolved {
+  if (target instanceof Pidfd) return { kind: 'pidfd', pidfd: target };
+  if (target instanceof Namespace) return { kind: 'ns', list: [target] };
+  if (Array.isArray(target)) {
+    if (target.length === 0 || target.some((n) => !(n instanceof Namespace))) {
+      throw invalidArg('target', 'a Pidfd, a Container, a Namespace or an array of Namespaces', target);
+    }
+    return { kind: 'ns', list: target as readonly Namespace[] };
+  }
+  if (target !== null && typeof target === 'object' && (target as PidfdHolder).pidfd instanceof Pidfd) {
+    return { kind: 'pidfd', pidfd: (target as PidfdHolder).pidfd };
+  }
+  throw invalidArg('target', 'a Pidfd, a Container, a Namespace or an array of Namespaces', target);
+}
+
+/** The target's pid, for error details (undefined for namespace targets). */
+export function pidOf(target: InTarget): number | undefined {
+  if (target instanceof Pidfd) return target.pid;
+  if (target !== null && typeof target === 'object' && (target as PidfdHolder).pidfd instanceof Pidfd) return (target as PidfdHolder).pidfd.pid;
+  return undefined;
+}
+
+/** The one namespace of `type` in the list (EINVAL when two different ones are given). */
+export function nsOfType(list: readonly Namespace[], type: NsType, op: string): Namespace | undefined {
+  let found: Namespace | undefined;
+  for (const ns of list) {
+    if (ns.type !== type) continue;
+    if (found && !found.equals(ns)) throw new NsError(-E.EINVAL, op, { hint: `two different ${type} namespaces given` });
+    found = ns;
+  }
+  return found;
+}
+
+export function fdOf(ns: Namespace, syscall: string): number {
+  if (ns.closed) throw new NsError(-E.EBADF, syscall, {}, `EBADF: file descriptor closed, ${syscall}`);
+  return ns.fd;
+}
+
+/** Whether we may act on descendants' namespaces without joining their user namespace. */
+export function privileged(): boolean {
+  return process.geteuid?.() === 0;
+}
+
+/** Is `ns` (a user namespace) the one we are in? */
+function isOurUserns(ns: Namespace): boolean {
+  using cur = Namespace.current('user');
+  return cur.equals(ns);
+}
+
+/**
+ * Is the target in a user namespace other than ours? When we may not even
+ * look (EACCES: no ptrace access), we may not join it either: answer no, and
+ * let the join itself fail with the kernel's EPERM.
+ */
+export function pidfdUserDiffers(pidfd: Pidfd): boolean {
+  let u: Namespace;
+  try {
+    u = pidfd.namespace('user');
+  } catch (err) {
+    if (err instanceof NsError && (err.code === 'EACCES' || err.code === 'EPERM')) return false;
+    throw err;
+  }
+  try {
+    return !isOurUserns(u);
+  } finally {
+    u.close();
+  }
+}
+
+/**
+ * The user namespace to join for a Namespace target (given in the list, or
+ * the owner of `ns`), or undefined when it is ours.
+ */
+export function userFor(list: readonly Namespace[], ns: Namespace, op: string): Namespace | undefined {
+  const given = nsOfType(list, 'user', op);
+  const u = given ? given.dup() : ns.owner();
+  if (isOurUserns(u)) {
+    u.close();
+    return undefined;
+  }
+  return u;
+}
+
+/**
+ * ESRCH unless the pidfd's process still exists, i.e. the pid we just used
+ * in a /proc path still named it. EPERM (we may not signal it) also means
+ * it exists.
+ */
+function recheck(pidfd: Pidfd, syscall: string): void {
+  const r = native.pidfd_send_signal(pidfd.fdFor(syscall), 0, 0);
+  if (r === -E.ESRCH) throw new NsError(r, syscall, { pid: pidfd.pid, hint: 'the target process has exited' });
+  if (r < 0 && r !== -E.EPERM) throw new NsError(r, syscall, { pid: pidfd.pid });
+}
+
+/**
+ * An O_PATH fd of /proc/PID/root (O_CLOEXEC), or -errno when we may not
+ * open it (ptrace rules). Throws ESRCH when the process is gone; the pid is
+ * rechecked through the pidfd after the open, so the fd is the root of that
+ * very process. Internal (spawn's root: pidfd uses it too).
+ */
+export function procRootFd(pidfd: Pidfd): number {
+  const r = procOpen(`${pidfd.pid}/root`, O_PATH | O_DIRECTORY, true);
+  try {
+    recheck(pidfd, 'open(/proc/PID/root)');
+  } catch (err) {
+    if (r >= 0) native.close(r);
+    throw err;
+  }
+  if (r === -E.ENOENT || r === -E.ESRCH) {
+    throw new NsError(-E.ESRCH, 'open(/proc/PID/root)', { pid: pidfd.pid, hint: 'the target process has exited' });
+  }
+  return r;
+}
+
+/** procRootFd, or undefined when we may not open it: the helper then uses the mount namespace's root. */
+export function openProcRoot(pidfd: Pidfd): number | undefined {
+  const r = procRootFd(pidfd);
+  return r >= 0 ? r : undefined;
+}

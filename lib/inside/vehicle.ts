@@ -1,0 +1,129 @@
+// Which vehicle runs an op (see native/inns.cc): a fresh native thread that
+// joins one namespace, the helper child (a vfork-style process sharing our
+// memory and fds, which may join user and mount namespaces), or the calling
+// thread itself when nothing needs joining. Nothing here calls setns on a
+// thread of Node's.
+import { native } from '../sys/native';
+import { CLONE_FLAG, NsType } from '../core/ns-types';
+import { E, NsError } from '../core/errors';
+import { RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS } from '../sys/constants';
+import { deniedAtSetns } from './failure';
+import type { Pidfd } from '../pidfd';
+import { InTarget, fdOf, nsOfType, openProcRoot, pidfdUserDiffers, privileged, resolveTarget, userFor } from './target';
+import { HELPER_BECOME_ROOT, HELPER_INTO_PIDNS, OpCall, Raw, layout } from './wire';
+
+/** How every path under a target's root is resolved. */
+export const RESOLVE = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+
+function runThread(fd: number, nstype: number, c: OpCall): Raw {
+  const w = layout(c);
+  return native.inns_thread(fd, nstype, w.op, w.ints, w.strs, c.buf);
+}
+
+function runHelper(joins: number[], flags: number, c: OpCall, root?: number): Raw {
+  const w = layout(c, root);
+  return native.inns_helper(joins, flags, w.op, w.ints, w.strs, c.buf);
+}
+
+function runDirect(c: OpCall, root?: number): Raw {
+  const w = layout(c, root);
+  return native.inns_direct(w.op, w.ints, w.strs, c.buf);
+}
+
+/**
+ * Runs an op inside ONE namespace type of a target that a thread may join
+ * (net, uts, ipc, cgroup): on a fresh thread when we are privileged over it,
+ * else (or on EPERM) in the helper child, which joins the owning user
+ * namespace first. Returns the raw result.
+ */
+export function runInThreadNs(target: InTarget, type: NsType, c: OpCall, opName: string): Raw {
+  const t = resolveTarget(target);
+  const flag = CLONE_FLAG[type];
+  if (t.kind === 'pidfd') {
+    const pidfd = t.pidfd;
+    const pfd = pidfd.fdFor('setns');
+    let userDiffers: boolean | undefined;
+    if (!privileged()) userDiffers = pidfdUserDiffers(pidfd);
+    if (userDiffers !== true) {
+      const r = runThread(pfd, flag, c);
+      if (!deniedAtSetns(r)) return r;
+      userDiffers = pidfdUserDiffers(pidfd);
+      if (!userDiffers) return r;
+    }
+    return runHelper([pfd, flag | CLONE_FLAG.user], HELPER_BECOME_ROOT, c);
+  }
+  const ns = nsOfType(t.list, type, opName);
+  if (ns === undefined) {
+    throw new NsError(-E.EINVAL, opName, { hint: `${opName} needs a ${type} namespace (or a Pidfd / Container) as its target` });
+  }
+  const nfd = fdOf(ns, 'setns');
+  if (privileged()) {
+    const r = runThread(nfd, flag, c);
+    if (!deniedAtSetns(r)) return r;
+  }
+  const user = userFor(t.list, ns, opName);
+  try {
+    if (user === undefined) return runThread(nfd, flag, c);
+    return runHelper([user.fd, CLONE_FLAG.user, nfd, flag], HELPER_BECOME_ROOT, c);
+  } finally {
+    user?.close();
+  }
+}
+
+/**
+ * Runs a path op under the target's root; the op's `root` slot receives the
+ * root fd (-1 for "/" after a mount-ns join). Pidfd targets: see
+ * underProcRoot. Namespace targets: the helper joins the mount namespace
+ * (and its owning user namespace when needed) and resolves under that
+ * namespace's root.
+ */
+export function runUnderRoot(target: InTarget, c: OpCall, opName: string, extra: { pidns?: boolean } = {}): Raw {
+  const t = resolveTarget(target);
+  const helperFlags = HELPER_BECOME_ROOT | (extra.pidns ? HELPER_INTO_PIDNS : 0);
+  if (t.kind === 'pidfd') return underProcRoot(t.pidfd, c, opName, helperFlags, extra.pidns === true);
+  const mnt = nsOfType(t.list, 'mnt', opName);
+  if (mnt === undefined) {
+    throw new NsError(-E.EINVAL, opName, { hint: `${opName} needs a mnt namespace (or a Pidfd / Container) as its target` });
+  }
+  const joins = [fdOf(mnt, 'setns'), CLONE_FLAG.mnt];
+  if (extra.pidns) {
+    const pid = nsOfType(t.list, 'pid', opName);
+    if (pid === undefined) throw new NsError(-E.EINVAL, opName, { hint: `${opName} needs the pid namespace too` });
+    joins.push(fdOf(pid, 'setns'), CLONE_FLAG.pid);
+  }
+  if (privileged()) {
+    const r = runHelper(joins, helperFlags, c, -1);
+    if (!deniedAtSetns(r)) return r;
+  }
+  const user = userFor(t.list, mnt, opName);
+  try {
+    return runHelper(user === undefined ? joins : [user.fd, CLONE_FLAG.user, ...joins], helperFlags, c, -1);
+  } finally {
+    user?.close();
+  }
+}
+
+/**
+ * A Pidfd target: /proc/PID/root is opened (O_PATH) and the pid rechecked
+ * through the pidfd; privileged callers (or targets in our own user
+ * namespace) resolve from it on this thread, others in the helper after
+ * joining the target's user namespace.
+ */
+function underProcRoot(pidfd: Pidfd, c: OpCall, opName: string, helperFlags: number, pidns: boolean): Raw {
+  const pfd = pidfd.fdFor(opName);
+  const root = openProcRoot(pidfd);
+  try {
+    const userDiffers = privileged() ? false : pidfdUserDiffers(pidfd);
+    // Mount operations must run inside the mount namespace (move_mount
+    // only attaches to mounts of the caller's namespace).
+    const mountOp = c.op === 'fsmount' || c.op === 'moveMount' || c.op === 'makePrivate';
+    let mask = 0;
+    if (userDiffers) mask |= CLONE_FLAG.user;
+    if (root === undefined || mountOp) mask |= CLONE_FLAG.mnt;
+    if (pidns) mask |= CLONE_FLAG.pid;
+    if (mask === 0) return runDirect(c, root ?? -1);
+    return runHelper([pfd, mask], helperFlags, c, root ?? -1);
+  } finally {
+    if (root !== undefined) native.close(root);
+  }
+}
