@@ -135,10 +135,10 @@ NSFD_CHILD void Report(int fd, int32_t kind, int32_t step, long err, int32_t det
 }
 
 // Returns true if the process that made us has exited (poll on its pidfd).
-NSFD_CHILD bool ParentGone(const Plan* p) {
-  if (p->parent_pidfd < 0) return false;
+NSFD_CHILD bool ParentGone(int parent_pidfd) {
+  if (parent_pidfd < 0) return false;
   struct pollfd pfd;
-  pfd.fd = p->parent_pidfd;
+  pfd.fd = parent_pidfd;
   pfd.events = POLLIN;
   pfd.revents = 0;
   struct timespec zero = {0, 0};
@@ -166,7 +166,7 @@ NSFD_CHILD void EnterNamespaces(const Plan* p) {
     // If we die, the parent is woken by our pidfd; if it dies, we must not
     // wait forever for a byte that will never come.
     Sys(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL);
-    if (ParentGone(p)) Sys(SYS_exit_group, 127);
+    if (ParentGone(p->parent_pidfd)) Sys(SYS_exit_group, 127);
     Report(rep, kNeedMaps, kStepSync, 0);
     char c;
     long r;
@@ -189,13 +189,20 @@ const uint64_t kNoSignals = 0;
 
 // 1. Fds. Copy every source above the highest slot first, so a source
 // sitting in another's slot is not overwritten; then place the copies.
-// Returns the report fd, moved above the slots (it may sit in one).
-NSFD_CHILD int PlaceFds(const Plan* p, int rep) {
+// Returns the report fd, moved above the slots (it may sit in one), and
+// moves *parent_pidfd there too: a slot may be its number, and a poll of
+// whatever landed there would say the parent is gone.
+NSFD_CHILD int PlaceFds(const Plan* p, int rep, int* parent_pidfd) {
   int hi = p->max_slot + 1;
   if (hi < 3) hi = 3;
   long r = Sys(SYS_fcntl, rep, F_DUPFD_CLOEXEC, hi);
   if (r < 0) Die(rep, kStepDup, r, -1);
   rep = static_cast<int>(r);  // the report fd may sit in a slot
+  if (*parent_pidfd >= 0) {
+    r = Sys(SYS_fcntl, *parent_pidfd, F_DUPFD_CLOEXEC, hi);
+    if (r < 0) Die(rep, kStepDup, r, -1);
+    *parent_pidfd = static_cast<int>(r);
+  }
   for (int i = 0; i < p->nfds; i++) {
     r = Sys(SYS_fcntl, p->fd_src[i], F_DUPFD_CLOEXEC, hi);
     if (r < 0) Die(rep, kStepDup, r, p->fd_slot[i]);
@@ -238,15 +245,18 @@ NSFD_CHILD void EnterFilesystem(const Plan* p, int rep, bool chroot_to) {
   if (chroot_to) {
     r = Sys(SYS_chroot, reinterpret_cast<long>(p->root_fd >= 0 ? "." : p->root));
     if (r < 0) Die(rep, kStepChroot, r);
+    // Into the new root at once: the cwd is still outside it (Node's, or
+    // the root fd's parent), and a relative cwd must resolve from "/".
+    r = Sys(SYS_chdir, reinterpret_cast<long>("/"));
+    if (r < 0) Die(rep, kStepChdir, r);
   }
   if (p->mount_proc) {
     r = Sys(SYS_mount, reinterpret_cast<long>("proc"), reinterpret_cast<long>("/proc"),
             reinterpret_cast<long>("proc"), MS_NOSUID | MS_NODEV | MS_NOEXEC, 0);
     if (r < 0) Die(rep, kStepMountProc, r);
   }
-  const char* cwd = p->cwd != nullptr ? p->cwd : chroot_to ? "/" : nullptr;
-  if (cwd != nullptr) {
-    r = Sys(SYS_chdir, reinterpret_cast<long>(cwd));
+  if (p->cwd != nullptr) {
+    r = Sys(SYS_chdir, reinterpret_cast<long>(p->cwd));
     if (r < 0) Die(rep, kStepChdir, r);
   }
 }
@@ -310,7 +320,8 @@ NSFD_CHILD int FinalStage(void* arg) {
     long r0 = Sys(SYS_fchdir, p->root_fd);
     if (r0 < 0) Die(rep, kStepRoot, r0);
   }
-  rep = PlaceFds(p, rep);
+  int parent_pidfd = p->parent_pidfd;
+  rep = PlaceFds(p, rep, &parent_pidfd);
   if (p->new_session) {
     long r = Sys(SYS_setsid);
     if (r < 0) Die(rep, kStepSetsid, r);
@@ -323,7 +334,7 @@ NSFD_CHILD int FinalStage(void* arg) {
   if (p->kill_on_close) {
     long r = Sys(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL);
     if (r < 0) Die(rep, kStepPrctl, r);
-    if (ParentGone(p)) Sys(SYS_exit_group, 127);
+    if (ParentGone(parent_pidfd)) Sys(SYS_exit_group, 127);
   }
   ResetSignals(rep);
   Exec(p, rep);

@@ -371,6 +371,7 @@ describe('joining a target', () => {
       joinTypes: ['pid', 'uts'],
       unshare: ['user'],
       uidMap: [{ inside: 0, outside: 100000, count: 65536 }],
+      gidMap: [{ inside: 0, outside: 100000, count: 65536 }],
       uid: 0, // our own uid is not mapped: become uid 0 inside (kuid 100000)
     });
     expect(r.stderr).toBe('');
@@ -665,6 +666,7 @@ describe('bad input: typed errors, nothing left behind', () => {
           { inside: 0, outside: 100000, count: 10 },
           { inside: 5, outside: 200000, count: 10 },
         ],
+        gidMap: [{ inside: 0, outside: 100000, count: 10 }],
       }),
     );
     expect(e).toMatchObject({ code: 'EINVAL', step: 'uid_map', syscall: 'write' });

@@ -12,9 +12,18 @@ export const DEFAULT_UNSHARE: readonly NsType[] = ['mnt', 'uts', 'ipc', 'pid', '
 export interface ContainerCreateOptions {
   /** Namespace types to create (default: mnt, uts, ipc, pid, net, cgroup; + user, see below). */
   unshare?: readonly NsType[];
-  /** Id maps of a new user namespace (adds "user"). Unprivileged default: root inside = our uid/gid. */
+  /**
+   * Id maps of a new user namespace (adds "user"). One given alone is used
+   * for both. Unprivileged default: root inside = our uid/gid.
+   */
   uidMap?: readonly IdMapEntry[];
   gidMap?: readonly IdMapEntry[];
+  /**
+   * The init's uid and gid inside (default 0, the user namespace's root
+   * when there is one: never our host ids behind an unmapped id).
+   */
+  uid?: number;
+  gid?: number;
   setgroups?: 'allow' | 'deny';
   /** Directory the init (and c.spawn) chroot()s into. */
   root?: string;
@@ -107,9 +116,13 @@ function initSpawnOptions(options: ContainerCreateOptions, unshare: ReadonlySet<
   if (unshare.has('user')) {
     const uid = process.geteuid?.() ?? 0;
     const gid = process.getegid?.() ?? 0;
-    spawnOpts.uidMap = options.uidMap ?? [{ inside: 0, outside: uid, count: 1 }];
-    spawnOpts.gidMap = options.gidMap ?? [{ inside: 0, outside: gid, count: 1 }];
+    // One map given alone serves for both: a default gid map of ours would
+    // leave the container's root in our (host) group.
+    spawnOpts.uidMap = options.uidMap ?? options.gidMap ?? [{ inside: 0, outside: uid, count: 1 }];
+    spawnOpts.gidMap = options.gidMap ?? options.uidMap ?? [{ inside: 0, outside: gid, count: 1 }];
   }
+  if (options.uid !== undefined) spawnOpts.uid = options.uid;
+  if (options.gid !== undefined) spawnOpts.gid = options.gid;
   if (options.setgroups !== undefined) spawnOpts.setgroups = options.setgroups;
   if (options.root !== undefined) spawnOpts.root = options.root;
   if (options.cgroup !== undefined) spawnOpts.cgroup = options.cgroup;

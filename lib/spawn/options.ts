@@ -45,12 +45,20 @@ export interface SpawnOptions {
   /** Environment (default process.env). */
   env?: Readonly<Record<string, string | undefined>>;
   /**
-   * setresuid/setresgid before exec. In a new user namespace whose map does
-   * not map our own uid, pass the id to be inside (e.g. 0): otherwise the
-   * child is the overflow uid there and loses its capabilities at exec.
+   * setresuid/setresgid before exec (ids as the child's user namespace
+   * numbers them). A child that ends up in another user namespace than ours
+   * (a new one, or one it joins) takes uid/gid 0 there by default, as
+   * `nsenter -U` does, never keeping host ids that are not mapped there;
+   * ids that are not mapped are refused (EINVAL).
    */
   uid?: number;
   gid?: number;
+  /**
+   * In another user namespace, keep our uid and gid (translated) instead of
+   * becoming its root; refused when they are not mapped there. Not with
+   * uid/gid, and a Namespace-fd join cannot use it (its maps are unknown).
+   */
+  preserveCredentials?: boolean;
   /** Supplementary groups (default: dropped, best effort, when uid or gid is set). */
   groups?: readonly number[];
   /** Like child_process: one value for 0..2, or one per fd slot (default "pipe" for 0..2). */

@@ -12,6 +12,7 @@ import { procRootFd } from '../inside';
 import { Pidfd } from '../pidfd';
 import { checkBool, checkCred, checkId, checkString, envPush, idMap } from './check';
 import { Join, flagsOf, resolveJoin } from './join';
+import { UserNamespaceEntry, childIds } from './identity';
 import type { SpawnOptions } from './options';
 import { OpenedFds, closeAll, openStdio, stdioSlots } from './stdio';
 import type { SpawnSpec } from './wire';
@@ -69,6 +70,13 @@ function checkProcess(file: string, options: SpawnOptions): Pick<SpawnSpec, 'roo
   }
   const argv0 = options.argv0 === undefined ? file : checkString(options.argv0, 'options.argv0', true);
   return { root, cwd, uid, gid, groups, argv0 };
+}
+
+/** Where the child's user namespace comes from, if it is not ours. */
+function userNamespaceEntry(options: SpawnOptions, unshare: NsType[], join: Join, maps: { uidMap: string; gidMap: string }): UserNamespaceEntry {
+  if (unshare.includes('user')) return { kind: 'new', uidMap: maps.uidMap, gidMap: maps.gidMap };
+  if (join.types.includes('user')) return { kind: 'joined', pidfd: options.join instanceof Pidfd ? options.join : undefined };
+  return { kind: 'none' };
 }
 
 /** The child's environment and the execve candidates (PATH lookup happens in the child). */
@@ -180,6 +188,7 @@ export function prepare(file: string, args: readonly string[], options: SpawnOpt
 
   const join = resolveJoin(options, unshare);
   const joined = new Set(join.types);
+  const ids = childIds(options, userNamespaceEntry(options, unshare, join, maps), proc);
   const hasJoin = join.types.length > 0;
   const unshareFlags = flagsOf(unshare);
   const parentPidFd = takeParentPidJoin(join);
@@ -205,6 +214,7 @@ export function prepare(file: string, args: readonly string[], options: SpawnOpt
       cgroupFd: -1,
       rootFd: undefined,
       ...proc,
+      ...ids,
       fds: [],
       killOnClose,
       mountProc,

@@ -134,6 +134,9 @@ export async function runWith(file: string, args: readonly string[], options: Ru
   } finally {
     if (timer !== undefined) clearTimeout(timer);
     signal?.removeEventListener('abort', onAbort);
+    // Our ends of every pipe are run()'s alone: a stdin or extra slot given
+    // as "pipe" would otherwise stay open after run() settles.
+    for (const s of child.stdio) s?.destroy();
     child.close();
   }
 }
