@@ -8,7 +8,7 @@ import { native } from './sys/native';
 import { Namespace, adoptNamespace } from './namespace';
 import { OwnedFd } from './core/owned-fd';
 import { numbers, readStatus } from './core/proc';
-import { whenExited } from './reaper';
+import { whenExited } from './core/reaper';
 import { has } from './features';
 import { pidfdOpenFd, processNamespaceFd, recheckAlive } from './core/process';
 import { procRead } from './core/procfs';

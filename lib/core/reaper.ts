@@ -1,7 +1,7 @@
 // JS side of native/reaper.cc: a promise that settles when an fd (a pidfd)
 // becomes readable. Pending waits keep the event loop alive; nothing else does.
-import { check } from './core/errors';
-import { native } from './sys/native';
+import { check } from './errors';
+import { native } from '../sys/native';
 
 const waiters = new Map<number, () => void>();
 let started = false;
