@@ -11,10 +11,10 @@ import { Namespace, nsIdentity } from './namespace';
 import { OwnedFd } from './core/owned-fd';
 import { Pidfd } from './pidfd';
 import { privilegedEverywhere } from './core/proc';
-import { CLONE_FLAG, NsType, checkNsTypes, table } from './core/ns-types';
+import { CLONE_FLAG, NsType, THREAD_JOINABLE, checkNsTypes, table } from './core/ns-types';
 
 /** Types a thread of a multithreaded process can join and leave again. */
-export const ATTACHABLE: readonly NsType[] = ['net', 'uts', 'ipc', 'cgroup'];
+export const ATTACHABLE: readonly NsType[] = THREAD_JOINABLE;
 
 const REFUSED = table<Partial<Record<NsType, { errno: number; hint: string }>>>({
   user: {

@@ -7,9 +7,10 @@ import { native } from './sys/native';
 import { OwnedFd } from './core/owned-fd';
 import { pidfdOpenFd, processNamespaceFd } from './core/process';
 import { procOpen } from './core/procfs';
-import { CLONE_FLAG, NsType, checkNsType, checkPid, typeFromCloneFlag } from './core/ns-types';
+import { NsIdentity, identityKey, probeNamespace } from './core/identity';
+import { CLONE_FLAG, NsType, checkNsType, checkPid } from './core/ns-types';
 import { AT_FDCWD, MNT_DETACH, NSFS_MAGIC, O_PATH, O_RDONLY } from './sys/constants';
-import { nsGetId, nsGetMntnsId, nsGetNstype, nsGetOwnerUid, nsGetParent, nsGetUserns } from './sys/nsfs';
+import { nsGetId, nsGetMntnsId, nsGetOwnerUid, nsGetParent, nsGetUserns } from './sys/nsfs';
 
 
 export class Namespace extends OwnedFd {
@@ -251,24 +252,18 @@ function checkPath(path: unknown): asserts path is string {
   if (path.includes('\0')) throw invalidValue('path', 'must be a string without null bytes', path);
 }
 
-function identify(fd: number): { type: NsType; dev: number; inode: number } {
+function identify(fd: number): NsIdentity {
   if (!Number.isInteger(fd) || fd < 0) throw invalidArg('fd', 'a non-negative integer', fd);
-  const ftype = native.fstatfs_type(fd);
-  if (ftype < 0) throw new NsError(ftype, 'fstatfs', { fd });
-  if (ftype !== NSFS_MAGIC) throw new NsError(-E.EINVAL, 'fstatfs', { fd, hint: 'not a namespace file descriptor' });
-  const flag = check(nsGetNstype(fd), 'ioctl(NS_GET_NSTYPE)', { fd });
-  const type = typeFromCloneFlag(flag);
-  if (type === undefined) throw new NsError(-E.EINVAL, 'ioctl(NS_GET_NSTYPE)', { hint: `unknown namespace type 0x${flag.toString(16)}` });
-  const st = native.fstat(fd);
-  if (typeof st === 'number') throw new NsError(st, 'fstat', { fd });
-  return { type, dev: Number(st[0]), inode: Number(st[1]) };
+  const id = probeNamespace(fd);
+  if ('errno' in id) throw new NsError(id.errno, id.syscall, { fd, hint: id.hint });
+  return id;
 }
 
 /** dev:inode of a raw nsfd, as a string key: a namespace's identity on every kernel. */
 export function nsIdentity(fd: number): string {
-  const st = native.fstat(fd);
-  if (typeof st === 'number') throw new NsError(st, 'fstat', { fd });
-  return `${st[0]}:${st[1]}`;
+  const key = identityKey(fd);
+  if (typeof key === 'number') throw new NsError(key, 'fstat', { fd });
+  return key;
 }
 
 /** Wraps an nsfs fd the kernel just gave us; closes it if it is somehow not one. */

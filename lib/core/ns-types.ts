@@ -55,6 +55,13 @@ export const PIDFD_NS_IOCTL: Readonly<Record<NsType, number>> = table({
   uts: PIDFD_GET_UTS_NAMESPACE,
 });
 
+/**
+ * Types a thread of a multithreaded process (every Node thread) can join
+ * and leave again with setns; user, mnt, pid and time cannot be changed
+ * there (EINVAL/EUSERS; see DESIGN.md, "setns rules that bite").
+ */
+export const THREAD_JOINABLE: readonly NsType[] = Object.freeze(['net', 'uts', 'ipc', 'cgroup']);
+
 export function typeFromCloneFlag(flag: number): NsType | undefined {
   for (const t of NS_TYPES) if (CLONE_FLAG[t] === flag) return t;
   return undefined;

@@ -33,10 +33,10 @@ export function pidfdOpenFd(pid: number, options: { nonblock?: boolean | undefin
 }
 
 /** ESRCH unless the pidfd's process still exists (so a /proc read just made was about it). */
-export function recheckAlive(pidfd: number, pid: number, syscall: string): void {
+export function recheckAlive(pidfd: number, pid: number, syscall: string, goneHint = 'the process has exited'): void {
   const r = native.pidfd_send_signal(pidfd, 0, 0);
   // EPERM: we may not signal it, but it exists, which is all we ask.
-  if (r < 0 && r !== -E.EPERM) throw new NsError(r, syscall, { pid, hint: r === -E.ESRCH ? 'the process has exited' : undefined });
+  if (r < 0 && r !== -E.EPERM) throw new NsError(r, syscall, { pid, hint: r === -E.ESRCH ? goneHint : undefined });
 }
 
 // Whether PIDFD_GET_*_NAMESPACE works here (undefined: not asked yet).

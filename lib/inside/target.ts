@@ -8,6 +8,7 @@ import { Pidfd } from '../pidfd';
 import { NsType } from '../core/ns-types';
 import { O_DIRECTORY, O_PATH } from '../sys/constants';
 import { procOpen } from '../core/procfs';
+import { recheckAlive } from '../core/process';
 
 /** Anything with a pidfd, such as a Container. */
 export interface PidfdHolder {
@@ -108,9 +109,7 @@ export function userFor(list: readonly Namespace[], ns: Namespace, op: string): 
  * it exists.
  */
 function recheck(pidfd: Pidfd, syscall: string): void {
-  const r = native.pidfd_send_signal(pidfd.fdFor(syscall), 0, 0);
-  if (r === -E.ESRCH) throw new NsError(r, syscall, { pid: pidfd.pid, hint: 'the target process has exited' });
-  if (r < 0 && r !== -E.EPERM) throw new NsError(r, syscall, { pid: pidfd.pid });
+  recheckAlive(pidfd.fdFor(syscall), pidfd.pid, syscall, 'the target process has exited');
 }
 
 /**

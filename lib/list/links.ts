@@ -5,8 +5,9 @@
 // /proc/ are read through our own procfs (core/procfs.ts).
 
 import { E } from '../core/errors';
-import { NS_TYPES, NsType, PIDFD_NS_IOCTL, typeFromCloneFlag } from '../core/ns-types';
+import { NS_TYPES, NsType, PIDFD_NS_IOCTL } from '../core/ns-types';
 import { native } from '../sys/native';
+import { NsIdentity, probeNamespace } from '../core/identity';
 import { openPath, readdirPath, readlinkPath } from '../core/procfs';
 import {
   NSFS_MAGIC,
@@ -15,7 +16,7 @@ import {
   PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE,
   PIDFD_GET_TIME_FOR_CHILDREN_NAMESPACE,
 } from '../sys/constants';
-import { nsGetNstype, pidfdGetNamespace } from '../sys/nsfs';
+import { pidfdGetNamespace } from '../sys/nsfs';
 
 const NS_RE = /^([a-z]+):\[(\d+)\]$/;
 const SOCKET_RE = /^socket:\[(\d+)\]$/;
@@ -77,21 +78,12 @@ export function readdirNums(path: string): number[] {
   return out;
 }
 
-export interface RawIdentity {
-  type: NsType;
-  dev: number;
-  inode: number;
-}
+export type RawIdentity = NsIdentity;
 
 /** Type, dev and inode of an nsfs fd, or undefined if it is not one. */
 export function identify(fd: number): RawIdentity | undefined {
-  if (native.fstatfs_type(fd) !== NSFS_MAGIC) return undefined;
-  const flag = nsGetNstype(fd);
-  const type = flag > 0 ? typeFromCloneFlag(flag) : undefined;
-  if (type === undefined) return undefined;
-  const st = native.fstat(fd);
-  if (typeof st === 'number') return undefined;
-  return { type, dev: Number(st[0]), inode: Number(st[1]) };
+  const id = probeNamespace(fd);
+  return 'errno' in id ? undefined : id;
 }
 
 /**

@@ -4,7 +4,7 @@
 import { ownProcfs, procReadlink } from '../core/procfs';
 
 import { E, NsError, invalidArg, invalidValue } from '../core/errors';
-import { CLONE_FLAG, NS_TYPES, NsType, checkNsTypes } from '../core/ns-types';
+import { CLONE_FLAG, NS_TYPES, NsType, THREAD_JOINABLE, checkNsTypes } from '../core/ns-types';
 import { privilegedEverywhere } from '../core/proc';
 import { native } from '../sys/native';
 import { Namespace } from '../namespace';
@@ -102,7 +102,7 @@ function joinNamespaces(join: readonly Namespace[], explicit: NsType[] | undefin
 }
 
 /** Types a Node thread may move between (attach()); the others stay put for its life. */
-const VOLATILE: readonly NsType[] = ['net', 'uts', 'ipc', 'cgroup'];
+const VOLATILE = THREAD_JOINABLE;
 /** Our user, mnt, pid and time namespaces: a multithreaded process cannot change them, so read once (per thread: module state is). */
 const stableLinks = new Map<NsType, string | null>();
 
