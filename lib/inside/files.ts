@@ -9,7 +9,7 @@ import * as path from 'node:path';
 
 import { E, NsError, invalidArg, invalidValue, outOfRange } from '../core/errors';
 import { OwnedFd } from '../core/owned-fd';
-import { O_TMPFILE } from '../sys/constants';
+import { O_NOCTTY, O_PATH, O_TMPFILE } from '../sys/constants';
 import { throwRaw } from './failure';
 import { InTarget, pidOf } from './target';
 import { RESOLVE, runUnderRoot } from './vehicle';
@@ -74,7 +74,8 @@ function checkMode(m: unknown, name = 'mode'): number {
  * with openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS): absolute symlinks,
  * "..", and races with renames can never reach outside that root, and magic
  * links (/proc/self/root, /proc/PID/fd/N) are refused (ELOOP). Relative
- * paths start at the root too. O_CLOEXEC always.
+ * paths start at the root too. O_CLOEXEC always, and O_NOCTTY (a tty the
+ * target points the path at never becomes our controlling terminal).
  *
  *   const f = openIn(pidfd, '/etc/hostname');
  *   fs.readFileSync(f.fd, 'utf8'); f.close();
@@ -86,7 +87,11 @@ export function openIn(target: InTarget, file: string, flags: OpenFlags = 'r', m
   const m = checkMode(mode);
   // openat2 rejects a mode unless the call can create a file.
   const creates = (f & C.O_CREAT) !== 0 || (f & O_TMPFILE) === O_TMPFILE;
-  const call = opCall('open', { flags: f, mode: creates ? m : 0, resolve: RESOLVE }, { path: file });
+  // O_NOCTTY always (the far side adds it too): a path the target points
+  // at a tty never becomes our controlling terminal. (openat2 refuses it
+  // beside O_PATH, which never acquires one.)
+  const noctty = (f & O_PATH) !== 0 ? 0 : O_NOCTTY;
+  const call = opCall('open', { flags: f | noctty, mode: creates ? m : 0, resolve: RESOLVE }, { path: file });
   const r = runUnderRoot(target, call, 'openIn');
   if (r[0] < 0) throwRaw(r, { path: file, pid: pidOf(target) });
   return new OwnedFd(r[0]);
