@@ -31,6 +31,8 @@ export interface NativeBinding {
   dup_cloexec(fd: number): number;
   fcntl_getfd(fd: number): number;
   fcntl_getfl(fd: number): number;
+  /** fcntl(F_SETFL): 0 or -errno. */
+  fcntl_setfl(fd: number, flags: number): number;
   fstat(fd: number): [bigint, bigint, number] | number;
   fstatfs_type(fd: number): number;
   poll_in(fd: number): number;
