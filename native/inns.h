@@ -115,14 +115,35 @@ NSFD_INNS_OPS(NSFD_INNS_SLOTS_OF)
 #undef NSFD_INNS_SLOT
 }  // namespace slot
 
+// Ops that take strings after their named ones (fsmount's options).
+constexpr bool TakesMoreStrs(int op) { return op == kOpFsmount; }
+
+// How many ints and strs `op` takes (its named slots); false for an op
+// this addon does not know. The N-API side checks every call against it
+// before anything runs: an op reads its slots without counting them.
+inline bool ArityOf(int op, int* ints, int* strs) {
+  switch (op) {
+#define NSFD_INNS_ARITY(e, n, js, SLOTS) \
+  case e:                                \
+    *ints = slot::js::kInts;             \
+    *strs = slot::js::kStrs;             \
+    return true;
+    NSFD_INNS_OPS(NSFD_INNS_ARITY)
+#undef NSFD_INNS_ARITY
+    default:
+      return false;
+  }
+}
+
 struct Job {
   int njoins = 0;
   int join_fd[kMaxJoins];
   int join_type[kMaxJoins];
   int flags = 0;  // HelperFlag bits
   int op = 0;
-  int64_t i[kMaxInts];
-  char* s[kMaxStrs];
+  int64_t i[kMaxInts] = {};
+  int nint = 0;
+  char* s[kMaxStrs] = {};
   int nstr = 0;
   const void* buf = nullptr;
   size_t buflen = 0;
