@@ -71,14 +71,22 @@ namespace nsfd::inns {
   X(kStepMount, 15, "mount")                 \
   X(kStepWait, 16, "waitpid")                \
   X(kStepBadOp, 17, "inns")                  \
-  X(kStepSetdomainname, 18, "setdomainname")
+  X(kStepSetdomainname, 18, "setdomainname") \
+  X(kStepSetgroups, 19, "setgroups")         \
+  X(kStepSetresgid, 20, "setresgid")
 
 // Helper-child flags: X(enumerator, bit, JS name).
-//   becomeRoot  after a user-ns join: setresgid/setresuid(0) when 0 is mapped
-//   intoPidns   run the op in a grandchild (a member of the joined pid ns)
-#define NSFD_INNS_HELPER_FLAGS(X)       \
-  X(kHelperBecomeRoot, 1, becomeRoot)   \
-  X(kHelperIntoPidns, 2, intoPidns)
+//   becomeRoot   after a user-ns join: no supplementary groups (where the
+//                kernel lets us drop them), setresgid/setresuid(0) when 0
+//                is mapped
+//   requireRoot  with becomeRoot: all three must succeed, else the op
+//                fails (step setgroups, setresgid or setresuid) rather than
+//                run with ids the namespace does not map (host root's)
+//   intoPidns    run the op in a grandchild (a member of the joined pid ns)
+#define NSFD_INNS_HELPER_FLAGS(X)        \
+  X(kHelperBecomeRoot, 1, becomeRoot)    \
+  X(kHelperIntoPidns, 2, intoPidns)      \
+  X(kHelperRequireRoot, 4, requireRoot)
 
 // Socket options set before the bind: X(enumerator, bit, JS name).
 //   v6Only / v6Dual: IPV6_V6ONLY 1 / 0.

@@ -166,6 +166,51 @@ describe.runIf(isRoot)('4. file operations in another user namespace act as its 
     expect(() => openIn(p, path.join(dir, 'secret'), 'r')).toThrow(NsError);
   });
 
+  it('a caller with supplementary group 0 does not keep it in there: a root-group 0640 file stays closed', () => {
+    const code = `const nsfd=require(${JSON.stringify(path.join(__dirname, '..', 'dist', 'index.js'))});
+      const groups=require('fs').readFileSync('/proc/self/status','latin1').match(/^Groups:(.*)$/m)[1].trim();
+      const p=nsfd.Pidfd.open(${target.pid});let r;
+      try{r=nsfd.readFileIn(p,${JSON.stringify(path.join(dir, 'group-secret'))},'utf8')}catch(e){r=e.code}
+      console.log(JSON.stringify({groups,r}));p.close();`;
+    const r = spawnSync('setpriv', ['--groups', '0', process.execPath, '-e', code], { encoding: 'utf8', timeout: 20000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ groups: '0', r: 'EACCES' });
+  });
+
+  it('the same through a Namespace target (its mount namespace: the helper joins the owning user namespace first)', () => {
+    using p = Pidfd.open(target.pid);
+    using m = p.namespace('mnt');
+    expect(() => readFileIn([m], path.join(dir, 'secret'), 'utf8')).toThrow(expect.objectContaining({ code: 'EACCES' }));
+    expect(() => openIn([m], path.join(dir, 'group-secret'))).toThrow(expect.objectContaining({ code: 'EACCES' }));
+    const f = path.join(dir, 'drop', 'made-ns');
+    writeFileIn([m], f, 'x');
+    expect([fs.statSync(f).uid, fs.statSync(f).gid]).toEqual([100000, 100000]);
+    // What the namespace's root may read, it reads.
+    fs.writeFileSync(path.join(dir, 'public'), 'PUBLIC\n', { mode: 0o644 });
+    expect(readFileIn([m], path.join(dir, 'public'), 'utf8')).toBe('PUBLIC\n');
+    expect(readFileIn(p, path.join(dir, 'public'), 'utf8')).toBe('PUBLIC\n');
+  });
+
+  it('a user namespace that maps no root: refused (never host ids in there)', async () => {
+    const t = spawn('sleep', ['100000'], {
+      unshare: ['user', 'mnt'],
+      uidMap: [{ inside: 1000, outside: 101000, count: 1 }],
+      gidMap: [{ inside: 1000, outside: 101000, count: 1 }],
+      uid: 1000,
+      gid: 1000,
+      stdio: 'ignore',
+    });
+    try {
+      await R.until(() => fs.readFileSync(`/proc/${t.pid}/comm`, 'latin1').trim() === 'sleep', 'the target exec');
+      using p = Pidfd.open(t.pid);
+      expect(() => readFileIn(p, path.join(dir, 'secret'))).toThrow(expect.objectContaining({ name: 'NsError', code: 'EINVAL', syscall: expect.stringMatching(/^setres[ug]id$/) }));
+    } finally {
+      t.kill('SIGKILL');
+      await t.exited;
+      t.close();
+    }
+  });
+
   it('writeFileIn creates files owned by the namespace root (host uid/gid 100000), not host root', () => {
     using p = Pidfd.open(target.pid);
     const f = path.join(dir, 'drop', 'made');

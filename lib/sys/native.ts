@@ -117,7 +117,7 @@ export interface InnsWire {
   /** The syscall a failure happened in, by step number ('' for step 0: no failure). */
   readonly steps: readonly string[];
   /** inns_helper flags. */
-  readonly helper: Readonly<{ becomeRoot: number; intoPidns: number }>;
+  readonly helper: Readonly<{ becomeRoot: number; intoPidns: number; requireRoot: number }>;
   /** The socket op's sockopt slot: options set before the bind (v6Only / v6Dual: IPV6_V6ONLY 1 / 0). */
   readonly sockopt: Readonly<{ reuseAddr: number; v6Only: number; v6Dual: number; reusePort: number }>;
 }
