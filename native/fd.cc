@@ -37,6 +37,15 @@ Napi::Value GetFlFlags(const Napi::CallbackInfo& info) {
   return Num(info, Ret(fcntl(static_cast<int>(fd), F_GETFL)));
 }
 
+// fcntl(fd, F_SETFL, flags): 0 or -errno. (The kernel changes only
+// O_APPEND, O_ASYNC, O_DIRECT, O_NOATIME and O_NONBLOCK.)
+Napi::Value SetFlFlags(const Napi::CallbackInfo& info) {
+  NSFD_INT(0, fd);
+  if (BadFd(info, 0)) return Num(info, -EBADF);
+  NSFD_INT(1, flags);
+  return Num(info, Ret(fcntl(static_cast<int>(fd), F_SETFL, static_cast<int>(flags))));
+}
+
 // [dev, ino, mode] as bigints/number, or -errno.
 Napi::Value Fstat(const Napi::CallbackInfo& info) {
   NSFD_INT(0, fd);
@@ -90,6 +99,7 @@ void InitFd(Napi::Env env, Napi::Object exports) {
   exports.Set("dup_cloexec", Napi::Function::New(env, DupCloexec, "dup_cloexec"));
   exports.Set("fcntl_getfd", Napi::Function::New(env, GetFdFlags, "fcntl_getfd"));
   exports.Set("fcntl_getfl", Napi::Function::New(env, GetFlFlags, "fcntl_getfl"));
+  exports.Set("fcntl_setfl", Napi::Function::New(env, SetFlFlags, "fcntl_setfl"));
   exports.Set("fstat", Napi::Function::New(env, Fstat, "fstat"));
   exports.Set("fstatfs_type", Napi::Function::New(env, FstatfsType, "fstatfs_type"));
   exports.Set("poll_in", Napi::Function::New(env, PollIn, "poll_in"));

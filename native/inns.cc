@@ -89,6 +89,7 @@ bool ReadInts(const Napi::CallbackInfo& info, size_t idx, Job* j) {
       return false;
     }
   }
+  j->nint = static_cast<int>(n);
   return true;
 }
 
@@ -124,6 +125,26 @@ bool ReadStrs(const Napi::CallbackInfo& info, size_t idx, Marshalled* m) {
   return true;
 }
 
+// The op is one we know, given exactly its named ints and its named strs
+// (fsmount: at least those). Checked after marshalling, before anything
+// runs: the ops index their slots without counting.
+bool CheckArity(const Napi::CallbackInfo& info, const Job& j) {
+  int ints = 0, strs = 0;
+  if (!ArityOf(j.op, &ints, &strs)) {
+    nsfd::Fail(info, "nsfd native: unknown inns op");
+    return false;
+  }
+  if (j.nint != ints) {
+    nsfd::Fail(info, "nsfd native: wrong number of integer arguments for the inns op");
+    return false;
+  }
+  if (TakesMoreStrs(j.op) ? j.nstr < strs : j.nstr != strs) {
+    nsfd::Fail(info, "nsfd native: wrong number of string arguments for the inns op");
+    return false;
+  }
+  return true;
+}
+
 bool ReadBuf(const Napi::CallbackInfo& info, size_t idx, Marshalled* m) {
   if (info.Length() <= idx || info[idx].IsUndefined() || info[idx].IsNull()) return true;
   if (!info[idx].IsBuffer()) {
@@ -155,7 +176,9 @@ Napi::Value InnsThread(const Napi::CallbackInfo& info) {
   Marshalled m;
   m.job.msg[0] = '\0';
   m.job.op = static_cast<int>(op);
-  if (!ReadInts(info, 3, &m.job) || !ReadStrs(info, 4, &m) || !ReadBuf(info, 5, &m)) return info.Env().Undefined();
+  if (!ReadInts(info, 3, &m.job) || !ReadStrs(info, 4, &m) || !ReadBuf(info, 5, &m) || !CheckArity(info, m.job)) {
+    return info.Env().Undefined();
+  }
   if (BadFd(info, 0)) {  // (-1: no join at all)
     SetFail(&m.job, kStepSetns, -EBADF);
     return Result(info, m.job);
@@ -208,7 +231,9 @@ Napi::Value InnsHelper(const Napi::CallbackInfo& info) {
   }
   m.job.flags = static_cast<int>(flags);
   m.job.op = static_cast<int>(op);
-  if (!ReadInts(info, 3, &m.job) || !ReadStrs(info, 4, &m) || !ReadBuf(info, 5, &m)) return info.Env().Undefined();
+  if (!ReadInts(info, 3, &m.job) || !ReadStrs(info, 4, &m) || !ReadBuf(info, 5, &m) || !CheckArity(info, m.job)) {
+    return info.Env().Undefined();
+  }
 
   // One mapping for both stacks (the grandchild's is the lower half);
   // allocated here, before the clone, never in the child.
@@ -254,7 +279,9 @@ Napi::Value InnsDirect(const Napi::CallbackInfo& info) {
   NSFD_INT(0, op);
   Marshalled m;
   m.job.op = static_cast<int>(op);
-  if (!ReadInts(info, 1, &m.job) || !ReadStrs(info, 2, &m) || !ReadBuf(info, 3, &m)) return info.Env().Undefined();
+  if (!ReadInts(info, 1, &m.job) || !ReadStrs(info, 2, &m) || !ReadBuf(info, 3, &m) || !CheckArity(info, m.job)) {
+    return info.Env().Undefined();
+  }
   RunOp(&m.job);
   return Result(info, m.job);
 }

@@ -71,14 +71,22 @@ namespace nsfd::inns {
   X(kStepMount, 15, "mount")                 \
   X(kStepWait, 16, "waitpid")                \
   X(kStepBadOp, 17, "inns")                  \
-  X(kStepSetdomainname, 18, "setdomainname")
+  X(kStepSetdomainname, 18, "setdomainname") \
+  X(kStepSetgroups, 19, "setgroups")         \
+  X(kStepSetresgid, 20, "setresgid")
 
 // Helper-child flags: X(enumerator, bit, JS name).
-//   becomeRoot  after a user-ns join: setresgid/setresuid(0) when 0 is mapped
-//   intoPidns   run the op in a grandchild (a member of the joined pid ns)
-#define NSFD_INNS_HELPER_FLAGS(X)       \
-  X(kHelperBecomeRoot, 1, becomeRoot)   \
-  X(kHelperIntoPidns, 2, intoPidns)
+//   becomeRoot   after a user-ns join: no supplementary groups (where the
+//                kernel lets us drop them), setresgid/setresuid(0) when 0
+//                is mapped
+//   requireRoot  with becomeRoot: all three must succeed, else the op
+//                fails (step setgroups, setresgid or setresuid) rather than
+//                run with ids the namespace does not map (host root's)
+//   intoPidns    run the op in a grandchild (a member of the joined pid ns)
+#define NSFD_INNS_HELPER_FLAGS(X)        \
+  X(kHelperBecomeRoot, 1, becomeRoot)    \
+  X(kHelperIntoPidns, 2, intoPidns)      \
+  X(kHelperRequireRoot, 4, requireRoot)
 
 // Socket options set before the bind: X(enumerator, bit, JS name).
 //   v6Only / v6Dual: IPV6_V6ONLY 1 / 0.
@@ -115,14 +123,35 @@ NSFD_INNS_OPS(NSFD_INNS_SLOTS_OF)
 #undef NSFD_INNS_SLOT
 }  // namespace slot
 
+// Ops that take strings after their named ones (fsmount's options).
+constexpr bool TakesMoreStrs(int op) { return op == kOpFsmount; }
+
+// How many ints and strs `op` takes (its named slots); false for an op
+// this addon does not know. The N-API side checks every call against it
+// before anything runs: an op reads its slots without counting them.
+inline bool ArityOf(int op, int* ints, int* strs) {
+  switch (op) {
+#define NSFD_INNS_ARITY(e, n, js, SLOTS) \
+  case e:                                \
+    *ints = slot::js::kInts;             \
+    *strs = slot::js::kStrs;             \
+    return true;
+    NSFD_INNS_OPS(NSFD_INNS_ARITY)
+#undef NSFD_INNS_ARITY
+    default:
+      return false;
+  }
+}
+
 struct Job {
   int njoins = 0;
   int join_fd[kMaxJoins];
   int join_type[kMaxJoins];
   int flags = 0;  // HelperFlag bits
   int op = 0;
-  int64_t i[kMaxInts];
-  char* s[kMaxStrs];
+  int64_t i[kMaxInts] = {};
+  int nint = 0;
+  char* s[kMaxStrs] = {};
   int nstr = 0;
   const void* buf = nullptr;
   size_t buflen = 0;

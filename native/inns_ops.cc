@@ -33,10 +33,14 @@ inline long Sys(long r) { return r < 0 ? -errno : r; }
 
 // openat2 with the kernel's EAGAIN (a rename or mount raced a ".."
 // lookup under RESOLVE_IN_ROOT/BENEATH) retried a bounded number of times.
+// Always O_CLOEXEC, and O_NOCTTY: a path the target points at a tty must
+// never become the controlling terminal of a session-leading caller (the
+// target could then signal it with ^C). openat2 refuses O_NOCTTY beside
+// O_PATH, which never acquires a terminal anyway.
 long Openat2(int dirfd, const char* path, uint64_t flags, uint64_t mode, uint64_t resolve) {
   OpenHow how;
   std::memset(&how, 0, sizeof how);
-  how.flags = flags | O_CLOEXEC;
+  how.flags = flags | O_CLOEXEC | ((flags & O_PATH) ? 0 : O_NOCTTY);
   how.mode = mode;
   how.resolve = resolve;
   long r = -EAGAIN;
@@ -318,21 +322,40 @@ static int Grandchild(void* arg) {
 
 int Child(void* arg) {
   Job* j = static_cast<Job*>(arg);
-  bool joined_user = false;
+  bool joins_user = false;
+  for (int k = 0; k < j->njoins; k++) {
+    if (j->join_type[k] & static_cast<int>(kCloneNewuser)) joins_user = true;
+  }
+  bool become = (j->flags & kHelperBecomeRoot) && joins_user;
+  bool require = become && (j->flags & kHelperRequireRoot);
+  // Supplementary groups are not mapped into the joined namespace: drop
+  // them (host root's group 0 would otherwise still open root-group
+  // files). Before the joins, where we may (a privileged caller), else
+  // once inside, where the namespace allows setgroups. Raw syscalls
+  // throughout: these change only this process (glibc's wrappers would
+  // signal every thread of ours).
+  long groups = become ? Sys(syscall(SYS_setgroups, 0, nullptr)) : 0;
   for (int k = 0; k < j->njoins; k++) {
     long r = Sys(syscall(kSysSetns, j->join_fd[k], j->join_type[k]));
     if (r < 0) {
       SetFail(j, kStepSetns, r, k);
       return 0;
     }
-    if (j->join_type[k] & static_cast<int>(kCloneNewuser)) joined_user = true;
   }
-  if ((j->flags & kHelperBecomeRoot) && joined_user) {
+  if (become) {
     // Act as the namespace's root where our uid maps to it or 0 is mapped;
     // EINVAL (0 not mapped) leaves the ids as they are, like systemd's
-    // reset_uid_gid(). Raw syscalls: these change only this process.
-    syscall(SYS_setresgid, 0, 0, 0);
-    syscall(SYS_setresuid, 0, 0, 0);
+    // reset_uid_gid(), unless the caller requires root (its own ids, host
+    // root's, must not be used in there).
+    if (groups < 0) groups = Sys(syscall(SYS_setgroups, 0, nullptr));
+    long g = Sys(syscall(SYS_setresgid, 0, 0, 0));
+    long u = Sys(syscall(SYS_setresuid, 0, 0, 0));
+    if (require && (groups < 0 || g < 0 || u < 0)) {
+      if (groups < 0) SetFail(j, kStepSetgroups, groups);
+      else if (g < 0) SetFail(j, kStepSetresgid, g);
+      else SetFail(j, kStepSetresuid, u);
+      return 0;
+    }
   }
   if (j->flags & kHelperIntoPidns) {
     long pid = Sys(clone(Grandchild, j->stack2, CLONE_VM | CLONE_VFORK | CLONE_FILES, j));

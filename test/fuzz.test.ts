@@ -69,6 +69,9 @@ describe('native binding fuzzing (the C++ backstop)', () => {
     console.log(`native fuzz: seed ${o.seed}, ${o.calls} calls: ${o.returned} returned, ${o.typeErrors} TypeErrors, ${o.hostileThrows} hostile values' own errors; ${o.valid.ok} well-formed API calls; fds ${o.fdBefore} -> ${o.fdAfter}`);
     expect(o.uncovered).toEqual([]);
     expect(o.other).toEqual([]);
+    // Every inns op, through each entry, with short, long and missing argument arrays: a TypeError.
+    expect(o.arity.wrong).toEqual([]);
+    expect(o.arity.calls).toBeGreaterThan(100);
     expect(o.leaks).toEqual([]);
     expect(o.fdAfter).toBe(o.fdBefore);
     expect(o.stdIntact).toBe(true);

@@ -39,7 +39,9 @@ function details(r: Raw, base: NsErrorDetails, hints: FailureHints = {}): NsErro
         ? 'a magic link (/proc/*/fd/*, /proc/*/root, ...) on the path is refused'
         : code === E.EAGAIN && syscall === 'openat2'
           ? 'the path kept changing under a concurrent rename; try again'
-          : undefined);
+          : syscall === 'setresuid' || syscall === 'setresgid' || syscall === 'setgroups'
+            ? "could not become the root of the target's user namespace (is uid/gid 0 mapped there?): nsfd does not act there with host ids"
+            : undefined);
   const msg = r[3].trim();
   return { ...base, hint: [hint, msg ? `kernel says: ${msg.replace(/\n/g, '; ')}` : undefined].filter(Boolean).join('; ') || undefined };
 }

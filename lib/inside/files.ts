@@ -4,12 +4,14 @@
 // root of the target process (/proc/PID/root) or, for a bare mount
 // Namespace, the root of that namespace (joined by the helper): symlinks
 // and ".." are clamped at that root; magic links are refused.
+import * as buffer from 'node:buffer';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { E, NsError, invalidArg, invalidValue, outOfRange } from '../core/errors';
+import { E, NsError, check, invalidArg, invalidValue, outOfRange } from '../core/errors';
 import { OwnedFd } from '../core/owned-fd';
-import { O_TMPFILE } from '../sys/constants';
+import { O_NOCTTY, O_NONBLOCK, O_PATH, O_TMPFILE } from '../sys/constants';
+import { native } from '../sys/native';
 import { throwRaw } from './failure';
 import { InTarget, pidOf } from './target';
 import { RESOLVE, runUnderRoot } from './vehicle';
@@ -74,38 +76,129 @@ function checkMode(m: unknown, name = 'mode'): number {
  * with openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS): absolute symlinks,
  * "..", and races with renames can never reach outside that root, and magic
  * links (/proc/self/root, /proc/PID/fd/N) are refused (ELOOP). Relative
- * paths start at the root too. O_CLOEXEC always.
+ * paths start at the root too. O_CLOEXEC always, and O_NOCTTY (a tty the
+ * target points the path at never becomes our controlling terminal).
+ *
+ * The open itself never blocks: it is made with O_NONBLOCK, so a FIFO the
+ * target planted (or a device whose open waits) cannot stall the event
+ * loop's thread. Regular files and directories come back without
+ * O_NONBLOCK (unless asked for); anything else (a FIFO, a socket, a
+ * device) keeps it: reads and writes return EAGAIN rather than block. A
+ * FIFO opened for writing with no reader fails at once with ENXIO.
  *
  *   const f = openIn(pidfd, '/etc/hostname');
  *   fs.readFileSync(f.fd, 'utf8'); f.close();
  *   fs.createReadStream('', { fd: f.release() });   // the stream now owns it
  */
 export function openIn(target: InTarget, file: string, flags: OpenFlags = 'r', mode: number = 0o666): OwnedFd {
+  return openChecked(target, file, flags, mode).fd;
+}
+
+/** openIn, and the file type (S_IFMT bits) it found; undefined for O_PATH. */
+function openChecked(target: InTarget, file: string, flags: OpenFlags, mode: number): { fd: OwnedFd; type: number | undefined } {
   checkPath(file);
   const f = openFlags(flags);
   const m = checkMode(mode);
   // openat2 rejects a mode unless the call can create a file.
   const creates = (f & C.O_CREAT) !== 0 || (f & O_TMPFILE) === O_TMPFILE;
-  const call = opCall('open', { flags: f, mode: creates ? m : 0, resolve: RESOLVE }, { path: file });
+  // O_PATH opens neither block nor acquire a terminal (and openat2 refuses
+  // O_NOCTTY and O_NONBLOCK beside it). Otherwise O_NOCTTY always (the far
+  // side adds it too), and O_NONBLOCK for the open itself.
+  const pathOnly = (f & O_PATH) !== 0;
+  const extra = pathOnly ? 0 : O_NOCTTY | O_NONBLOCK;
+  const call = opCall('open', { flags: f | extra, mode: creates ? m : 0, resolve: RESOLVE }, { path: file });
   const r = runUnderRoot(target, call, 'openIn');
-  if (r[0] < 0) throwRaw(r, { path: file, pid: pidOf(target) });
-  return new OwnedFd(r[0]);
+  if (r[0] < 0) throwRaw(r, { path: file, pid: pidOf(target) }, OPEN_HINTS);
+  const fd = new OwnedFd(r[0]);
+  if (pathOnly) return { fd, type: undefined };
+  try {
+    const type = fs.fstatSync(fd.fd).mode & C.S_IFMT;
+    if ((f & O_NONBLOCK) === 0 && (type === C.S_IFREG || type === C.S_IFDIR)) {
+      const fl = native.fcntl_getfl(fd.fd);
+      check(fl, 'fcntl', { path: file, pid: pidOf(target) });
+      check(native.fcntl_setfl(fd.fd, fl & ~O_NONBLOCK), 'fcntl', { path: file, pid: pidOf(target) });
+    }
+    return { fd, type };
+  } catch (err) {
+    fd.close();
+    throw err;
+  }
 }
+
+const OPEN_HINTS = {
+  [`openat2:${E.ENXIO}`]: 'a FIFO with no reader (opened without blocking, so it fails rather than wait) or a device with nothing behind it',
+};
+
+const TYPE_NAMES = new Map<number, string>([
+  [C.S_IFIFO, 'a FIFO'],
+  [C.S_IFCHR, 'a character device'],
+  [C.S_IFBLK, 'a block device'],
+  [C.S_IFSOCK, 'a socket'],
+  [C.S_IFLNK, 'a symbolic link'],
+]);
+
+/** openIn for readFileIn / writeFileIn: a regular file, else EISDIR / EINVAL (closed). */
+function openRegular(target: InTarget, file: string, flags: OpenFlags, mode: number, op: string): OwnedFd {
+  const { fd, type } = openChecked(target, file, flags, mode);
+  if (type === C.S_IFREG) return fd;
+  fd.close();
+  if (type === C.S_IFDIR) throw new NsError(-E.EISDIR, 'open', { path: file, pid: pidOf(target), hint: `${op} reads and writes regular files only` });
+  const what = (type !== undefined && TYPE_NAMES.get(type)) || 'not a file that can be read whole';
+  throw new NsError(-E.EINVAL, 'open', { path: file, pid: pidOf(target), hint: `not a regular file (${what}): ${op} works on regular files only; openIn opens others` });
+}
+
+/** readFileIn's default bound on what it reads. */
+const READ_FILE_IN_MAX_SIZE = 64 * 1024 * 1024;
 
 export interface ReadFileInOptions {
   encoding?: BufferEncoding | null;
   flag?: OpenFlags;
+  /** The most bytes read (default 64 MiB); a larger file is a RangeError ERR_FS_FILE_TOO_LARGE. */
+  maxSize?: number;
 }
 
-/** openIn + read the whole file: a string with an encoding, else a Buffer. */
+/**
+ * openIn + read the whole file: a string with an encoding, else a Buffer.
+ * Regular files only (a FIFO or device is an EINVAL NsError, a directory
+ * EISDIR), and at most `maxSize` bytes: the bound is checked while reading,
+ * so a file that grows under us fails too.
+ */
 export function readFileIn(target: InTarget, file: string, options: BufferEncoding | (ReadFileInOptions & { encoding: BufferEncoding })): string;
 export function readFileIn(target: InTarget, file: string, options?: ReadFileInOptions): string | Buffer;
 export function readFileIn(target: InTarget, file: string, options: BufferEncoding | ReadFileInOptions = {}): string | Buffer {
   const o: ReadFileInOptions = typeof options === 'string' ? { encoding: options } : options;
   if (o === null || typeof o !== 'object') throw invalidArg('options', 'an object or an encoding', options);
-  using fd = openIn(target, file, o.flag ?? 'r');
-  const data = fs.readFileSync(fd.fd);
+  const max = o.maxSize ?? READ_FILE_IN_MAX_SIZE;
+  if (typeof max !== 'number' || !Number.isSafeInteger(max) || max < 0 || max > buffer.constants.MAX_LENGTH) {
+    throw outOfRange('options.maxSize', `an integer >= 0 and <= ${buffer.constants.MAX_LENGTH}`, max);
+  }
+  using fd = openRegular(target, file, o.flag ?? 'r', 0o666, 'readFileIn');
+  const data = readBounded(fd.fd, max, file);
   return o.encoding ? data.toString(o.encoding) : data;
+}
+
+/** Reads fd to its end, never more than max + 1 bytes. */
+function readBounded(fd: number, max: number, file: string): Buffer {
+  const size = fs.fstatSync(fd).size;
+  if (size > max) throw tooLarge(file, size, max);
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for (;;) {
+    const want = Math.min(Math.max(size - total, 0) + 1, 1 << 20, max + 1 - total);
+    const b = Buffer.allocUnsafe(Math.max(want, 1));
+    const n = fs.readSync(fd, b, 0, b.length, null);
+    if (n === 0) break;
+    total += n;
+    if (total > max) throw tooLarge(file, total, max);
+    chunks.push(n === b.length ? b : b.subarray(0, n));
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+}
+
+function tooLarge(file: string, size: number, max: number): RangeError {
+  const err = new RangeError(`File size (${size} bytes or more) is greater than maxSize (${max} bytes): '${file}'`);
+  (err as RangeError & { code: string }).code = 'ERR_FS_FILE_TOO_LARGE';
+  return err;
 }
 
 export interface WriteFileInOptions {
@@ -114,7 +207,11 @@ export interface WriteFileInOptions {
   flag?: OpenFlags;
 }
 
-/** openIn (default flag 'w', mode 0o666 before umask) + write all of `data`. */
+/**
+ * openIn (default flag 'w', mode 0o666 before umask) + write all of `data`.
+ * Regular files only: a FIFO or device is an EINVAL NsError (a FIFO with
+ * no reader ENXIO), nothing written.
+ */
 export function writeFileIn(
   target: InTarget,
   file: string,
@@ -124,7 +221,7 @@ export function writeFileIn(
   const o: WriteFileInOptions = typeof options === 'string' ? { encoding: options } : options;
   if (o === null || typeof o !== 'object') throw invalidArg('options', 'an object or an encoding', options);
   if (typeof data !== 'string' && !ArrayBuffer.isView(data)) throw invalidArg('data', 'a string, Buffer, TypedArray or DataView', data);
-  using fd = openIn(target, file, o.flag ?? 'w', o.mode ?? 0o666);
+  using fd = openRegular(target, file, o.flag ?? 'w', o.mode ?? 0o666, 'writeFileIn');
   fs.writeFileSync(fd.fd, data, o.encoding === undefined ? {} : { encoding: o.encoding });
 }
 

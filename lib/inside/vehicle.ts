@@ -10,7 +10,7 @@ import { RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS } from '../sys/constants';
 import { deniedAtSetns } from './failure';
 import type { Pidfd } from '../pidfd';
 import { InTarget, fdOf, nsOfType, openProcRoot, pidfdUserDiffers, privileged, resolveTarget, userFor } from './target';
-import { HELPER_BECOME_ROOT, HELPER_INTO_PIDNS, OpCall, Raw, layout } from './wire';
+import { HELPER_BECOME_ROOT, HELPER_INTO_PIDNS, HELPER_REQUIRE_ROOT, OpCall, Raw, layout } from './wire';
 
 /** How every path under a target's root is resolved. */
 export const RESOLVE = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
@@ -70,12 +70,31 @@ export function runInThreadNs(target: InTarget, type: NsType, c: OpCall, opName:
   }
 }
 
+/** Mount operations (which keep the caller's privilege over the mount namespace), not file operations. */
+function isMountOp(c: OpCall): boolean {
+  return c.op === 'fsmount' || c.op === 'moveMount' || c.op === 'makePrivate';
+}
+
+/**
+ * The helper flags of a file operation made inside a target's user
+ * namespace: as its root; a privileged caller requires it (fails rather
+ * than act there with host ids, which the namespace does not map).
+ */
+function asTargetRoot(flags: number): number {
+  return flags | (privileged() ? HELPER_REQUIRE_ROOT : 0);
+}
+
 /**
  * Runs a path op under the target's root; the op's `root` slot receives the
  * root fd (-1 for "/" after a mount-ns join). Pidfd targets: see
  * underProcRoot. Namespace targets: the helper joins the mount namespace
  * (and its owning user namespace when needed) and resolves under that
  * namespace's root.
+ *
+ * File operations (open, mkdir) on a target in another user namespace than
+ * ours always run inside that user namespace, as its root, even when we
+ * are privileged: a root the target controls (a chroot it escaped, a
+ * pivot it chose) then reaches only what the container's own root could.
  */
 export function runUnderRoot(target: InTarget, c: OpCall, opName: string, extra: { pidns?: boolean } = {}): Raw {
   const t = resolveTarget(target);
@@ -91,6 +110,15 @@ export function runUnderRoot(target: InTarget, c: OpCall, opName: string, extra:
     if (pid === undefined) throw new NsError(-E.EINVAL, opName, { hint: `${opName} needs the pid namespace too` });
     joins.push(fdOf(pid, 'setns'), CLONE_FLAG.pid);
   }
+  if (!isMountOp(c)) {
+    const user = userFor(t.list, mnt, opName);
+    try {
+      if (user === undefined) return runHelper(joins, helperFlags, c, -1);
+      return runHelper([user.fd, CLONE_FLAG.user, ...joins], asTargetRoot(helperFlags), c, -1);
+    } finally {
+      user?.close();
+    }
+  }
   if (privileged()) {
     const r = runHelper(joins, helperFlags, c, -1);
     if (!deniedAtSetns(r)) return r;
@@ -105,24 +133,25 @@ export function runUnderRoot(target: InTarget, c: OpCall, opName: string, extra:
 
 /**
  * A Pidfd target: /proc/PID/root is opened (O_PATH) and the pid rechecked
- * through the pidfd; privileged callers (or targets in our own user
- * namespace) resolve from it on this thread, others in the helper after
- * joining the target's user namespace.
+ * through the pidfd. Targets in our own user namespace resolve from it on
+ * this thread; file operations on targets in another one run in the
+ * helper after joining it, as its root (privileged callers too); mount
+ * operations join it only when we are not privileged.
  */
 function underProcRoot(pidfd: Pidfd, c: OpCall, opName: string, helperFlags: number, pidns: boolean): Raw {
   const pfd = pidfd.fdFor(opName);
   const root = openProcRoot(pidfd);
   try {
-    const userDiffers = privileged() ? false : pidfdUserDiffers(pidfd);
     // Mount operations must run inside the mount namespace (move_mount
     // only attaches to mounts of the caller's namespace).
-    const mountOp = c.op === 'fsmount' || c.op === 'moveMount' || c.op === 'makePrivate';
+    const mountOp = isMountOp(c);
+    const userDiffers = privileged() && mountOp ? false : pidfdUserDiffers(pidfd);
     let mask = 0;
     if (userDiffers) mask |= CLONE_FLAG.user;
     if (root === undefined || mountOp) mask |= CLONE_FLAG.mnt;
     if (pidns) mask |= CLONE_FLAG.pid;
     if (mask === 0) return runDirect(c, root ?? -1);
-    return runHelper([pfd, mask], helperFlags, c, root ?? -1);
+    return runHelper([pfd, mask], userDiffers && !mountOp ? asTargetRoot(helperFlags) : helperFlags, c, root ?? -1);
   } finally {
     if (root !== undefined) native.close(root);
   }

@@ -15,8 +15,13 @@ function loadWire(): InnsWire {
   return w;
 }
 
-/** inns_helper flags: act as the joined user namespace's root; run in a grandchild inside the joined pid namespace. */
+/**
+ * inns_helper flags: act as the joined user namespace's root (no
+ * supplementary groups, ids 0 where mapped); require that, else fail; run
+ * in a grandchild inside the joined pid namespace.
+ */
 export const HELPER_BECOME_ROOT = WIRE.helper.becomeRoot;
+export const HELPER_REQUIRE_ROOT = WIRE.helper.requireRoot;
 export const HELPER_INTO_PIDNS = WIRE.helper.intoPidns;
 
 /** Bits of the socket op's sockopt slot. */

@@ -31,6 +31,8 @@ export interface NativeBinding {
   dup_cloexec(fd: number): number;
   fcntl_getfd(fd: number): number;
   fcntl_getfl(fd: number): number;
+  /** fcntl(F_SETFL): 0 or -errno. */
+  fcntl_setfl(fd: number, flags: number): number;
   fstat(fd: number): [bigint, bigint, number] | number;
   fstatfs_type(fd: number): number;
   poll_in(fd: number): number;
@@ -115,7 +117,7 @@ export interface InnsWire {
   /** The syscall a failure happened in, by step number ('' for step 0: no failure). */
   readonly steps: readonly string[];
   /** inns_helper flags. */
-  readonly helper: Readonly<{ becomeRoot: number; intoPidns: number }>;
+  readonly helper: Readonly<{ becomeRoot: number; intoPidns: number; requireRoot: number }>;
   /** The socket op's sockopt slot: options set before the bind (v6Only / v6Dual: IPV6_V6ONLY 1 / 0). */
   readonly sockopt: Readonly<{ reuseAddr: number; v6Only: number; v6Dual: number; reusePort: number }>;
 }
