@@ -6,10 +6,10 @@ import { E, NsError, UnsupportedError, check, invalidArg, invalidValue } from '.
 import { native } from './sys/native';
 import { OwnedFd } from './core/owned-fd';
 import { pidfdOpenFd, processNamespaceFd } from './core/process';
-import { procOpen } from './core/procfs';
+import { ownProcfs, procOpen } from './core/procfs';
 import { NsIdentity, identityKey, probeNamespace } from './core/identity';
 import { CLONE_FLAG, NsType, checkNsType, checkPid } from './core/ns-types';
-import { AT_FDCWD, MNT_DETACH, NSFS_MAGIC, O_PATH, O_RDONLY } from './sys/constants';
+import { AT_FDCWD, MNT_DETACH, MOVE_MOUNT_F_EMPTY_PATH, NSFS_MAGIC, OPEN_TREE_CLONE, O_PATH, O_RDONLY } from './sys/constants';
 import { nsGetId, nsGetMntnsId, nsGetOwnerUid, nsGetParent, nsGetUserns } from './sys/nsfs';
 
 
@@ -212,7 +212,7 @@ export class Namespace extends OwnedFd {
     } else {
       throw new NsError(existing, 'open', { path });
     }
-    const r = native.bind_mount_fd(fd, path);
+    const r = bindMount(fd, path);
     if (r < 0) {
       if (created) fs.rmSync(path, { force: true });
       throw new NsError(r, 'mount', {
@@ -243,6 +243,21 @@ export class Namespace extends OwnedFd {
 
   protected override inspectDetail(): string {
     return `${this.type}:[${this.inode}]`;
+  }
+}
+
+/**
+ * mount --bind of an fd onto path, without a path through /proc: a detached
+ * copy of our procfs's self/fd/FD (open_tree), attached at path
+ * (move_mount). 0 or -errno.
+ */
+function bindMount(fd: number, path: string): number {
+  const tree = native.open_tree(ownProcfs().fd, `self/fd/${fd}`, OPEN_TREE_CLONE);
+  if (tree < 0) return tree;
+  try {
+    return native.move_mount(tree, '', AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH);
+  } finally {
+    native.close(tree);
   }
 }
 

@@ -1,5 +1,5 @@
-// The new mount API (fsopen, fsconfig, fsmount): plain wrappers, one per
-// syscall. lib/core/procfs.ts builds a private procfs from them when /proc
+// The new mount API (fsopen, fsconfig, fsmount, move_mount): plain
+// wrappers, one per syscall. lib/core/procfs.ts builds a private procfs from them when /proc
 // is not provably this pid namespace's.
 #include <fcntl.h>
 #include <sys/syscall.h>
@@ -56,12 +56,28 @@ Napi::Value Fsmount(const Napi::CallbackInfo& info) {
                                static_cast<unsigned>(attrs))));
 }
 
+// move_mount(from_dirfd, from_path, to_dirfd, to_path, flags): 0 or -errno.
+Napi::Value MoveMount(const Napi::CallbackInfo& info) {
+  NSFD_INT(0, from_dirfd);
+  if (BadFd(info, 0)) return Num(info, -EBADF);
+  NSFD_STR(1, from_path);
+  NSFD_INT(2, to_dirfd);
+  if (BadFd(info, 2)) return Num(info, -EBADF);
+  NSFD_STR(3, to_path);
+  if (HasNul(from_path) || HasNul(to_path)) return Num(info, -EINVAL);
+  NSFD_INT(4, flags);
+  if (flags < 0 || flags > UINT32_MAX) return Num(info, -EINVAL);
+  return Num(info, Ret(syscall(kSysMoveMount, static_cast<int>(from_dirfd), from_path.c_str(), static_cast<int>(to_dirfd),
+                               to_path.c_str(), static_cast<unsigned>(flags))));
+}
+
 }  // namespace
 
 void InitMountApi(Napi::Env env, Napi::Object exports) {
   exports.Set("fsopen", Napi::Function::New(env, Fsopen, "fsopen"));
   exports.Set("fsconfig", Napi::Function::New(env, Fsconfig, "fsconfig"));
   exports.Set("fsmount", Napi::Function::New(env, Fsmount, "fsmount"));
+  exports.Set("move_mount", Napi::Function::New(env, MoveMount, "move_mount"));
 }
 
 }  // namespace nsfd

@@ -23,16 +23,6 @@ Napi::Value Gettid(const Napi::CallbackInfo& info) {
   return Num(info, static_cast<long>(syscall(SYS_gettid)));
 }
 
-// mount --bind /proc/self/fd/FD TARGET
-Napi::Value BindMountFd(const Napi::CallbackInfo& info) {
-  NSFD_INT(0, fd);
-  if (BadFd(info, 0)) return Num(info, -EBADF);
-  NSFD_STR(1, target);
-  if (target.find('\0') != std::string::npos) return Num(info, -EINVAL);  // would name another path
-  std::string src = "/proc/self/fd/" + std::to_string(fd);
-  return Num(info, Ret(mount(src.c_str(), target.c_str(), nullptr, MS_BIND, nullptr)));
-}
-
 Napi::Value Umount2(const Napi::CallbackInfo& info) {
   NSFD_STR(0, target);
   if (target.find('\0') != std::string::npos) return Num(info, -EINVAL);  // would name another path
@@ -45,7 +35,6 @@ Napi::Value Umount2(const Napi::CallbackInfo& info) {
 void InitSetns(Napi::Env env, Napi::Object exports) {
   exports.Set("setns", Napi::Function::New(env, Setns, "setns"));
   exports.Set("gettid", Napi::Function::New(env, Gettid, "gettid"));
-  exports.Set("bind_mount_fd", Napi::Function::New(env, BindMountFd, "bind_mount_fd"));
   exports.Set("umount2", Napi::Function::New(env, Umount2, "umount2"));
 }
 

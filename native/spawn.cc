@@ -93,6 +93,7 @@ struct Spec {
   std::string root, cwd, uid_map, gid_map;
   bool has_root, has_cwd, setgroups_deny, share_vm, two_stage, mount_proc, new_session, kill_on_close;
   int clone_flags, cgroup_fd, join_pidfd, join_flags, unshare_after, uid, gid, parent_pid_fd, root_fd;
+  int proc_fd;  // our procfs (lib/core/procfs.ts): the maps and pid_for_children are opened under it
 };
 
 // Spec readers: TS has validated the spec; these only backstop types.
@@ -253,7 +254,7 @@ bool ReadSpec(const Napi::CallbackInfo& info, Napi::Object obj, Spec* s) {
          // -1: unchanged. The child holds ids as ints: a larger id would read as "unchanged".
          rd.Int(kKeyUid, -1, &s->uid, -1, INT32_MAX) && rd.Int(kKeyGid, -1, &s->gid, -1, INT32_MAX) &&
          rd.Bool(kKeyKillOnClose, &s->kill_on_close) && rd.Int(kKeyParentPidFd, -1, &s->parent_pid_fd) &&
-         rd.Int(kKeyRootFd, -1, &s->root_fd, -1, INT32_MAX) && rd.Keys();
+         rd.Int(kKeyRootFd, -1, &s->root_fd, -1, INT32_MAX) && rd.Int(kKeyProcFd, -1, &s->proc_fd, -1, INT32_MAX) && rd.Keys();
 }
 
 // --- 2. build argv, env and the Plan ---------------------------------------
@@ -426,7 +427,7 @@ bool RunClone(Napi::Env env, const Spec& s, Plan* p, Launch* l, Napi::Value* fai
   // creates none before the restore below (this is one synchronous call).
   int restore_fd = -1;
   if (s.parent_pid_fd >= 0) {
-    restore_fd = open("/proc/thread-self/ns/pid_for_children", O_RDONLY | O_CLOEXEC);
+    restore_fd = openat(s.proc_fd, "thread-self/ns/pid_for_children", O_RDONLY | O_CLOEXEC);
     if (restore_fd < 0) return *failure = Failure(env, kStepSetns, errno, static_cast<int32_t>(kCloneNewpid), "open"), false;
     l->own.Add(restore_fd);
   }
@@ -499,10 +500,10 @@ struct Outcome {
   }
 };
 
-// Writes one /proc/PID/<file>; 0 or -errno, with the failing syscall in *what.
-int WriteProcFile(int pid, const char* file, const std::string& text, const char** what) {
-  std::string path = "/proc/" + std::to_string(pid) + "/" + file;
-  int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+// Writes one PID/<file> under our procfs; 0 or -errno, with the failing syscall in *what.
+int WriteProcFile(int proc_fd, int pid, const char* file, const std::string& text, const char** what) {
+  std::string path = std::to_string(pid) + "/" + file;
+  int fd = openat(proc_fd, path.c_str(), O_WRONLY | O_CLOEXEC);
   if (fd < 0) {
     *what = "open";
     return -errno;
@@ -517,15 +518,15 @@ int WriteProcFile(int pid, const char* file, const std::string& text, const char
 // The child asked for its id maps: setgroups, gid_map, uid_map, in that order.
 void WriteMaps(const Spec& s, int pid, Outcome* o) {
   if (s.setgroups_deny) {
-    o->map_err = WriteProcFile(pid, "setgroups", "deny", &o->map_syscall);
+    o->map_err = WriteProcFile(s.proc_fd, pid, "setgroups", "deny", &o->map_syscall);
     o->map_step = kStepGidMap;
   }
   if (o->map_err == 0 && !s.gid_map.empty()) {
-    o->map_err = WriteProcFile(pid, "gid_map", s.gid_map, &o->map_syscall);
+    o->map_err = WriteProcFile(s.proc_fd, pid, "gid_map", s.gid_map, &o->map_syscall);
     o->map_step = kStepGidMap;
   }
   if (o->map_err == 0 && !s.uid_map.empty()) {
-    o->map_err = WriteProcFile(pid, "uid_map", s.uid_map, &o->map_syscall);
+    o->map_err = WriteProcFile(s.proc_fd, pid, "uid_map", s.uid_map, &o->map_syscall);
     o->map_step = kStepUidMap;
   }
 }

@@ -37,7 +37,8 @@ namespace spawn {
   X(kKeyFds, "fds")                     \
   X(kKeyKillOnClose, "killOnClose")     \
   X(kKeyMountProc, "mountProc")         \
-  X(kKeyNewSession, "newSession")
+  X(kKeyNewSession, "newSession")       \
+  X(kKeyProcFd, "procFd")
 
 #define NSFD_KEY_ENUM(id, name) id,
 enum SpecKey : int { NSFD_SPAWN_SPEC_KEYS(NSFD_KEY_ENUM) kSpecKeyCount };

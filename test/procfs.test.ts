@@ -12,8 +12,8 @@ import { isRoot } from './helpers';
 
 const fixture = path.join(__dirname, 'fixtures/procfs-check.js');
 
-function runUnder(prefix: string[], uid?: number): Record<string, unknown> {
-  const r = spawnSync(prefix[0] as string, [...prefix.slice(1), process.execPath, fixture], {
+function runUnder(prefix: string[], uid?: number, full = false): Record<string, unknown> {
+  const r = spawnSync(prefix[0] as string, [...prefix.slice(1), process.execPath, fixture, ...(full ? ['full'] : [])], {
     encoding: 'utf8',
     timeout: 30000,
     ...(uid !== undefined ? { uid, gid: uid } : {}),
@@ -44,8 +44,12 @@ describe('our procfs', () => {
   });
 
   it.runIf(isRoot)('under another pid namespace\'s /proc (unshare -p -f, no --mount-proc): a private procfs, never the host\'s entries', () => {
-    const o = runUnder(['unshare', '--pid', '--fork', '--mount']);
+    const o = runUnder(['unshare', '--pid', '--fork', '--mount'], undefined, true);
     expect(o.pid).toBe(1);
+    // Its child's id maps were written to the child, not to the host process with that pid.
+    expect(o.mappedChild).toEqual(['0', '0']);
+    // A container made, run in (its mount namespace joined) and closed.
+    expect(o.container).toBe('inner');
     // /proc/self of the mounted /proc is our host pid, not 1: that /proc is the host's.
     expect(o.mountedProcSelf).not.toBe('1');
     expect(o.procfs).toBe('private');

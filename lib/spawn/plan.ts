@@ -9,6 +9,7 @@ import { privilegedEverywhere } from '../core/proc';
 import { AT_FDCWD, CGROUP2_SUPER_MAGIC, O_DIRECTORY, O_RDONLY } from '../sys/constants';
 import { native } from '../sys/native';
 import { procRootFd } from '../inside';
+import { ownProcfs } from '../core/procfs';
 import { Pidfd } from '../pidfd';
 import { checkBool, checkCred, checkId, checkString, envPush, idMap } from './check';
 import { Join, flagsOf, resolveJoin } from './join';
@@ -219,6 +220,7 @@ export function prepare(file: string, args: readonly string[], options: SpawnOpt
       killOnClose,
       mountProc,
       newSession,
+      procFd: ownProcfs().fd,
     },
     temp: [],
     pipes: [],

@@ -36,6 +36,8 @@ export interface SpawnSpec {
   killOnClose: boolean;
   mountProc: boolean;
   newSession: boolean;
+  /** Our procfs (core/procfs.ts): the child's id maps and our pid_for_children are opened under it. */
+  procFd: number;
 }
 
 // Every key of SpawnSpec, checked by the compiler both ways.
@@ -67,6 +69,7 @@ const SPEC_KEYS: { readonly [K in keyof SpawnSpec]-?: true } = {
   killOnClose: true,
   mountProc: true,
   newSession: true,
+  procFd: true,
 };
 
 /** The keys this side sends, sorted. */

@@ -26,8 +26,9 @@ export const MOUNT_ATTR_NOSUID = 0x00000002;
 export const MOUNT_ATTR_NODEV = 0x00000004;
 export const MOUNT_ATTR_NOEXEC = 0x00000008;
 
-// open_tree, umount2
+// open_tree, move_mount, umount2
 export const OPEN_TREE_CLONE = 1;
+export const MOVE_MOUNT_F_EMPTY_PATH = 0x00000004;
 export const MNT_DETACH = 2;
 
 // socket

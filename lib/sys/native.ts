@@ -53,7 +53,6 @@ export interface NativeBinding {
   listns(startId: bigint, type: number, max: number): bigint[] | number;
   setns(fd: number, nstype: number): number;
   gettid(): number;
-  bind_mount_fd(fd: number, target: string): number;
   umount2(target: string, flags: number): number;
   clone3_probe(): number;
   reaper_init(cb: (token: number) => void): number;
@@ -87,6 +86,8 @@ export interface NativeBinding {
   fsconfig(fd: number, cmd: number, key: string | null, value: string | null, aux: number): number;
   /** fsmount(fd, flags | FSMOUNT_CLOEXEC, attrs): a detached mount's fd, or -errno. */
   fsmount(fd: number, flags: number, attrs: number): number;
+  /** move_mount(from_dirfd, from_path, to_dirfd, to_path, flags): 0 or -errno. */
+  move_mount(fromDirfd: number, fromPath: string, toDirfd: number, toPath: string, flags: number): number;
   // spawn (lib/spawn/wire.ts)
   /** The keys spawn_clone3 reads from its spec, exactly (native/spawn_wire.h). */
   spawn_spec_keys: readonly string[];
