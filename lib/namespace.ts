@@ -117,7 +117,7 @@ export class Namespace extends OwnedFd {
     }
   }
 
-  /** The raw fd for a syscall (throws EBADF once closed). */
+  /** @internal The raw fd for a syscall (throws EBADF once closed); not in the published types. */
   fdFor(syscall: string): number {
     return this.asFd(syscall);
   }

@@ -38,7 +38,7 @@ export interface WaitOptions {
 /** Children created by nsfd itself (spawn): their Pidfd reaps them. */
 const ownChildren = new WeakSet<Pidfd>();
 
-/** Marks `pidfd` as a child nsfd created, so wait() reaps it. Internal. */
+/** @internal Marks `pidfd` as a child nsfd created, so wait() reaps it. */
 export function markOwnChild(pidfd: Pidfd): void {
   ownChildren.add(pidfd);
 }
@@ -177,7 +177,7 @@ export class Pidfd extends OwnedFd {
     return st[1];
   }
 
-  /** The raw fd for a syscall (throws EBADF once closed). */
+  /** @internal The raw fd for a syscall (throws EBADF once closed); not in the published types. */
   fdFor(syscall: string): number {
     return this.asFd(syscall);
   }
@@ -269,8 +269,9 @@ export class Pidfd extends OwnedFd {
   }
 
   /**
-   * A raw O_CLOEXEC nsfd of the process's `type` namespace; the caller
-   * closes it. For hot paths that need no Namespace object. Internal.
+   * @internal A raw O_CLOEXEC nsfd of the process's `type` namespace; the
+   * caller closes it. For hot paths that need no Namespace object; not in
+   * the published types.
    */
   namespaceFd(type: NsType): number {
     checkNsType(type);
