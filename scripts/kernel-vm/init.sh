@@ -2,8 +2,8 @@
 # /init of the test VM's initramfs (see scripts/test-kernels.sh).
 #
 # Console (ttyS0): kernel messages and the human-readable test output.
-# Results (ttyS1): a clean machine-readable channel that the kernel never
-# writes to:
+# Results (ttyS1; on arm64 the virtio console hvc0, VM_RESULTS_DEV): a clean
+# machine-readable channel that the kernel never writes to:
 #   NSFD-VM-BEGIN <uname -r>
 #   NSFD-FEATURES-RC <exit code>
 #   NSFD-FEATURES <json>                  (only when the probe printed one)
@@ -48,7 +48,7 @@ hostname nsfd-vm
 # shellcheck disable=SC1091
 . /nsfd-vm.env
 
-R=/dev/ttyS1
+R=${VM_RESULTS_DEV:-/dev/ttyS1}
 stty -F "$R" raw -echo 2>/dev/null
 exec 3>"$R"
 res() { echo "$*" >&3; }

@@ -201,10 +201,12 @@ for (const raw of fs.readFileSync(manifestPath, 'utf8').split('\n')) {
     }
   }
 
-  // Expectations
-  const exp = expectedAll[majorMinor(release || series)];
+  // Expectations: the VM's own label ("6.12-arm64") when expected.json has
+  // it, else its kernel's major.minor.
+  const expKey = kind === 'vm' && Object.hasOwn(expectedAll, label) ? label : majorMinor(release || series);
+  const exp = expectedAll[expKey];
   if (c.res.features) {
-    if (!exp) c.info.push(`no expectations for kernel ${majorMinor(release || series) || '?'} in expected.json`);
+    if (!exp) c.info.push(`no expectations for kernel ${expKey || '?'} in expected.json`);
     for (const [key, v] of Object.entries(c.res.features)) {
       const avail = v && typeof v === 'object' ? v.available : undefined;
       if (typeof avail !== 'boolean') {
