@@ -90,5 +90,10 @@ NSFD_VM_RESULTS=$R timeout -s KILL "$VM_INNER_TIMEOUT" node node_modules/vitest/
   --reporter=default --reporter=/nsfd-vm-reporter.mjs $VM_VITEST_ARGS </dev/null
 vrc=$?
 echo "=== vitest exited $vrc after $(( $(date +%s) - start )) s"
+# A process killed by a signal (node crashing) leaves its trace in the
+# kernel log only, below the console's loglevel.
+if [ "$vrc" != 0 ]; then
+  dmesg | grep -iE 'segfault|unhandled|fatal signal|Unable to handle|Oops|BUG:|traps:' | tail -n 20
+fi
 res "NSFD-VITEST-RC $vrc"
 finish
