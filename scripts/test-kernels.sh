@@ -465,6 +465,7 @@ EOF
       printf 'VM_VITEST_ARGS=%s\n' "$(shq "$ARM64_VITEST_ARGS")"
       # The virtio console: -M virt has one UART, the kernel's console.
       printf 'VM_RESULTS_DEV=/dev/hvc0\n'
+      printf 'VM_RUNNER_RETRY=1\n'
     else
       printf 'VM_INNER_TIMEOUT=%s\n' "$((TIMEOUT > 90 ? TIMEOUT - 45 : TIMEOUT))"
       printf 'VM_VITEST_ARGS=%s\n' "$(shq "$VITEST_ARGS")"
