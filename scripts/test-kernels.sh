@@ -55,13 +55,14 @@
 #                             one pinned in scripts/kernel-vm/kernels.txt
 #   NSFD_KERNELS_ARM64_TIMEOUT, NSFD_KERNELS_ARM64_BOOT_TIMEOUT
 #                             NSFD_KERNELS_TIMEOUT and _BOOT_TIMEOUT for the
-#                             arm64 VMs (default 1500 and 300: TCG emulates
-#                             aarch64 several times slower than x86_64)
+#                             arm64 VMs (default 900 and 300; a run takes
+#                             230-290 s under TCG, about as long as an x86
+#                             one, but it may share the cores with two)
 #   NSFD_KERNELS_ARM64_QEMU_CPU  qemu -cpu of the arm64 VMs (default
 #                             max,pauth-impdef=on: every feature of max, with
-#                             pointer authentication computed by qemu's cheap
-#                             implementation-defined algorithm instead of
-#                             QARMA, which costs a third of the run under TCG)
+#                             pointer authentication computed by qemu's
+#                             implementation-defined algorithm, which qemu
+#                             documents as faster to emulate than QARMA)
 #   NSFD_KERNELS_ARM64_VITEST_ARGS  vitest args in the arm64 VMs (default: as
 #                             NSFD_KERNELS_VITEST_ARGS)
 #   NSFD_TEST_TIMEOUT_MS      per-test vitest timeout inside the VMs (default 120000)
@@ -83,7 +84,7 @@ QEMU_CPU=${NSFD_KERNELS_QEMU_CPU:-max}
 QEMU_ACCEL=${NSFD_KERNELS_QEMU_ACCEL:-tcg}
 BOOTS=${NSFD_KERNELS_BOOTS:-3}
 BOOT_TIMEOUT=${NSFD_KERNELS_BOOT_TIMEOUT:-180}
-ARM64_TIMEOUT=${NSFD_KERNELS_ARM64_TIMEOUT:-1500}
+ARM64_TIMEOUT=${NSFD_KERNELS_ARM64_TIMEOUT:-900}
 ARM64_BOOT_TIMEOUT=${NSFD_KERNELS_ARM64_BOOT_TIMEOUT:-300}
 ARM64_QEMU_CPU=${NSFD_KERNELS_ARM64_QEMU_CPU:-max,pauth-impdef=on}
 HOST_TESTS=${NSFD_KERNELS_HOST_TESTS:-0}
