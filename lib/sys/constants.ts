@@ -9,7 +9,12 @@ export const O_RDONLY = 0;
 export const O_RDWR = 2;
 export const O_NOCTTY = 0o400;
 export const O_NONBLOCK = 0o4000;
-export const O_DIRECTORY = 0o200000;
+// O_DIRECTORY is one of the open flags whose number depends on the
+// architecture: x86 has its own, arm64 takes asm-generic's. (x86's 0o200000
+// is O_DIRECT on arm64: opening a cgroup directory with it fails EINVAL.)
+export const O_DIRECTORY_X86_64 = 0o200000;
+export const O_DIRECTORY_AARCH64 = 0o40000;
+export const O_DIRECTORY = process.arch === 'arm64' ? O_DIRECTORY_AARCH64 : O_DIRECTORY_X86_64;
 export const O_PATH = 0o10000000;
 export const O_TMPFILE = 0o20000000 | O_DIRECTORY;
 

@@ -38,6 +38,7 @@ function parseResults(file) {
     features: null,
     featuresError: '',
     vitestRc: null,
+    runnerRetries: [],
     events: [],
   };
   let text;
@@ -66,6 +67,8 @@ function parseResults(file) {
       } catch (e) {
         r.featuresError = `cannot parse features() output: ${e.message}`;
       }
+    } else if (line.startsWith('NSFD-RUNNER-RETRY ')) {
+      r.runnerRetries.push({ rc: line.slice('NSFD-RUNNER-RETRY '.length).trim(), after: r.events.filter((e) => e.ev === 'result').length });
     } else if (line.startsWith('NSFD-VITEST-RC ')) {
       r.vitestRc = line.slice('NSFD-VITEST-RC '.length).trim();
     }
@@ -92,7 +95,11 @@ function summarizeTests(events) {
   for (const e of events) {
     const key = `${e.file} > ${e.name}`;
     if (e.ev === 'start') started.set(key, e);
-    else if (e.ev === 'result') results.set(key, e);
+    // A run after a runner crash (NSFD-RUNNER-RETRY) reports every test
+    // again: its result replaces the earlier one, except a failure.
+    else if (e.ev === 'result') {
+      if (results.get(key)?.state !== 'failed') results.set(key, e);
+    }
     else if (e.ev === 'module' && e.errors) s.fileErrors.push({ name: e.file, message: e.errors.join('\n') });
     else if (e.ev === 'end') {
       s.ended = true;
@@ -201,10 +208,12 @@ for (const raw of fs.readFileSync(manifestPath, 'utf8').split('\n')) {
     }
   }
 
-  // Expectations
-  const exp = expectedAll[majorMinor(release || series)];
+  // Expectations: the VM's own label ("6.12-arm64") when expected.json has
+  // it, else its kernel's major.minor.
+  const expKey = kind === 'vm' && Object.hasOwn(expectedAll, label) ? label : majorMinor(release || series);
+  const exp = expectedAll[expKey];
   if (c.res.features) {
-    if (!exp) c.info.push(`no expectations for kernel ${majorMinor(release || series) || '?'} in expected.json`);
+    if (!exp) c.info.push(`no expectations for kernel ${expKey || '?'} in expected.json`);
     for (const [key, v] of Object.entries(c.res.features)) {
       const avail = v && typeof v === 'object' ? v.available : undefined;
       if (typeof avail !== 'boolean') {
@@ -298,6 +307,10 @@ for (const c of cols) {
   for (const b of c.failedBoots) out.push(`retried boot (${c.header}): boot ${b.n} failed before the first test: ${b.what}`);
   if (c.kernelNote) out.push(`KERNEL PIN (${c.header}): ${c.kernelNote}`);
   if (c.tests) for (const f of c.tests.flaky) out.push(`flaky (${c.header}): ${f.name} passed after ${f.retries} ${f.retries === 1 ? 'retry' : 'retries'}`);
+  for (const r of c.res.runnerRetries) {
+    const sig = Number(r.rc) > 128 ? ` (signal ${Number(r.rc) - 128})` : '';
+    out.push(`runner crash (${c.header}): the vitest runner died with exit ${r.rc}${sig} after ${r.after} test results; the suite ran again (console: ${c.consoleLog})`);
+  }
 }
 
 const anyProblem = cols.some((c) => c.problems.length > 0);

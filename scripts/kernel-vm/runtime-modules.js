@@ -8,12 +8,23 @@
 // directories that exist on disk (optional binaries for other platforms are
 // listed in the lock but not installed).
 //
-// Usage: node runtime-modules.js REPO_ROOT
+// Usage: node runtime-modules.js REPO_ROOT [--cpu ARCH]
+//
+// --cpu ARCH (Node's process.arch name, e.g. arm64): for a VM of another
+// architecture. A kept package built for this machine's cpu only (its
+// package.json "cpu" lacks ARCH: rolldown's and lightningcss's native
+// bindings) is not printed; in its place comes a line
+//   npm:NAME@VERSION<TAB>DEST<TAB>INTEGRITY
+// naming the same package for ARCH (NAME with this machine's arch replaced,
+// VERSION and INTEGRITY from package-lock.json), to be unpacked at DEST
+// (node_modules/NAME). Exits 1 when the lock has no such package.
 
 const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.resolve(process.argv[2] || '.');
+const cpuAt = process.argv.indexOf('--cpu');
+const targetCpu = cpuAt > 0 ? process.argv[cpuAt + 1] : null;
 const BUILD_ONLY = [/^typescript$/, /^@types\//, /^node-gyp$/, /^prebuildify$/, /^eslint/, /^prettier$/];
 
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
@@ -88,4 +99,27 @@ while (queue.length > 0) {
 // entries that sit inside another kept entry to avoid copying twice.
 const sorted = [...seen].sort();
 const out = sorted.filter((d) => !sorted.some((p) => p !== d && d.startsWith(p + '/')));
-process.stdout.write(out.join('\n') + (out.length ? '\n' : ''));
+if (targetCpu === null || targetCpu === process.arch) {
+  process.stdout.write(out.join('\n') + (out.length ? '\n' : ''));
+} else {
+  const lines = [];
+  let bad = false;
+  for (const d of out) {
+    const m = readManifest(d) || {};
+    if (!Array.isArray(m.cpu) || m.cpu.includes(targetCpu)) {
+      lines.push(d);
+      continue;
+    }
+    const name = String(m.name || '');
+    const alt = name.split(process.arch).join(targetCpu);
+    const entry = lock && lock.packages ? lock.packages[`node_modules/${alt}`] : undefined;
+    if (alt === name || !entry || !entry.version) {
+      process.stderr.write(`runtime-modules: ${d} is built for ${m.cpu.join(',')}; package-lock.json has no ${alt} for ${targetCpu}\n`);
+      bad = true;
+      continue;
+    }
+    lines.push(`npm:${alt}@${entry.version}\tnode_modules/${alt}\t${entry.integrity || ''}`);
+  }
+  process.stdout.write(lines.join('\n') + (lines.length ? '\n' : ''));
+  if (bad) process.exitCode = 1;
+}
