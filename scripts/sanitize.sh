@@ -30,7 +30,7 @@
 #   NSFD_ASAN_SKIP_TESTS=1     skip step 2
 #   NSFD_ASAN_FUZZ_COUNT=N     calls in step 3 (default 1500)
 #   NSFD_ASAN_TIMEOUT=S        limit for step 2 (default 1800 s; see below)
-#   NSFD_ASAN_UBSAN_ONLY="spawn.cc inns.cc"   build those files with UBSan
+#   NSFD_ASAN_UBSAN_ONLY="spawn_child.cc inns_ops.cc"   build those files with UBSan
 #                              only (the old split, see below)
 #   NSFD_ASAN_SRC, NSFD_ASAN_OUT   sources and build dir (default native/,
 #                              build-asan/): to check this script itself on a
@@ -71,7 +71,7 @@ common=("${native_cflags[@]}" -fno-sanitize-recover=undefined)
 # and the parent, which shares the runtime's state, may then abort too
 # ("nested bug in the same thread"). Should it hang instead, step 2 runs
 # under a timeout, which fails the run.
-# NSFD_ASAN_UBSAN_ONLY="spawn.cc inns.cc" brings the old split back.
+# NSFD_ASAN_UBSAN_ONLY="spawn_child.cc inns_ops.cc" brings the old split back.
 ubsan_only=" ${NSFD_ASAN_UBSAN_ONLY:-} "
 echo "sanitize.sh: building $out/nsfd.node from $src/ (ASan + UBSan${NSFD_ASAN_UBSAN_ONLY:+; UBSan only: $NSFD_ASAN_UBSAN_ONLY})"
 objs=()
@@ -118,7 +118,7 @@ if [ "${NSFD_ASAN_SKIP_TESTS:-}" != 1 ]; then
   if [ ${#tests[@]} -eq 0 ]; then
     tests=(test/pidfd.test.ts test/namespace.test.ts test/attach.test.ts test/translate.test.ts test/features.test.ts
       test/ownership.test.ts test/unprivileged.test.ts test/reuse.test.ts test/fuzz.test.ts test/concurrency.test.ts test/soak.test.ts)
-    for f in test/spawn.test.ts test/inns.test.ts test/list.test.ts test/container.test.ts; do [ -f "$f" ] && tests+=("$f"); done
+    for f in test/spawn.test.ts test/inns.test.ts test/list.test.ts test/container.test.ts test/procfs.test.ts test/security.test.ts test/security-inside.test.ts; do [ -f "$f" ] && tests+=("$f"); done
   fi
   echo "sanitize.sh: vitest ${tests[*]}"
   # Fewer soak operations: everything is slower under ASan. The timeout

@@ -27,7 +27,7 @@ beforeAll(async () => {
 });
 checkLeaksPerTest({ threads: threadCount, children: childPids });
 
-describe.runIf(isRoot && hasPython)('1. O_NOCTTY on every open made for a target', () => {
+describe.runIf(isRoot && hasPython)('1. O_NOCTTY on every open made for a target (a python3 target holds the pty: skipped without python3)', () => {
   it('openIn of a pty slave the target points at: a session leader without a controlling tty does not acquire it', () => {
     const r = spawnSync('setsid', ['-w', process.execPath, fixture('sec-ctty.js')], { encoding: 'utf8', timeout: 20000 });
     expect(r.status, r.stderr).toBe(0);
