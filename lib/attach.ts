@@ -132,108 +132,128 @@ function currentNsFd(self: Pidfd | undefined, type: NsType): number {
  * joined namespaces.
  */
 export function attach(target: AttachTarget, types?: readonly NsType[]): AttachScope {
-  let wanted: NsType[];
-  let pidfd: Pidfd | undefined;
-  let list: Map<NsType, Namespace> | undefined;
-
-  if (target instanceof Pidfd) {
-    wanted = types === undefined ? [...ATTACHABLE] : checkNsTypes(types);
-    refuse(wanted);
-    pidfd = target;
-    pidfd.fdFor('setns');
-  } else {
-    const arr = target instanceof Namespace ? [target] : target;
-    if (!Array.isArray(arr) || arr.some((n) => !(n instanceof Namespace))) {
-      throw invalidArg('target', 'a Pidfd, a Namespace or an array of Namespaces', target);
-    }
-    const filter = types === undefined ? undefined : checkNsTypes(types);
-    list = new Map();
-    for (const ns of arr as readonly Namespace[]) {
-      if (filter && !filter.includes(ns.type)) continue;
-      if (list.has(ns.type)) throw new NsError(-E.EINVAL, 'setns', { hint: `two ${ns.type} namespaces given` });
-      if (ns.closed) throw new NsError(-E.EBADF, 'setns', {}, 'EBADF: file descriptor closed, setns');
-      list.set(ns.type, ns);
-    }
-    wanted = [...list.keys()];
-    refuse(wanted);
-  }
-
+  const t = resolveTarget(target, types);
   ensureThreadPool();
   const tid = native.gettid();
   const saved = new Map<NsType, OwnedFd>();
   const joined: NsType[] = [];
-  const privileged = privilegedEverywhere();
-  // Privileged and given a pidfd: re-entering a namespace the thread already
-  // shares is a no-op for these four types, so the comparison (an nsfd per
-  // type of the target) is skipped and setns(pidfd) alone does the work.
-  const compare = !(privileged && pidfd);
   try {
-    {
-      const self = openSelfThread(tid);
-      using _closeSelf = { [Symbol.dispose]: () => self?.close() };
-      for (const t of wanted) {
-        if (!compare) {
-          saved.set(t, new OwnedFd(currentNsFd(self, t)));
-          joined.push(t);
-          continue;
-        }
-        // Skip what the thread already shares; remember where it is for the rest.
-        let want: string;
-        if (pidfd) {
-          const tfd = pidfd.namespaceFd(t);
-          try {
-            want = nsIdentity(tfd);
-          } finally {
-            native.close(tfd);
-          }
-        } else {
-          const ns = list?.get(t) as Namespace;
-          want = `${ns.dev}:${ns.inode}`;
-        }
-        const cur = new OwnedFd(currentNsFd(self, t));
-        if (nsIdentity(cur.fd) === want) {
-          cur.close();
-          continue;
-        }
-        saved.set(t, cur);
-        joined.push(t);
-        // Re-joining where we are is a no-op that runs the kernel's permission
-        // check for coming back: never leave a thread stranded (an unprivileged
-        // caller may enter a namespace it owns but not return to the host's).
-        if (!privileged) {
-          const back = native.setns(cur.fd, CLONE_FLAG[t]);
-          if (back < 0) {
-            throw new NsError(back, 'setns', {
-              hint: `could not return to the current ${t} namespace afterwards (no CAP_SYS_ADMIN over it), so nothing was joined`,
-            });
-          }
-        }
-      }
-    }
-    if (joined.length > 0) {
-      if (pidfd) {
-        let flags = 0;
-        for (const t of joined) flags |= CLONE_FLAG[t];
-        const r = native.setns(pidfd.fdFor('setns'), flags);
-        if (r < 0) throw setnsError(r, pidfd.pid);
-      } else {
-        const done: NsType[] = [];
-        for (const t of joined) {
-          const r = native.setns((list?.get(t) as Namespace).fd, CLONE_FLAG[t]);
-          if (r < 0) {
-            // All or nothing: put back what was joined so far.
-            for (const d of done) native.setns((saved.get(d) as OwnedFd).fd, CLONE_FLAG[d]);
-            throw setnsError(r, undefined, t);
-          }
-          done.push(t);
-        }
-      }
-    }
+    saveCurrent(t, tid, saved, joined);
+    if (joined.length > 0) join(t, joined, saved);
   } catch (err) {
     for (const fd of saved.values()) fd.close();
     throw err;
   }
   return new AttachScope(saved, joined, tid);
+}
+
+/** What attach() joins: the types wanted, from a process (pidfd) or from namespaces (list). */
+interface Target {
+  wanted: NsType[];
+  pidfd?: Pidfd;
+  list?: Map<NsType, Namespace>;
+}
+
+/** Checks the target and the types (typed errors before any syscall that changes anything). */
+function resolveTarget(target: AttachTarget, types: readonly NsType[] | undefined): Target {
+  if (target instanceof Pidfd) {
+    const wanted = types === undefined ? [...ATTACHABLE] : checkNsTypes(types);
+    refuse(wanted);
+    target.fdFor('setns');
+    return { wanted, pidfd: target };
+  }
+  const arr = target instanceof Namespace ? [target] : target;
+  if (!Array.isArray(arr) || arr.some((n) => !(n instanceof Namespace))) {
+    throw invalidArg('target', 'a Pidfd, a Namespace or an array of Namespaces', target);
+  }
+  const filter = types === undefined ? undefined : checkNsTypes(types);
+  const list = new Map<NsType, Namespace>();
+  for (const ns of arr as readonly Namespace[]) {
+    if (filter && !filter.includes(ns.type)) continue;
+    if (list.has(ns.type)) throw new NsError(-E.EINVAL, 'setns', { hint: `two ${ns.type} namespaces given` });
+    if (ns.closed) throw new NsError(-E.EBADF, 'setns', {}, 'EBADF: file descriptor closed, setns');
+    list.set(ns.type, ns);
+  }
+  const wanted = [...list.keys()];
+  refuse(wanted);
+  return { wanted, list };
+}
+
+/**
+ * For each wanted type the thread is not in already: keeps an fd of where
+ * the thread is now (in `saved`, the type in `joined`), after checking,
+ * unprivileged, that it could come back there.
+ */
+function saveCurrent(t: Target, tid: number, saved: Map<NsType, OwnedFd>, joined: NsType[]): void {
+  const privileged = privilegedEverywhere();
+  // Privileged and given a pidfd: re-entering a namespace the thread already
+  // shares is a no-op for these four types, so the comparison (an nsfd per
+  // type of the target) is skipped and setns(pidfd) alone does the work.
+  const compare = !(privileged && t.pidfd);
+  const self = openSelfThread(tid);
+  using _closeSelf = { [Symbol.dispose]: () => self?.close() };
+  for (const type of t.wanted) {
+    if (!compare) {
+      saved.set(type, new OwnedFd(currentNsFd(self, type)));
+      joined.push(type);
+      continue;
+    }
+    // Skip what the thread already shares; remember where it is for the rest.
+    const want = targetIdentity(t, type);
+    const cur = new OwnedFd(currentNsFd(self, type));
+    if (nsIdentity(cur.fd) === want) {
+      cur.close();
+      continue;
+    }
+    saved.set(type, cur);
+    joined.push(type);
+    // Re-joining where we are is a no-op that runs the kernel's permission
+    // check for coming back: never leave a thread stranded (an unprivileged
+    // caller may enter a namespace it owns but not return to the host's).
+    if (!privileged) {
+      const back = native.setns(cur.fd, CLONE_FLAG[type]);
+      if (back < 0) {
+        throw new NsError(back, 'setns', {
+          hint: `could not return to the current ${type} namespace afterwards (no CAP_SYS_ADMIN over it), so nothing was joined`,
+        });
+      }
+    }
+  }
+}
+
+/** The dev:inode key of the target's namespace of `type`. */
+function targetIdentity(t: Target, type: NsType): string {
+  if (t.pidfd) {
+    const tfd = t.pidfd.namespaceFd(type);
+    try {
+      return nsIdentity(tfd);
+    } finally {
+      native.close(tfd);
+    }
+  }
+  const ns = t.list?.get(type) as Namespace;
+  return `${ns.dev}:${ns.inode}`;
+}
+
+/** The joins themselves: one setns(pidfd, flags), or one setns per namespace, all or nothing. */
+function join(t: Target, joined: NsType[], saved: Map<NsType, OwnedFd>): void {
+  if (t.pidfd) {
+    let flags = 0;
+    for (const type of joined) flags |= CLONE_FLAG[type];
+    const r = native.setns(t.pidfd.fdFor('setns'), flags);
+    if (r < 0) throw setnsError(r, t.pidfd.pid);
+    return;
+  }
+  const done: NsType[] = [];
+  for (const type of joined) {
+    const r = native.setns((t.list?.get(type) as Namespace).fd, CLONE_FLAG[type]);
+    if (r < 0) {
+      // All or nothing: put back what was joined so far.
+      for (const d of done) native.setns((saved.get(d) as OwnedFd).fd, CLONE_FLAG[d]);
+      throw setnsError(r, undefined, type);
+    }
+    done.push(type);
+  }
 }
 
 function setnsError(r: number, pid?: number, type?: NsType): NsError {

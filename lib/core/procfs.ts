@@ -75,7 +75,7 @@ function keep(p: Procfs): Procfs {
   return { fd: held, source: p.source };
 }
 
-/** Whether fd is the /proc mount (not a private instance): same mount id. */
+/** Whether fd is the /proc mount (not a private instance): the same device and inode. */
 function isProcMount(fd: number): boolean {
   const a = native.fstat(fd);
   const proc = native.openat(AT_FDCWD, '/proc', O_PATH | O_DIRECTORY, 0);

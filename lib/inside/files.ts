@@ -112,7 +112,9 @@ function openChecked(target: InTarget, file: string, flags: OpenFlags, mode: num
   const fd = new OwnedFd(r[0]);
   if (pathOnly) return { fd, type: undefined };
   try {
-    const type = fs.fstatSync(fd.fd).mode & C.S_IFMT;
+    const st = native.fstat(fd.fd);
+    if (typeof st === 'number') throw new NsError(st, 'fstat', { path: file, pid: pidOf(target) });
+    const type = st[2] & C.S_IFMT;
     if ((f & O_NONBLOCK) === 0 && (type === C.S_IFREG || type === C.S_IFDIR)) {
       const fl = native.fcntl_getfl(fd.fd);
       check(fl, 'fcntl', { path: file, pid: pidOf(target) });

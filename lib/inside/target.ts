@@ -9,6 +9,7 @@ import { NsType } from '../core/ns-types';
 import { O_DIRECTORY, O_PATH } from '../sys/constants';
 import { procOpen } from '../core/procfs';
 import { recheckAlive } from '../core/process';
+import { identityKey } from '../core/identity';
 
 /** Anything with a pidfd, such as a Container. */
 export interface PidfdHolder {
@@ -64,9 +65,20 @@ export function privileged(): boolean {
 }
 
 /** Is `ns` (a user namespace) the one we are in? */
+// Our user namespace never changes: a multithreaded process (every Node
+// process) cannot setns or unshare into another one. Its identity is read
+// once (per module instance: a Worker reads its own, the same).
+let ourUserns: string | undefined;
+function ourUsernsKey(): string {
+  if (ourUserns === undefined) {
+    using cur = Namespace.current('user');
+    ourUserns = `${cur.dev}:${cur.inode}`;
+  }
+  return ourUserns;
+}
+
 function isOurUserns(ns: Namespace): boolean {
-  using cur = Namespace.current('user');
-  return cur.equals(ns);
+  return `${ns.dev}:${ns.inode}` === ourUsernsKey();
 }
 
 /**
@@ -75,17 +87,20 @@ function isOurUserns(ns: Namespace): boolean {
  * let the join itself fail with the kernel's EPERM.
  */
 export function pidfdUserDiffers(pidfd: Pidfd): boolean {
-  let u: Namespace;
+  // A raw fd and its dev:inode: this runs on every *In() call.
+  let fd: number;
   try {
-    u = pidfd.namespace('user');
+    fd = pidfd.namespaceFd('user');
   } catch (err) {
     if (err instanceof NsError && (err.code === 'EACCES' || err.code === 'EPERM')) return false;
     throw err;
   }
   try {
-    return !isOurUserns(u);
+    const key = identityKey(fd);
+    if (typeof key === 'number') throw new NsError(key, 'fstat', { fd });
+    return key !== ourUsernsKey();
   } finally {
-    u.close();
+    native.close(fd);
   }
 }
 
