@@ -266,7 +266,8 @@ describe.skipIf(!distBuilt)('nsfd CLI', () => {
       expect(Number(pid)).toBeLessThan(100);
 
       // Only the namespaces asked for; options end at the command (ls -l is ls's).
-      const n = await nsfd(['exec', '-t', t, '-n', 'readlink', '/proc/self/ns/net', '/proc/self/ns/uts']);
+      // Rootless, the target's net ns belongs to its own user ns: -U joins that first.
+      const n = await nsfd(['exec', '-t', t, ...(isRoot ? [] : ['-U']), '-n', 'readlink', '/proc/self/ns/net', '/proc/self/ns/uts']);
       expect(n.stdout.trimEnd().split('\n')).toEqual([fs.readlinkSync(`/proc/${t}/ns/net`), fs.readlinkSync('/proc/self/ns/uts')]);
 
       expect((await nsfd(['exec', '-t', t, '-a', '--', 'sh', '-c', 'exit 7'])).code).toBe(7);
