@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Container, NsError, run, spawn } from '../lib/index';
-import { checkLeaksPerTest, fdCount, isRoot, until, warmUp } from './helpers';
+import { checkLeaksPerTest, fdCount, isRoot, needsRoot, until, warmUp } from './helpers';
 
 beforeAll(warmUp);
 
@@ -33,7 +33,7 @@ async function stop(s: { kill(sig: NodeJS.Signals): void; exited: Promise<unknow
   s.close();
 }
 
-describe.runIf(isRoot)('a process placed in a user namespace never keeps host ids', () => {
+needsRoot('maps host ids 100000+ into new user namespaces (CAP_SETUID, CAP_SETGID in the initial user ns)').describe('a process placed in a user namespace never keeps host ids', () => {
   checkLeaksPerTest();
 
   it('spawn into a new user namespace: uid/gid 0 of that namespace by default (host 100000), not host root', async () => {
@@ -125,7 +125,7 @@ describe.runIf(isRoot)('a process placed in a user namespace never keeps host id
   });
 });
 
-describe.runIf(isRoot)('spawn root', () => {
+needsRoot('chroot() outside a user namespace (CAP_SYS_CHROOT)').describe('spawn root', () => {
   checkLeaksPerTest();
 
   it('a relative cwd resolves inside the new root, never from Node\'s cwd outside it', async () => {

@@ -405,7 +405,7 @@ describe('new namespaces', () => {
     expect(r.stdout.trim()).not.toBe(nsLink('self', 'time'));
   });
 
-  it.runIf(isRoot)('a new user namespace with maps (any maps: we are root)', async () => {
+  needsRoot('maps host ids 200000+ (CAP_SETUID, CAP_SETGID in the initial user ns)').it('a new user namespace with maps (any maps: we are root)', async () => {
     const r = await run('sh', ['-c', 'id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups'], {
       unshare: ['user', 'net'],
       uidMap: [{ inside: 0, outside: 200000, count: 1000 }],
@@ -417,7 +417,7 @@ describe('new namespaces', () => {
     expect(lines).toEqual(['0', '0', '0 200000 1000', '0 200000 1000', 'allow']);
   });
 
-  it.runIf(isRoot && feat.unprivileged_userns.available)('rootless (as nobody): own maps, a map it may not write, a join it lacks rights for', () => {
+  needsRoot('runs a fixture as another user (uid 65534): setuid').it.runIf(feat.unprivileged_userns.available)('rootless (as nobody): own maps, a map it may not write, a join it lacks rights for', () => {
     const r = runFixture('spawn-rootless.js', [], { uid: 65534, gid: 65534 });
     const o = JSON.parse(r.stdout);
     expect(o.error).toBeUndefined();
@@ -437,7 +437,7 @@ describe('new namespaces', () => {
 
 describe('cgroup, root and credentials', () => {
   const mount = cgroup2Mount();
-  it.runIf(isRoot && mount !== undefined && feat.clone_into_cgroup.available)('is born in a cgroup v2 directory (path or fd)', async () => {
+  needsRoot('creates a directory in the host\'s cgroup v2 hierarchy (cgroupfs write access)').it.runIf(mount !== undefined && feat.clone_into_cgroup.available)('is born in a cgroup v2 directory (path or fd)', async () => {
     const dir = path.join(mount as string, `nsfd-spawn-${process.pid}`);
     fs.mkdirSync(dir);
     try {
@@ -462,7 +462,7 @@ describe('cgroup, root and credentials', () => {
     }
   });
 
-  it.runIf(isRoot && busybox !== undefined)('root as a Pidfd: that process\'s own root, even when it is chroot()ed inside its mount namespace (nsenter --root)', async () => {
+  it.runIf(busybox !== undefined)('root as a Pidfd: that process\'s own root, even when it is chroot()ed inside its mount namespace (nsenter --root)', async () => {
     const fsx = R.makeRootfs();
     const t = await R.startChrooted(fsx.root);
     try {
@@ -479,7 +479,7 @@ describe('cgroup, root and credentials', () => {
       // A gone process: ESRCH before anything starts.
       const gone = spawn('true', [], { stdio: 'ignore' });
       await gone.exited;
-      const e = cleanFailure(() => spawn('/bin/true', [], { root: gone.pidfd, stdio: 'ignore' }));
+      const e = cleanFailure(() => spawn('/bin/true', [], rootless({ root: gone.pidfd, stdio: 'ignore' })));
       expect(e).toMatchObject({ code: 'ESRCH' });
       gone.close();
     } finally {
@@ -488,7 +488,7 @@ describe('cgroup, root and credentials', () => {
     }
   });
 
-  it.runIf(isRoot && busybox !== undefined)('root as a directory fd (OwnedFd): fchdir + chroot(".") after the joins; a non-directory or closed fd fails cleanly', async () => {
+  it.runIf(busybox !== undefined)('root as a directory fd (OwnedFd): fchdir + chroot(".") after the joins; a non-directory or closed fd fails cleanly', async () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'nsfd-rootfd-'));
     try {
       fs.mkdirSync(path.join(root, 'bin'));
@@ -496,13 +496,14 @@ describe('cgroup, root and credentials', () => {
       fs.chmodSync(path.join(root, 'bin/busybox'), 0o755);
       fs.writeFileSync(path.join(root, 'marker'), 'by fd\n');
       using dir = OwnedFd.fromRawFd(fs.openSync(root, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY));
-      const r = await run('/bin/busybox', ['sh', '-c', 'busybox cat /marker; pwd'], { root: dir, env: { PATH: '/bin' } });
+      // Rootless, chroot() needs CAP_SYS_CHROOT: the child gets it in a new user ns (a join: in the target's).
+      const r = await run('/bin/busybox', ['sh', '-c', 'busybox cat /marker; pwd'], rootless({ root: dir, env: { PATH: '/bin' } }));
       expect(r).toMatchObject({ code: 0, stdout: 'by fd\n/\n' });
       // Combined with a join of the target's namespaces (its mount namespace shows the host's /tmp too).
       const j = await run('/bin/busybox', ['cat', '/marker'], { join: tpidfd, root: dir });
       expect(j.stdout).toBe('by fd\n');
       using file = OwnedFd.fromRawFd(fs.openSync(path.join(root, 'marker'), 'r'));
-      const e = cleanFailure(() => spawn('/bin/true', [], { root: file, stdio: 'ignore' }));
+      const e = cleanFailure(() => spawn('/bin/true', [], rootless({ root: file, stdio: 'ignore' })));
       expect(e).toMatchObject({ code: 'ENOTDIR', step: 'root', syscall: 'fchdir' });
       const closed = OwnedFd.fromRawFd(fs.openSync(root, 'r'));
       closed.close();
@@ -532,7 +533,7 @@ describe('cgroup, root and credentials', () => {
     }
   }, 60000);
 
-  it.runIf(isRoot)('uid, gid and groups', async () => {
+  needsRoot('switches to uid/gid 65534 and groups 65534, 100 (CAP_SETUID, CAP_SETGID)').it('uid, gid and groups', async () => {
     const r = await run('sh', ['-c', 'id -u; id -g; id -G'], { uid: 65534, gid: 65534, groups: [65534, 100] });
     expect(r.stdout.trim().split('\n')).toEqual(['65534', '65534', '65534 100']);
     const d = await run('id', ['-G'], { uid: 65534, gid: 65534 });
