@@ -23,7 +23,14 @@ for d in node_modules build dist; do cp -a "$ROOT/$d" "$dir/tree/"; done
 chown -R "$uid:$gid" "$dir"
 chmod 0755 "$dir"
 cd "$dir/tree"
+# Root's PATH without the directories that user may not search (/root/...):
+# an execvp-style lookup reports EACCES for those, which no contributor sees.
+path=
+IFS=: read -ra dirs <<<"$PATH"
+for d in "${dirs[@]}"; do
+  setpriv --reuid="$uid" --regid="$gid" --clear-groups test -x "$d" 2>/dev/null && path=${path:+$path:}$d
+done
 echo "== vitest as $user ($uid:$gid) in $dir/tree"
 setpriv --reuid="$uid" --regid="$gid" --clear-groups --inh-caps=-all --bounding-set=-all \
-  env -i PATH="$PATH" HOME="$home" TMPDIR=/tmp CI="${CI:-}" NSFD_TEST_TIMEOUT_MS="${NSFD_TEST_TIMEOUT_MS:-30000}" \
+  env -i PATH="$path" HOME="$home" TMPDIR=/tmp CI="${CI:-}" NSFD_TEST_TIMEOUT_MS="${NSFD_TEST_TIMEOUT_MS:-30000}" \
   node node_modules/vitest/vitest.mjs run "$@" </dev/null

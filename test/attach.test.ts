@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { Namespace, NsError, Pidfd, attach } from '../lib/index';
-import { checkLeaksPerTest, feat, isRoot, repoRoot, runFixture, sharedTarget, startTarget } from './helpers';
+import { checkLeaksPerTest, feat, isRoot, needsRoot, repoRoot, runFixture, sharedTarget, startTarget } from './helpers';
 
 const ino = (p: string) => fs.statSync(p).ino;
 // Where this thread is before any test moves it.
@@ -23,7 +23,7 @@ afterEach(() => {
 });
 
 
-describe.runIf(isRoot)('attach (as root)', () => {
+needsRoot('attach() moves this thread into the target\'s namespaces; rootless they belong to the target\'s own user ns, and setns needs CAP_SYS_ADMIN in ours as well to come back, so attach() refuses').describe('attach (as root)', () => {
   it('joins net, uts, ipc and cgroup of a pidfd in one setns, and restores', () => {
     using p = Pidfd.open(target.pid);
     const scope = attach(p);
@@ -136,7 +136,7 @@ describe('attach refuses what a multithreaded process cannot do', () => {
   });
 });
 
-describe.runIf(isRoot && feat.unprivileged_userns.available)('attach, unprivileged (nobody in a user namespace)', () => {
+needsRoot('runs a fixture as another user (uid 65534): setuid').describe.runIf(feat.unprivileged_userns.available)('attach, unprivileged (nobody in a user namespace)', () => {
   it('joins what it may; a join that fails part-way leaves the thread where it was', () => {
     // The fixture runs in its own user, uts and net namespaces, so that it
     // may return to its own netns after joining a sibling it owns.

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { features } from '../lib/index';
 import * as R from './fixtures/inns-rootfs.js';
 import { startUnshared } from './fixtures/_util.js';
-import { Target, feat, isRoot, killAndClose, repoRoot, startTarget } from './helpers';
+import { Target, feat, isRoot, killAndClose, needsRoot, repoRoot, startTarget } from './helpers';
 
 const bin = path.join(repoRoot, 'bin', 'nsfd.js');
 const distBuilt = fs.existsSync(path.join(repoRoot, 'dist', 'index.js'));
@@ -173,7 +173,7 @@ describe.skipIf(!distBuilt)('nsfd CLI', () => {
       expect(j.owner.some((n) => n.ns.inode === ino('/proc/self/ns/user'))).toBe(true);
     });
 
-    it.skipIf(!isRoot)('works unprivileged, listing what that user may see', async () => {
+    needsRoot('runs the CLI as a uid nothing else runs as: setuid').it('works unprivileged, listing what that user may see', async () => {
       // A uid nothing else runs as: the lister is the only process it can
       // read, so it meets every namespace first in its own /proc entry --
       // where its own transient fds must not show up as holders.
@@ -266,7 +266,8 @@ describe.skipIf(!distBuilt)('nsfd CLI', () => {
       expect(Number(pid)).toBeLessThan(100);
 
       // Only the namespaces asked for; options end at the command (ls -l is ls's).
-      const n = await nsfd(['exec', '-t', t, '-n', 'readlink', '/proc/self/ns/net', '/proc/self/ns/uts']);
+      // Rootless, the target's net ns belongs to its own user ns: -U joins that first.
+      const n = await nsfd(['exec', '-t', t, ...(isRoot ? [] : ['-U']), '-n', 'readlink', '/proc/self/ns/net', '/proc/self/ns/uts']);
       expect(n.stdout.trimEnd().split('\n')).toEqual([fs.readlinkSync(`/proc/${t}/ns/net`), fs.readlinkSync('/proc/self/ns/uts')]);
 
       expect((await nsfd(['exec', '-t', t, '-a', '--', 'sh', '-c', 'exit 7'])).code).toBe(7);
@@ -274,14 +275,14 @@ describe.skipIf(!distBuilt)('nsfd CLI', () => {
       expect((await nsfd(['exec', `-at${t}`, 'true'])).code).toBe(0);
     });
 
-    it.skipIf(!hasSpawn || !isRoot)('--wd, --uid, --gid and --root', async () => {
+    needsRoot('--uid/--gid 65534: rootless only our own id is mapped in the target\'s user ns (CAP_SETUID, CAP_SETGID)').it.skipIf(!hasSpawn)('--wd, --uid, --gid and --root', async () => {
       const t = String(target.pid);
       const r = await nsfd(['exec', '-t', t, '-a', '-r', '--wd', '/proc', '-S', '65534', '-G', '65534', '--', 'sh', '-c', 'pwd; id -u; id -g']);
       expect(r.stdout).toBe('/proc\n65534\n65534\n');
       expect(r.code).toBe(0);
     });
 
-    it.skipIf(!hasSpawn || !isRoot)('--root is the target\'s own root, also for a target chroot()ed inside its mount namespace', async () => {
+    it.skipIf(!hasSpawn)('--root is the target\'s own root, also for a target chroot()ed inside its mount namespace', async () => {
       const fsx = R.makeRootfs();
       const t = await R.startChrooted(fsx.root);
       try {

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { Namespace, Pidfd } from '../lib/index';
-import { feat, isRoot, repoRoot } from './helpers';
+import { feat, isRoot, needsRoot, repoRoot } from './helpers';
 
 const fixture = (name: string) => path.join(repoRoot, 'test/fixtures', name);
 const ROUNDS = Number(process.env.NSFD_CONC_ROUNDS ?? 3);
@@ -54,7 +54,7 @@ describe.runIf(feat.clone3.available)('concurrency', () => {
   }, 150000);
 });
 
-describe.runIf(isRoot && feat.clone3.available)('children see only the fds they were given', () => {
+needsRoot('the secret the child must not get is /etc/shadow, readable by root only').describe.runIf(feat.clone3.available)('children see only the fds they were given', () => {
   it('a child spawned into a target\'s namespaces gets 0..2 (and what it is given), never our non-CLOEXEC fds, pidfds, nsfds or sockets', () => {
     // fds 20..24 of the fixture, not close-on-exec there: a secret file, the
     // host's "/", the host's netns, a pidfd of this process, a socket.

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Container, NsError, Pidfd, UnsupportedError, run } from '../lib/index';
 import * as R from './fixtures/inns-rootfs.js';
-import { Target, checkLeaksPerTest, fdCount, feat, isRoot, killAndClose, runFixture, startTarget, threadCount, until, warmUp } from './helpers';
+import { Target, checkLeaksPerTest, fdCount, feat, isRoot, killAndClose, needsRoot, runFixture, startTarget, threadCount, until, warmUp } from './helpers';
 
 
 const mounts = () => fs.readFileSync('/proc/self/mountinfo', 'latin1');
@@ -59,13 +59,27 @@ const killedNow = (w: Pidfd): boolean => {
   return (pending & (1n << 8n)) !== 0n || (flags & 0x4) !== 0 || !w.isAlive();
 };
 
+/** A process's cmdline, '' once it is gone (it may exit between the listing and the read). */
+function cmdline(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1');
+  } catch {
+    return '';
+  }
+}
+
 let target: Target;
+// Rootless, create() must also unshare a user ns (it adds one, with maps, when
+// it picks the types itself); targets' namespaces belong to their own user
+// ns, which nsenter joins first, keeping our ids.
+const withUser = <T extends string>(types: T[]): T[] => (isRoot ? types : ['user' as T, ...types]);
+const userArgs = isRoot ? [] : ['-U', '--preserve-credentials'];
 
 beforeAll(async () => {
   await warmUp();
   // The first run() makes Node open /dev/null once for good: do it before counting.
   await run('true');
-  if (isRoot) target = await startTarget();
+  target = await startTarget();
 });
 afterAll(async () => {
   await target?.stop();
@@ -73,12 +87,12 @@ afterAll(async () => {
 // Nothing mounted here, in our own mount namespace, by anything above.
 const fds = checkLeaksPerTest({ threads: threadCount, mounts });
 
-describe.runIf(isRoot)('Container.create', () => {
+describe('Container.create', () => {
   it('an init as pid 1 of new namespaces, hostname set, lo up, ready when returned', async () => {
     const c = await Container.create({ hostname: 'nsfd-box' });
     try {
       expect(nspidLast(c.pid)).toBe(1);
-      expect(c.differs().sort()).toEqual(['cgroup', 'ipc', 'mnt', 'net', 'pid', 'uts']);
+      expect(c.differs().sort()).toEqual(withUser(['cgroup', 'ipc', 'mnt', 'net', 'pid', 'uts']).sort());
       for (const t of ['mnt', 'uts', 'ipc', 'pid', 'net', 'cgroup'] as const) {
         expect(c.namespaces[t]?.inode).toBe(fs.statSync(`/proc/${c.pid}/ns/${t}`).ino);
       }
@@ -136,7 +150,7 @@ describe.runIf(isRoot)('Container.create', () => {
     // The init forks: an orphan (its parent subshell exits at once, so it is
     // reparented away, but stays in the init's session) and a child; and
     // c.spawn() adds a shell (our child) with a child of its own.
-    const c = await Container.create({ unshare: ['net', 'uts'], init: ['/bin/sh', '-c', '(sleep 100000 &); sleep 100000 & wait'] });
+    const c = await Container.create({ unshare: withUser(['net', 'uts']), init: ['/bin/sh', '-c', '(sleep 100000 &); sleep 100000 & wait'] });
     const watches: Pidfd[] = [];
     try {
       expect(nspidLast(c.pid)).not.toBe(1);
@@ -178,9 +192,9 @@ describe.runIf(isRoot)('Container.create', () => {
     // sleepers of their own.
     const tag = (n: number) => `${n}${process.pid}`;
     const sleepers = (n: number) =>
-      allStats().filter((r) => r.comm === 'sleep' && fs.readFileSync(`/proc/${r.pid}/cmdline`, 'latin1') === `sleep\0${tag(n)}\0`);
+      allStats().filter((r) => r.comm === 'sleep' && cmdline(r.pid) === `sleep\0${tag(n)}\0`);
     // An init that forks and exits (when told): its orphan stays in its session.
-    const c = await Container.create({ unshare: ['net'], init: ['/bin/sh', '-c', `sleep ${tag(1)} & read x; exit 0`], stdio: ['pipe', 'ignore', 'ignore'] });
+    const c = await Container.create({ unshare: withUser(['net']), init: ['/bin/sh', '-c', `sleep ${tag(1)} & read x; exit 0`], stdio: ['pipe', 'ignore', 'ignore'] });
     c.stdin?.end('go\n');
     // c.exited observes the exit without reaping: the session stays pinned.
     expect(await c.exited).toEqual({ code: 0, signal: null });
@@ -196,7 +210,7 @@ describe.runIf(isRoot)('Container.create', () => {
     await orphan.wait();
     orphan.close();
 
-    const d = await Container.create({ unshare: ['net'] });
+    const d = await Container.create({ unshare: withUser(['net']) });
     const running = d.run('sh', ['-c', `sleep ${tag(2)} & wait`]);
     const sp = d.spawn('sh', ['-c', `sleep ${tag(3)} & wait`], { stdio: 'ignore' });
     const both = await until(() => {
@@ -219,7 +233,7 @@ describe.runIf(isRoot)('Container.create', () => {
 
   it('without a pid namespace, close() also kills what c.run() and c.spawn() double-forked away: orphans of host pid 1, in the session the process was given', async () => {
     const tag = (n: number) => `${n}${process.pid}`;
-    const d = await Container.create({ unshare: ['net'] });
+    const d = await Container.create({ unshare: withUser(['net']) });
     try {
       // (cmd &) in a subshell: the sleep is orphaned at once and reparented
       // to host pid 1 (or a subreaper): no longer in anyone's tree.
@@ -228,7 +242,7 @@ describe.runIf(isRoot)('Container.create', () => {
       expect(await sp.exited).toMatchObject({ code: 0 });
       sp.close();
       const found = await until(() => {
-        const l = allStats().filter((r) => r.comm === 'sleep' && [tag(4), tag(5)].some((t) => fs.readFileSync(`/proc/${r.pid}/cmdline`, 'latin1') === `sleep\0${t}\0`));
+        const l = allStats().filter((r) => r.comm === 'sleep' && [tag(4), tag(5)].some((t) => cmdline(r.pid) === `sleep\0${t}\0`));
         return l.length === 2 ? l : undefined;
       }, 'both double-forked sleeps');
       const watches = found.map((r) => Pidfd.open(r.pid));
@@ -254,7 +268,7 @@ describe.runIf(isRoot)('Container.create', () => {
     // it settles (and the container, if any, is closed) nothing is left.
     for (let i = 0; i < 5; i++) {
       const tag = String(100010 + i);
-      const c = await Container.create({ unshare: ['net', 'uts'], init: ['/bin/sh', '-c', `sleep ${tag} & exit 0`] }).catch((e: unknown) => e);
+      const c = await Container.create({ unshare: withUser(['net', 'uts']), init: ['/bin/sh', '-c', `sleep ${tag} & exit 0`] }).catch((e: unknown) => e);
       if (c instanceof Container) {
         c.close();
         await c.exited;
@@ -263,7 +277,7 @@ describe.runIf(isRoot)('Container.create', () => {
         // The failed create() reaps its init in the background: then its wait's pidfd closes.
         await until(() => fdCount() === fds.before, 'the failed init to be reaped');
       }
-      const left = allStats().filter((r) => r.comm === 'sleep' && fs.readFileSync(`/proc/${r.pid}/cmdline`, 'latin1') === `sleep\0${tag}\0`);
+      const left = allStats().filter((r) => r.comm === 'sleep' && cmdline(r.pid) === `sleep\0${tag}\0`);
       const watches = left.map((r) => Pidfd.open(r.pid));
       try {
         for (const w of watches) expect(killedNow(w), `pid ${w.pid}`).toBe(true);
@@ -279,7 +293,7 @@ describe.runIf(isRoot)('Container.create', () => {
 
   it('without a pid namespace the default init ends its sleep on SIGTERM, and close() kills it', async () => {
     for (const how of ['SIGTERM', 'close'] as const) {
-      const c = await Container.create({ unshare: ['net'] });
+      const c = await Container.create({ unshare: withUser(['net']) });
       const child = await until(() => {
         const k = fs.readFileSync(`/proc/${c.pid}/task/${c.pid}/children`, 'latin1').trim();
         return k !== '' && stat(Number(k))?.comm === 'sleep' ? Number(k) : undefined;
@@ -394,7 +408,7 @@ describe.runIf(isRoot)('Container.create', () => {
 
   it('bad options are typed errors, and a failed start leaves nothing behind', async () => {
     await expect(Container.create({ unshare: ['bogus' as never] })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
-    await expect(Container.create({ unshare: ['net'], hostname: 'x' })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+    await expect(Container.create({ unshare: withUser(['net']), hostname: 'x' })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
     await expect(Container.create({ init: [] })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
     {
       // (Found by the fuzzer: null options were a TypeError without a code.) The pidfd stays ours.
@@ -411,7 +425,7 @@ describe.runIf(isRoot)('Container.create', () => {
   });
 });
 
-describe.runIf(isRoot)('Container.fromPid (adopting a running container)', () => {
+describe('Container.fromPid (adopting a running container)', () => {
   it('socket, open, run inside; close() leaves it running', async () => {
     const c = Container.fromPid(target.pid);
     expect(c.killOnClose).toBe(false);
@@ -430,28 +444,36 @@ describe.runIf(isRoot)('Container.fromPid (adopting a running container)', () =>
   it('mount(): tmpfs, bind (read-only) and proc into its mount namespace, invisible here', async () => {
     const c = Container.fromPid(target.pid);
     const src = fs.mkdtempSync('/tmp/nsfd-bind-');
+    // Rootless, the target's root user maps to us, who may not write /mnt: mount points under a directory of ours.
+    const mnt = isRoot ? '/mnt' : fs.mkdtempSync('/tmp/nsfd-mnt-');
     try {
       fs.writeFileSync(path.join(src, 'host-file'), 'from the host');
-      execFileSync('nsenter', ['-t', String(target.pid), '-m', 'mkdir', '-p', '/mnt/c-tmpfs', '/mnt/c-bind']);
-      c.mount('tmpfs', '/mnt/c-tmpfs', { options: { size: '2m', mode: '0700' }, nosuid: true });
-      c.writeFile('/mnt/c-tmpfs/f', 'in tmpfs');
-      const inside = execFileSync('nsenter', ['-t', String(target.pid), '-m', 'sh', '-c', 'cat /mnt/c-tmpfs/f; grep " /mnt/c-tmpfs " /proc/1/mountinfo']).toString();
+      execFileSync('nsenter', ['-t', String(target.pid), ...userArgs, '-m', 'mkdir', '-p', `${mnt}/c-tmpfs`, `${mnt}/c-bind`]);
+      c.mount('tmpfs', `${mnt}/c-tmpfs`, { options: { size: '2m', mode: '0700' }, nosuid: true });
+      c.writeFile(`${mnt}/c-tmpfs/f`, 'in tmpfs');
+      const inside = execFileSync('nsenter', ['-t', String(target.pid), ...userArgs, '-m', 'sh', '-c', `cat ${mnt}/c-tmpfs/f; grep " ${mnt}/c-tmpfs " /proc/1/mountinfo`]).toString();
       expect(inside).toContain('in tmpfs');
       expect(inside).toMatch(/tmpfs .*size=2048k,mode=700/);
       expect(inside).toMatch(/nosuid/);
-      expect(fs.existsSync('/mnt/c-tmpfs/f')).toBe(false);
+      expect(fs.existsSync(`${mnt}/c-tmpfs/f`)).toBe(false);
 
-      c.mount(src, '/mnt/c-bind', { readonly: true });
-      expect(c.readFile('/mnt/c-bind/host-file', 'utf8')).toBe('from the host');
-      expect(() => c.writeFile('/mnt/c-bind/new', 'x')).toThrow(expect.objectContaining({ code: 'EROFS' }));
+      if (isRoot) {
+        c.mount(src, `${mnt}/c-bind`, { readonly: true });
+        expect(c.readFile(`${mnt}/c-bind/host-file`, 'utf8')).toBe('from the host');
+        expect(() => c.writeFile(`${mnt}/c-bind/new`, 'x')).toThrow(expect.objectContaining({ code: 'EROFS' }));
+      } else {
+        // Rootless, a bind mount's source is a copy of our mount tree (open_tree(OPEN_TREE_CLONE)): that needs CAP_SYS_ADMIN over our mount ns.
+        expect(catchErr(() => c.mount(src, `${mnt}/c-bind`, { readonly: true }))).toMatchObject({ code: 'EPERM', syscall: 'open_tree' });
+      }
 
       // proc, made by a helper inside the target's pid namespace: its pids.
-      execFileSync('nsenter', ['-t', String(target.pid), '-m', 'mkdir', '-p', '/mnt/c-proc']);
-      c.mount('proc', '/mnt/c-proc');
-      expect(c.readFile('/mnt/c-proc/1/comm', 'utf8')).toBe('sleep\n');
+      execFileSync('nsenter', ['-t', String(target.pid), ...userArgs, '-m', 'mkdir', '-p', `${mnt}/c-proc`]);
+      c.mount('proc', `${mnt}/c-proc`);
+      expect(c.readFile(`${mnt}/c-proc/1/comm`, 'utf8')).toBe('sleep\n');
     } finally {
-      execFileSync('nsenter', ['-t', String(target.pid), '-m', 'sh', '-c', 'umount /mnt/c-tmpfs /mnt/c-bind /mnt/c-proc; rmdir /mnt/c-tmpfs /mnt/c-bind /mnt/c-proc']);
+      execFileSync('nsenter', ['-t', String(target.pid), ...userArgs, '-m', 'sh', '-c', `umount ${mnt}/c-tmpfs ${mnt}/c-bind ${mnt}/c-proc; rmdir ${mnt}/c-tmpfs ${mnt}/c-bind ${mnt}/c-proc`]);
       fs.rmSync(src, { recursive: true, force: true });
+      if (!isRoot) fs.rmSync(mnt, { recursive: true, force: true });
       c.close();
     }
   });
@@ -466,7 +488,8 @@ describe.runIf(isRoot)('Container.fromPid (adopting a running container)', () =>
       expect(e).toMatchObject({ code: 'EINVAL', syscall: 'fsconfig' });
       expect(e.hint).toMatch(/nosuchoption/);
       expect(() => c.mount('tmp fs', '/mnt')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
-      expect(catchErr(() => c.mount('/no/such/source', '/mnt'))).toMatchObject({ code: 'ENOENT', syscall: 'open_tree' });
+      // Rootless, open_tree(OPEN_TREE_CLONE) of a host path is refused before the path is looked up.
+      expect(catchErr(() => c.mount('/no/such/source', '/mnt'))).toMatchObject({ code: isRoot ? 'ENOENT' : 'EPERM', syscall: 'open_tree' });
     } finally {
       c.close();
       fsx.cleanup();
@@ -497,7 +520,7 @@ describe.runIf(isRoot)('Container.fromPid (adopting a running container)', () =>
   });
 });
 
-describe.runIf(isRoot)('Container.list and persist', () => {
+describe('Container.list and persist', () => {
   it('list() finds a created container as a namespace set led by its init', async () => {
     const c = await Container.create();
     try {
@@ -515,7 +538,7 @@ describe.runIf(isRoot)('Container.list and persist', () => {
     expect(Container.list().find((g) => g.leader === c.pid)).toBeUndefined();
   });
 
-  it('persist(dir) keeps the namespaces usable after the container is gone (fixture in a private mount ns)', () => {
+  needsRoot('persist() bind-mounts nsfs files, which the kernel allows only in a mount ns of the user ns owning those namespaces, or with CAP_SYS_ADMIN over ours').it('persist(dir) keeps the namespaces usable after the container is gone (fixture in a private mount ns)', () => {
     // Pinned to one CPU: the kernel refuses to bind a mount namespace whose
     // id is not above the caller's, and 6.18 hands ids out in per-CPU
     // batches, so the fixture's own (older) namespace could get the larger id.
@@ -538,7 +561,7 @@ describe.runIf(isRoot)('Container.list and persist', () => {
   });
 });
 
-describe.runIf(isRoot)('unprivileged (nobody)', () => {
+needsRoot('runs a fixture as another user (uid 65534): setuid').describe('unprivileged (nobody)', () => {
   it('a rootless container: user namespace added, run, socket on port 80, mount, close kills', () => {
     const r = runFixture('container-rootless.js', [], { uid: 65534, gid: 65534 });
     const out = JSON.parse(r.stdout || '{}') as Record<string, unknown>;

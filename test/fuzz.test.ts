@@ -13,7 +13,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 
 import { CLONE_FLAG, Namespace, NsError, OwnedFd, Pidfd, openFlags } from '../lib/index';
 import { native } from '../lib/sys/native';
-import { fdCount, isRoot } from './helpers';
+import { fdCount, isRoot, needsRoot } from './helpers';
 import { FuzzResult, checkFuzz, runFuzz } from './stress/fuzz-check';
 
 const SEED = Number(process.env.NSFD_FUZZ_SEED ?? 20251124);
@@ -189,7 +189,7 @@ describe('hostile numbers and strings never name another fd or path', () => {
     }
   });
 
-  it.runIf(isRoot)('persist never stacks a second namespace on one path; unpersist removes it', () => {
+  needsRoot('persist() bind-mounts nsfs files in our mount namespace (CAP_SYS_ADMIN)').it('persist never stacks a second namespace on one path; unpersist removes it', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsfd-persist-'));
     const p = path.join(dir, 'net');
     try {

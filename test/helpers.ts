@@ -4,9 +4,9 @@ import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-import { Pidfd, features } from '../lib/index';
+import { Pidfd, SpawnOptions, features } from '../lib/index';
 import { UnsharedTarget, startUnshared, until } from './fixtures/_util.js';
 
 export { until };
@@ -144,4 +144,47 @@ export async function warmUp(): Promise<void> {
   await p.wait();
   p.close();
   await new Promise((r) => (cp.exitCode !== null ? r(null) : cp.once('exit', r)));
+}
+
+/** Our uid and gid (what a rootless user namespace maps 0 to). */
+export const uid = process.getuid?.() ?? 0;
+export const gid = process.getgid?.() ?? 0;
+
+/**
+ * Spawn options for this user: as root, `options` unchanged; otherwise the
+ * same in a new user namespace that maps root to us (uid and gid), which is
+ * what creating or joining other namespaces needs without privileges. With
+ * `join`, 'user' is added to explicit joinTypes instead: the child enters
+ * the target's own user namespace (as its root) before the rest.
+ */
+export function rootless<T extends SpawnOptions>(options: T): T {
+  if (isRoot) return options;
+  if (options.join !== undefined) {
+    if (options.joinTypes === undefined || options.joinTypes.includes('user')) return options;
+    return { ...options, joinTypes: ['user', ...options.joinTypes] };
+  }
+  if (options.unshare?.includes('user')) return options;
+  return {
+    ...options,
+    unshare: ['user', ...(options.unshare ?? [])],
+    uidMap: [{ inside: 0, outside: uid, count: 1 }],
+    gidMap: [{ inside: 0, outside: gid, count: 1 }],
+  };
+}
+
+/**
+ * Tests that need a privilege a rootless run lacks. As root, `it` and
+ * `describe` themselves (same titles, same tests); otherwise skipped, with
+ * the missing privilege in the title, e.g.
+ * "… [skipped rootless: needs root: joins the host's namespaces]".
+ */
+export function needsRoot(why: string): { it: typeof it; describe: typeof describe } {
+  if (isRoot) return { it, describe };
+  const note = (name: unknown) => `${String(name)} [skipped rootless: needs root: ${why}]`;
+  const skipIt = ((name: string, ...rest: unknown[]) => (it.skip as (...a: unknown[]) => void)(note(name), ...rest)) as unknown as typeof it;
+  const skipDescribe = ((name: string, ...rest: unknown[]) => (describe.skip as (...a: unknown[]) => void)(note(name), ...rest)) as unknown as typeof describe;
+  // it.each / describe.each and .runIf / .skipIf keep working (skipped).
+  Object.assign(skipIt, { each: (...t: unknown[]) => (name: string, ...rest: unknown[]) => (it.skip.each as (...a: unknown[]) => (...b: unknown[]) => void)(...t)(note(name), ...rest), runIf: () => skipIt, skipIf: () => skipIt });
+  Object.assign(skipDescribe, { runIf: () => skipDescribe, skipIf: () => skipDescribe });
+  return { it: skipIt, describe: skipDescribe };
 }

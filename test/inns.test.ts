@@ -17,10 +17,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Namespace, NsError, OwnedFd, Pidfd, mkdirIn, openFlags, openIn, readFileIn, socketIn, socketNamespace, writeFileIn } from '../lib/index';
 import { native } from '../lib/sys/native';
 import * as R from './fixtures/inns-rootfs.js';
-import { Target, checkLeaksPerTest, childPids, isRoot, runFixture, startTarget, threadCount, warmUp } from './helpers';
+import { Target, checkLeaksPerTest, childPids, isRoot, needsRoot, runFixture, startTarget, threadCount, warmUp } from './helpers';
 
 
 const hasPython = spawnSync('python3', ['-c', '1']).status === 0;
+// Rootless, the targets' namespaces belong to their own user ns (unshare
+// --user --map-root-user): nsenter joins that first, keeping our ids.
+const userArgs = isRoot ? [] : ['-U', '--preserve-credentials'];
 const cloexec = (fd: number) => (native.fcntl_getfd(fd) & 1) === 1;
 
 let target: Target;
@@ -30,9 +33,8 @@ let chrooted: R.Started;
 
 beforeAll(async () => {
   await warmUp();
-  if (!isRoot) return;
   target = await startTarget();
-  execFileSync('nsenter', ['-t', String(target.pid), '-n', 'ip', 'link', 'set', 'lo', 'up']);
+  execFileSync('nsenter', ['-t', String(target.pid), ...userArgs, '-n', 'ip', 'link', 'set', 'lo', 'up']);
   fsx = R.makeRootfs();
   pivoted = await R.startPivoted(fsx.root);
   chrooted = await R.startChrooted(fsx.root);
@@ -86,7 +88,7 @@ describe('names are looked up in their own tables only', () => {
   });
 });
 
-describe.runIf(isRoot)('socketIn (as root: thread path)', () => {
+describe(isRoot ? 'socketIn (as root: thread path)' : 'socketIn (rootless: helper child path)', () => {
   it('a TCP server listening in the target netns: reachable from inside, not from the host', async () => {
     using p = Pidfd.open(target.pid);
     const s = socketIn(p, { family: 'inet', type: 'stream', bind: { address: '127.0.0.1', port: 0 }, reuseAddr: true });
@@ -164,6 +166,11 @@ describe.runIf(isRoot)('socketIn (as root: thread path)', () => {
     expect(names).toEqual(['lo']);
     // The same call with our own netns as the target sees ours (socketIn only borrows the Namespace).
     using cur = Namespace.current('net');
+    if (!isRoot) {
+      // Rootless, our own netns belongs to the initial user ns, where we have no CAP_SYS_ADMIN: refused, typed.
+      expect(catchErr(() => socketIn(cur, { family: 'netlink', type: 'raw', protocol: 'route' }))).toMatchObject({ code: 'EPERM', syscall: 'setns' });
+      return;
+    }
     using ours = socketIn(cur, { family: 'netlink', type: 'raw', protocol: 'route' });
     const hostLinks = fs.readdirSync('/sys/class/net').sort();
     expect(dumpLinks(ours.fd).sort()).toEqual(hostLinks);
@@ -181,7 +188,7 @@ describe.runIf(isRoot)('socketIn (as root: thread path)', () => {
       execFile(pre[0] as string, [...pre.slice(1), 'python3', '-c', client], (_e, stdout) => resolve(stdout.trim()));
     });
     try {
-      expect(await run(['nsenter', '-t', String(target.pid), '-n'])).toBe('unix inside');
+      expect(await run(['nsenter', '-t', String(target.pid), ...userArgs, '-n'])).toBe('unix inside');
       expect(await run(['env'])).toBe(String(os.constants.errno.ECONNREFUSED));
     } finally {
       await new Promise((r) => server.close(r));
@@ -229,15 +236,16 @@ describe.runIf(isRoot)('socketIn (as root: thread path)', () => {
     const t = await startTarget({ types: ['net'] });
     const p = Pidfd.open(t.pid);
     await t.stop();
-    expect(catchErr(() => socketIn(p, { family: 'inet', type: 'stream' }))).toMatchObject({ code: 'ESRCH', syscall: 'setns', pid: t.pid });
+    // Rootless, the helper path first asks the pidfd for the target's user ns: that is where ESRCH shows.
+    expect(catchErr(() => socketIn(p, { family: 'inet', type: 'stream' }))).toMatchObject({ code: 'ESRCH', syscall: isRoot ? 'setns' : 'ioctl(PIDFD_GET_USER_NAMESPACE)', pid: t.pid });
     p.close();
     expect(catchErr(() => socketIn(p, { family: 'inet', type: 'stream' }))).toMatchObject({ code: 'EBADF' });
   });
 });
 
-describe.runIf(isRoot)('openIn and friends (as root)', () => {
+describe(isRoot ? 'openIn and friends (as root)' : 'openIn and friends (rootless: as the target user namespace\'s root)', () => {
   it("resolves mounts of the target's mount namespace (a tmpfs mounted there, invisible here)", () => {
-    execFileSync('nsenter', ['-t', String(target.pid), '-m', 'sh', '-c', 'mkdir -p /mnt/inns && mount -t tmpfs nsfd-inns /mnt/inns && echo in-tmpfs > /mnt/inns/f']);
+    execFileSync('nsenter', ['-t', String(target.pid), ...userArgs, '-m', 'sh', '-c', 'mkdir -p /mnt/inns && mount -t tmpfs nsfd-inns /mnt/inns && echo in-tmpfs > /mnt/inns/f']);
     using p = Pidfd.open(target.pid);
     expect(readFileIn(p, '/mnt/inns/f', 'utf8')).toBe('in-tmpfs\n');
     expect(fs.existsSync('/mnt/inns/f')).toBe(false);
@@ -340,7 +348,7 @@ describe.runIf(isRoot)('openIn and friends (as root)', () => {
     }
     // Some lookups went through: the test exercised the path, not only errors.
     expect(seen.ok ?? 0).toBeGreaterThan(0);
-  });
+  }, 120000); // rootless, each openIn forks a helper child while the racer keeps a core busy: slower on a loaded machine
 
   it('a file swapped with a symlink to a host path while being opened', async () => {
     const secret = fs.statSync(path.join(fsx.host, 'etc/marker'));
@@ -374,7 +382,7 @@ describe.runIf(isRoot)('openIn and friends (as root)', () => {
       await racer.stop();
     }
     expect(ok).toBeGreaterThan(0);
-  });
+  }, 120000); // rootless, each openIn forks a helper child while the racer keeps a core busy: slower on a loaded machine
 
   it('creates files with fs.open flags and a mode; honours x, a, +', () => {
     using p = Pidfd.open(pivoted.pid);
@@ -487,7 +495,7 @@ describe.runIf(isRoot)('openIn and friends (as root)', () => {
   });
 });
 
-describe.runIf(isRoot)('unprivileged (nobody): the helper child joins the user namespace', () => {
+needsRoot('runs a fixture as another user (uid 65534): setuid').describe('unprivileged (nobody): the helper child joins the user namespace', () => {
   it('sockets, files and mkdir in a rootless target; EPERM on a root-owned one', () => {
     const r = runFixture('inns-rootless.js', [String(target.pid)], { uid: 65534, gid: 65534 });
     const out = JSON.parse(r.stdout || '{}') as Record<string, unknown>;

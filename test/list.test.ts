@@ -13,7 +13,7 @@ import { parseNsLink } from '../lib/list/links';
 import { listnsIds, nsfsHandle } from '../lib/list/listns';
 import { parseMountinfo, unescapeMountinfo } from '../lib/list/mountinfo';
 import { NS_TYPES } from '../lib/core/ns-types';
-import { Target, checkLeaksPerTest, feat, isRoot, killAndClose, repoRoot, sleep, startTarget } from './helpers';
+import { Target, checkLeaksPerTest, feat, isRoot, killAndClose, needsRoot, repoRoot, sleep, startTarget } from './helpers';
 
 const ino = (p: string) => fs.statSync(p).ino;
 const distBuilt = fs.existsSync(path.join(repoRoot, 'dist', 'index.js'));
@@ -155,12 +155,23 @@ describe('listNamespaces: a target in new namespaces', () => {
     const list = await listNamespaces();
     const ourPidNs = ino('/proc/self/ns/pid');
     const ourUser = ino('/proc/self/ns/user');
+    // As root the target's namespaces belong to our user ns; rootless, to
+    // the target's own user ns (which we own: its owner is ours, its uid ours).
+    const targetUser = ino(`/proc/${target.pid}/ns/user`);
+    const owner = isRoot ? ourUser : targetUser;
+    expect(targetUser === ourUser).toBe(isRoot);
+    if (!isRoot) {
+      const userNs = find(list, targetUser);
+      expect(userNs?.pids).toContain(target.pid);
+      expect(userNs?.ownerInode).toBe(ourUser);
+      expect(userNs?.ownerUid).toBe(process.geteuid?.());
+    }
     for (const type of ['mnt', 'net', 'uts', 'ipc', 'cgroup', 'pid', 'time'] as const) {
       const inode = ino(`/proc/${target.pid}/ns/${type}`);
       const ns = find(list, inode);
       expect(ns, type).toBeDefined();
       expect(ns?.pids).toContain(target.pid);
-      expect(ns?.ownerInode).toBe(ourUser);
+      expect(ns?.ownerInode).toBe(owner);
       expect(ns?.ownerUid).toBe(process.geteuid?.());
       expect(ns?.command).toMatch(/sleep/);
     }
@@ -262,7 +273,7 @@ describe('namespaces that lsns misses', () => {
     }
   });
 
-  it.skipIf(!distBuilt)('held only by a thread (a Worker attached to it)', async () => {
+  needsRoot('attach() of a thread into a namespace owned by another user namespace, which it could not come back from').it.skipIf(!distBuilt)('held only by a thread (a Worker attached to it)', async () => {
     const t = target as Target;
     const net = ino(`/proc/${t.pid}/ns/net`);
     const h = await startHolder([String(t.pid), 'thread']);
@@ -276,7 +287,7 @@ describe('namespaces that lsns misses', () => {
     expect(lsnsInodes('net').has(net)).toBe(false);
   });
 
-  it.skipIf(!isRoot)('held only by a bind mount', async () => {
+  needsRoot('bind-mounts an nsfs file in our mount namespace (CAP_SYS_ADMIN)').it('held only by a bind mount', async () => {
     const t = target as Target;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsfd-list-'));
     const file = path.join(dir, 'net ns'); // a space: escaped in mountinfo
@@ -308,7 +319,7 @@ describe('namespaces that lsns misses', () => {
     }
   });
 
-  it.skipIf(!isRoot)('held only by a bind mount inside another mount namespace', async () => {
+  it('held only by a bind mount inside another mount namespace', async () => {
     // A process in its own mount namespace bind-mounts a netns there; the
     // netns's process then dies. Only that mount namespace's mountinfo has it.
     const t = target as Target;
@@ -316,9 +327,12 @@ describe('namespaces that lsns misses', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsfd-list-'));
     const file = path.join(dir, 'pinned');
     fs.writeFileSync(file, '');
+    // Rootless, the keeper first enters the target's user ns (ours to enter),
+    // so that its new mount ns belongs to the user ns that owns the netns: the
+    // kernel refuses that bind mount in a mount ns of any other user ns.
     const keeper = spawn(
-      'unshare',
-      ['--mount', '--propagation', 'private', 'sh', '-c', `mount --bind /proc/${t.pid}/ns/net ${file} && echo ok && exec sleep 100000`],
+      isRoot ? 'unshare' : 'nsenter',
+      [...(isRoot ? [] : ['-t', String(t.pid), '-U', '--preserve-credentials', 'unshare']), '--mount', '--propagation', 'private', 'sh', '-c', `mount --bind /proc/${t.pid}/ns/net ${file} && echo ok && exec sleep 100000`],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     try {
@@ -421,7 +435,8 @@ describe('races', () => {
     fs.writeFileSync(log, '');
     // Two loops of short-lived processes, each in a new netns and uts ns,
     // each logging "pid netns-inode" before it execs into a short sleep.
-    const script = `while :; do unshare --net --uts sh -c 'echo "$$ $(readlink /proc/$$/ns/net)" >> ${log}; exec sleep 0.01'; done`;
+    // Rootless, in a new user ns too (mapping root to us), which creating the others needs.
+    const script = `while :; do unshare ${isRoot ? '' : '--user --map-root-user '}--net --uts sh -c 'echo "$$ $(readlink /proc/$$/ns/net)" >> ${log}; exec sleep 0.01'; done`;
     const loops = [0, 1, 2].map(() => spawn('sh', ['-c', script], { stdio: 'ignore', detached: true }));
     const preexisting = new Set((await listNamespaces({ type: 'net' })).map((n) => n.inode));
     const results: NamespaceInfo[][] = [];

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { Namespace, NsError, Pidfd, UnsupportedError } from '../lib/index';
-import { checkLeaksPerTest, feat, isCloexec, isRoot, sharedTarget, startTarget } from './helpers';
+import { checkLeaksPerTest, feat, isCloexec, isRoot, needsRoot, sharedTarget, startTarget } from './helpers';
 
 const target = sharedTarget();
 checkLeaksPerTest();
@@ -83,7 +83,7 @@ describe('Namespace', () => {
     }
   });
 
-  it.runIf(isRoot)('persist() keeps a namespace after its processes exit; unpersist() removes it', async () => {
+  needsRoot('persist() bind-mounts nsfs files in our mount namespace (CAP_SYS_ADMIN)').it('persist() keeps a namespace after its processes exit; unpersist() removes it', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsfd-persist-'));
     const file = path.join(dir, 'net');
     const t = await startTarget();

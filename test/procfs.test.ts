@@ -10,6 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { ownProcfs, procRead, procReaddir, procReadlink, procfsProblem } from '../lib/core/procfs';
 import { isRoot } from './helpers';
 
+const userArgs = isRoot ? [] : ['--user', '--map-root-user'];
+
 const fixture = path.join(__dirname, 'fixtures/procfs-check.js');
 
 function runUnder(prefix: string[], uid?: number, full = false): Record<string, unknown> {
@@ -47,13 +49,17 @@ describe('our procfs', () => {
     }
   });
 
-  it.runIf(isRoot)('under another pid namespace\'s /proc (unshare -p -f, no --mount-proc): a private procfs, never the host\'s entries', () => {
-    const o = runUnder(['unshare', '--pid', '--fork', '--mount'], undefined, true);
+  it('under another pid namespace\'s /proc (unshare -p -f, no --mount-proc): a private procfs, never the host\'s entries', () => {
+    // Rootless, in a user ns of its own too (root there): it may mount a procfs then.
+    // As root, also a child with id maps and a container (host ids 100000+ need root).
+    const o = runUnder(['unshare', ...userArgs, '--pid', '--fork', '--mount'], undefined, isRoot);
     expect(o.pid).toBe(1);
-    // Its child's id maps were written to the child, not to the host process with that pid.
-    expect(o.mappedChild).toEqual(['0', '0']);
-    // A container made, run in (its mount namespace joined) and closed.
-    expect(o.container).toBe('inner');
+    if (isRoot) {
+      // Its child's id maps were written to the child, not to the host process with that pid.
+      expect(o.mappedChild).toEqual(['0', '0']);
+      // A container made, run in (its mount namespace joined) and closed.
+      expect(o.container).toBe('inner');
+    }
     // /proc/self of the mounted /proc is our host pid, not 1: that /proc is the host's.
     expect(o.mountedProcSelf).not.toBe('1');
     expect(o.procfs).toBe('private');
@@ -62,16 +68,23 @@ describe('our procfs', () => {
     expect(o.netIsOurs).toBe(true);
   });
 
-  it.runIf(isRoot)('with a tmpfs mounted over /proc: a private procfs', () => {
-    const o = runUnder(['unshare', '--mount', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs none /proc && exec "$@"', 'sh']);
+  it('with a tmpfs mounted over /proc: a private procfs', () => {
+    const o = runUnder(['unshare', ...userArgs, '--mount', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs none /proc && exec "$@"', 'sh']);
     expect(o.mountedProcSelf).toMatchObject({ error: 'ENOENT' });
+    if (!isRoot) {
+      // Rootless, its pid ns is the host's (owned by the initial user ns): no right to mount a procfs, and it says so.
+      expect(o.procfs).toMatchObject({ error: 'EPERM', syscall: 'fsopen' });
+      expect(String((o.procfs as { hint: string }).hint)).toMatch(/not a procfs.*CAP_SYS_ADMIN over this pid namespace/);
+      return;
+    }
     expect(o.procfs).toBe('private');
     expect(o.ownComm).toBe('node');
     expect(o.info).toMatchObject({ pid: o.pid });
   });
 
-  it.runIf(isRoot)('rootless, with a foreign /proc and no right to mount one: a typed error that says why, never the foreign entries', () => {
-    const o = runUnder(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', 'unshare', '--user', '--map-root-user', '--pid', '--fork']);
+  it('rootless, with a foreign /proc and no right to mount one: a typed error that says why, never the foreign entries', () => {
+    // As root, dropped to nobody first; rootless, we are unprivileged already.
+    const o = runUnder([...(isRoot ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : []), 'unshare', '--user', '--map-root-user', '--pid', '--fork']);
     expect(o.pid).toBe(1);
     expect(o.procfs).toMatchObject({ error: 'EPERM', syscall: 'fsopen' });
     expect(String((o.procfs as { hint: string }).hint)).toMatch(/another pid namespace/);

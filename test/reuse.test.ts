@@ -8,20 +8,22 @@ import * as path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { feat, isRoot, repoRoot } from './helpers';
+import { feat, isRoot, needsRoot, repoRoot } from './helpers';
 
 const fixture = (name: string) => path.join(repoRoot, 'test/fixtures', name);
 const asNobody = { uid: 65534, gid: 65534 };
 
 function runReuse(args: string[], asUser: boolean, mode: 'cp' | 'spawn') {
-  const cmd = asUser
+  // Rootless, every run is in a user ns of its own (mapping root to us), which
+  // a new pid ns and writing its ns_last_pid need; we are already unprivileged.
+  const cmd = asUser || !isRoot
     ? ['--user', '--map-root-user', '--pid', '--fork', '--mount-proc']
     : ['--pid', '--fork', '--mount-proc'];
   const r = spawnSync('unshare', [...cmd, process.execPath, fixture('reuse-pid.js'), mode, ...args], {
     encoding: 'utf8',
     timeout: 60000,
     cwd: '/',
-    ...(asUser ? asNobody : {}),
+    ...(asUser && isRoot ? asNobody : {}),
   });
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
@@ -81,7 +83,7 @@ function checkReuse(o: Record<string, any>) {
   expect(o.whereUnchanged).toBe(true);
 }
 
-describe.runIf(isRoot)('pid reuse: a stale Pidfd never reaches the process that got its pid', () => {
+describe('pid reuse: a stale Pidfd never reaches the process that got its pid', () => {
   it('as root: A from child_process, B gets its pid; every operation on the old handle fails with ESRCH', () => {
     checkReuse(runReuse([], false, 'cp'));
   });
@@ -97,7 +99,7 @@ describe.runIf(isRoot)('pid reuse: a stale Pidfd never reaches the process that 
   });
 });
 
-describe.runIf(isRoot && feat.unprivileged_userns.available)('atomic attach: a join refused part-way leaves the thread where it was', () => {
+needsRoot('runs a fixture as another user (uid 65534): setuid').describe.runIf(feat.unprivileged_userns.available)('atomic attach: a join refused part-way leaves the thread where it was', () => {
   it('list and pidfd forms, checked by the identity of all eight namespace types', () => {
     // nobody, root in its own user namespace U; T (sleep) has joinable net+ipc
     // and the host's uts and cgroup; the fixture has its own four.

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Container, NsError, run, spawn } from '../lib/index';
-import { checkLeaksPerTest, fdCount, isRoot, until, warmUp } from './helpers';
+import { checkLeaksPerTest, fdCount, isRoot, needsRoot, rootless, until, warmUp } from './helpers';
 
 beforeAll(warmUp);
 
@@ -33,7 +33,7 @@ async function stop(s: { kill(sig: NodeJS.Signals): void; exited: Promise<unknow
   s.close();
 }
 
-describe.runIf(isRoot)('a process placed in a user namespace never keeps host ids', () => {
+needsRoot('maps host ids 100000+ into new user namespaces (CAP_SETUID, CAP_SETGID in the initial user ns)').describe('a process placed in a user namespace never keeps host ids', () => {
   checkLeaksPerTest();
 
   it('spawn into a new user namespace: uid/gid 0 of that namespace by default (host 100000), not host root', async () => {
@@ -125,7 +125,7 @@ describe.runIf(isRoot)('a process placed in a user namespace never keeps host id
   });
 });
 
-describe.runIf(isRoot)('spawn root', () => {
+describe('spawn root', () => {
   checkLeaksPerTest();
 
   it('a relative cwd resolves inside the new root, never from Node\'s cwd outside it', async () => {
@@ -141,12 +141,13 @@ describe.runIf(isRoot)('spawn root', () => {
       fs.writeFileSync(path.join(host, 'etc/marker'), 'HOST\n');
       // Node's cwd is outside the jail: "." used to be that directory.
       process.chdir(path.join(host, 'etc'));
-      const r = await run('/bin/busybox', ['sh', '-c', 'busybox pwd; busybox cat marker ../etc/marker 2>&1'], { root: jail, cwd: '.', env: { PATH: '/bin' } });
+      // Rootless, chroot() needs CAP_SYS_CHROOT: the child gets it in a new user ns of its own.
+      const r = await run('/bin/busybox', ['sh', '-c', 'busybox pwd; busybox cat marker ../etc/marker 2>&1'], rootless({ root: jail, cwd: '.', env: { PATH: '/bin' } }));
       const lines = r.stdout.trim().split('\n');
       expect(lines[0]).toBe('/');
       expect(r.stdout).toContain('JAIL');
       expect(r.stdout).not.toContain('HOST');
-      const sub = await run('/bin/busybox', ['pwd'], { root: jail, cwd: 'bin' });
+      const sub = await run('/bin/busybox', ['pwd'], rootless({ root: jail, cwd: 'bin' }));
       expect(sub.stdout.trim()).toBe('/bin');
     } finally {
       process.chdir(before);

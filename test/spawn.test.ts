@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Namespace, NsError, OwnedFd, Pidfd, RunFailure, RunOptions, SpawnOptions, Subprocess, run, spawn, translatePid } from '../lib/index';
 import * as R from './fixtures/inns-rootfs.js';
-import { checkLeaksPerTest, childPids, fdCount, feat, isCloexec, isRoot, repoRoot, runFixture, sharedTarget, sleep, startTarget, until } from './helpers';
+import { checkLeaksPerTest, childPids, fdCount, feat, gid, isCloexec, isRoot, needsRoot, repoRoot, rootless, runFixture, sharedTarget, sleep, startTarget, uid, until } from './helpers';
 
 const NS = ['user', 'mnt', 'uts', 'ipc', 'pid', 'net', 'cgroup', 'time'] as const;
 const nsLink = (pid: number | 'self', t: string): string => fs.readlinkSync(`/proc/${pid}/ns/${t}`);
@@ -321,7 +321,8 @@ describe('joining a target', () => {
   });
 
   it('sees the target\'s hostname and filesystem', async () => {
-    cp.execFileSync('nsenter', ['-t', String(target.pid), '-u', 'hostname', 'nsfd-target']);
+    // Rootless, the target's uts ns is owned by its own user ns: nsenter joins that first.
+    cp.execFileSync('nsenter', ['-t', String(target.pid), ...(isRoot ? [] : ['-U', '--preserve-credentials']), '-u', 'hostname', 'nsfd-target']);
     const r = await run('hostname', [], { join: tpidfd });
     expect(r.stdout).toBe('nsfd-target\n');
     // The target mounted its own /proc: in its mount and pid ns, ps-like views see only it and us.
@@ -330,8 +331,9 @@ describe('joining a target', () => {
   });
 
   it('joinTypes picks the types; a list of Namespaces is joined user first', async () => {
-    expect(await childLinks(['uts', 'net'], { join: tpidfd, joinTypes: ['uts'] })).toEqual([nsLink(target.pid, 'uts'), nsLink('self', 'net')]);
-    const list = [tpidfd.namespace('net'), tpidfd.namespace('ipc')];
+    expect(await childLinks(['uts', 'net'], rootless({ join: tpidfd, joinTypes: ['uts'] }))).toEqual([nsLink(target.pid, 'uts'), nsLink('self', 'net')]);
+    // Rootless, the target's user ns goes in the list too (it owns the others), and is joined first.
+    const list = [tpidfd.namespace('net'), tpidfd.namespace('ipc'), ...(isRoot ? [] : [tpidfd.namespace('user')])];
     try {
       expect(await childLinks(['net', 'ipc', 'uts'], { join: list })).toEqual([nsLink(target.pid, 'net'), nsLink(target.pid, 'ipc'), nsLink('self', 'uts')]);
     } finally {
@@ -344,7 +346,7 @@ describe('joining a target', () => {
     try {
       using p = Pidfd.open(t.pid);
       expect(nsLink(t.pid, 'time')).not.toBe(nsLink('self', 'time'));
-      const r = await run('readlink', ['/proc/self/ns/time'], { join: p, joinTypes: ['time'] });
+      const r = await run('readlink', ['/proc/self/ns/time'], rootless({ join: p, joinTypes: ['time'] }));
       expect(r.stdout.trim()).toBe(nsLink(t.pid, 'time'));
     } finally {
       await t.stop();
@@ -352,12 +354,12 @@ describe('joining a target', () => {
   });
 
   it('joins, then creates new namespaces owned by the joined ones (and a new pid ns: pid 1)', async () => {
-    const r = await run('sh', ['-c', 'echo $$; readlink /proc/self/ns/uts; readlink /proc/self/ns/net'], {
+    const r = await run('sh', ['-c', 'echo $$; readlink /proc/self/ns/uts; readlink /proc/self/ns/net'], rootless({
       join: tpidfd,
       joinTypes: ['uts'],
       unshare: ['pid', 'net', 'mnt'],
       mountProc: true,
-    });
+    }));
     const [pid1, uts, net] = r.stdout.trim().split('\n');
     expect(pid1).toBe('1');
     expect(uts).toBe(nsLink(target.pid, 'uts'));
@@ -365,7 +367,7 @@ describe('joining a target', () => {
     expect(net).not.toBe(nsLink(target.pid, 'net'));
   });
 
-  it('join a pid ns, then a new user ns whose maps we write while the child waits', async () => {
+  needsRoot('rootless, the target\'s pid ns belongs to its own user ns, and the maps of a user ns made inside that one may only be written from it or its parent (user_namespaces(7)), not from ours').it('join a pid ns, then a new user ns whose maps we write while the child waits', async () => {
     const r = await run('sh', ['-c', 'id -u; cat /proc/self/uid_map'], {
       join: tpidfd,
       joinTypes: ['pid', 'uts'],
@@ -382,10 +384,10 @@ describe('joining a target', () => {
 
 describe('new namespaces', () => {
   it('unshare: the child is pid 1 of a new pid ns, with its own /proc', async () => {
-    const r = await run('sh', ['-c', 'echo $$; ls /proc | grep -cE "^[0-9]+$"; for t in mnt uts ipc pid net cgroup; do readlink /proc/self/ns/$t; done'], {
+    const r = await run('sh', ['-c', 'echo $$; ls /proc | grep -cE "^[0-9]+$"; for t in mnt uts ipc pid net cgroup; do readlink /proc/self/ns/$t; done'], rootless({
       unshare: ['pid', 'mnt', 'uts', 'ipc', 'net', 'cgroup'],
       mountProc: true,
-    });
+    }));
     const [pid, count, ...links] = r.stdout.trim().split('\n');
     expect(pid).toBe('1');
     expect(Number(count)).toBeLessThanOrEqual(3); // sh, ls, grep at most
@@ -398,12 +400,12 @@ describe('new namespaces', () => {
   });
 
   it('unshare time: the exec\'d program lives in a new time namespace', async () => {
-    const r = await run('readlink', ['/proc/self/ns/time'], { unshare: ['time'] });
+    const r = await run('readlink', ['/proc/self/ns/time'], rootless({ unshare: ['time'] }));
     expect(r.stdout.trim()).toMatch(/^time:\[\d+\]$/);
     expect(r.stdout.trim()).not.toBe(nsLink('self', 'time'));
   });
 
-  it.runIf(isRoot)('a new user namespace with maps (any maps: we are root)', async () => {
+  needsRoot('maps host ids 200000+ (CAP_SETUID, CAP_SETGID in the initial user ns)').it('a new user namespace with maps (any maps: we are root)', async () => {
     const r = await run('sh', ['-c', 'id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups'], {
       unshare: ['user', 'net'],
       uidMap: [{ inside: 0, outside: 200000, count: 1000 }],
@@ -415,7 +417,7 @@ describe('new namespaces', () => {
     expect(lines).toEqual(['0', '0', '0 200000 1000', '0 200000 1000', 'allow']);
   });
 
-  it.runIf(isRoot && feat.unprivileged_userns.available)('rootless (as nobody): own maps, a map it may not write, a join it lacks rights for', () => {
+  needsRoot('runs a fixture as another user (uid 65534): setuid').it.runIf(feat.unprivileged_userns.available)('rootless (as nobody): own maps, a map it may not write, a join it lacks rights for', () => {
     const r = runFixture('spawn-rootless.js', [], { uid: 65534, gid: 65534 });
     const o = JSON.parse(r.stdout);
     expect(o.error).toBeUndefined();
@@ -435,7 +437,7 @@ describe('new namespaces', () => {
 
 describe('cgroup, root and credentials', () => {
   const mount = cgroup2Mount();
-  it.runIf(isRoot && mount !== undefined && feat.clone_into_cgroup.available)('is born in a cgroup v2 directory (path or fd)', async () => {
+  needsRoot('creates a directory in the host\'s cgroup v2 hierarchy (cgroupfs write access)').it.runIf(mount !== undefined && feat.clone_into_cgroup.available)('is born in a cgroup v2 directory (path or fd)', async () => {
     const dir = path.join(mount as string, `nsfd-spawn-${process.pid}`);
     fs.mkdirSync(dir);
     try {
@@ -460,7 +462,7 @@ describe('cgroup, root and credentials', () => {
     }
   });
 
-  it.runIf(isRoot && busybox !== undefined)('root as a Pidfd: that process\'s own root, even when it is chroot()ed inside its mount namespace (nsenter --root)', async () => {
+  it.runIf(busybox !== undefined)('root as a Pidfd: that process\'s own root, even when it is chroot()ed inside its mount namespace (nsenter --root)', async () => {
     const fsx = R.makeRootfs();
     const t = await R.startChrooted(fsx.root);
     try {
@@ -477,7 +479,7 @@ describe('cgroup, root and credentials', () => {
       // A gone process: ESRCH before anything starts.
       const gone = spawn('true', [], { stdio: 'ignore' });
       await gone.exited;
-      const e = cleanFailure(() => spawn('/bin/true', [], { root: gone.pidfd, stdio: 'ignore' }));
+      const e = cleanFailure(() => spawn('/bin/true', [], rootless({ root: gone.pidfd, stdio: 'ignore' })));
       expect(e).toMatchObject({ code: 'ESRCH' });
       gone.close();
     } finally {
@@ -486,7 +488,7 @@ describe('cgroup, root and credentials', () => {
     }
   });
 
-  it.runIf(isRoot && busybox !== undefined)('root as a directory fd (OwnedFd): fchdir + chroot(".") after the joins; a non-directory or closed fd fails cleanly', async () => {
+  it.runIf(busybox !== undefined)('root as a directory fd (OwnedFd): fchdir + chroot(".") after the joins; a non-directory or closed fd fails cleanly', async () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'nsfd-rootfd-'));
     try {
       fs.mkdirSync(path.join(root, 'bin'));
@@ -494,13 +496,14 @@ describe('cgroup, root and credentials', () => {
       fs.chmodSync(path.join(root, 'bin/busybox'), 0o755);
       fs.writeFileSync(path.join(root, 'marker'), 'by fd\n');
       using dir = OwnedFd.fromRawFd(fs.openSync(root, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY));
-      const r = await run('/bin/busybox', ['sh', '-c', 'busybox cat /marker; pwd'], { root: dir, env: { PATH: '/bin' } });
+      // Rootless, chroot() needs CAP_SYS_CHROOT: the child gets it in a new user ns (a join: in the target's).
+      const r = await run('/bin/busybox', ['sh', '-c', 'busybox cat /marker; pwd'], rootless({ root: dir, env: { PATH: '/bin' } }));
       expect(r).toMatchObject({ code: 0, stdout: 'by fd\n/\n' });
       // Combined with a join of the target's namespaces (its mount namespace shows the host's /tmp too).
       const j = await run('/bin/busybox', ['cat', '/marker'], { join: tpidfd, root: dir });
       expect(j.stdout).toBe('by fd\n');
       using file = OwnedFd.fromRawFd(fs.openSync(path.join(root, 'marker'), 'r'));
-      const e = cleanFailure(() => spawn('/bin/true', [], { root: file, stdio: 'ignore' }));
+      const e = cleanFailure(() => spawn('/bin/true', [], rootless({ root: file, stdio: 'ignore' })));
       expect(e).toMatchObject({ code: 'ENOTDIR', step: 'root', syscall: 'fchdir' });
       const closed = OwnedFd.fromRawFd(fs.openSync(root, 'r'));
       closed.close();
@@ -518,18 +521,19 @@ describe('cgroup, root and credentials', () => {
       fs.copyFileSync(busybox as string, path.join(root, 'bin/busybox'));
       fs.chmodSync(path.join(root, 'bin/busybox'), 0o755);
       fs.writeFileSync(path.join(root, 'marker'), 'inside\n');
-      const r = await run('busybox', ['sh', '-c', 'busybox cat /marker; pwd; busybox ls /'], { root, cwd: '/work', env: { PATH: '/bin' } });
+      // Rootless, chroot() needs CAP_SYS_CHROOT: the child gets it in a new user namespace.
+      const r = await run('busybox', ['sh', '-c', 'busybox cat /marker; pwd; busybox ls /'], rootless({ root, cwd: '/work', env: { PATH: '/bin' } }));
       expect(r.stdout.split('\n').slice(0, 2)).toEqual(['inside', '/work']);
       expect(r.stdout.split('\n').slice(2).filter(Boolean).sort()).toEqual(['bin', 'marker', 'work']);
       // /bin/true exists outside only.
-      const e = cleanFailure(() => spawn('/bin/true', [], { root, stdio: 'ignore' }));
+      const e = cleanFailure(() => spawn('/bin/true', [], rootless({ root, stdio: 'ignore' })));
       expect(e).toMatchObject({ code: 'ENOENT', step: 'execve' });
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
     }
   }, 60000);
 
-  it.runIf(isRoot)('uid, gid and groups', async () => {
+  needsRoot('switches to uid/gid 65534 and groups 65534, 100 (CAP_SETUID, CAP_SETGID)').it('uid, gid and groups', async () => {
     const r = await run('sh', ['-c', 'id -u; id -g; id -G'], { uid: 65534, gid: 65534, groups: [65534, 100] });
     expect(r.stdout.trim().split('\n')).toEqual(['65534', '65534', '65534 100']);
     const d = await run('id', ['-G'], { uid: 65534, gid: 65534 });
@@ -546,7 +550,7 @@ describe('killOnClose and lifetime', () => {
     let pid = 0;
     let status: Promise<unknown>;
     {
-      using d = spawn('sleep', ['1000'], { stdio: 'ignore', killOnClose: true, unshare: ['pid'] });
+      using d = spawn('sleep', ['1000'], rootless({ stdio: 'ignore', killOnClose: true, unshare: ['pid'] }));
       pid = d.pid;
       status = d.exited;
     }
@@ -659,14 +663,20 @@ describe('bad input: typed errors, nothing left behind', () => {
   });
 
   it('uid maps the kernel refuses (overlapping extents), and maps without a new user ns', () => {
+    // Rootless, only our own ids may be mapped (any other is EPERM): overlap those.
     const e = cleanFailure(() =>
       spawn('true', [], {
         unshare: ['user'],
-        uidMap: [
-          { inside: 0, outside: 100000, count: 10 },
-          { inside: 5, outside: 200000, count: 10 },
-        ],
-        gidMap: [{ inside: 0, outside: 100000, count: 10 }],
+        uidMap: isRoot
+          ? [
+              { inside: 0, outside: 100000, count: 10 },
+              { inside: 5, outside: 200000, count: 10 },
+            ]
+          : [
+              { inside: 0, outside: uid, count: 1 },
+              { inside: 0, outside: uid, count: 1 },
+            ],
+        gidMap: isRoot ? [{ inside: 0, outside: 100000, count: 10 }] : [{ inside: 0, outside: gid, count: 1 }],
       }),
     );
     expect(e).toMatchObject({ code: 'EINVAL', step: 'uid_map', syscall: 'write' });
@@ -754,9 +764,10 @@ describe('bad input: typed errors, nothing left behind', () => {
     expect(cleanFailure(() => spawn('true', [], { join: [n] }))).toMatchObject({ code: 'EBADF' });
   });
 
-  it.runIf(isRoot)('a credential change the kernel refuses', () => {
-    // In a user namespace where only uid 0 is mapped, uid 1 does not exist.
-    const e = cleanFailure(() => spawn('true', [], { unshare: ['user'], uidMap: [{ inside: 0, outside: 0, count: 1 }], uid: 1, stdio: 'ignore' }));
+  it('a credential change the kernel refuses', () => {
+    // In a user namespace where only uid 0 is mapped, uid 1 does not exist (rootless: 0 is us outside).
+    const map = [{ inside: 0, outside: isRoot ? 0 : uid, count: 1 }];
+    const e = cleanFailure(() => spawn('true', [], { unshare: ['user'], uidMap: map, ...(isRoot ? {} : { gidMap: [{ inside: 0, outside: gid, count: 1 }] }), uid: 1, stdio: 'ignore' }));
     expect(e).toMatchObject({ code: 'EINVAL', step: 'setuid', syscall: 'setresuid' });
   });
 });

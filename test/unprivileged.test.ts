@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 
-import { feat, isRoot, runFixture } from './helpers';
+import { feat, isRoot, needsRoot, runFixture } from './helpers';
 
-describe.runIf(isRoot && feat.unprivileged_userns.available)('as nobody (uid 65534), no capabilities', () => {
+needsRoot('runs a fixture as another user (uid 65534): setuid').describe.runIf(feat.unprivileged_userns.available)('as nobody (uid 65534), no capabilities', () => {
   it('works where permitted and gives typed errors with hints where not', () => {
     const r = runFixture('unpriv.js', [], { uid: 65534, gid: 65534 });
     expect(r.stderr).toBe('');
