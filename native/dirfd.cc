@@ -14,8 +14,6 @@
 namespace nsfd {
 namespace {
 
-bool HasNul(const std::string& s) { return s.find('\0') != std::string::npos; }
-
 // readlinkat(dirfd, path): the target as a string, or -errno.
 Napi::Value Readlinkat(const Napi::CallbackInfo& info) {
   NSFD_INT(0, dirfd);

@@ -74,7 +74,7 @@ Napi::Value Openat(const Napi::CallbackInfo& info) {
   NSFD_INT(0, dirfd);
   if (BadFd(info, 0)) return Num(info, -EBADF);
   NSFD_STR(1, path);
-  if (path.find('\0') != std::string::npos) return Num(info, -EINVAL);  // would name another path
+  if (HasNul(path)) return Num(info, -EINVAL);
   NSFD_INT(2, flags);
   NSFD_INT(3, mode);
   return Num(info, Ret(openat(static_cast<int>(dirfd), path.c_str(),

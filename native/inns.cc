@@ -115,7 +115,7 @@ bool ReadStrs(const Napi::CallbackInfo& info, size_t idx, Marshalled* m) {
     }
     m->strs.push_back(v.As<Napi::String>().Utf8Value());
     // The ops use C strings: a null byte would cut a path short, naming another.
-    if (m->strs.back().find('\0') != std::string::npos) {
+    if (HasNul(m->strs.back())) {
       nsfd::Fail(info, "nsfd native: string with a null byte");
       return false;
     }
@@ -299,7 +299,7 @@ Napi::Value OpenTree(const Napi::CallbackInfo& info) {
   NSFD_INT(0, dirfd);
   if (BadFd(info, 0)) return Num(info, -EBADF);
   NSFD_STR(1, path);
-  if (path.find('\0') != std::string::npos) return Num(info, -EINVAL);  // would name another path
+  if (HasNul(path)) return Num(info, -EINVAL);
   NSFD_INT(2, flags);
   return Num(info, Ret(syscall(kSysOpenTree, static_cast<int>(dirfd), path.c_str(),
                                static_cast<unsigned>(flags) | kOpenTreeCloexec)));
@@ -327,7 +327,7 @@ Napi::Value Mkdirat(const Napi::CallbackInfo& info) {
   NSFD_INT(0, dirfd);
   if (BadFd(info, 0)) return Num(info, -EBADF);
   NSFD_STR(1, path);
-  if (path.find('\0') != std::string::npos) return Num(info, -EINVAL);  // would name another path
+  if (HasNul(path)) return Num(info, -EINVAL);
   NSFD_INT(2, mode);
   return Num(info, Ret(mkdirat(static_cast<int>(dirfd), path.c_str(), static_cast<mode_t>(mode))));
 }

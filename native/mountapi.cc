@@ -13,8 +13,6 @@
 namespace nsfd {
 namespace {
 
-bool HasNul(const std::string& s) { return s.find('\0') != std::string::npos; }
-
 // fsopen(fstype, flags): a filesystem context fd, or -errno. FSOPEN_CLOEXEC
 // is always added.
 Napi::Value Fsopen(const Napi::CallbackInfo& info) {

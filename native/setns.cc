@@ -25,7 +25,7 @@ Napi::Value Gettid(const Napi::CallbackInfo& info) {
 
 Napi::Value Umount2(const Napi::CallbackInfo& info) {
   NSFD_STR(0, target);
-  if (target.find('\0') != std::string::npos) return Num(info, -EINVAL);  // would name another path
+  if (HasNul(target)) return Num(info, -EINVAL);
   NSFD_INT(1, flags);
   return Num(info, Ret(umount2(target.c_str(), static_cast<int>(flags))));
 }

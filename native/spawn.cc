@@ -138,7 +138,7 @@ class SpecReader {
     if (!v.IsString()) return Bad("nsfd native: spawn spec: expected a string");
     *out = v.As<Napi::String>().Utf8Value();
     // A C string would end at the null byte: another path, another argument.
-    if (out->find('\0') != std::string::npos) return Bad("nsfd native: spawn spec: string with a null byte");
+    if (HasNul(*out)) return Bad("nsfd native: spawn spec: string with a null byte");
     if (present != nullptr) *present = true;
     return true;
   }
@@ -152,7 +152,7 @@ class SpecReader {
       if (!GetElem(a, i, &v)) return false;
       if (!v.IsString()) return Bad("nsfd native: spawn spec: expected an array of strings");
       out->push_back(v.As<Napi::String>().Utf8Value());
-      if (out->back().find('\0') != std::string::npos) return Bad("nsfd native: spawn spec: string with a null byte");
+      if (HasNul(out->back())) return Bad("nsfd native: spawn spec: string with a null byte");
     }
     return true;
   }

@@ -6,6 +6,7 @@
 #include <napi.h>
 #include <cerrno>
 #include <cstdint>
+#include <string>
 
 namespace nsfd {
 
@@ -97,6 +98,10 @@ inline bool ArgString(const Napi::CallbackInfo& info, size_t i, std::string* out
 #define NSFD_STR(i, name) \
   std::string name;       \
   if (!ArgString(info, i, &name)) return info.Env().Undefined()
+
+// A string with a null byte in it: the kernel would see only the part
+// before it, another path (or name) than the one given.
+inline bool HasNul(const std::string& s) { return s.find('\0') != std::string::npos; }
 
 // result >= 0, or -errno (errno read right after the call that failed).
 inline long Ret(long r) { return r < 0 ? -errno : r; }
