@@ -144,14 +144,8 @@ function readAt(dirfd: number, rel: string, encoding: BufferEncoding = 'latin1')
   const fd = openAt(dirfd, rel);
   if (fd < 0) return undefined;
   try {
-    const chunks: Buffer[] = [];
-    const buf = Buffer.allocUnsafe(8192);
-    for (;;) {
-      const n = fs.readSync(fd, buf, 0, buf.length, null);
-      if (n === 0) break;
-      chunks.push(Buffer.from(buf.subarray(0, n)));
-    }
-    return Buffer.concat(chunks).toString(encoding);
+    // (A procfs file has size 0: readFileSync reads it to EOF.)
+    return fs.readFileSync(fd, encoding);
   } catch {
     return undefined;
   } finally {
