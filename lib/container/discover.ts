@@ -2,6 +2,7 @@
 // processes grouped by the identity of all their namespaces; and the pidfd
 // that adopting one by pid (Container.fromPid) starts from.
 import { procRead, procReaddir, procReadlink } from '../core/procfs';
+import { readNsLink } from '../list/links';
 
 import { E, NsError, invalidArg } from '../core/errors';
 import { NS_TYPES, NsType, checkPid } from '../core/ns-types';
@@ -34,10 +35,8 @@ export function listContainers(): ContainerInfo[] {
   const nsOf = (pid: number): number[] | undefined => {
     const out: number[] = [];
     for (const t of types) {
-      // "net:[4026531840]": the inode is the namespace's, as stat would say.
-      const link = procReadlink(`${pid}/ns/${t}`);
-      const ino = typeof link === 'string' ? Number(/\[(\d+)\]$/.exec(link)?.[1]) : NaN;
-      if (!(ino > 0)) return undefined;
+      const ino = readNsLink(`/proc/${pid}/ns/${t}`)?.inode;
+      if (ino === undefined) return undefined;
       out.push(ino);
     }
     return out;
