@@ -7,6 +7,7 @@ import { native } from './sys/native';
 import { O_RDONLY } from './sys/constants';
 import { procOpen, procReaddir } from './core/procfs';
 import { Namespace, adoptNamespace, nsIdentity } from './namespace';
+import { ownNamespaceKey } from './core/identity';
 import { numbers, readStatus } from './core/proc';
 import { Pidfd } from './pidfd';
 import { checkPid } from './core/ns-types';
@@ -33,19 +34,7 @@ function pidNamespaceFd(ref: PidNsRef, name: string): number {
   throw invalidArg(name, 'a pid Namespace or a Pidfd', ref);
 }
 
-// A process's own pid namespace never changes (setns only moves children).
-let ourPidNs: string | undefined;
-function ours(): string {
-  if (ourPidNs === undefined) {
-    const fd = check(procOpen('self/ns/pid', O_RDONLY, true), 'open', { path: '/proc/self/ns/pid' });
-    try {
-      ourPidNs = nsIdentity(fd);
-    } finally {
-      native.close(fd);
-    }
-  }
-  return ourPidNs;
-}
+const ours = (): string => ownNamespaceKey('pid');
 
 let ioctlsMissing = false;
 

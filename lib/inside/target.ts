@@ -9,7 +9,7 @@ import { NsType } from '../core/ns-types';
 import { O_DIRECTORY, O_PATH } from '../sys/constants';
 import { procOpen } from '../core/procfs';
 import { recheckAlive } from '../core/process';
-import { identityKey } from '../core/identity';
+import { identityKey, ownNamespaceKey } from '../core/identity';
 
 /** Anything with a pidfd, such as a Container. */
 export interface PidfdHolder {
@@ -65,20 +65,8 @@ export function privileged(): boolean {
 }
 
 /** Is `ns` (a user namespace) the one we are in? */
-// Our user namespace never changes: a multithreaded process (every Node
-// process) cannot setns or unshare into another one. Its identity is read
-// once (per module instance: a Worker reads its own, the same).
-let ourUserns: string | undefined;
-function ourUsernsKey(): string {
-  if (ourUserns === undefined) {
-    using cur = Namespace.current('user');
-    ourUserns = `${cur.dev}:${cur.inode}`;
-  }
-  return ourUserns;
-}
-
 function isOurUserns(ns: Namespace): boolean {
-  return `${ns.dev}:${ns.inode}` === ourUsernsKey();
+  return `${ns.dev}:${ns.inode}` === ownNamespaceKey('user');
 }
 
 /**
@@ -98,7 +86,7 @@ export function pidfdUserDiffers(pidfd: Pidfd): boolean {
   try {
     const key = identityKey(fd);
     if (typeof key === 'number') throw new NsError(key, 'fstat', { fd });
-    return key !== ourUsernsKey();
+    return key !== ownNamespaceKey('user');
   } finally {
     native.close(fd);
   }
