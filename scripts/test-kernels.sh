@@ -149,6 +149,19 @@ apt_update_once() {
   as_root apt-get update -qq >/dev/null 2>&1 || { log "apt-get update failed"; return 1; }
 }
 
+# apt_install LOG PACKAGE...: installs the packages (log in LOG), running
+# apt-get update once and trying again if the first attempt fails; 1 if
+# it still fails.
+apt_install() {
+  local logf=$1
+  shift
+  log "installing $*"
+  local apt=(env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends)
+  as_root "${apt[@]}" "$@" >"$logf" 2>&1 && return 0
+  apt_update_once || true
+  as_root "${apt[@]}" "$@" >"$logf" 2>&1
+}
+
 busybox_is_static() {
   [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1
 }
@@ -161,13 +174,8 @@ ensure_tools() {
   command -v lz4 >/dev/null || need+=(lz4)
   command -v dpkg-deb >/dev/null || die "dpkg-deb missing: this script expects a Debian host"
   [ ${#need[@]} -eq 0 ] && return 0
-  log "installing ${need[*]}"
-  local apt=(env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends)
-  if ! as_root "${apt[@]}" "${need[@]}" >"$KDIR/apt-install.log" 2>&1; then
-    apt_update_once || true
-    as_root "${apt[@]}" "${need[@]}" >"$KDIR/apt-install.log" 2>&1 ||
-      { tail -n 20 "$KDIR/apt-install.log" >&2; die "apt-get install ${need[*]} failed"; }
-  fi
+  apt_install "$KDIR/apt-install.log" "${need[@]}" ||
+    { tail -n 20 "$KDIR/apt-install.log" >&2; die "apt-get install ${need[*]} failed"; }
   busybox_is_static || die "/bin/busybox is not the static build (busybox-static)"
 }
 

@@ -72,13 +72,8 @@ arm64_tools() {
   command -v qemu-system-aarch64 >/dev/null || need+=(qemu-system-arm)
   command -v aarch64-linux-gnu-g++ >/dev/null || need+=(g++-aarch64-linux-gnu)
   [ ${#need[@]} -eq 0 ] && return 0
-  log "installing ${need[*]}"
-  local apt=(env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends)
-  if ! as_root "${apt[@]}" "${need[@]}" >"$KDIR/apt-install-arm64.log" 2>&1; then
-    apt_update_once || true
-    as_root "${apt[@]}" "${need[@]}" >"$KDIR/apt-install-arm64.log" 2>&1 ||
-      { ARM64_ERR="apt-get install ${need[*]} failed (see $KDIR/apt-install-arm64.log)"; return 1; }
-  fi
+  apt_install "$KDIR/apt-install-arm64.log" "${need[@]}" ||
+    { ARM64_ERR="apt-get install ${need[*]} failed (see $KDIR/apt-install-arm64.log)"; return 1; }
 }
 
 # arm64_debs: downloads (into ARM64_DIR/debs, kept between runs) the arm64
