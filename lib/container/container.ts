@@ -57,6 +57,8 @@ export class Container implements Disposable {
   readonly #started = new Set<Pidfd>();
   /** Sessions that c.spawn()/c.run() processes were started in (see close()). */
   readonly #sessions = new Set<number>();
+  /** Whether the init is pid 1 of its own pid namespace: read on the first spawn, it does not change. */
+  #ownPidNs: boolean | undefined;
 
   private constructor(pidfd: Pidfd, opts: { child?: Subprocess; killOnClose: boolean; root?: string | undefined; cgroupPath?: string | undefined }) {
     this.#pidfd = pidfd;
@@ -255,7 +257,8 @@ export class Container implements Disposable {
     if (this.#root !== undefined && o.root === undefined) o.root = this.#root;
     // Without a pid namespace of its own, a process of the container leads
     // a session of its own, so close() can find what it double-forks.
-    if (o.newSession === undefined && !leadsPidNamespace(this.#pidfd)) o.newSession = true;
+    this.#ownPidNs ??= leadsPidNamespace(this.#pidfd);
+    if (o.newSession === undefined && !this.#ownPidNs) o.newSession = true;
     return o;
   }
 
