@@ -57,6 +57,7 @@ export class AttachScope implements Disposable {
     this.#saved = saved;
     this.#tid = tid;
     this.joined = joined;
+    if (saved.size > 0) warnIfStillOpen(this);
   }
 
   get active(): boolean {
@@ -82,6 +83,51 @@ export class AttachScope implements Disposable {
   [Symbol.dispose](): void {
     this.restore();
   }
+}
+
+/**
+ * A scope still open when the event loop turns is almost always a scope
+ * held across an `await`: every callback that ran meanwhile (timers, I/O,
+ * other requests) ran in the target's namespaces. Warn once per scope.
+ */
+function warnIfStillOpen(scope: AttachScope): void {
+  setImmediate(() => {
+    if (!scope.active) return;
+    process.emitWarning('an attach() scope is still open as the event loop turns: callbacks that run meanwhile run in the target\'s namespaces. Restore before any await, or use withNamespaces(target, types, fn) with a synchronous fn.', {
+      type: 'NsfdWarning',
+      code: 'NSFD_ATTACH_OPEN',
+    });
+  }).unref();
+}
+
+/**
+ * Runs the synchronous `fn` with the calling thread in `target`'s
+ * namespaces (those attach() would join: `types`, default net, uts, ipc,
+ * cgroup) and puts the thread back before returning `fn`'s result, also
+ * when it throws. `fn` must not be async: the part after its first `await`
+ * would run outside, and any other callback that ran in between would run
+ * inside, the bug Go's netns users and CNI plugins hit. A `fn` that returns
+ * a promise (or any thenable) is an ERR_INVALID_RETURN_VALUE error, thrown
+ * after the thread is back.
+ */
+export function withNamespaces<T>(target: AttachTarget, fn: () => T): T;
+export function withNamespaces<T>(target: AttachTarget, types: readonly NsType[] | undefined, fn: () => T): T;
+export function withNamespaces<T>(target: AttachTarget, typesOrFn: readonly NsType[] | undefined | (() => T), maybeFn?: () => T): T {
+  const fn = typeof typesOrFn === 'function' ? typesOrFn : maybeFn;
+  const types = typeof typesOrFn === 'function' ? undefined : typesOrFn;
+  if (typeof fn !== 'function') throw invalidArg('fn', 'a function', fn);
+  let result: T;
+  {
+    using _scope = attach(target, types);
+    result = fn();
+  }
+  if (result !== null && (typeof result === 'object' || typeof result === 'function') && typeof (result as { then?: unknown }).then === 'function') {
+    // Its rejection, if any, belongs to the error thrown here.
+    (result as unknown as PromiseLike<unknown>).then(undefined, () => {});
+    const err = new TypeError('withNamespaces() needs a synchronous fn: it returned a promise, so its code after the first await ran outside the namespaces and other callbacks could have run inside. Use spawn({ join }), socketIn() or openIn() for asynchronous work.');
+    throw Object.assign(err, { code: 'ERR_INVALID_RETURN_VALUE' });
+  }
+  return result;
 }
 
 let poolStarted = false;

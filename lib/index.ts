@@ -5,7 +5,7 @@ export { OwnedFd } from './core/owned-fd';
 export { Pidfd } from './pidfd';
 export type { PidfdOpenOptions, ExitStatus, ProcessInfo, IdSet, WaitOptions } from './pidfd';
 export { Namespace } from './namespace';
-export { attach, AttachScope, ATTACHABLE } from './attach';
+export { attach, withNamespaces, AttachScope, ATTACHABLE } from './attach';
 export type { AttachTarget } from './attach';
 export { translatePid } from './translate';
 export type { TranslateOptions, PidNsRef } from './translate';

@@ -3,7 +3,7 @@
 // is rechecked against it afterwards.
 import * as os from 'node:os';
 
-import { E, NsError, UnsupportedError, check, commonHint, invalidArg, outOfRange } from './core/errors';
+import { E, NsError, UnsupportedError, abortError, check, checkAbortSignal, checkOptionKeys, commonHint, invalidArg, optionKeys, outOfRange } from './core/errors';
 import { native } from './sys/native';
 import { Namespace, adoptNamespace } from './namespace';
 import { OwnedFd } from './core/owned-fd';
@@ -19,11 +19,11 @@ import { pidfdGetInfo } from './sys/nsfs';
 
 export interface PidfdOpenOptions {
   /** PIDFD_NONBLOCK (5.10): waitid on this fd never blocks. */
-  nonblock?: boolean;
+  nonblock?: boolean | undefined;
   /** PIDFD_THREAD (6.9): a handle on one thread, `pid` being a tid. */
-  thread?: boolean;
+  thread?: boolean | undefined;
   /** The pidfs id (Pidfd#id) the process must have: ESRCH if the pid now names another one. */
-  id?: bigint;
+  id?: bigint | undefined;
 }
 
 export interface WaitOptions {
@@ -32,11 +32,16 @@ export interface WaitOptions {
    * spawned, false otherwise, so that a child of child_process (which libuv
    * reaps and reports through 'exit') is only observed, never stolen.
    */
-  reap?: boolean;
+  reap?: boolean | undefined;
+  /** Aborting rejects this wait with an AbortError (the process is not touched; other waits go on). */
+  signal?: AbortSignal | undefined;
 }
 
 /** Children created by nsfd itself (spawn): their Pidfd reaps them. */
 const ownChildren = new WeakSet<Pidfd>();
+
+const OPEN_OPTION_KEYS = optionKeys<PidfdOpenOptions>({ nonblock: true, thread: true, id: true });
+const WAIT_OPTION_KEYS = optionKeys<WaitOptions>({ reap: true, signal: true });
 
 /** @internal Marks `pidfd` as a child nsfd created, so wait() reaps it. */
 export function markOwnChild(pidfd: Pidfd): void {
@@ -126,6 +131,7 @@ export class Pidfd extends OwnedFd {
   static open(pid: number, options: PidfdOpenOptions = {}): Pidfd {
     checkPid(pid);
     if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
+    checkOptionKeys(options, OPEN_OPTION_KEYS);
     if (options.id !== undefined && typeof options.id !== 'bigint') throw invalidArg('options.id', 'a bigint', options.id);
     const r = pidfdOpenFd(pid, options);
     const pidfd = new Pidfd(r, pid);
@@ -312,13 +318,41 @@ export class Pidfd extends OwnedFd {
    */
   wait(options: WaitOptions = {}): Promise<ExitStatus> {
     if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
+    checkOptionKeys(options, WAIT_OPTION_KEYS);
     if (!Pidfd.#isReal(this)) this.asFd('waitid'); // not a real handle: EBADF
+    const signal = checkAbortSignal(options.signal, 'options.signal');
+    if (signal !== undefined) return this.#waitAbortable(signal, options.reap);
     const reap = options.reap ?? ownChildren.has(this);
     if (this.#exited === undefined) {
       const dup = this.dup();
       this.#exited = waitOn(dup, reap).finally(() => dup.close());
     }
     return this.#exited;
+  }
+
+  /**
+   * wait() that an AbortSignal can give up: its own watch of a dup of the
+   * fd, dropped on abort so that it no longer keeps Node alive; once the
+   * process has exited, the shared wait() takes over (and reaps).
+   */
+  #waitAbortable(signal: AbortSignal, reap: boolean | undefined): Promise<ExitStatus> {
+    const rest: WaitOptions = reap === undefined ? {} : { reap };
+    if (signal.aborted) return Promise.reject(abortError(signal.reason));
+    const dup = this.dup();
+    const watch = whenExited(dup.fdFor('waitid'));
+    return new Promise<ExitStatus>((resolve, reject) => {
+      const onAbort = (): void => {
+        watch.cancel();
+        dup.close();
+        reject(abortError(signal.reason));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      void watch.done.then(() => {
+        signal.removeEventListener('abort', onAbort);
+        dup.close();
+        this.wait(rest).then(resolve, reject);
+      });
+    });
   }
 
   override dup(): Pidfd {

@@ -2,7 +2,7 @@
 // NS_GET_{PID,TGID}_{FROM,IN}_PIDNS (6.11) where the kernel has them, else
 // NSpid in /proc/PID/status with every namespace checked by identity.
 
-import { E, NsError, check, invalidArg } from './core/errors';
+import { E, NsError, check, invalidArg, checkOptionKeys, optionKeys } from './core/errors';
 import { native } from './sys/native';
 import { O_RDONLY } from './sys/constants';
 import { procOpen, procReaddir } from './core/procfs';
@@ -17,11 +17,11 @@ export type PidNsRef = Namespace | Pidfd;
 
 export interface TranslateOptions {
   /** The pid namespace `pid` is given in (a pid Namespace, or a Pidfd for its pid namespace). Default: ours. */
-  from?: PidNsRef;
+  from?: PidNsRef | undefined;
   /** The pid namespace to express it in. Default: ours. */
-  to?: PidNsRef;
+  to?: PidNsRef | undefined;
   /** Return the thread-group id (the process) rather than the thread id. */
-  tgid?: boolean;
+  tgid?: boolean | undefined;
 }
 
 /** A raw pid-namespace fd for `ref` (the caller closes it). */
@@ -43,9 +43,12 @@ let ioctlsMissing = false;
  * NsError ESRCH when no such pid exists in `from`, or when the process is
  * not visible in `to` (it lives outside `to`'s subtree).
  */
+const TRANSLATE_OPTION_KEYS = optionKeys<TranslateOptions>({ from: true, to: true, tgid: true });
+
 export function translatePid(pid: number, options: TranslateOptions = {}): number {
   checkPid(pid);
   if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
+  checkOptionKeys(options, TRANSLATE_OPTION_KEYS);
   const tgid = options.tgid === true;
   const fromFd = options.from === undefined ? -1 : pidNamespaceFd(options.from, 'from');
   let toFd = -1;

@@ -78,6 +78,7 @@ needsRoot('attach() moves this thread into the target\'s namespaces; rootless th
     const r = runFixture('attach-pool.js', [String(target.pid)]);
     expect(r.stderr).toBe('');
     const o = JSON.parse(r.stdout);
+    expect(o.warned).toBe('NSFD_ATTACH_OPEN');
     expect(o.mainNet).toBe(o.targetNet);
     expect(o.after).toBe(o.hostNet);
     expect(o.workerNet).toBe(o.targetNet);

@@ -38,7 +38,7 @@ import { killAll, leadsPidNamespace } from './kill';
 import { ContainerCreateOptions, planCreate } from './options';
 import { persistNamespaces, unpersistDir } from './persist';
 
-export class Container implements Disposable {
+export class Container implements Disposable, AsyncDisposable {
   readonly #pidfd: Pidfd;
   readonly #namespaces: Partial<Record<NsType, Namespace>>;
   readonly #child: Subprocess | undefined;
@@ -389,5 +389,17 @@ export class Container implements Disposable {
 
   [Symbol.dispose](): void {
     this.close();
+  }
+
+  /**
+   * close(), then, with killOnClose, waits until the init has exited (and
+   * been reaped when it is our child): after `await using c = ...` ends,
+   * the container is gone, not merely signalled.
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    let gone: Promise<unknown> | undefined;
+    if (!this.#closed && this.#killOnClose) gone = this.#child !== undefined ? this.#child.exited : this.#pidfd.wait();
+    this.close();
+    await gone?.catch(() => {});
   }
 }

@@ -1,6 +1,6 @@
 // Container.create's options, checked and turned into a plan: what to spawn
 // (the init, with which spawn options) and what to set up inside after.
-import { invalidArg, invalidValue } from '../core/errors';
+import { invalidArg, invalidValue, checkOptionKeys, optionKeys } from '../core/errors';
 import { NsType, checkNsTypes } from '../core/ns-types';
 import type { OwnedFd } from '../core/owned-fd';
 import type { IdMapEntry, SpawnOptions } from '../spawn';
@@ -11,27 +11,27 @@ export const DEFAULT_UNSHARE: readonly NsType[] = ['mnt', 'uts', 'ipc', 'pid', '
 
 export interface ContainerCreateOptions {
   /** Namespace types to create (default: mnt, uts, ipc, pid, net, cgroup; + user, see below). */
-  unshare?: readonly NsType[];
+  unshare?: readonly NsType[] | undefined;
   /**
    * Id maps of a new user namespace (adds "user"). One given alone is used
    * for both. Unprivileged default: root inside = our uid/gid.
    */
-  uidMap?: readonly IdMapEntry[];
-  gidMap?: readonly IdMapEntry[];
+  uidMap?: readonly IdMapEntry[] | undefined;
+  gidMap?: readonly IdMapEntry[] | undefined;
   /**
    * The init's uid and gid inside (default 0, the user namespace's root
    * when there is one: never our host ids behind an unmapped id).
    */
-  uid?: number;
-  gid?: number;
-  setgroups?: 'allow' | 'deny';
+  uid?: number | undefined;
+  gid?: number | undefined;
+  setgroups?: 'allow' | 'deny' | undefined;
   /** Directory the init (and c.spawn) chroot()s into. */
-  root?: string;
+  root?: string | undefined;
   /** sethostname() inside (needs "uts"). */
-  hostname?: string;
-  domainname?: string;
+  hostname?: string | undefined;
+  domainname?: string | undefined;
   /** cgroup v2 directory (path or fd) the init is born in; with killOnClose, cgroup.kill is used too. */
-  cgroup?: string | number | OwnedFd;
+  cgroup?: string | number | OwnedFd | undefined;
   /**
    * close() kills every process of the container (SIGKILL to pid 1 of its
    * pid namespace; without a pid namespace, the init's whole process tree
@@ -39,21 +39,41 @@ export interface ContainerCreateOptions {
    * (PR_SET_PDEATHSIG: the init only, unless it is pid 1 of its own pid
    * namespace). Default true.
    */
-  killOnClose?: boolean;
+  killOnClose?: boolean | undefined;
   /** The init program and its args (default DEFAULT_INIT). */
-  init?: readonly string[];
-  env?: Readonly<Record<string, string | undefined>>;
+  init?: readonly string[] | undefined;
+  env?: Readonly<Record<string, string | undefined>> | undefined;
   /** A fresh /proc (default: when both pid and mnt are new). */
-  mountProc?: boolean;
+  mountProc?: boolean | undefined;
   /** Set lo up in a new network namespace (default true). */
-  loopback?: boolean;
+  loopback?: boolean | undefined;
   /**
    * The init's stdio (default "ignore"). Our ends of its "pipe" slots are
    * c.stdin, c.stdout and c.stderr, owned by the container: close()
    * destroys them, so read what you need before.
    */
-  stdio?: SpawnOptions['stdio'];
+  stdio?: SpawnOptions['stdio'] | undefined;
 }
+
+/** Every option name Container.create knows: any other is a typo, an error rather than a silent default. */
+const CREATE_OPTION_KEYS = optionKeys<ContainerCreateOptions>({
+  unshare: true,
+  uidMap: true,
+  gidMap: true,
+  uid: true,
+  gid: true,
+  setgroups: true,
+  root: true,
+  hostname: true,
+  domainname: true,
+  cgroup: true,
+  killOnClose: true,
+  init: true,
+  env: true,
+  mountProc: true,
+  loopback: true,
+  stdio: true,
+});
 
 /** Checked create options: everything create() does, decided before anything is started. */
 export interface CreatePlan {
@@ -76,6 +96,7 @@ export interface CreatePlan {
 /** Checks create options (throwing before anything is started) and plans the init. */
 export function planCreate(options: ContainerCreateOptions): CreatePlan {
   if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
+  checkOptionKeys(options, CREATE_OPTION_KEYS);
   const privileged = process.geteuid?.() === 0;
   const unshare = new Set(options.unshare === undefined ? DEFAULT_UNSHARE : checkNsTypes(options.unshare, 'options.unshare'));
   if (options.uidMap !== undefined || options.gidMap !== undefined || (!privileged && options.unshare === undefined)) unshare.add('user');

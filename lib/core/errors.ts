@@ -140,3 +140,57 @@ export function invalidValue(name: string, reason: string, actual: unknown): Typ
   (err as TypeError & { code: string }).code = 'ERR_INVALID_ARG_VALUE';
   return err;
 }
+
+/** An error shaped as Node's own AbortError (child_process, fs, timers/promises). */
+export function abortError(reason: unknown): Error {
+  const err = new Error('The operation was aborted', reason === undefined ? undefined : { cause: reason });
+  return Object.assign(err, { name: 'AbortError', code: 'ABORT_ERR' });
+}
+
+/** Checks an AbortSignal option, duck-typed as Node does (one of another realm is one too). */
+export function checkAbortSignal(signal: unknown, name: string): AbortSignal | undefined {
+  if (signal === undefined) return undefined;
+  if (signal === null || typeof signal !== 'object' || !('aborted' in signal) || typeof (signal as AbortSignal).addEventListener !== 'function') {
+    throw invalidArg(name, 'an AbortSignal', signal);
+  }
+  return signal as AbortSignal;
+}
+
+/** Edit distance, for "did you mean" on misspelt option names. */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = row[0] as number;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const up = row[j] as number;
+      row[j] = Math.min(up + 1, (row[j - 1] as number) + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = up;
+    }
+  }
+  return row[b.length] as number;
+}
+
+/**
+ * Throws ERR_INVALID_ARG_VALUE for a key of `options` that is not in `known`,
+ * naming the closest known one (`killOnclose` -> `killOnClose`). An options
+ * object with a typo would otherwise silently get a default.
+ */
+export function checkOptionKeys(options: object, known: ReadonlySet<string>, name = 'options'): void {
+  for (const key of Object.keys(options)) {
+    if (known.has(key)) continue;
+    let best: string | undefined;
+    let bestScore = Infinity;
+    for (const k of known) {
+      const d = k.toLowerCase() === key.toLowerCase() ? 0 : distance(key, k);
+      if (d < bestScore) [best, bestScore] = [k, d];
+    }
+    const near = best !== undefined && bestScore <= Math.max(2, Math.floor(key.length / 3)) ? `; did you mean "${best}"?` : '';
+    throw invalidValue(`${name}.${key}`, `is not a known option${near}`, (options as Record<string, unknown>)[key]);
+  }
+}
+
+/** The names of an options type, complete by construction: the compiler rejects a missing or an extra key. */
+export function optionKeys<T extends object>(keys: { readonly [K in keyof Required<T>]: true }): ReadonlySet<string> {
+  return new Set(Object.keys(keys));
+}

@@ -8,7 +8,7 @@ import * as buffer from 'node:buffer';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { E, NsError, check, invalidArg, invalidValue, outOfRange } from '../core/errors';
+import { E, NsError, check, invalidArg, invalidValue, outOfRange, checkOptionKeys, optionKeys } from '../core/errors';
 import { OwnedFd } from '../core/owned-fd';
 import { O_NOCTTY, O_NONBLOCK, O_PATH, O_TMPFILE } from '../sys/constants';
 import { native } from '../sys/native';
@@ -153,10 +153,10 @@ function openRegular(target: InTarget, file: string, flags: OpenFlags, mode: num
 const READ_FILE_IN_MAX_SIZE = 64 * 1024 * 1024;
 
 export interface ReadFileInOptions {
-  encoding?: BufferEncoding | null;
-  flag?: OpenFlags;
+  encoding?: BufferEncoding | null | undefined;
+  flag?: OpenFlags | undefined;
   /** The most bytes read (default 64 MiB); a larger file is a RangeError ERR_FS_FILE_TOO_LARGE. */
-  maxSize?: number;
+  maxSize?: number | undefined;
 }
 
 /**
@@ -170,6 +170,8 @@ export function readFileIn(target: InTarget, file: string, options?: ReadFileInO
 export function readFileIn(target: InTarget, file: string, options: BufferEncoding | ReadFileInOptions = {}): string | Buffer {
   const o: ReadFileInOptions = typeof options === 'string' ? { encoding: options } : options;
   if (o === null || typeof o !== 'object') throw invalidArg('options', 'an object or an encoding', options);
+  checkOptionKeys(o, optionKeys<WriteFileInOptions>({ encoding: true, mode: true, flag: true }));
+  checkOptionKeys(o, optionKeys<ReadFileInOptions>({ encoding: true, flag: true, maxSize: true }));
   const max = o.maxSize ?? READ_FILE_IN_MAX_SIZE;
   if (typeof max !== 'number' || !Number.isSafeInteger(max) || max < 0 || max > buffer.constants.MAX_LENGTH) {
     throw outOfRange('options.maxSize', `an integer >= 0 and <= ${buffer.constants.MAX_LENGTH}`, max);
@@ -204,9 +206,9 @@ function tooLarge(file: string, size: number, max: number): RangeError {
 }
 
 export interface WriteFileInOptions {
-  encoding?: BufferEncoding;
-  mode?: number;
-  flag?: OpenFlags;
+  encoding?: BufferEncoding | undefined;
+  mode?: number | undefined;
+  flag?: OpenFlags | undefined;
 }
 
 /**
@@ -229,9 +231,9 @@ export function writeFileIn(
 
 export interface MkdirInOptions {
   /** Create missing parents; an existing directory is not an error. */
-  recursive?: boolean;
+  recursive?: boolean | undefined;
   /** Default 0o777 (before umask). */
-  mode?: number;
+  mode?: number | undefined;
 }
 
 /**
@@ -244,6 +246,7 @@ export function mkdirIn(target: InTarget, dir: string, options: MkdirInOptions |
   checkPath(dir, 'dir');
   const o: MkdirInOptions = typeof options === 'number' ? { mode: options } : options;
   if (o === null || typeof o !== 'object') throw invalidArg('options', 'an object or a mode', options);
+  checkOptionKeys(o, optionKeys<MkdirInOptions>({ recursive: true, mode: true }));
   const norm = path.posix.normalize('/' + dir).replace(/\/+$/, '');
   if (norm === '' || norm === '/') {
     if (o.recursive) return;

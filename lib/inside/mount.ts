@@ -1,6 +1,6 @@
 // The new mount API into the target's mount namespace: mountIn (a new file
 // system, or a bind mount of a host path) and makePrivateIn.
-import { E, NsError, UnsupportedError, invalidArg, invalidValue, outOfRange } from '../core/errors';
+import { E, NsError, UnsupportedError, invalidArg, invalidValue, outOfRange, checkOptionKeys, optionKeys } from '../core/errors';
 import { native } from '../sys/native';
 import { Namespace } from '../namespace';
 import {
@@ -33,15 +33,15 @@ export const MOUNT_ATTR = {
 
 export interface MountOptions {
   /** fsconfig options: {size: '16m', mode: '755'} as strings; `true` sets a flag option. */
-  options?: Record<string, string | number | boolean>;
-  readonly?: boolean;
-  nosuid?: boolean;
-  nodev?: boolean;
-  noexec?: boolean;
+  options?: Record<string, string | number | boolean> | undefined;
+  readonly?: boolean | undefined;
+  nosuid?: boolean | undefined;
+  nodev?: boolean | undefined;
+  noexec?: boolean | undefined;
   /** Bind mounts: the whole tree below `source` (AT_RECURSIVE). Default true. */
-  recursive?: boolean;
+  recursive?: boolean | undefined;
   /** Bind mounts: force treating `source` as a path (default: a path if it starts with '/' or '.'). */
-  bind?: boolean;
+  bind?: boolean | undefined;
 }
 
 function attrFlags(o: MountOptions): number {
@@ -61,6 +61,7 @@ export function mountIn(target: InTarget, source: string, targetPath: string, op
   checkPath(source, 'source');
   checkPath(targetPath, 'target');
   if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
+  checkOptionKeys(options, optionKeys<MountOptions>({ options: true, readonly: true, nosuid: true, nodev: true, noexec: true, recursive: true, bind: true }));
   const isBind = options.bind ?? (source.startsWith('/') || source.startsWith('.'));
   const attrs = attrFlags(options);
   if (!isBind) {

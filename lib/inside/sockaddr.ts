@@ -10,14 +10,14 @@ export type SocketFamily = 'inet' | 'inet6' | 'unix' | 'netlink' | 'packet';
 
 export interface SocketBind {
   /** IP address to bind (default: any address of the family). */
-  address?: string;
+  address?: string | undefined;
   /** Port (default 0: the kernel picks one). */
-  port?: number;
+  port?: number | undefined;
   /** AF_UNIX: a path (resolved in OUR file system) or "\0name"/"@name" for the target netns's abstract namespace. */
-  path?: string;
+  path?: string | undefined;
   /** AF_NETLINK: the port id (default 0) and multicast groups bitmask. */
-  pid?: number;
-  groups?: number;
+  pid?: number | undefined;
+  groups?: number | undefined;
 }
 
 export function sockaddr(family: SocketFamily, b: SocketBind): Buffer {

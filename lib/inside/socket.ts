@@ -1,7 +1,7 @@
 // socketIn: a socket made in the target's network namespace (on a thread
 // that joined it, or in the helper child), returned here as an OwnedFd;
 // socketNamespace: the network namespace a socket belongs to.
-import { E, NsError, invalidArg, invalidValue, outOfRange } from '../core/errors';
+import { E, NsError, invalidArg, invalidValue, outOfRange, checkOptionKeys, optionKeys } from '../core/errors';
 import { native } from '../sys/native';
 import { Namespace } from '../namespace';
 import { OwnedFd } from '../core/owned-fd';
@@ -72,15 +72,15 @@ export interface SocketInOptions {
   family: SocketFamily;
   type: SocketType;
   /** A number, or a name: tcp, udp, icmp, icmpv6, sctp; netlink: route, generic, netfilter, audit, sock_diag, kobject_uevent. */
-  protocol?: number | string;
+  protocol?: number | string | undefined;
   /** Bind inside the target (Node cannot bind a socket it adopts by fd). */
-  bind?: SocketBind;
-  reuseAddr?: boolean;
-  reusePort?: boolean;
+  bind?: SocketBind | undefined;
+  reuseAddr?: boolean | undefined;
+  reusePort?: boolean | undefined;
   /** IPV6_V6ONLY (inet6 only). */
-  ipv6Only?: boolean;
+  ipv6Only?: boolean | undefined;
   /** SOCK_NONBLOCK (Node sets it itself when it adopts the fd). */
-  nonblock?: boolean;
+  nonblock?: boolean | undefined;
 }
 
 function protocolNumber(family: SocketFamily, p: number | string | undefined): number {
@@ -122,6 +122,7 @@ function sockoptBits(family: SocketFamily, options: SocketInOptions): number {
  */
 export function socketIn(target: InTarget, options: SocketInOptions): OwnedFd {
   if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
+  checkOptionKeys(options, optionKeys<SocketInOptions>({ family: true, type: true, protocol: true, bind: true, reuseAddr: true, reusePort: true, ipv6Only: true, nonblock: true }));
   const family = options.family;
   const familyNum = typeof family === 'string' ? FAMILIES.get(family) : undefined;
   if (familyNum === undefined) {

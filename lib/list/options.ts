@@ -1,5 +1,5 @@
 // Checking the options of listNamespaces(), namespaceTree() and buildNamespaceTree().
-import { invalidArg } from '../core/errors';
+import { invalidArg, checkOptionKeys, optionKeys } from '../core/errors';
 import { checkNsType } from '../core/ns-types';
 import type { ListOptions } from './types';
 
@@ -8,6 +8,7 @@ export function checkOptions(options: unknown): ListOptions {
   if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
   const o = options as Record<string, unknown>;
   if (o.tree !== undefined) throw invalidArg('options.tree', 'absent (use namespaceTree() for the tree)', o.tree);
+  checkOptionKeys(options, optionKeys<ListOptions>({ type: true }));
   const out: ListOptions = {};
   if (o.type !== undefined) out.type = checkNsType(o.type, 'options.type');
   return out;

@@ -72,7 +72,7 @@ export interface NamespaceInfo {
 
 export interface ListOptions {
   /** Only namespaces of this type. */
-  type?: NsType;
+  type?: NsType | undefined;
 }
 
 export interface NamespaceTreeNode {

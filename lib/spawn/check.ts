@@ -1,5 +1,6 @@
 // Argument checks of spawn(): typed errors before any syscall.
 import { invalidArg, invalidValue, outOfRange } from '../core/errors';
+import { signalNumber } from '../pidfd';
 
 export function checkString(x: unknown, name: string, allowEmpty = false): string {
   if (typeof x !== 'string' || (!allowEmpty && x === '')) throw invalidArg(name, allowEmpty ? 'a string' : 'a non-empty string', x);
@@ -54,4 +55,18 @@ export function idMap(x: unknown, name: string): string {
       return `${inside} ${outside} ${count}\n`;
     })
     .join('');
+}
+
+/** options.timeout: whole milliseconds, 0 for none. */
+export function checkTimeout(timeout: unknown): number {
+  if (typeof timeout !== 'number' || !Number.isInteger(timeout)) throw invalidArg('options.timeout', 'an integer', timeout);
+  if (timeout < 0 || timeout > 0x7fffffff) throw outOfRange('options.timeout', '>= 0 and <= 2147483647', timeout);
+  return timeout;
+}
+
+/** options.killSignal as a number (not 0). */
+export function checkKillSignal(killSignal: unknown): number {
+  const n = signalNumber(killSignal as NodeJS.Signals | number, 'options.killSignal');
+  if (n === 0) throw invalidArg('options.killSignal', 'a signal other than 0', killSignal);
+  return n;
 }

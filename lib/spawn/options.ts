@@ -1,6 +1,7 @@
 // The public option types of spawn(): what a caller may ask for.
 import type { Stream } from 'node:stream';
 
+import { optionKeys } from '../core/errors';
 import type { OwnedFd } from '../core/owned-fd';
 import type { NsType } from '../core/ns-types';
 import type { Namespace } from '../namespace';
@@ -20,18 +21,18 @@ export type StdioSlot = StdioName | number | OwnedFd | Stream | null | undefined
 
 export interface SpawnOptions {
   /** Enter existing namespaces: a process (one atomic setns(pidfd)) or a list of namespaces. */
-  join?: Pidfd | readonly Namespace[];
+  join?: Pidfd | readonly Namespace[] | undefined;
   /** Which types to join (default: all of the target's that differ from ours and are not unshared). */
-  joinTypes?: readonly NsType[];
+  joinTypes?: readonly NsType[] | undefined;
   /** Create new namespaces. With "pid" the child is pid 1 of the new pid namespace. */
-  unshare?: readonly NsType[];
+  unshare?: readonly NsType[] | undefined;
   /** Id maps for a new user namespace (needs unshare "user"). Written from outside before the child goes on. */
-  uidMap?: readonly IdMapEntry[];
-  gidMap?: readonly IdMapEntry[];
+  uidMap?: readonly IdMapEntry[] | undefined;
+  gidMap?: readonly IdMapEntry[] | undefined;
   /** /proc/PID/setgroups of the new user namespace; default "deny" unless we are root (needed for an unprivileged gidMap). */
-  setgroups?: 'allow' | 'deny';
+  setgroups?: 'allow' | 'deny' | undefined;
   /** cgroup v2 directory (path or fd) the child is born in (CLONE_INTO_CGROUP). */
-  cgroup?: string | number | OwnedFd;
+  cgroup?: string | number | OwnedFd | undefined;
   /**
    * chroot() to this directory: a path (resolved after the joins, in the
    * joined mount namespace), a directory fd of yours (an OwnedFd, e.g.
@@ -39,11 +40,11 @@ export interface SpawnOptions {
    * before the joins and rechecked through the pidfd (nsenter --root), which
    * is right even when the process is chroot()ed inside its mount namespace.
    */
-  root?: string | OwnedFd | Pidfd;
-  /** Working directory (resolved after the joins and root). */
-  cwd?: string;
+  root?: string | OwnedFd | Pidfd | undefined;
+  /** Working directory (resolved after the joins and root): a path or a file: URL. */
+  cwd?: string | URL | undefined;
   /** Environment (default process.env). */
-  env?: Readonly<Record<string, string | undefined>>;
+  env?: Readonly<Record<string, string | undefined>> | undefined;
   /**
    * setresuid/setresgid before exec (ids as the child's user namespace
    * numbers them). A child that ends up in another user namespace than ours
@@ -51,24 +52,56 @@ export interface SpawnOptions {
    * `nsenter -U` does, never keeping host ids that are not mapped there;
    * ids that are not mapped are refused (EINVAL).
    */
-  uid?: number;
-  gid?: number;
+  uid?: number | undefined;
+  gid?: number | undefined;
   /**
    * In another user namespace, keep our uid and gid (translated) instead of
    * becoming its root; refused when they are not mapped there. Not with
    * uid/gid, and a Namespace-fd join cannot use it (its maps are unknown).
    */
-  preserveCredentials?: boolean;
+  preserveCredentials?: boolean | undefined;
   /** Supplementary groups (default: dropped, best effort, when uid or gid is set). */
-  groups?: readonly number[];
+  groups?: readonly number[] | undefined;
   /** Like child_process: one value for 0..2, or one per fd slot (default "pipe" for 0..2). */
-  stdio?: StdioName | readonly StdioSlot[];
+  stdio?: StdioName | readonly StdioSlot[] | undefined;
   /** argv[0] (default: file). */
-  argv0?: string;
+  argv0?: string | undefined;
   /** The child is SIGKILLed when close() is called or when this process (its parent thread) exits. */
-  killOnClose?: boolean;
+  killOnClose?: boolean | undefined;
   /** Mount a fresh /proc (needs unshare "mnt"; with a new pid namespace, ps shows only the child's tree). */
-  mountProc?: boolean;
+  mountProc?: boolean | undefined;
   /** setsid(): a new session and process group. */
-  newSession?: boolean;
+  newSession?: boolean | undefined;
+  /** Milliseconds after which the child gets `killSignal` if it still runs (default 0: never), as child_process.spawn. */
+  timeout?: number | undefined;
+  /** Aborting sends the child `killSignal` and emits 'error' with an AbortError, as child_process.spawn. Already aborted: nothing is started. */
+  signal?: AbortSignal | undefined;
+  /** The signal for `timeout` and `signal` (default "SIGTERM"). */
+  killSignal?: NodeJS.Signals | number | undefined;
 }
+
+/** Every option name spawn() knows: any other is a typo, an error rather than a silent default. */
+export const SPAWN_OPTION_KEYS = optionKeys<SpawnOptions>({
+  join: true,
+  joinTypes: true,
+  unshare: true,
+  uidMap: true,
+  gidMap: true,
+  setgroups: true,
+  cgroup: true,
+  root: true,
+  cwd: true,
+  env: true,
+  uid: true,
+  gid: true,
+  preserveCredentials: true,
+  groups: true,
+  stdio: true,
+  argv0: true,
+  killOnClose: true,
+  mountProc: true,
+  newSession: true,
+  timeout: true,
+  signal: true,
+  killSignal: true,
+});

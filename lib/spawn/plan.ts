@@ -1,5 +1,6 @@
 // spawn()'s options, checked (typed errors before any syscall) and turned
 // into the spec native spawn_clone3 runs, plus the fds opened for it.
+import { fileURLToPath } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
 
 import { E, NsError, invalidArg, invalidValue } from '../core/errors';
@@ -53,6 +54,12 @@ function checkIdMaps(options: SpawnOptions, unshare: NsType[]): { uidMap: string
   return { uidMap, gidMap, setgroupsDeny };
 }
 
+/** A file: URL's path; a typed error for any other URL. */
+function urlPath(url: URL, name: string): string {
+  if (url.protocol !== 'file:') throw invalidValue(name, 'must be a path or a file: URL', url.href);
+  return fileURLToPath(url);
+}
+
 /** What the final process sets before exec: root, cwd, credentials, argv[0]. */
 function checkProcess(file: string, options: SpawnOptions): Pick<SpawnSpec, 'root' | 'cwd' | 'uid' | 'gid' | 'groups'> & { argv0: string } {
   const rootOption = options.root;
@@ -60,7 +67,9 @@ function checkProcess(file: string, options: SpawnOptions): Pick<SpawnSpec, 'roo
     throw invalidArg('options.root', 'a directory path, an OwnedFd of a directory, or a Pidfd (that process\'s root)', rootOption);
   }
   const root = typeof rootOption === 'string' ? checkString(rootOption, 'options.root') : undefined;
-  const cwd = options.cwd === undefined ? undefined : checkString(options.cwd, 'options.cwd');
+  // A file: URL as child_process takes it (resolved inside, like a path).
+  const cwdOption = options.cwd instanceof URL ? urlPath(options.cwd, 'options.cwd') : options.cwd;
+  const cwd = cwdOption === undefined ? undefined : checkString(cwdOption, 'options.cwd');
   // (The child holds uid and gid as C ints: at most 2^31 - 1.)
   const uid = options.uid === undefined ? -1 : checkCred(options.uid, 'options.uid');
   const gid = options.gid === undefined ? -1 : checkCred(options.gid, 'options.gid');

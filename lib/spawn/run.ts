@@ -2,30 +2,29 @@
 // timeout, an AbortSignal and a maxBuffer that stop the child.
 import * as net from 'node:net';
 
-import { E, NsError, invalidArg, outOfRange } from '../core/errors';
-import { ExitStatus, signalName, signalNumber } from '../pidfd';
-import type { SpawnOptions } from './options';
+import { E, NsError, abortError, checkAbortSignal, checkOptionKeys, invalidArg, optionKeys, outOfRange } from '../core/errors';
+import { ExitStatus, signalName } from '../pidfd';
+import { checkKillSignal, checkTimeout } from './check';
+import { SPAWN_OPTION_KEYS, SpawnOptions } from './options';
 import { spawn } from './spawn';
 import type { Subprocess } from './subprocess';
 
 export interface RunOptions extends SpawnOptions {
   /** Written to the child's stdin, which is then closed (default: stdin is /dev/null). */
-  input?: string | Uint8Array;
+  input?: string | Uint8Array | undefined;
   /** Decode stdout/stderr (default "utf8"); "buffer" keeps Buffers. */
-  encoding?: BufferEncoding | 'buffer';
-  /** Milliseconds before the child gets `killSignal`; run() then rejects with ETIMEDOUT (default 0: none). */
-  timeout?: number;
-  /** Aborting sends the child `killSignal`; run() then rejects with an AbortError. */
-  signal?: AbortSignal;
-  /** The signal for timeout, abort and maxBuffer (default "SIGTERM"). */
-  killSignal?: NodeJS.Signals | number;
+  encoding?: BufferEncoding | 'buffer' | undefined;
+  // timeout, signal and killSignal are spawn()'s; run() also rejects with
+  // ETIMEDOUT or an AbortError when they stop the child, and maxBuffer uses killSignal.
   /**
    * Most bytes kept of stdout, and of stderr (default 1 MiB, as execFile).
    * More, and the child gets `killSignal`; run() rejects with
    * ERR_CHILD_PROCESS_STDIO_MAXBUFFER. Infinity: no limit.
    */
-  maxBuffer?: number;
+  maxBuffer?: number | undefined;
 }
+
+const RUN_OPTION_KEYS: ReadonlySet<string> = new Set([...SPAWN_OPTION_KEYS, ...optionKeys<Omit<RunOptions, keyof SpawnOptions>>({ input: true, encoding: true, maxBuffer: true })]);
 
 /** What a rejected run() carries besides its code: the child's output so far and how it ended. */
 export interface RunFailure extends Error {
@@ -77,20 +76,16 @@ export async function run(file: string, args: readonly string[] = [], options: R
 /** run(), telling `onSpawn` the child as soon as it exists (Container tracks it). Internal. */
 export async function runWith(file: string, args: readonly string[], options: RunOptions, onSpawn?: (child: Subprocess) => void): Promise<RunResult<string | Buffer>> {
   if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
+  checkOptionKeys(options, RUN_OPTION_KEYS);
   const { input, encoding = 'utf8', ...rest } = options;
   if (input !== undefined && typeof input !== 'string' && !(input instanceof Uint8Array)) {
     throw invalidArg('options.input', 'a string or a Uint8Array', input);
   }
   if (encoding !== 'buffer' && !Buffer.isEncoding(encoding)) throw invalidArg('options.encoding', 'a Buffer encoding or "buffer"', encoding);
   const { timeout = 0, signal, killSignal = 'SIGTERM', maxBuffer = 1024 * 1024, ...spawnOptions } = rest;
-  if (typeof timeout !== 'number' || !Number.isInteger(timeout)) throw invalidArg('options.timeout', 'an integer', timeout);
-  if (timeout < 0 || timeout > 0x7fffffff) throw outOfRange('options.timeout', '>= 0 and <= 2147483647', timeout);
-  // Duck-typed as Node does (an AbortSignal of another realm is one too).
-  if (signal !== undefined && (signal === null || typeof signal !== 'object' || !('aborted' in signal) || typeof signal.addEventListener !== 'function')) {
-    throw invalidArg('options.signal', 'an AbortSignal', signal);
-  }
-  const killWith = signalNumber(killSignal, 'options.killSignal');
-  if (killWith === 0) throw invalidArg('options.killSignal', 'a signal other than 0', killSignal);
+  checkTimeout(timeout);
+  checkAbortSignal(signal, 'options.signal');
+  const killWith = checkKillSignal(killSignal);
   if (typeof maxBuffer !== 'number' || Number.isNaN(maxBuffer)) throw invalidArg('options.maxBuffer', 'a number', maxBuffer);
   if (maxBuffer < 0) throw outOfRange('options.maxBuffer', '>= 0', maxBuffer);
   // Aborted already: nothing is started (as child_process does).
@@ -139,12 +134,6 @@ export async function runWith(file: string, args: readonly string[], options: Ru
     for (const s of child.stdio) s?.destroy();
     child.close();
   }
-}
-
-function abortError(reason: unknown): Error {
-  // Shaped as Node's own AbortError (child_process, fs, timers/promises).
-  const err = new Error('The operation was aborted', reason === undefined ? undefined : { cause: reason });
-  return Object.assign(err, { name: 'AbortError', code: 'ABORT_ERR' });
 }
 
 function timeoutError(file: string, ms: number, sig: number): NsError {

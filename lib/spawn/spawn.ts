@@ -2,13 +2,14 @@
 // as a Subprocess.
 import * as net from 'node:net';
 
-import { invalidArg } from '../core/errors';
+import { abortError, checkAbortSignal, checkOptionKeys, invalidArg } from '../core/errors';
 import { native } from '../sys/native';
 import { Pidfd, markOwnChild } from '../pidfd';
 import { spawnError } from './errors';
-import type { SpawnOptions } from './options';
+import { SPAWN_OPTION_KEYS, SpawnOptions } from './options';
 import { prepare } from './plan';
 import { closeAll } from './stdio';
+import { checkKillSignal, checkTimeout } from './check';
 import { Subprocess } from './subprocess';
 import { checkSpecKeys } from './wire';
 
@@ -27,7 +28,15 @@ export function spawn(file: string, args?: readonly string[] | SpawnOptions, opt
     args = [];
   }
   checkSpecKeys();
-  const prep = prepare(file, (args ?? []) as readonly string[], options ?? {});
+  if (options !== undefined && (options === null || typeof options !== 'object')) throw invalidArg('options', 'an object', options);
+  if (options !== undefined) checkOptionKeys(options, SPAWN_OPTION_KEYS);
+  const { timeout = 0, signal, killSignal = 'SIGTERM', ...spawnOptions } = options ?? {};
+  checkTimeout(timeout);
+  checkAbortSignal(signal, 'options.signal');
+  const killWith = checkKillSignal(killSignal);
+  // Aborted already: nothing is started (run() does the same).
+  if (signal?.aborted) throw abortError(signal.reason);
+  const prep = prepare(file, (args ?? []) as readonly string[], spawnOptions);
   let r: ReturnType<typeof native.spawn_clone3>;
   try {
     r = native.spawn_clone3(prep.spec);
@@ -49,5 +58,24 @@ export function spawn(file: string, args?: readonly string[] | SpawnOptions, opt
   for (const [slot, fd] of prep.pipes) {
     stdio[slot] = new net.Socket({ fd, readable: slot !== 0, writable: slot === 0 || slot > 2 });
   }
-  return new Subprocess(pidfd, stdio, prep.spec.killOnClose);
+  const child = new Subprocess(pidfd, stdio, prep.spec.killOnClose);
+  if (timeout > 0 || signal !== undefined) stopWhen(child, timeout, signal, killWith);
+  process.nextTick(() => child.announce());
+  return child;
+}
+
+/** options.timeout and options.signal: `killWith` to a child still running, as child_process does. */
+function stopWhen(child: Subprocess, timeout: number, signal: AbortSignal | undefined, killWith: number): void {
+  const stop = (): boolean => !child.pidfd.closed && child.pidfd.isAlive() && child.kill(killWith);
+  // (Unref'd: a timeout alone does not keep Node alive, the wait does.)
+  const timer = timeout > 0 ? setTimeout(stop, timeout).unref() : undefined;
+  const onAbort = (): void => {
+    stop();
+    child.emit('error', abortError(signal?.reason));
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  child.onEnd(() => {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+  });
 }
