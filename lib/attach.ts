@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 
 import { E, NsError, UnsupportedError, check, invalidArg } from './core/errors';
 import { native } from './sys/native';
+import { debug, debugging } from './core/debug';
 import { O_RDONLY } from './sys/constants';
 import { procOpen } from './core/procfs';
 import { Namespace, nsIdentity } from './namespace';
@@ -77,6 +78,7 @@ export class AttachScope implements Disposable {
       ns.close();
     }
     this.#saved.clear();
+    if (debugging()) debug('attach: thread %d restored%s', this.#tid, first ? `, failed: ${first.message}` : '');
     if (first) throw first;
   }
 
@@ -188,8 +190,10 @@ export function attach(target: AttachTarget, types?: readonly NsType[]): AttachS
     if (joined.length > 0) join(t, joined, saved);
   } catch (err) {
     for (const fd of saved.values()) fd.close();
+    if (debugging()) debug('attach: thread %d, %s: failed: %s', tid, t.pidfd ? `setns(pidfd ${t.pidfd.pid})` : 'setns per namespace fd', (err as Error).message);
     throw err;
   }
+  if (debugging()) debug('attach: thread %d joined [%s] by %s', tid, joined.join(', '), t.pidfd ? `setns(pidfd of ${t.pidfd.pid})` : 'setns per namespace fd');
   return new AttachScope(saved, joined, tid);
 }
 

@@ -4,6 +4,7 @@
 // thread itself when nothing needs joining. Nothing here calls setns on a
 // thread of Node's.
 import { native } from '../sys/native';
+import { debug, debugging } from '../core/debug';
 import { CLONE_FLAG, NsType } from '../core/ns-types';
 import { E, NsError } from '../core/errors';
 import { RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS } from '../sys/constants';
@@ -17,17 +18,23 @@ export const RESOLVE = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
 
 function runThread(fd: number, nstype: number, c: OpCall): Raw {
   const w = layout(c);
-  return native.inns_thread(fd, nstype, w.op, w.ints, w.strs, c.buf);
+  return traced('thread', `nsfd ${fd} type 0x${nstype.toString(16)}`, c, native.inns_thread(fd, nstype, w.op, w.ints, w.strs, c.buf));
 }
 
 function runHelper(joins: number[], flags: number, c: OpCall, root?: number): Raw {
   const w = layout(c, root);
-  return native.inns_helper(joins, flags, w.op, w.ints, w.strs, c.buf);
+  return traced('helper child', `joins [${joins.join(', ')}] flags 0x${flags.toString(16)}${root === undefined ? '' : ` root fd ${root}`}`, c, native.inns_helper(joins, flags, w.op, w.ints, w.strs, c.buf));
 }
 
 function runDirect(c: OpCall, root?: number): Raw {
   const w = layout(c, root);
-  return native.inns_direct(w.op, w.ints, w.strs, c.buf);
+  return traced('this thread', root === undefined ? 'no join' : `root fd ${root}`, c, native.inns_direct(w.op, w.ints, w.strs, c.buf));
+}
+
+/** NODE_DEBUG=nsfd: which vehicle ran which op, and what came back. */
+function traced(vehicle: string, how: string, c: OpCall, r: Raw): Raw {
+  if (debugging()) debug('inside: %s on %s (%s): %s', c.op, vehicle, how, r[0] < 0 ? `errno ${-r[0]} at step ${r[1]}` : `ok ${r[0]}`);
+  return r;
 }
 
 /**

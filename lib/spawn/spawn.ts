@@ -4,6 +4,7 @@ import * as net from 'node:net';
 
 import { abortError, checkAbortSignal, checkOptionKeys, invalidArg } from '../core/errors';
 import { native } from '../sys/native';
+import { debug, debugging } from '../core/debug';
 import { Pidfd, markOwnChild } from '../pidfd';
 import { spawnError } from './errors';
 import { SPAWN_OPTION_KEYS, SpawnOptions } from './options';
@@ -48,7 +49,12 @@ export function spawn(file: string, args?: readonly string[] | SpawnOptions, opt
   }
   if ('errno' in r) {
     closeAll(prep.pipes.map((p) => p[1]));
+    if (debugging()) debug('spawn %s: failed with errno %d at step %d', file, r.errno, r.step);
     throw spawnError(r, prep);
+  }
+  if (debugging()) {
+    const sp = prep.spec;
+    debug('spawn %s %j: clone3 flags 0x%s, setns(pidfd %d, 0x%s), setns fds [%s], cgroup fd %d, root %s, uid %d gid %d -> pid %d, pidfd %d', file, sp.argv.slice(1), sp.cloneFlags.toString(16), sp.joinPidfd, sp.joinFlags.toString(16), sp.joinFds.join(', '), sp.cgroupFd, sp.rootFd !== undefined && sp.rootFd >= 0 ? `fd ${sp.rootFd}` : sp.root ?? '-', sp.uid, sp.gid, r.pid, r.pidfd);
   }
   const pidfd = new Pidfd(r.pidfd, r.pid);
   markOwnChild(pidfd);
