@@ -78,6 +78,10 @@ export interface NativeBinding {
   readlinkat(dirfd: number, path: string): string | number;
   /** The names in directory dirfd/path (no "." or ".."), or -errno. */
   readdirat(dirfd: number, path: string): string[] | number;
+  /** One process of the /proc walk in one call: [fd links (fd, link, ...), ns links, status, cmdline] or -errno (see native/list.cc). */
+  proc_scan(procfd: number, pid: number, nsFiles: readonly string[], threads?: false): [(number | string)[], (string | number)[], string, Buffer] | number;
+  /** Its threads' namespace links: [tid, link per nsFiles name..., tid, ...] or -errno. */
+  proc_scan(procfd: number, pid: number, nsFiles: readonly string[], threads: true): (number | string)[] | number;
   /** A process-wide fd slot shared by all Workers: fd_slot(fd) keeps fd if empty; returns the slot (-1: empty). */
   fd_slot(fd: number): number;
   /** fsopen(fstype, flags | FSOPEN_CLOEXEC): a filesystem context fd, or -errno. */

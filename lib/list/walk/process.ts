@@ -7,7 +7,7 @@
 // so no pid is reported with another process's data. Every fd opened here
 // is a raw fd closed in readProcess's finally block, before the walk moves
 // on to the next process.
-import { procRead } from '../../core/procfs';
+import { ownProcfs } from '../../core/procfs';
 
 import type { NsType } from '../../core/ns-types';
 import { native } from '../../sys/native';
@@ -18,9 +18,6 @@ import {
   openProcNs,
   parseNsLink,
   parseSocketLink,
-  readNsLink,
-  readdirNums,
-  readlink,
 } from '../links';
 import type { ProcInfo, Walk } from './state';
 
@@ -57,18 +54,36 @@ class ProcessRead {
   }
 }
 
-/** Reads one process into the walk; all or nothing (see file comment). */
+/** The /proc/PID/ns names the walk reads, in PROC_NS_FILES order. */
+const NS_FILE_NAMES = PROC_NS_FILES.map((f) => f.file);
+const THREAD_FILE_NAMES = THREAD_NS_FILES.map((f) => f.file);
+
+/**
+ * Reads one process into the walk; all or nothing (see file comment). What
+ * /proc says of it comes from one native call (proc_scan: its fd links,
+ * namespace links, status and cmdline), a second for its threads when it
+ * has several.
+ */
 export function readProcess(walk: Walk, pid: number): void {
   const pidfd = native.pidfd_open(pid, 0);
   if (pidfd < 0) return; // gone, or not ours to see
   const r = new ProcessRead(walk, pid, pidfd);
   try {
-    const fdLinks = readFdLinks(pid, pidfd);
-    readOwnNamespaces(r);
+    const scan = native.proc_scan(ownProcfs().fd, pid, NS_FILE_NAMES);
+    if (typeof scan === 'number') return;
+    const [flatFdLinks, nsLinks, statusText, cmdline] = scan;
+    const fdLinks: [number, string][] = [];
+    for (let i = 0; i < flatFdLinks.length; i += 2) {
+      const fdn = flatFdLinks[i] as number;
+      // (Our own pidfd of this very read is no holder of anything.)
+      if (fdn === pidfd && pid === process.pid) continue;
+      fdLinks.push([fdn, flatFdLinks[i + 1] as string]);
+    }
+    readOwnNamespaces(r, nsLinks);
     if (r.own.size === 0) return; // no access, or a zombie
 
-    const status = readStatus(pid);
-    const command = readCommand(pid, status.name);
+    const status = parseStatus(statusText);
+    const command = commandOf(cmdline, status.name);
     if (status.threads > 1 && THREAD_NS_FILES.some((f) => walk.wants(f.type))) readThreads(r);
     readFds(r, fdLinks);
 
@@ -81,51 +96,41 @@ export function readProcess(walk: Walk, pid: number): void {
   }
 }
 
-/**
- * The process's fd links. Read first, before we open anything: when `pid`
- * is us, none of our own transient fds (the directory fd of this very
- * listing, then the nsfs fds opened later) may show up as holders.
- */
-function readFdLinks(pid: number, pidfd: number): [number, string][] {
-  const fdLinks: [number, string][] = [];
-  for (const fdn of readdirNums(`/proc/${pid}/fd`)) {
-    if (fdn === pidfd && pid === process.pid) continue;
-    const link = readlink(`/proc/${pid}/fd/${fdn}`);
-    if (link !== undefined) fdLinks.push([fdn, link]);
-  }
-  return fdLinks;
-}
-
 /** /proc/PID/ns: the process's namespaces, and its *_for_children where they differ. */
-function readOwnNamespaces(r: ProcessRead): void {
-  for (const f of PROC_NS_FILES) {
-    const ns = readNsLink(`/proc/${r.pid}/ns/${f.file}`);
-    if (ns === undefined) continue;
+function readOwnNamespaces(r: ProcessRead, links: readonly (string | number)[]): void {
+  PROC_NS_FILES.forEach((f, i) => {
+    const link = links[i];
+    const ns = typeof link === 'string' ? parseNsLink(link) : undefined;
+    if (ns === undefined) return;
     r.own.set(f.file, ns.inode);
-    if (!r.walk.wants(f.type)) continue;
+    if (!r.walk.wants(f.type)) return;
     if (f.children) {
-      if (r.own.get(f.type) === ns.inode) continue;
+      if (r.own.get(f.type) === ns.inode) return;
       r.obs.push({ kind: 'children', type: f.type, inode: ns.inode });
     } else {
       r.obs.push({ kind: 'process', type: f.type, inode: ns.inode });
     }
     if (r.need(ns.inode)) r.keep(ns.inode, openProcNs(r.pidfd, r.pid, f, ns.inode));
-  }
+  });
 }
 
 /** Threads in other namespaces than their process's. */
 function readThreads(r: ProcessRead): void {
-  for (const tid of readdirNums(`/proc/${r.pid}/task`)) {
+  const flat = native.proc_scan(ownProcfs().fd, r.pid, THREAD_FILE_NAMES, true);
+  if (typeof flat === 'number') return;
+  const stride = THREAD_FILE_NAMES.length + 1;
+  for (let at = 0; at + stride <= flat.length; at += stride) {
+    const tid = flat[at] as number;
     if (tid === r.pid) continue;
-    for (const f of THREAD_NS_FILES) {
-      if (!r.walk.wants(f.type)) continue;
-      const path = `/proc/${r.pid}/task/${tid}/ns/${f.file}`;
-      const ns = readNsLink(path);
-      if (ns === undefined || ns.inode === r.own.get(f.file)) continue;
-      if (f.children && ns.inode === r.own.get(f.type)) continue;
+    THREAD_NS_FILES.forEach((f, i) => {
+      if (!r.walk.wants(f.type)) return;
+      const link = flat[at + 1 + i];
+      const ns = typeof link === 'string' ? parseNsLink(link) : undefined;
+      if (ns === undefined || ns.inode === r.own.get(f.file)) return;
+      if (f.children && ns.inode === r.own.get(f.type)) return;
       r.obs.push({ kind: f.children ? 'children' : 'thread', type: f.type, inode: ns.inode, n: tid });
-      if (r.need(ns.inode)) r.keep(ns.inode, openNsfsPath(path, ns.inode));
-    }
+      if (r.need(ns.inode)) r.keep(ns.inode, openNsfsPath(`/proc/${r.pid}/task/${tid}/ns/${f.file}`, ns.inode));
+    });
   }
 }
 
@@ -200,10 +205,8 @@ function record(r: ProcessRead, info: ProcInfo): void {
   }
 }
 
-/** The comm, effective uid and thread count from /proc/PID/status. */
-function readStatus(pid: number): { name: string; uid: number | undefined; threads: number } {
-  // '' when gone: the recheck drops it.
-  const text = procRead(`${pid}/status`) ?? '';
+/** The comm, effective uid and thread count from the text of /proc/PID/status. */
+function parseStatus(text: string): { name: string; uid: number | undefined; threads: number } {
   const name = /^Name:\t(.*)$/m.exec(text)?.[1] ?? '';
   const uidField = /^Uid:\t(\d+)\t(\d+)/m.exec(text);
   const threads = Number(/^Threads:\t(\d+)$/m.exec(text)?.[1] ?? 1);
@@ -211,8 +214,8 @@ function readStatus(pid: number): { name: string; uid: number | undefined; threa
 }
 
 /** The command line, spaces for NULs; `comm` when it is empty or unreadable. */
-function readCommand(pid: number, comm: string): string {
-  const cmd = procRead(`${pid}/cmdline`, 'utf8');
-  if (cmd !== undefined && cmd !== '') return cmd.replace(/\0+$/, '').replace(/\0/g, ' ');
+function commandOf(cmdline: Buffer, comm: string): string {
+  const cmd = cmdline.toString('utf8');
+  if (cmd !== '') return cmd.replace(/\0+$/, '').replace(/\0/g, ' ');
   return comm;
 }
