@@ -36,8 +36,10 @@ const REFUSED = table<Partial<Record<NsType, { errno: number; hint: string }>>>(
   },
 });
 
+/** What attach() joins: a process's namespaces (one atomic setns through its pidfd) or the given namespaces. */
 export type AttachTarget = Pidfd | Namespace | readonly Namespace[];
 
+/** The calling thread's stay in a target's namespaces: restore() (or `using`) puts it back. Must not span an await (see withNamespaces). */
 export class AttachScope implements Disposable {
   #saved: Map<NsType, OwnedFd>;
   #tid: number;
@@ -61,6 +63,7 @@ export class AttachScope implements Disposable {
     if (saved.size > 0) warnIfStillOpen(this);
   }
 
+  /** Whether the thread is still attached (not restored yet). */
   get active(): boolean {
     return this.#saved.size > 0;
   }

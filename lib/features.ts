@@ -10,6 +10,7 @@ import { CLONE_FLAG, PIDFD_NS_IOCTL } from './core/ns-types';
 import { PIDFD_INFO_CREDS, PIDFD_INFO_PID, AT_FDCWD, O_PATH, O_RDONLY, PIDFD_NONBLOCK, PIDFD_THREAD, PIDFS_MAGIC } from './sys/constants';
 import { nsGetId, nsTranslatePid, pidfdGetInfo, pidfdGetNamespace } from './sys/nsfs';
 
+/** The kernel features features() reports. */
 export type FeatureName =
   | 'pidfd_open'
   | 'pidfd_nonblock'
@@ -29,6 +30,7 @@ export type FeatureName =
   | 'openat2'
   | 'unprivileged_userns';
 
+/** Whether the running kernel has a feature, and the release that brought it. */
 export interface Feature {
   available: boolean;
   /** First mainline kernel release with the feature. */
@@ -37,6 +39,7 @@ export interface Feature {
   detail?: string;
 }
 
+/** Every feature features() reports, by name. */
 export type Features = Record<FeatureName, Feature>;
 
 const SINCE: Record<FeatureName, string> = {

@@ -13,10 +13,13 @@ import { AT_FDCWD, MNT_DETACH, MOVE_MOUNT_F_EMPTY_PATH, NSFS_MAGIC, OPEN_TREE_CL
 import { nsGetId, nsGetMntnsId, nsGetOwnerUid, nsGetParent, nsGetUserns } from './sys/nsfs';
 
 
+/** A namespace held by an nsfs fd: its type, dev and inode (its identity), the 64-bit id (6.18+), owner and parent, persistence by bind mount, and nsfs file handles. Holding it keeps the namespace alive. */
 export class Namespace extends OwnedFd {
+  /** Which kind of namespace it is. */
   readonly type: NsType;
   /** Device of nsfs; with `inode`, the namespace's identity on every kernel. */
   readonly dev: number;
+  /** Its nsfs inode (with `dev`, its identity; the number in "net:[4026531840]"). */
   readonly inode: number;
   #id: bigint | undefined;
 

@@ -17,6 +17,7 @@ import { CLD_EXITED, PIDFD_INFO_CGROUPID, PIDFD_INFO_CREDS, PIDFD_INFO_EXIT, PID
 import { pidfdGetInfo } from './sys/nsfs';
 
 
+/** Options of Pidfd.open(). */
 export interface PidfdOpenOptions {
   /** PIDFD_NONBLOCK (5.10): waitid on this fd never blocks. */
   nonblock?: boolean | undefined;
@@ -26,6 +27,7 @@ export interface PidfdOpenOptions {
   id?: bigint | undefined;
 }
 
+/** Options of Pidfd#wait(). */
 export interface WaitOptions {
   /**
    * Reap the process if it is our child. Default: true for children nsfd
@@ -48,6 +50,7 @@ export function markOwnChild(pidfd: Pidfd): void {
   ownChildren.add(pidfd);
 }
 
+/** How a process ended: an exit code or a signal (both null when unknown). */
 export interface ExitStatus {
   /** Exit code, or null if killed by a signal (or unknown). */
   code: number | null;
@@ -55,6 +58,7 @@ export interface ExitStatus {
   signal: NodeJS.Signals | null;
 }
 
+/** Real, effective, saved and filesystem ids, as /proc/PID/status lists them. */
 export interface IdSet {
   real: number;
   effective: number;
@@ -62,6 +66,7 @@ export interface IdSet {
   fs: number;
 }
 
+/** What Pidfd#info() reads of a process (PIDFD_GET_INFO on 6.13+, else /proc). */
 export interface ProcessInfo {
   pid: number;
   tgid: number;
@@ -105,6 +110,7 @@ export function decodeWaitStatus(status: number): ExitStatus {
   return { code: null, signal: signalName(sig) };
 }
 
+/** A process handle that pid reuse cannot fool (pidfd_open, 5.3+): signal it, wait for it, copy fds out of it, read its credentials and namespaces. Every operation goes through the pidfd, never the pid alone. */
 export class Pidfd extends OwnedFd {
   #pid: number;
   #exited: Promise<ExitStatus> | undefined;

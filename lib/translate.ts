@@ -13,8 +13,10 @@ import { Pidfd } from './pidfd';
 import { checkPid } from './core/ns-types';
 import { PidTranslation, nsGetParent, nsTranslatePid } from './sys/nsfs';
 
+/** A pid namespace: a Namespace of type pid, or a Pidfd (that process's pid namespace). */
 export type PidNsRef = Namespace | Pidfd;
 
+/** Options of translatePid(): the pid namespaces to translate from and to (default: ours). */
 export interface TranslateOptions {
   /** The pid namespace `pid` is given in (a pid Namespace, or a Pidfd for its pid namespace). Default: ours. */
   from?: PidNsRef | undefined;
@@ -45,6 +47,7 @@ let ioctlsMissing = false;
  */
 const TRANSLATE_OPTION_KEYS = optionKeys<TranslateOptions>({ from: true, to: true, tgid: true });
 
+/** A pid as seen in one pid namespace (`from`, default ours), as seen in another (`to`, default ours): NS_GET_PID_* ioctls, /proc NSpid on older kernels. ESRCH when `from` has no such pid or `to` cannot see it. */
 export function translatePid(pid: number, options: TranslateOptions = {}): number {
   checkPid(pid);
   if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);

@@ -3,8 +3,11 @@
 // lib/sys/constants.ts.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as tsModule from 'typescript';
 import { describe, expect, it } from 'vitest';
 
+// (CommonJS: vitest gives the namespace object as `default`.)
+const TS = (tsModule as unknown as { default?: typeof tsModule }).default ?? tsModule;
 const lib = path.resolve(__dirname, '../lib');
 
 function sources(dir: string): string[] {
@@ -92,5 +95,32 @@ describe('lib/ layout', () => {
       }
     }
     expect(hits).toEqual([]);
+  });
+
+  it('documents every export of the public API (nsfd and nsfd/testing) with TSDoc, members included', () => {
+    const entries = [path.join(lib, 'index.ts'), path.join(lib, 'testing/index.ts')];
+    const program = TS.createProgram(entries, { strict: true, target: TS.ScriptTarget.ES2022, module: TS.ModuleKind.Node16, moduleResolution: TS.ModuleResolutionKind.Node16, noEmit: true, skipLibCheck: true });
+    const checker = program.getTypeChecker();
+    const internal = (s: tsModule.Symbol): boolean => (s.declarations ?? []).some((d) => TS.getJSDocTags(d).some((t) => t.tagName.text === 'internal'));
+    const documented = (s: tsModule.Symbol): boolean => TS.displayPartsToString(s.getDocumentationComment(checker)).trim() !== '';
+    const missing: string[] = [];
+    for (const entry of entries) {
+      const file = program.getSourceFile(entry);
+      const mod = file && checker.getSymbolAtLocation(file);
+      expect(mod, entry).toBeDefined();
+      for (let sym of checker.getExportsOfModule(mod as tsModule.Symbol)) {
+        if (sym.flags & TS.SymbolFlags.Alias) sym = checker.getAliasedSymbol(sym);
+        if (!documented(sym)) missing.push(sym.name);
+        if (!(sym.flags & TS.SymbolFlags.Class)) continue;
+        const members = [...(sym.members ?? new Map()).entries(), ...(sym.exports ?? new Map()).entries()] as [string, tsModule.Symbol][];
+        for (const [name, m] of members) {
+          if (name.startsWith('__') || name.startsWith('#') || name === 'prototype' || internal(m)) continue;
+          const decl = m.declarations?.[0];
+          if (decl && TS.getCombinedModifierFlags(decl) & (TS.ModifierFlags.Private | TS.ModifierFlags.Protected)) continue;
+          if (!documented(m)) missing.push(`${sym.name}.${name}`);
+        }
+      }
+    }
+    expect(missing, 'exports and public members without a /** doc comment */').toEqual([]);
   });
 });

@@ -38,6 +38,12 @@ import { killAll, leadsPidNamespace } from './kill';
 import { ContainerCreateOptions, planCreate } from './options';
 import { persistNamespaces, unpersistDir } from './persist';
 
+/**
+ * A container as a kernel object in userspace: a pidfd on its init plus the
+ * init's namespaces (nsfs fds), with work done inside it without moving the
+ * caller (socket, open, readFile, run...) and, by default, kill-on-close.
+ * Made by Container.create(), or adopted with fromPid()/fromPidfd().
+ */
 export class Container implements Disposable, AsyncDisposable {
   readonly #pidfd: Pidfd;
   readonly #namespaces: Partial<Record<NsType, Namespace>>;
@@ -170,10 +176,12 @@ export class Container implements Disposable, AsyncDisposable {
     return this.#namespaces;
   }
 
+  /** Whether close() kills every process of the container. */
   get killOnClose(): boolean {
     return this.#killOnClose;
   }
 
+  /** Whether close() has been called. */
   get closed(): boolean {
     return this.#closed;
   }
@@ -274,16 +282,19 @@ export class Container implements Disposable, AsyncDisposable {
     return openIn(this.#pidfd, file, flags, mode);
   }
 
+  /** readFileIn() of this container: a regular file under its root, in its mount namespace. */
   readFile(file: string, options?: BufferEncoding | ReadFileInOptions): string | Buffer {
     this.#check('readFile');
     return readFileIn(this.#pidfd, file, options as ReadFileInOptions);
   }
 
+  /** writeFileIn() of this container. */
   writeFile(file: string, data: string | NodeJS.ArrayBufferView, options?: BufferEncoding | WriteFileInOptions): void {
     this.#check('writeFile');
     writeFileIn(this.#pidfd, file, data, options);
   }
 
+  /** mkdirIn() of this container. */
   mkdir(dir: string, options?: MkdirInOptions | number): void {
     this.#check('mkdir');
     mkdirIn(this.#pidfd, dir, options);

@@ -9,6 +9,7 @@ import { DEFAULT_INIT } from './init';
 /** What Container.create makes by default (plus "user" when unprivileged or given id maps). */
 export const DEFAULT_UNSHARE: readonly NsType[] = ['mnt', 'uts', 'ipc', 'pid', 'net', 'cgroup'];
 
+/** Options of Container.create(). */
 export interface ContainerCreateOptions {
   /** Namespace types to create (default: mnt, uts, ipc, pid, net, cgroup; + user, see below). */
   unshare?: readonly NsType[] | undefined;

@@ -45,24 +45,37 @@ function describe(errno: number, code: string): string {
   return extraText.get(code) ?? entry?.[1] ?? code;
 }
 
+/** What an NsError says besides its errno and syscall. */
 export interface NsErrorDetails {
+  /** What probably caused it, when that is known. */
   hint?: string | undefined;
+  /** The process the call was about. */
   pid?: number | undefined;
+  /** The fd the call was about. */
   fd?: number | undefined;
+  /** The path the call was about. */
   path?: string | undefined;
   /** For spawn: which step in the child failed (setns, chdir, execve...). */
   step?: string | undefined;
 }
 
+/** A failed syscall, shaped like Node's fs errors: `code` ('ESRCH'), `errno` (negative), `syscall`, and a message such as "ESRCH: no such process, pidfd_open"; `hint` says what probably caused it. */
 export class NsError extends Error {
+  /** The errno's name, such as 'ESRCH'. */
   readonly code: string;
   /** Negative, as in Node's fs errors. */
   readonly errno: number;
+  /** The syscall (or step) that failed. */
   readonly syscall: string;
+  /** What probably caused it, when that is known. */
   readonly hint?: string;
+  /** The process the call was about. */
   readonly pid?: number;
+  /** The fd the call was about. */
   readonly fd?: number;
+  /** The path the call was about. */
   readonly path?: string;
+  /** For spawn: the step in the child that failed (setns, chdir, execve...). */
   readonly step?: string;
 
   constructor(errno: number, syscall: string, details: NsErrorDetails = {}, message?: string) {
@@ -90,7 +103,9 @@ Object.defineProperty(NsError.prototype, 'name', { value: 'NsError', enumerable:
 
 /** The running kernel lacks a feature; names it and the kernel that brings it. */
 export class UnsupportedError extends NsError {
+  /** The missing feature, such as "NS_GET_ID". */
   readonly feature: string;
+  /** The Linux release that brings it, such as "6.18". */
   readonly since: string;
 
   constructor(feature: string, since: string, errno: number, syscall: string) {

@@ -19,8 +19,10 @@ import {
   PIDFD_GET_UTS_NAMESPACE,
 } from '../sys/constants';
 
+/** A namespace type, named as in /proc/PID/ns. */
 export type NsType = 'mnt' | 'uts' | 'ipc' | 'user' | 'pid' | 'net' | 'cgroup' | 'time';
 
+/** Every namespace type, user first (the order joins need). */
 export const NS_TYPES: readonly NsType[] = ['user', 'mnt', 'uts', 'ipc', 'pid', 'net', 'cgroup', 'time'];
 
 /**
@@ -32,6 +34,7 @@ export function table<T extends object>(entries: T): Readonly<T> {
   return Object.freeze(Object.assign(Object.create(null) as T, entries));
 }
 
+/** The CLONE_NEW* flag of each namespace type. */
 export const CLONE_FLAG: Readonly<Record<NsType, number>> = table({
   time: CLONE_NEWTIME,
   mnt: CLONE_NEWNS,

@@ -17,6 +17,7 @@ const gcRegistry = new FinalizationRegistry<number>((fd) => {
   });
 });
 
+/** An fd this package hands out, owned by this object: `close()` (idempotent), `[Symbol.dispose]` for `using`, `dup()`, `release()`; closed with a warning (NSFD_FD_GC) if it is garbage-collected open. Always O_CLOEXEC. */
 export class OwnedFd implements Disposable {
   #fd: number;
   readonly #token = {};
@@ -45,6 +46,7 @@ export class OwnedFd implements Disposable {
     return OwnedFd.#isReal(this) ? this.#fd : -1;
   }
 
+  /** Whether the fd has been closed or released. */
   get closed(): boolean {
     return this.fd < 0;
   }
@@ -63,6 +65,7 @@ export class OwnedFd implements Disposable {
     return fd;
   }
 
+  /** Closes the fd. Idempotent. */
   close(): void {
     const fd = this.fd;
     if (fd < 0) return;

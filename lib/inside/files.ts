@@ -17,6 +17,7 @@ import { InTarget, pidOf } from './target';
 import { RESOLVE, runUnderRoot } from './vehicle';
 import { opCall } from './wire';
 
+/** open flags: fs-style strings ('r', 'w', 'a+'...) or a number of O_* bits. */
 export type OpenFlags = string | number;
 
 const C = fs.constants;
@@ -152,6 +153,7 @@ function openRegular(target: InTarget, file: string, flags: OpenFlags, mode: num
 /** readFileIn's default bound on what it reads. */
 const READ_FILE_IN_MAX_SIZE = 64 * 1024 * 1024;
 
+/** Options of readFileIn(). */
 export interface ReadFileInOptions {
   encoding?: BufferEncoding | null | undefined;
   flag?: OpenFlags | undefined;
@@ -205,6 +207,7 @@ function tooLarge(file: string, size: number, max: number): RangeError {
   return err;
 }
 
+/** Options of writeFileIn(). */
 export interface WriteFileInOptions {
   encoding?: BufferEncoding | undefined;
   mode?: number | undefined;
@@ -229,6 +232,7 @@ export function writeFileIn(
   fs.writeFileSync(fd.fd, data, o.encoding === undefined ? {} : { encoding: o.encoding });
 }
 
+/** Options of mkdirIn(). */
 export interface MkdirInOptions {
   /** Create missing parents; an existing directory is not an error. */
   recursive?: boolean | undefined;

@@ -31,6 +31,7 @@ export const MOUNT_ATTR = {
   nodiratime: MOUNT_ATTR_NODIRATIME,
 } as const;
 
+/** Options of mountIn(): fsconfig options and mount attributes. */
 export interface MountOptions {
   /** fsconfig options: {size: '16m', mode: '755'} as strings; `true` sets a flag option. */
   options?: Record<string, string | number | boolean> | undefined;

@@ -6,8 +6,10 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { invalidArg, invalidValue, outOfRange } from '../core/errors';
 import { AF_INET, AF_INET6, AF_NETLINK, AF_UNIX, UNIX_PATH_MAX } from '../sys/constants';
 
+/** The address family of socketIn(). */
 export type SocketFamily = 'inet' | 'inet6' | 'unix' | 'netlink' | 'packet';
 
+/** Where socketIn() binds the socket, inside the target. */
 export interface SocketBind {
   /** IP address to bind (default: any address of the family). */
   address?: string | undefined;

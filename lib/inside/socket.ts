@@ -36,6 +36,7 @@ import { runInThreadNs } from './vehicle';
 import { SOCKOPT, opCall } from './wire';
 
 export type { SocketBind, SocketFamily } from './sockaddr';
+/** The socket type of socketIn(). */
 export type SocketType = 'stream' | 'dgram' | 'raw' | 'seqpacket';
 
 const FAMILIES = new Map<string, number>([
@@ -68,6 +69,7 @@ const PROTOCOLS = new Map<string, number>([
 ]);
 const NETLINK_ONLY = ['route', 'sock_diag', 'audit', 'netfilter', 'kobject_uevent', 'generic'];
 
+/** Options of socketIn(): the socket to make in the target's network namespace, and where to bind it. */
 export interface SocketInOptions {
   family: SocketFamily;
   type: SocketType;

@@ -29,6 +29,7 @@ export interface NsForeignMount {
   path: string;
 }
 
+/** One namespace listNamespaces() found: its identity, owner and parent, and everything that holds it (processes, threads, fds, sockets, bind mounts). */
 export interface NamespaceInfo {
   type: NsType;
   /**
@@ -70,16 +71,19 @@ export interface NamespaceInfo {
   sources: NsSource[];
 }
 
+/** Options of listNamespaces() and namespaceTree(). */
 export interface ListOptions {
   /** Only namespaces of this type. */
   type?: NsType | undefined;
 }
 
+/** A namespace and the namespaces under it (owned by it, or its children). */
 export interface NamespaceTreeNode {
   ns: NamespaceInfo;
   children: NamespaceTreeNode[];
 }
 
+/** namespaceTree(): user namespaces with what they own, and pid/user namespaces by parent. */
 export interface NamespaceTree {
   /**
    * User namespaces by parent, each followed by the namespaces it owns (as

@@ -7,6 +7,7 @@ import type { NsType } from '../core/ns-types';
 import type { Namespace } from '../namespace';
 import type { Pidfd } from '../pidfd';
 
+/** One line of a uid_map or gid_map. */
 export interface IdMapEntry {
   /** First id inside the new user namespace. */
   inside: number;
@@ -15,10 +16,12 @@ export interface IdMapEntry {
   count: number;
 }
 
+/** A stdio slot by name, as in child_process. */
 export type StdioName = 'pipe' | 'inherit' | 'ignore';
 /** One slot of the child's fd table, as in child_process. */
 export type StdioSlot = StdioName | number | OwnedFd | Stream | null | undefined;
 
+/** Options of spawn() (and of run(), c.spawn(), c.run()). */
 export interface SpawnOptions {
   /** Enter existing namespaces: a process (one atomic setns(pidfd)) or a list of namespaces. */
   join?: Pidfd | readonly Namespace[] | undefined;

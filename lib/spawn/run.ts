@@ -9,6 +9,7 @@ import { SPAWN_OPTION_KEYS, SpawnOptions } from './options';
 import { spawn } from './spawn';
 import type { Subprocess } from './subprocess';
 
+/** Options of run(): spawn()'s, plus input, encoding and maxBuffer. */
 export interface RunOptions extends SpawnOptions {
   /** Written to the child's stdin, which is then closed (default: stdin is /dev/null). */
   input?: string | Uint8Array | undefined;
@@ -36,6 +37,7 @@ export interface RunFailure extends Error {
   stderr: string | Buffer;
 }
 
+/** What run() resolves with: the exit status, pid and the collected output. */
 export interface RunResult<T extends string | Buffer = string> extends ExitStatus {
   pid: number;
   stdout: T;

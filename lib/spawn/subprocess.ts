@@ -59,9 +59,11 @@ function adoptOrphan(pidfd: Pidfd): void {
 export class Subprocess extends EventEmitter implements Disposable {
   /** The child's pid in our pid namespace. */
   readonly pid: number;
+  /** The child's pidfd (owned by this handle). */
   readonly pidfd: Pidfd;
   /** Our ends of the 'pipe' slots (null for other slots). */
   readonly stdio: readonly (net.Socket | null)[];
+  /** Whether close() SIGKILLs the child. */
   readonly killOnClose: boolean;
   /** The exit code once the child has exited and that is known (null before, or when a signal ended it). */
   exitCode: number | null = null;
@@ -95,12 +97,15 @@ export class Subprocess extends EventEmitter implements Disposable {
     });
   }
 
+  /** Our end of the child's stdin, when a 'pipe'. */
   get stdin(): net.Socket | null {
     return this.stdio[0] ?? null;
   }
+  /** Our end of the child's stdout, when a 'pipe'. */
   get stdout(): net.Socket | null {
     return this.stdio[1] ?? null;
   }
+  /** Our end of the child's stderr, when a 'pipe'. */
   get stderr(): net.Socket | null {
     return this.stdio[2] ?? null;
   }

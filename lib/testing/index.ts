@@ -63,6 +63,7 @@ export function snapshot(): ResourceSnapshot {
   return { fds, children, threads: tasks.length, mounts };
 }
 
+/** Which resources leakCheck() compares. */
 export interface LeakCheckOptions {
   /** Which resources to compare (default all). Threads are off by default: Node's pools grow on their own. */
   fds?: boolean | undefined;
@@ -73,6 +74,7 @@ export interface LeakCheckOptions {
 
 /** What leakCheck() found: each resource that differs, before and after. */
 export class LeakError extends Error {
+  /** Each resource that differs: what was added and removed since the snapshot. */
   readonly leaks: Readonly<Record<string, { added: readonly (string | number)[]; removed: readonly (string | number)[] }>>;
   constructor(leaks: LeakError['leaks']) {
     const text = Object.entries(leaks)
