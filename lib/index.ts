@@ -20,4 +20,6 @@ export type { InTarget, PidfdHolder, SocketFamily, SocketType, SocketBind, Socke
 export { spawn, run, Subprocess } from './spawn';
 export type { SpawnOptions, RunOptions, RunResult, RunFailure, IdMapEntry, StdioName, StdioSlot } from './spawn';
 export { Container, DEFAULT_INIT, DEFAULT_UNSHARE } from './container';
+export { Cgroup } from './cgroup';
+export type { CgroupResources, CgroupStats } from './cgroup';
 export type { ContainerCreateOptions, ContainerInfo } from './container';

@@ -35,6 +35,7 @@ import { RunOptions, RunResult, SpawnOptions, Subprocess, runWith, spawn } from 
 import { abandonInit, destroyStdio, setUpInit, spawnInit } from './create';
 import { ContainerInfo, listContainers, openAdopted } from './discover';
 import { killAll, leadsPidNamespace } from './kill';
+import { Cgroup, CgroupResources, CgroupStats } from '../cgroup';
 import { ContainerCreateOptions, planCreate } from './options';
 import { persistNamespaces, unpersistDir } from './persist';
 
@@ -66,12 +67,18 @@ export class Container implements Disposable, AsyncDisposable {
   /** Whether the init is pid 1 of its own pid namespace: read on the first spawn, it does not change. */
   #ownPidNs: boolean | undefined;
 
-  private constructor(pidfd: Pidfd, opts: { child?: Subprocess; killOnClose: boolean; root?: string | undefined; cgroupPath?: string | undefined }) {
+  /** The container's cgroup: its own (made by create, removed by close) or the one given as a path. */
+  readonly #cgroup: Cgroup | undefined;
+  /** Removal of a cgroup of its own, started by close(). */
+  #cgroupRemoved: Promise<void> | undefined;
+
+  private constructor(pidfd: Pidfd, opts: { child?: Subprocess; killOnClose: boolean; root?: string | undefined; cgroupPath?: string | undefined; cgroup?: Cgroup | undefined }) {
     this.#pidfd = pidfd;
     this.#child = opts.child;
     this.#killOnClose = opts.killOnClose;
     this.#root = opts.root;
-    this.#cgroupPath = opts.cgroupPath;
+    this.#cgroup = opts.cgroup;
+    this.#cgroupPath = opts.cgroup?.path ?? opts.cgroupPath;
     this.#namespaces = pidfd.namespaces();
   }
 
@@ -82,7 +89,16 @@ export class Container implements Disposable, AsyncDisposable {
    */
   static async create(options: ContainerCreateOptions = {}): Promise<Container> {
     const plan = planCreate(options);
-    const child = spawnInit(plan);
+    // Its own cgroup first, limits applied: the init is born in it.
+    const cgroup = plan.newCgroup !== undefined ? Cgroup.create(plan.newCgroup) : plan.cgroupPath !== undefined ? Cgroup.open(plan.cgroupPath) : undefined;
+    let child: Subprocess;
+    try {
+      if (plan.resources !== undefined) cgroup?.update(plan.resources);
+      child = spawnInit(plan.newCgroup !== undefined && cgroup !== undefined ? { ...plan, spawn: { ...plan.spawn, cgroup: cgroup.path } } : plan);
+    } catch (err) {
+      if (plan.newCgroup !== undefined) await cgroup?.remove();
+      throw err;
+    }
     let c: Container;
     try {
       c = new Container(child.pidfd, {
@@ -91,9 +107,11 @@ export class Container implements Disposable, AsyncDisposable {
         // (Resolved only now: spawn() is what checks the option.)
         root: plan.root === undefined ? undefined : path.resolve(plan.root),
         cgroupPath: plan.cgroupPath,
+        cgroup: plan.newCgroup !== undefined ? cgroup : undefined,
       });
     } catch (err) {
       abandonInit(child);
+      if (plan.newCgroup !== undefined) await cgroup?.remove();
       throw err;
     }
     try {
@@ -263,6 +281,9 @@ export class Container implements Disposable, AsyncDisposable {
     if ('join' in options) throw invalidValue('options.join', 'is the container itself', (options as SpawnOptions).join);
     const o = { ...options, join: this.#pidfd } as T;
     if (this.#root !== undefined && o.root === undefined) o.root = this.#root;
+    // In the container's cgroup, as `runc exec` does: its limits hold, and
+    // close()'s cgroup.kill reaches whatever it forks.
+    if (this.#cgroupPath !== undefined && o.cgroup === undefined) o.cgroup = this.#cgroupPath;
     // Without a pid namespace of its own, a process of the container leads
     // a session of its own, so close() can find what it double-forks.
     this.#ownPidNs ??= leadsPidNamespace(this.#pidfd);
@@ -325,6 +346,38 @@ export class Container implements Disposable, AsyncDisposable {
     return persistNamespaces(this.#namespaces, dir, wanted);
   }
 
+  /** The container's cgroup v2 directory (its own, or the one given as a path), or undefined. */
+  get cgroup(): Cgroup | undefined {
+    return this.#cgroup ?? (this.#cgroupPath !== undefined ? Cgroup.open(this.#cgroupPath) : undefined);
+  }
+
+  #needCgroup(op: string): Cgroup {
+    this.#check(op);
+    const cg = this.cgroup;
+    if (cg === undefined) throw new NsError(-E.EINVAL, op, { hint: 'the container has no cgroup: create it with resources, cgroupParent or cgroup' });
+    return cg;
+  }
+
+  /** Freezes every process of the container (cgroup.freeze); resolves once the kernel reports it frozen. */
+  async freeze(): Promise<void> {
+    await this.#needCgroup('freeze').freeze();
+  }
+
+  /** Thaws the container; resolves once the kernel reports it thawed. */
+  async thaw(): Promise<void> {
+    await this.#needCgroup('thaw').thaw();
+  }
+
+  /** What the container uses now (cgroup v2 statistics, shaped like `runc events --stats`). */
+  stats(): CgroupStats {
+    return this.#needCgroup('stats').stats();
+  }
+
+  /** Changes its limits. */
+  update(resources: CgroupResources): void {
+    this.#needCgroup('update').update(resources);
+  }
+
   /** Sends a signal to the init through its pidfd (never by pid). */
   kill(signal: NodeJS.Signals | number = 'SIGTERM'): void {
     this.#check('kill');
@@ -371,6 +424,11 @@ export class Container implements Disposable, AsyncDisposable {
         }
       }
     }
+    if (this.#cgroup !== undefined && kill) {
+      // Its own cgroup goes once it is empty (what asyncDispose awaits);
+      // without killOnClose its processes run on, and so it stays.
+      this.#cgroupRemoved = this.#cgroup.remove().catch(() => {});
+    }
     for (const p of this.#started) p.close();
     this.#started.clear();
     for (const ns of Object.values(this.#namespaces)) ns.close();
@@ -412,5 +470,6 @@ export class Container implements Disposable, AsyncDisposable {
     if (!this.#closed && this.#killOnClose) gone = this.#child !== undefined ? this.#child.exited : this.#pidfd.wait();
     this.close();
     await gone?.catch(() => {});
+    await this.#cgroupRemoved;
   }
 }

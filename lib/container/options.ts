@@ -3,6 +3,7 @@
 import { invalidArg, invalidValue, checkOptionKeys, optionKeys } from '../core/errors';
 import { NsType, checkNsTypes } from '../core/ns-types';
 import type { OwnedFd } from '../core/owned-fd';
+import type { CgroupResources } from '../cgroup';
 import type { IdMapEntry, SpawnOptions } from '../spawn';
 import { DEFAULT_INIT } from './init';
 
@@ -33,6 +34,15 @@ export interface ContainerCreateOptions {
   domainname?: string | undefined;
   /** cgroup v2 directory (path or fd) the init is born in; with killOnClose, cgroup.kill is used too. */
   cgroup?: string | number | OwnedFd | undefined;
+  /**
+   * Limits (cgroup v2, OCI names): the container gets a cgroup of its own,
+   * made under `cgroupParent` before the init starts (born in it with
+   * CLONE_INTO_CGROUP) and removed by close(). With `cgroup` given as a
+   * path, the limits are applied to that cgroup instead.
+   */
+  resources?: CgroupResources | undefined;
+  /** Where the container's own cgroup is made (default: the cgroup v2 this process is in). Implies one. */
+  cgroupParent?: string | undefined;
   /**
    * close() kills every process of the container (SIGKILL to pid 1 of its
    * pid namespace; without a pid namespace, the init's whole process tree
@@ -74,6 +84,8 @@ const CREATE_OPTION_KEYS = optionKeys<ContainerCreateOptions>({
   mountProc: true,
   loopback: true,
   stdio: true,
+  resources: true,
+  cgroupParent: true,
 });
 
 /** Checked create options: everything create() does, decided before anything is started. */
@@ -87,6 +99,10 @@ export interface CreatePlan {
   readonly root: string | undefined;
   /** For cgroup.kill on close (only when the cgroup was given as a path). */
   readonly cgroupPath: string | undefined;
+  /** A cgroup of the container's own to make first (resources or cgroupParent without cgroup). */
+  readonly newCgroup: { parent: string | undefined; resources: CgroupResources | undefined } | undefined;
+  /** Limits for the cgroup given as a path. */
+  readonly resources: CgroupResources | undefined;
   /** The default init: wait for its SIGTERM trap before using it. */
   readonly awaitTrap: boolean;
   readonly hostname: string | undefined;
@@ -110,6 +126,10 @@ export function planCreate(options: ContainerCreateOptions): CreatePlan {
   if (options.hostname !== undefined && !unshare.has('uts')) {
     throw invalidValue('options.hostname', 'needs a new uts namespace (it would rename the host)', options.hostname);
   }
+  if (options.cgroup !== undefined && options.cgroupParent !== undefined) throw invalidValue('options.cgroupParent', 'is for a cgroup of the container\'s own; not with options.cgroup', options.cgroupParent);
+  if (options.resources !== undefined && options.cgroup !== undefined && typeof options.cgroup !== 'string') {
+    throw invalidValue('options.resources', 'needs options.cgroup as a path (or no cgroup: one is made)', options.resources);
+  }
   const [file, ...args] = init as [string, ...string[]];
   return {
     file,
@@ -119,6 +139,8 @@ export function planCreate(options: ContainerCreateOptions): CreatePlan {
     killOnClose,
     root: options.root,
     cgroupPath: typeof options.cgroup === 'string' ? options.cgroup : undefined,
+    newCgroup: options.cgroup === undefined && (options.resources !== undefined || options.cgroupParent !== undefined) ? { parent: options.cgroupParent, resources: options.resources } : undefined,
+    resources: options.cgroup !== undefined ? options.resources : undefined,
     awaitTrap: options.init === undefined,
     hostname: options.hostname,
     domainname: options.domainname,
