@@ -5,6 +5,7 @@ import type { OwnedFd } from '../core/owned-fd';
 import type { NsType } from '../core/ns-types';
 import type { Namespace } from '../namespace';
 import type { Pidfd } from '../pidfd';
+import type { CapabilitiesOption, RlimitsOption, SeccompOption } from '../privileges';
 
 export interface IdMapEntry {
   /** First id inside the new user namespace. */
@@ -71,4 +72,16 @@ export interface SpawnOptions {
   mountProc?: boolean;
   /** setsid(): a new session and process group. */
   newSession?: boolean;
+  /**
+   * Capability sets, applied after uid/gid as runc does (bounding drop,
+   * keepcaps, setresuid, capset, ambient). A flat list sets bounding,
+   * permitted and effective, inheritable and ambient empty. Default: unchanged.
+   */
+  capabilities?: CapabilitiesOption;
+  /** PR_SET_NO_NEW_PRIVS before exec (default false). */
+  noNewPrivileges?: boolean;
+  /** Resource limits set in the child (prlimit) before the credentials change. */
+  rlimits?: RlimitsOption;
+  /** A seccomp filter installed last before execve: nsfd's 'default' (Docker's in effect) or an OCI profile. Default none. */
+  seccomp?: SeccompOption;
 }

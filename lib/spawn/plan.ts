@@ -11,6 +11,7 @@ import { native } from '../sys/native';
 import { procRootFd } from '../inside';
 import { ownProcfs } from '../core/procfs';
 import { Pidfd } from '../pidfd';
+import { privilegeSpec } from '../privileges';
 import { checkBool, checkCred, checkId, checkString, envPush, idMap } from './check';
 import { Join, flagsOf, resolveJoin } from './join';
 import { UserNamespaceEntry, childIds } from './identity';
@@ -185,6 +186,7 @@ export function prepare(file: string, args: readonly string[], options: SpawnOpt
   const maps = checkIdMaps(options, unshare);
   const { argv0, ...proc } = checkProcess(file, options);
   const env = environment(file, options);
+  const privileges = privilegeSpec(options);
   const stdio = stdioSlots(options.stdio);
 
   const join = resolveJoin(options, unshare);
@@ -221,6 +223,7 @@ export function prepare(file: string, args: readonly string[], options: SpawnOpt
       mountProc,
       newSession,
       procFd: ownProcfs().fd,
+      ...privileges,
     },
     temp: [],
     pipes: [],
