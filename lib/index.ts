@@ -21,3 +21,5 @@ export { spawn, run, Subprocess } from './spawn';
 export type { SpawnOptions, RunOptions, RunResult, RunFailure, IdMapEntry, StdioName, StdioSlot } from './spawn';
 export { Container, DEFAULT_INIT, DEFAULT_UNSHARE } from './container';
 export type { ContainerCreateOptions, ContainerInfo } from './container';
+export { DEFAULT_CAPABILITIES } from './privileges';
+export type { CapabilitiesOption, CapabilityName, CapabilitySets, RlimitsOption, RlimitValue, SeccompOption, OciSeccompProfile, OciSeccompSyscall } from './privileges';

@@ -35,7 +35,7 @@ import { RunOptions, RunResult, SpawnOptions, Subprocess, runWith, spawn } from 
 import { abandonInit, destroyStdio, setUpInit, spawnInit } from './create';
 import { ContainerInfo, listContainers, openAdopted } from './discover';
 import { killAll, leadsPidNamespace } from './kill';
-import { ContainerCreateOptions, planCreate } from './options';
+import { ContainerCreateOptions, ProcessDefaults, planCreate } from './options';
 import { persistNamespaces, unpersistDir } from './persist';
 
 export class Container implements Disposable {
@@ -57,11 +57,17 @@ export class Container implements Disposable {
   readonly #started = new Set<Pidfd>();
   /** Sessions that c.spawn()/c.run() processes were started in (see close()). */
   readonly #sessions = new Set<number>();
+  /** Credentials and privileges of the created container's processes (none known for an adopted one). */
+  readonly #process: ProcessDefaults;
   /** Whether the init is pid 1 of its own pid namespace: read on the first spawn, it does not change. */
   #ownPidNs: boolean | undefined;
 
-  private constructor(pidfd: Pidfd, opts: { child?: Subprocess; killOnClose: boolean; root?: string | undefined; cgroupPath?: string | undefined }) {
+  private constructor(
+    pidfd: Pidfd,
+    opts: { child?: Subprocess; killOnClose: boolean; root?: string | undefined; cgroupPath?: string | undefined; process?: ProcessDefaults },
+  ) {
     this.#pidfd = pidfd;
+    this.#process = opts.process ?? {};
     this.#child = opts.child;
     this.#killOnClose = opts.killOnClose;
     this.#root = opts.root;
@@ -85,6 +91,7 @@ export class Container implements Disposable {
         // (Resolved only now: spawn() is what checks the option.)
         root: plan.root === undefined ? undefined : path.resolve(plan.root),
         cgroupPath: plan.cgroupPath,
+        process: plan.process,
       });
     } catch (err) {
       abandonInit(child);
@@ -255,6 +262,12 @@ export class Container implements Disposable {
     if ('join' in options) throw invalidValue('options.join', 'is the container itself', (options as SpawnOptions).join);
     const o = { ...options, join: this.#pidfd } as T;
     if (this.#root !== undefined && o.root === undefined) o.root = this.#root;
+    // The init's credentials, capabilities, no_new_privs, seccomp and
+    // rlimits, as `runc exec` gives the container's, unless overridden.
+    for (const [k, v] of Object.entries(this.#process) as [keyof ProcessDefaults, unknown][]) {
+      if ((k === 'uid' || k === 'gid') && o.preserveCredentials === true) continue;
+      if (o[k] === undefined) (o as Record<string, unknown>)[k] = v;
+    }
     // Without a pid namespace of its own, a process of the container leads
     // a session of its own, so close() can find what it double-forks.
     this.#ownPidNs ??= leadsPidNamespace(this.#pidfd);

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 
 import { invalidArg, invalidValue } from '../core/errors';
+import { procRead } from '../core/procfs';
 import { CAPABILITY_NUMBERS } from '../sys/constants';
 
 /**
@@ -85,9 +86,15 @@ function maskOf(list: unknown, where: string): bigint {
   return mask;
 }
 
-/** Every capability this kernel has. */
+/**
+ * `ALL`: every capability this kernel has that our bounding set still
+ * holds. One that left it can never come back to any process we start
+ * (exec grants only bounding caps), so asking for it would only fail.
+ */
 export function allCapabilities(): bigint {
-  return (1n << BigInt(capLastCap() + 1)) - 1n;
+  const all = (1n << BigInt(capLastCap() + 1)) - 1n;
+  const m = /^CapBnd:\s*([0-9a-f]+)/m.exec(procRead(`${process.pid}/status`) ?? '');
+  return m ? all & BigInt(`0x${m[1] as string}`) : all;
 }
 
 /** Checks the option into masks. */
