@@ -71,13 +71,13 @@ export function capabilityNumber(name: unknown, where: string): number {
  * cap_last_cap) are left out, as runc leaves them out ("unknown or
  * unavailable capabilities"): a config written for a newer kernel still runs.
  */
-function maskOf(list: unknown, where: string): bigint {
+function maskOf(list: unknown, where: string, enterUserNs: boolean): bigint {
   if (!Array.isArray(list)) throw invalidArg(where, 'an array of capability names', list);
   const last = capLastCap();
   let mask = 0n;
   (list as unknown[]).forEach((name, i) => {
     if (typeof name === 'string' && name.toUpperCase() === 'ALL') {
-      mask |= allCapabilities();
+      mask |= allCapabilities(enterUserNs);
       return;
     }
     const n = capabilityNumber(name, `${where}[${i}]`);
@@ -87,20 +87,22 @@ function maskOf(list: unknown, where: string): bigint {
 }
 
 /**
- * `ALL`: every capability this kernel has that our bounding set still
- * holds. One that left it can never come back to any process we start
- * (exec grants only bounding caps), so asking for it would only fail.
+ * `ALL`: every capability this kernel has that the child's bounding set
+ * will hold: all of them in a user namespace it enters (the kernel gives
+ * the full set there), else those our own bounding set still holds (one
+ * that left it can come back to no process we start: asking would fail).
  */
-export function allCapabilities(): bigint {
+export function allCapabilities(enterUserNs: boolean): bigint {
   const all = (1n << BigInt(capLastCap() + 1)) - 1n;
+  if (enterUserNs) return all;
   const m = /^CapBnd:\s*([0-9a-f]+)/m.exec(procRead(`${process.pid}/status`) ?? '');
   return m ? all & BigInt(`0x${m[1] as string}`) : all;
 }
 
 /** Checks the option into masks. */
-export function capabilityMasks(option: unknown, where = 'options.capabilities'): CapabilityMasks {
+export function capabilityMasks(option: unknown, where = 'options.capabilities', enterUserNs = false): CapabilityMasks {
   if (Array.isArray(option)) {
-    const m = maskOf(option, where);
+    const m = maskOf(option, where, enterUserNs);
     return { bounding: m, effective: m, permitted: m, inheritable: 0n, ambient: 0n };
   }
   if (option === null || typeof option !== 'object') throw invalidArg(where, 'an array of capability names or { bounding, effective, permitted, inheritable, ambient }', option);
@@ -108,7 +110,7 @@ export function capabilityMasks(option: unknown, where = 'options.capabilities')
   for (const k of Object.keys(o)) {
     if (!(SETS as readonly string[]).includes(k)) throw invalidValue(`${where}.${k}`, 'is not a capability set (bounding, effective, permitted, inheritable, ambient)', o[k]);
   }
-  const m = Object.fromEntries(SETS.map((s) => [s, o[s] === undefined ? 0n : maskOf(o[s], `${where}.${s}`)])) as unknown as CapabilityMasks;
+  const m = Object.fromEntries(SETS.map((s) => [s, o[s] === undefined ? 0n : maskOf(o[s], `${where}.${s}`, enterUserNs)])) as unknown as CapabilityMasks;
   // What the kernel would refuse later, with a plain EPERM: said here.
   if ((m.effective & ~m.permitted) !== 0n) throw invalidValue(`${where}.effective`, 'must be a subset of permitted (capset refuses it)', o.effective);
   if ((m.ambient & ~(m.permitted & m.inheritable)) !== 0n) {

@@ -20,9 +20,9 @@ export interface PrivilegeSpec {
 }
 
 /** Checks and compiles; throws typed errors before anything is started. */
-export function privilegeSpec(o: PrivilegeOptions): PrivilegeSpec {
+export function privilegeSpec(o: PrivilegeOptions, enterUserNs = false): PrivilegeSpec {
   let masks: CapabilityMasks | undefined;
-  if (o.capabilities !== undefined) masks = capabilityMasks(o.capabilities);
+  if (o.capabilities !== undefined) masks = capabilityMasks(o.capabilities, 'options.capabilities', enterUserNs);
   if (o.noNewPrivileges !== undefined && typeof o.noNewPrivileges !== 'boolean') throw invalidArg('options.noNewPrivileges', 'a boolean', o.noNewPrivileges);
   const rlimits = o.rlimits === undefined ? [] : rlimitTriples(o.rlimits);
   let seccomp: number[] = [];

@@ -186,11 +186,12 @@ export function prepare(file: string, args: readonly string[], options: SpawnOpt
   const maps = checkIdMaps(options, unshare);
   const { argv0, ...proc } = checkProcess(file, options);
   const env = environment(file, options);
-  const privileges = privilegeSpec(options);
   const stdio = stdioSlots(options.stdio);
 
   const join = resolveJoin(options, unshare);
   const joined = new Set(join.types);
+  // Entering a user namespace (new or joined) gives the full bounding set there.
+  const privileges = privilegeSpec(options, unshare.includes('user') || joined.has('user'));
   const ids = childIds(options, userNamespaceEntry(options, unshare, join, maps), proc);
   const hasJoin = join.types.length > 0;
   const unshareFlags = flagsOf(unshare);
