@@ -19,6 +19,18 @@ export interface PrivilegeSpec {
   seccomp: number[];
 }
 
+// The default profile depends only on the bounding set (and the kernel):
+// compiled once per set (Container.create's c.run() asks for it every time).
+const defaultCache = new Map<bigint, readonly number[]>();
+function compiledDefault(bounding: bigint): number[] {
+  let words = defaultCache.get(bounding);
+  if (words === undefined) {
+    words = compileFilter(defaultFilter(bounding));
+    if (defaultCache.size < 64) defaultCache.set(bounding, words);
+  }
+  return [...words];
+}
+
 /** Checks and compiles; throws typed errors before anything is started. */
 export function privilegeSpec(o: PrivilegeOptions, enterUserNs = false): PrivilegeSpec {
   let masks: CapabilityMasks | undefined;
@@ -30,7 +42,7 @@ export function privilegeSpec(o: PrivilegeOptions, enterUserNs = false): Privile
     // Without a capabilities option the child keeps what it has: judged as
     // the full set would be over-generous, so the gated calls are judged
     // against no capabilities unless the option says otherwise.
-    seccomp = compileFilter(defaultFilter(masks?.bounding ?? 0n));
+    seccomp = compiledDefault(masks?.bounding ?? 0n);
   } else if (o.seccomp !== undefined && o.seccomp !== false) {
     seccomp = compileFilter(ociFilter(o.seccomp));
   }
