@@ -29,15 +29,17 @@ const ALWAYS_DENIED = [
   'nfsservctl', 'vm86', 'vm86old', 'uselib', '_sysctl', 'sysfs', 'ustat',
   'create_module', 'get_kernel_syms', 'query_module',
   'swapon', 'swapoff',
+  'pivot_root', // not even with CAP_SYS_ADMIN in Docker's list
+  'move_pages', 'migrate_pages', 'set_mempolicy_home_node',
   'io_uring_setup', 'io_uring_enter', 'io_uring_register', // removed from Docker's default in moby 25
 ];
 
 /** Allowed only with one of these capabilities in the bounding set (Docker's "includes": { "caps": [...] }). */
 const CAP_GATED: readonly [readonly string[], readonly string[]][] = [
   [['SYS_ADMIN'], [
-    'mount', 'umount', 'umount2', 'pivot_root', 'unshare', 'setns', 'fanotify_init', 'lookup_dcookie', 'name_to_handle_at',
+    'mount', 'umount', 'umount2', 'unshare', 'setns', 'fanotify_init', 'lookup_dcookie', 'name_to_handle_at',
     'quotactl', 'quotactl_fd', 'sethostname', 'setdomainname', 'fsopen', 'fsconfig', 'fsmount', 'fspick', 'open_tree',
-    'move_mount', 'mount_setattr',
+    'move_mount', 'mount_setattr', 'open_tree_attr',
   ]],
   [['SYS_ADMIN', 'BPF'], ['bpf']],
   [['SYS_ADMIN', 'PERFMON'], ['perf_event_open']],
@@ -50,7 +52,7 @@ const CAP_GATED: readonly [readonly string[], readonly string[]][] = [
   [['SYS_RAWIO'], ['iopl', 'ioperm']],
   [['SYS_TIME'], ['settimeofday', 'stime', 'clock_settime']],
   [['SYS_TTY_CONFIG'], ['vhangup']],
-  [['SYS_NICE'], ['get_mempolicy', 'mbind', 'set_mempolicy', 'set_mempolicy_home_node', 'move_pages']],
+  [['SYS_NICE'], ['get_mempolicy', 'mbind', 'set_mempolicy']],
   [['DAC_READ_SEARCH'], ['open_by_handle_at']],
 ];
 
