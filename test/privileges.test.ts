@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Container, DEFAULT_CAPABILITIES, run } from '../lib/index';
 import type { OciSeccompProfile, RunOptions } from '../lib/index';
-import { isRoot, needsRoot, rootless } from './helpers';
+import { checkLeaksPerTest, isRoot, needsRoot, rootless, warmUp } from './helpers';
 
 // Capability numbers from linux/capability.h, spelled here independently of lib/.
 const CAP: Record<string, number> = {
@@ -92,6 +92,19 @@ int main(int argc, char** argv) {
 afterAll(() => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
+
+beforeAll(async () => {
+  await warmUp();
+  // The first run() makes Node open /dev/null once for good, and the first
+  // Container keeps what it opens lazily: do both before counting.
+  await run('/bin/true');
+  const c = await Container.create();
+  const exited = c.exited;
+  c.close();
+  await exited.catch(() => undefined);
+});
+// No fd left open by any test, failed spawns included.
+checkLeaksPerTest();
 
 /** The errno the probe's syscall got (0: it worked). */
 async function probeErrno(options: RunOptions, ...args: string[]): Promise<number> {
@@ -193,6 +206,16 @@ describe('spawn(): noNewPrivileges and rlimits', () => {
     expect(r.stdout).toMatch(/^Max core file size\s+0\s+unlimited\s+bytes/m);
     const o = await run('/bin/cat', ['/proc/self/limits'], rootless({ rlimits: [{ type: 'RLIMIT_NOFILE', soft: 77, hard: 88 }] }));
     expect(o.stdout).toMatch(/^Max open files\s+77\s+88\s+files/m);
+  });
+
+  it('a limit the kernel refuses comes back as an NsError of step rlimit', async () => {
+    const nrOpen = Number(fs.readFileSync('/proc/sys/fs/nr_open', 'latin1'));
+    await expect(run('/bin/true', [], rootless({ rlimits: { nofile: [16, nrOpen + 1] } }))).rejects.toMatchObject({ code: 'EPERM', syscall: 'prlimit64', step: 'rlimit' });
+  });
+
+  (isRoot ? it.skip : it)(`without privilege, a filter needs noNewPrivileges: EACCES, step seccomp${isRoot ? ' [skipped: as root the filter goes in with CAP_SYS_ADMIN]' : ''}`, async () => {
+    await expect(run('/bin/true', [], { seccomp: 'default' })).rejects.toMatchObject({ code: 'EACCES', syscall: 'seccomp', step: 'seccomp' });
+    await expect(run('/bin/true', [], { seccomp: 'default', noNewPrivileges: true })).resolves.toMatchObject({ code: 0 });
   });
 
   it('bad rlimits are typed errors', async () => {
@@ -315,7 +338,9 @@ describe('Container.create: privileges', () => {
       const free = privs((await c.run('/bin/cat', ['/proc/self/status'], { seccomp: false, noNewPrivileges: false, capabilities: ['CAP_KILL'] })).stdout);
       expect(free).toMatchObject({ Seccomp: 0, NoNewPrivs: 0, CapEff: mask(['KILL']) & BND });
     } finally {
+      const exited = c.exited;
       c.close();
+      await exited.catch(() => undefined);
     }
   });
 
@@ -327,7 +352,9 @@ describe('Container.create: privileges', () => {
       const all = KERNEL_ALL & BND;
       expect(s).toMatchObject({ CapEff: all, CapBnd: all, NoNewPrivs: 0, Seccomp: 0 });
     } finally {
+      const exited = c.exited;
       c.close();
+      await exited.catch(() => undefined);
     }
   });
 });
