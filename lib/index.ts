@@ -23,3 +23,5 @@ export { Container, DEFAULT_INIT, DEFAULT_UNSHARE } from './container';
 export { Cgroup } from './cgroup';
 export type { CgroupResources, CgroupStats } from './cgroup';
 export type { ContainerCreateOptions, ContainerInfo } from './container';
+export { DEFAULT_CAPABILITIES } from './privileges';
+export type { CapabilitiesOption, CapabilityName, CapabilitySets, RlimitsOption, RlimitValue, SeccompOption, OciSeccompProfile, OciSeccompSyscall } from './privileges';

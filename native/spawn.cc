@@ -94,6 +94,10 @@ struct Spec {
   bool has_root, has_cwd, setgroups_deny, share_vm, two_stage, mount_proc, new_session, kill_on_close;
   int clone_flags, cgroup_fd, join_pidfd, join_flags, unshare_after, uid, gid, parent_pid_fd, root_fd;
   int proc_fd;  // our procfs (lib/core/procfs.ts): the maps and pid_for_children are opened under it
+  std::vector<uint32_t> caps;  // empty: unchanged; else 10 words (spawn_child.h)
+  bool no_new_privs;
+  std::vector<int64_t> rlimits;  // triples
+  std::vector<uint32_t> seccomp;  // pairs: code | jt << 16 | jf << 24, k
 };
 
 // Spec readers: TS has validated the spec; these only backstop types.
@@ -225,6 +229,20 @@ class SpecReader {
   Napi::Object spec_;
 };
 
+// The privilege keys: capability masks, no_new_privs, rlimits, the seccomp program.
+bool ReadPrivileges(const Napi::CallbackInfo& info, SpecReader& rd, Spec* s) {
+  if (!rd.Ints(kKeyCaps, &s->caps, 0, UINT32_MAX) || !rd.Bool(kKeyNoNewPrivs, &s->no_new_privs) ||
+      !rd.Ints(kKeyRlimits, &s->rlimits, -1, 9007199254740991.0) || !rd.Ints(kKeySeccomp, &s->seccomp, 0, UINT32_MAX)) {
+    return false;
+  }
+  // A BPF program holds at most BPF_MAXINSNS (4096) instructions.
+  if ((!s->caps.empty() && s->caps.size() != 10) || s->rlimits.size() % 3 != 0 || s->seccomp.size() % 2 != 0 ||
+      s->seccomp.size() > 2 * 4096) {
+    return Fail(info, "nsfd native: bad spawn spec (privileges)"), false;
+  }
+  return true;
+}
+
 // Every key is read (and may run JS) here, before any fd is made. The key
 // set is checked after the values: each key is read once, in a fixed order,
 // whatever is wrong with the spec. False: an exception is pending.
@@ -254,7 +272,8 @@ bool ReadSpec(const Napi::CallbackInfo& info, Napi::Object obj, Spec* s) {
          // -1: unchanged. The child holds ids as ints: a larger id would read as "unchanged".
          rd.Int(kKeyUid, -1, &s->uid, -1, INT32_MAX) && rd.Int(kKeyGid, -1, &s->gid, -1, INT32_MAX) &&
          rd.Bool(kKeyKillOnClose, &s->kill_on_close) && rd.Int(kKeyParentPidFd, -1, &s->parent_pid_fd) &&
-         rd.Int(kKeyRootFd, -1, &s->root_fd, -1, INT32_MAX) && rd.Int(kKeyProcFd, -1, &s->proc_fd, -1, INT32_MAX) && rd.Keys();
+         rd.Int(kKeyRootFd, -1, &s->root_fd, -1, INT32_MAX) && rd.Int(kKeyProcFd, -1, &s->proc_fd, -1, INT32_MAX) &&
+         ReadPrivileges(info, rd, s) && rd.Keys();
 }
 
 // --- 2. build argv, env and the Plan ---------------------------------------
@@ -263,6 +282,8 @@ bool ReadSpec(const Napi::CallbackInfo& info, Napi::Object obj, Spec* s) {
 struct PlanBuffers {
   std::vector<char*> paths, argv, envp;
   std::vector<int> fd_src, fd_slot, fd_tmp;
+  std::vector<SockFilter> filter;
+  SockFprog prog;
 };
 
 std::vector<char*> CStrs(std::vector<std::string>& v) {
@@ -320,6 +341,19 @@ void BuildPlan(Spec& s, PlanBuffers* b, Plan* p) {
   p->groups = s.groups.data();
   p->ngroups = s.set_groups ? static_cast<int>(s.groups.size()) : -1;
   p->drop_groups = !s.set_groups && (p->uid >= 0 || p->gid >= 0);
+  p->rlimits = s.rlimits.data();
+  p->nrlimits = static_cast<int>(s.rlimits.size() / 3);
+  p->caps = s.caps.empty() ? nullptr : s.caps.data();
+  p->no_new_privs = s.no_new_privs;
+  if (!s.seccomp.empty()) {
+    for (size_t i = 0; i < s.seccomp.size(); i += 2) {
+      uint32_t w = s.seccomp[i];
+      b->filter.push_back({static_cast<uint16_t>(w & 0xffff), static_cast<uint8_t>((w >> 16) & 0xff), static_cast<uint8_t>(w >> 24), s.seccomp[i + 1]});
+    }
+    b->prog.len = static_cast<unsigned short>(b->filter.size());
+    b->prog.filter = b->filter.data();
+    p->seccomp = &b->prog;
+  }
   p->kill_on_close = s.kill_on_close;
   p->parent_pidfd = -1;
   p->go_fd = -1;

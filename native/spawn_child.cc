@@ -280,6 +280,66 @@ NSFD_CHILD void SetCredentials(const Plan* p, int rep) {
   }
 }
 
+// --- privileges (the order is runc's: rlimits, bounding drop, keepcaps,
+// setuid, capset, ambient; no_new_privs and seccomp last) ---------------
+
+// rlimits come before the credentials: raising a hard limit needs
+// CAP_SYS_RESOURCE, which the capability drop may take away.
+NSFD_CHILD void SetRlimits(const Plan* p, int rep) {
+  for (int i = 0; i < p->nrlimits; i++) {
+    const int64_t* t = p->rlimits + 3 * i;
+    uint64_t lim[2] = {t[1] < 0 ? ~0ULL : static_cast<uint64_t>(t[1]), t[2] < 0 ? ~0ULL : static_cast<uint64_t>(t[2])};
+    long r = Sys(SYS_prlimit64, 0, t[0], reinterpret_cast<long>(lim), 0);
+    if (r < 0) Die(rep, kStepRlimit, r, static_cast<int32_t>(t[0]));
+  }
+}
+
+NSFD_CHILD bool CapBit(const uint32_t* mask2, int cap) { return (mask2[cap / 32] >> (cap % 32)) & 1; }
+
+// The bounding set, while we still hold CAP_SETPCAP: drop what is not
+// asked for and still there. A cap above the kernel's last reads EINVAL:
+// the end. (PR_CAPBSET_DROP needs CAP_SETPCAP even for a cap already gone,
+// hence the read first: an unprivileged spawn that asks for no cap it
+// lacks drops nothing.)
+NSFD_CHILD void DropBounding(const Plan* p, int rep) {
+  for (int cap = 0; cap < 64; cap++) {
+    if (CapBit(p->caps, cap)) continue;
+    long r = Sys(SYS_prctl, kPrCapbsetRead, cap);
+    if (r == -EINVAL) break;
+    if (r <= 0) continue;
+    r = Sys(SYS_prctl, kPrCapbsetDrop, cap);
+    if (r < 0) Die(rep, kStepCapBounding, r, cap);
+  }
+}
+
+// After setresuid: effective, permitted, inheritable in one capset (v3),
+// then the ambient set, each cap of which must be permitted and inheritable.
+NSFD_CHILD void SetCapabilities(const Plan* p, int rep) {
+  CapHeader h;
+  h.version = kCapabilityVersion3;
+  h.pid = 0;
+  CapData d[2];
+  for (int i = 0; i < 2; i++) {
+    d[i].effective = p->caps[2 + i];
+    d[i].permitted = p->caps[4 + i];
+    d[i].inheritable = p->caps[6 + i];
+  }
+  long r = Sys(kSysCapset, reinterpret_cast<long>(&h), reinterpret_cast<long>(d));
+  if (r < 0) Die(rep, kStepCapset, r);
+  r = Sys(SYS_prctl, kPrCapAmbient, kPrCapAmbientClearAll);
+  if (r < 0 && r != -EINVAL) Die(rep, kStepCapAmbient, r, -1);  // EINVAL: before 4.3, no ambient set
+  for (int cap = 0; cap < 64; cap++) {
+    if (!CapBit(p->caps + 8, cap)) continue;
+    r = Sys(SYS_prctl, kPrCapAmbient, kPrCapAmbientRaise, cap);
+    if (r < 0) Die(rep, kStepCapAmbient, r, cap);
+  }
+}
+
+NSFD_CHILD void InstallSeccomp(const Plan* p, int rep) {
+  long r = Sys(kSysSeccomp, kSeccompSetModeFilter, 0, reinterpret_cast<long>(p->seccomp));
+  if (r < 0) Die(rep, kStepSeccomp, r);
+}
+
 // 5. Signals: CLONE_CLEAR_SIGHAND reset handlers but kept "ignored"
 // (Node ignores SIGPIPE); reset those as libuv does, then unblock all.
 NSFD_CHILD void ResetSignals(int rep) {
@@ -327,7 +387,21 @@ NSFD_CHILD int FinalStage(void* arg) {
     if (r < 0) Die(rep, kStepSetsid, r);
   }
   EnterFilesystem(p, rep, chroot_to);
+  SetRlimits(p, rep);
+  // Without no_new_privs a filter needs CAP_SYS_ADMIN: install it before
+  // the drop (as runc does); it must then allow what follows.
+  bool early_seccomp = p->seccomp != nullptr && !p->no_new_privs;
+  if (early_seccomp) InstallSeccomp(p, rep);
+  bool keep = p->caps != nullptr && p->uid >= 0;
+  if (p->caps != nullptr) DropBounding(p, rep);
+  if (keep) {
+    // setresuid away from 0 would clear the permitted set.
+    long r = Sys(SYS_prctl, kPrSetKeepcaps, 1);
+    if (r < 0) Die(rep, kStepKeepCaps, r);
+  }
   SetCredentials(p, rep);
+  if (keep) Sys(SYS_prctl, kPrSetKeepcaps, 0);
+  if (p->caps != nullptr) SetCapabilities(p, rep);
 
   // 4. Death signal last: a credential change clears it. Then check that
   // the parent did not die before it took hold.
@@ -336,7 +410,13 @@ NSFD_CHILD int FinalStage(void* arg) {
     if (r < 0) Die(rep, kStepPrctl, r);
     if (ParentGone(parent_pidfd)) Sys(SYS_exit_group, 127);
   }
+  if (p->no_new_privs) {
+    long r = Sys(SYS_prctl, kPrSetNoNewPrivs, 1);
+    if (r < 0) Die(rep, kStepNoNewPrivs, r);
+  }
   ResetSignals(rep);
+  // As late as can be: the fewer calls the filter must allow, the better.
+  if (p->seccomp != nullptr && !early_seccomp) InstallSeccomp(p, rep);
   Exec(p, rep);
 }
 

@@ -50,6 +50,13 @@ struct Plan {
   int ngroups;  // -1: setgroups not asked for
   bool drop_groups;  // uid/gid change without groups: setgroups(0) best-effort
 
+  // Privileges, applied last (spawn_child.cc, ApplyPrivileges).
+  const int64_t* rlimits;  // triples: resource, soft, hard (-1: RLIM_INFINITY)
+  int nrlimits;
+  const uint32_t* caps;  // nullptr: unchanged; else 10 words: bounding, effective, permitted, inheritable, ambient (lo, hi each)
+  bool no_new_privs;
+  const void* seccomp;  // a SockFprog, or nullptr
+
   bool kill_on_close;
   int parent_pidfd;  // our pidfd, to catch our death before PR_SET_PDEATHSIG took hold
 

@@ -38,7 +38,11 @@ namespace spawn {
   X(kKeyKillOnClose, "killOnClose")     \
   X(kKeyMountProc, "mountProc")         \
   X(kKeyNewSession, "newSession")       \
-  X(kKeyProcFd, "procFd")
+  X(kKeyProcFd, "procFd")               \
+  X(kKeyCaps, "caps")                   \
+  X(kKeyNoNewPrivs, "noNewPrivs")       \
+  X(kKeyRlimits, "rlimits")             \
+  X(kKeySeccomp, "seccomp")
 
 #define NSFD_KEY_ENUM(id, name) id,
 enum SpecKey : int { NSFD_SPAWN_SPEC_KEYS(NSFD_KEY_ENUM) kSpecKeyCount };
@@ -72,6 +76,13 @@ enum Step : int32_t {
   kStepSignals,
   kStepExecve,
   kStepRoot,
+  kStepRlimit,
+  kStepCapBounding,
+  kStepKeepCaps,
+  kStepCapset,
+  kStepCapAmbient,
+  kStepNoNewPrivs,
+  kStepSeccomp,
 };
 struct StepName {
   const char* step;
@@ -85,6 +96,9 @@ constexpr StepName kStepNames[] = {
     {"mount_proc", "mount"},    {"chdir", "chdir"},          {"setgroups", "setgroups"},
     {"setgid", "setresgid"},    {"setuid", "setresuid"},     {"prctl", "prctl"},
     {"sigaction", "rt_sigaction"}, {"execve", "execve"}, {"root", "fchdir"},
+    {"rlimit", "prlimit64"}, {"cap_bounding", "prctl"}, {"keepcaps", "prctl"},
+    {"capset", "capset"}, {"cap_ambient", "prctl"}, {"no_new_privs", "prctl"},
+    {"seccomp", "seccomp"},
 };
 
 // What the child writes to the report pipe. Fixed size: a pipe write of

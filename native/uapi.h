@@ -17,12 +17,16 @@ constexpr long kSysUnshare = 272;
 constexpr long kSysWaitid = 247;
 constexpr long kSysNameToHandleAt = 303;
 constexpr long kSysOpenByHandleAt = 304;
+constexpr long kSysCapset = 126;
+constexpr long kSysSeccomp = 317;
 #elif defined(__aarch64__)
 constexpr long kSysSetns = 268;
 constexpr long kSysUnshare = 97;
 constexpr long kSysWaitid = 95;
 constexpr long kSysNameToHandleAt = 264;
 constexpr long kSysOpenByHandleAt = 265;
+constexpr long kSysCapset = 91;
+constexpr long kSysSeccomp = 277;
 #else
 #error "nsfd supports x86_64 and aarch64"
 #endif
@@ -52,6 +56,42 @@ static_assert(SYS_setns == kSysSetns);
 #if defined(SYS_waitid)
 static_assert(SYS_waitid == kSysWaitid);
 #endif
+#if defined(SYS_capset)
+static_assert(SYS_capset == kSysCapset);
+#endif
+#if defined(SYS_seccomp)
+static_assert(SYS_seccomp == kSysSeccomp);
+#endif
+
+// --- privileges: prctl, capset, seccomp (linux/prctl.h, capability.h, seccomp.h, filter.h)
+constexpr int kPrSetKeepcaps = 8;
+constexpr int kPrCapbsetRead = 23;
+constexpr int kPrCapbsetDrop = 24;
+constexpr int kPrSetNoNewPrivs = 38;
+constexpr int kPrCapAmbient = 47;
+constexpr int kPrCapAmbientRaise = 2;
+constexpr int kPrCapAmbientClearAll = 4;
+constexpr uint32_t kCapabilityVersion3 = 0x20080522;
+struct CapHeader {
+  uint32_t version;
+  int pid;
+};
+struct CapData {  // two of them for v3: caps 0..31, then 32..63
+  uint32_t effective, permitted, inheritable;
+};
+constexpr unsigned kSeccompSetModeFilter = 1;
+struct SockFilter {
+  uint16_t code;
+  uint8_t jt, jf;
+  uint32_t k;
+};
+struct SockFprog {
+  unsigned short len;
+  SockFilter* filter;
+};
+static_assert(sizeof(SockFilter) == 8);
+static_assert(sizeof(SockFprog) == 16);
+static_assert(sizeof(CapData) == 12);
 
 // --- clone flags ----------------------------------------------------------
 constexpr uint64_t kCloneVm = 0x00000100;

@@ -36,7 +36,7 @@ import { abandonInit, destroyStdio, setUpInit, spawnInit } from './create';
 import { ContainerInfo, listContainers, openAdopted } from './discover';
 import { killAll, leadsPidNamespace } from './kill';
 import { Cgroup, CgroupResources, CgroupStats } from '../cgroup';
-import { ContainerCreateOptions, planCreate } from './options';
+import { ContainerCreateOptions, ProcessDefaults, planCreate } from './options';
 import { persistNamespaces, unpersistDir } from './persist';
 
 /**
@@ -64,6 +64,8 @@ export class Container implements Disposable, AsyncDisposable {
   readonly #started = new Set<Pidfd>();
   /** Sessions that c.spawn()/c.run() processes were started in (see close()). */
   readonly #sessions = new Set<number>();
+  /** Credentials and privileges of the created container's processes (none known for an adopted one). */
+  readonly #process: ProcessDefaults;
   /** Whether the init is pid 1 of its own pid namespace: read on the first spawn, it does not change. */
   #ownPidNs: boolean | undefined;
 
@@ -72,8 +74,12 @@ export class Container implements Disposable, AsyncDisposable {
   /** Removal of a cgroup of its own, started by close(). */
   #cgroupRemoved: Promise<void> | undefined;
 
-  private constructor(pidfd: Pidfd, opts: { child?: Subprocess; killOnClose: boolean; root?: string | undefined; cgroupPath?: string | undefined; cgroup?: Cgroup | undefined }) {
+  private constructor(
+    pidfd: Pidfd,
+    opts: { child?: Subprocess; killOnClose: boolean; root?: string | undefined; cgroupPath?: string | undefined; cgroup?: Cgroup | undefined; process?: ProcessDefaults },
+  ) {
     this.#pidfd = pidfd;
+    this.#process = opts.process ?? {};
     this.#child = opts.child;
     this.#killOnClose = opts.killOnClose;
     this.#root = opts.root;
@@ -108,6 +114,7 @@ export class Container implements Disposable, AsyncDisposable {
         root: plan.root === undefined ? undefined : path.resolve(plan.root),
         cgroupPath: plan.cgroupPath,
         cgroup: plan.newCgroup !== undefined ? cgroup : undefined,
+        process: plan.process,
       });
     } catch (err) {
       abandonInit(child);
@@ -284,6 +291,12 @@ export class Container implements Disposable, AsyncDisposable {
     // In the container's cgroup, as `runc exec` does: its limits hold, and
     // close()'s cgroup.kill reaches whatever it forks.
     if (this.#cgroupPath !== undefined && o.cgroup === undefined) o.cgroup = this.#cgroupPath;
+    // The init's credentials, capabilities, no_new_privs, seccomp and
+    // rlimits, as `runc exec` gives the container's, unless overridden.
+    for (const [k, v] of Object.entries(this.#process) as [keyof ProcessDefaults, unknown][]) {
+      if ((k === 'uid' || k === 'gid') && o.preserveCredentials === true) continue;
+      if (o[k] === undefined) (o as Record<string, unknown>)[k] = v;
+    }
     // Without a pid namespace of its own, a process of the container leads
     // a session of its own, so close() can find what it double-forks.
     this.#ownPidNs ??= leadsPidNamespace(this.#pidfd);

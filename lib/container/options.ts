@@ -5,6 +5,7 @@ import { NsType, checkNsTypes } from '../core/ns-types';
 import type { OwnedFd } from '../core/owned-fd';
 import type { CgroupResources } from '../cgroup';
 import type { IdMapEntry, SpawnOptions } from '../spawn';
+import { CapabilitiesOption, DEFAULT_CAPABILITIES, RlimitsOption, SeccompOption } from '../privileges';
 import { DEFAULT_INIT } from './init';
 
 /** What Container.create makes by default (plus "user" when unprivileged or given id maps). */
@@ -64,7 +65,22 @@ export interface ContainerCreateOptions {
    * destroys them, so read what you need before.
    */
   stdio?: SpawnOptions['stdio'] | undefined;
+  /**
+   * The capabilities of the init and, unless overridden, of c.spawn()/c.run()
+   * (as `runc exec` takes the container's). Default: Docker's default set
+   * (DEFAULT_CAPABILITIES). `['ALL']` keeps every capability.
+   */
+  capabilities?: CapabilitiesOption | undefined;
+  /** PR_SET_NO_NEW_PRIVS for the init and c.spawn()/c.run() (default true). */
+  noNewPrivileges?: boolean | undefined;
+  /** Seccomp filter for the init and c.spawn()/c.run(): default 'default' (Docker's default profile in effect); false for none. */
+  seccomp?: SeccompOption | undefined;
+  /** Resource limits for the init and c.spawn()/c.run(). */
+  rlimits?: RlimitsOption | undefined;
 }
+
+/** What a process of the container gets unless c.spawn()/c.run() say otherwise. */
+export type ProcessDefaults = Pick<SpawnOptions, 'capabilities' | 'noNewPrivileges' | 'seccomp' | 'rlimits' | 'uid' | 'gid'>;
 
 /** Every option name Container.create knows: any other is a typo, an error rather than a silent default. */
 const CREATE_OPTION_KEYS = optionKeys<ContainerCreateOptions>({
@@ -86,6 +102,10 @@ const CREATE_OPTION_KEYS = optionKeys<ContainerCreateOptions>({
   stdio: true,
   resources: true,
   cgroupParent: true,
+  capabilities: true,
+  noNewPrivileges: true,
+  seccomp: true,
+  rlimits: true,
 });
 
 /** Checked create options: everything create() does, decided before anything is started. */
@@ -108,6 +128,8 @@ export interface CreatePlan {
   readonly hostname: string | undefined;
   readonly domainname: string | undefined;
   readonly loopback: boolean;
+  /** The init's credentials and privileges, for c.spawn()/c.run(). */
+  readonly process: ProcessDefaults;
 }
 
 /** Checks create options (throwing before anything is started) and plans the init. */
@@ -131,10 +153,12 @@ export function planCreate(options: ContainerCreateOptions): CreatePlan {
     throw invalidValue('options.resources', 'needs options.cgroup as a path (or no cgroup: one is made)', options.resources);
   }
   const [file, ...args] = init as [string, ...string[]];
+  const proc = processDefaults(options);
   return {
     file,
     args,
-    spawn: initSpawnOptions(options, unshare, killOnClose),
+    spawn: { ...initSpawnOptions(options, unshare, killOnClose), ...proc },
+    process: proc,
     unshare,
     killOnClose,
     root: options.root,
@@ -146,6 +170,19 @@ export function planCreate(options: ContainerCreateOptions): CreatePlan {
     domainname: options.domainname,
     loopback: options.loopback !== false,
   };
+}
+
+/** The privileges every process of the container gets by default (checked by spawn()). */
+function processDefaults(options: ContainerCreateOptions): ProcessDefaults {
+  const d: ProcessDefaults = {
+    capabilities: options.capabilities ?? DEFAULT_CAPABILITIES,
+    noNewPrivileges: options.noNewPrivileges ?? true,
+    seccomp: options.seccomp ?? 'default',
+  };
+  if (options.rlimits !== undefined) d.rlimits = options.rlimits;
+  if (options.uid !== undefined) d.uid = options.uid;
+  if (options.gid !== undefined) d.gid = options.gid;
+  return d;
 }
 
 /** The spawn() options of the init: its namespaces, a session of its own, id maps for a new user namespace. */
@@ -165,8 +202,6 @@ function initSpawnOptions(options: ContainerCreateOptions, unshare: ReadonlySet<
     spawnOpts.uidMap = options.uidMap ?? options.gidMap ?? [{ inside: 0, outside: uid, count: 1 }];
     spawnOpts.gidMap = options.gidMap ?? options.uidMap ?? [{ inside: 0, outside: gid, count: 1 }];
   }
-  if (options.uid !== undefined) spawnOpts.uid = options.uid;
-  if (options.gid !== undefined) spawnOpts.gid = options.gid;
   if (options.setgroups !== undefined) spawnOpts.setgroups = options.setgroups;
   if (options.root !== undefined) spawnOpts.root = options.root;
   if (options.cgroup !== undefined) spawnOpts.cgroup = options.cgroup;

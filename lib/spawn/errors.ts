@@ -112,6 +112,21 @@ export function spawnError(r: NativeFailure, prep: Prepared): NsError {
     case 'mount':
       hint = e === E.EPERM ? 'mounting proc needs CAP_SYS_ADMIN over the mount and pid namespaces' : undefined;
       break;
+    case 'rlimit':
+      hint = e === E.EPERM ? `resource ${r.detail}: raising a hard limit needs CAP_SYS_RESOURCE` : `resource ${r.detail}`;
+      break;
+    case 'cap_bounding':
+      hint = e === E.EPERM ? `dropping capability ${r.detail} from the bounding set needs CAP_SETPCAP (unprivileged, add "user" to unshare)` : undefined;
+      break;
+    case 'capset':
+      hint = e === E.EPERM ? 'the asked permitted/inheritable sets exceed what the process holds after its uid change' : undefined;
+      break;
+    case 'cap_ambient':
+      hint = `capability ${r.detail}: an ambient capability must be permitted and inheritable`;
+      break;
+    case 'seccomp':
+      hint = e === E.EACCES ? 'a seccomp filter needs noNewPrivileges or CAP_SYS_ADMIN' : e === E.EINVAL ? 'the kernel refused the filter program' : undefined;
+      break;
     default:
       break;
   }

@@ -6,6 +6,7 @@ import type { OwnedFd } from '../core/owned-fd';
 import type { NsType } from '../core/ns-types';
 import type { Namespace } from '../namespace';
 import type { Pidfd } from '../pidfd';
+import type { CapabilitiesOption, RlimitsOption, SeccompOption } from '../privileges';
 
 /** One line of a uid_map or gid_map. */
 export interface IdMapEntry {
@@ -81,6 +82,18 @@ export interface SpawnOptions {
   signal?: AbortSignal | undefined;
   /** The signal for `timeout` and `signal` (default "SIGTERM"). */
   killSignal?: NodeJS.Signals | number | undefined;
+  /**
+   * Capability sets, applied after uid/gid as runc does (bounding drop,
+   * keepcaps, setresuid, capset, ambient). A flat list sets bounding,
+   * permitted and effective, inheritable and ambient empty. Default: unchanged.
+   */
+  capabilities?: CapabilitiesOption | undefined;
+  /** PR_SET_NO_NEW_PRIVS before exec (default false). */
+  noNewPrivileges?: boolean | undefined;
+  /** Resource limits set in the child (prlimit) before the credentials change. */
+  rlimits?: RlimitsOption | undefined;
+  /** A seccomp filter installed last before execve: nsfd's 'default' (Docker's in effect) or an OCI profile. Default none. */
+  seccomp?: SeccompOption | undefined;
 }
 
 /** Every option name spawn() knows: any other is a typo, an error rather than a silent default. */
@@ -107,4 +120,8 @@ export const SPAWN_OPTION_KEYS = optionKeys<SpawnOptions>({
   timeout: true,
   signal: true,
   killSignal: true,
+  capabilities: true,
+  noNewPrivileges: true,
+  rlimits: true,
+  seccomp: true,
 });

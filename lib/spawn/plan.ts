@@ -12,6 +12,7 @@ import { native } from '../sys/native';
 import { procRootFd } from '../inside';
 import { ownProcfs } from '../core/procfs';
 import { Pidfd } from '../pidfd';
+import { privilegeSpec } from '../privileges';
 import { checkBool, checkCred, checkId, checkString, envPush, idMap } from './check';
 import { Join, flagsOf, resolveJoin } from './join';
 import { UserNamespaceEntry, childIds } from './identity';
@@ -198,6 +199,8 @@ export function prepare(file: string, args: readonly string[], options: SpawnOpt
 
   const join = resolveJoin(options, unshare);
   const joined = new Set(join.types);
+  // Entering a user namespace (new or joined) gives the full bounding set there.
+  const privileges = privilegeSpec(options, unshare.includes('user') || joined.has('user'));
   const ids = childIds(options, userNamespaceEntry(options, unshare, join, maps), proc);
   const hasJoin = join.types.length > 0;
   const unshareFlags = flagsOf(unshare);
@@ -230,6 +233,7 @@ export function prepare(file: string, args: readonly string[], options: SpawnOpt
       mountProc,
       newSession,
       procFd: ownProcfs().fd,
+      ...privileges,
     },
     temp: [],
     pipes: [],

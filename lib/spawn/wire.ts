@@ -38,6 +38,13 @@ export interface SpawnSpec {
   newSession: boolean;
   /** Our procfs (core/procfs.ts): the child's id maps and our pid_for_children are opened under it. */
   procFd: number;
+  /** Capability sets as 10 words (bounding, effective, permitted, inheritable, ambient; low word first), or [] for unchanged. */
+  caps: number[];
+  noNewPrivs: boolean;
+  /** [resource, soft, hard] triples, -1: unlimited. */
+  rlimits: number[];
+  /** The seccomp BPF program: (code | jt << 16 | jf << 24, k) pairs, or []. */
+  seccomp: number[];
 }
 
 // Every key of SpawnSpec, checked by the compiler both ways.
@@ -70,6 +77,10 @@ const SPEC_KEYS: { readonly [K in keyof SpawnSpec]-?: true } = {
   mountProc: true,
   newSession: true,
   procFd: true,
+  caps: true,
+  noNewPrivs: true,
+  rlimits: true,
+  seccomp: true,
 };
 
 /** The keys this side sends, sorted. */

@@ -144,3 +144,53 @@ export const MOUNT_ATTR_NODIRATIME = 0x80;
 
 // utsname fields (__NEW_UTS_LEN): host and domain names, without the NUL
 export const UTS_NAME_MAX = 64;
+
+// Capabilities (linux/capability.h), by their OCI names without "CAP_"
+export const CAPABILITY_NUMBERS: Readonly<Record<string, number>> = {
+  CHOWN: 0, DAC_OVERRIDE: 1, DAC_READ_SEARCH: 2, FOWNER: 3, FSETID: 4, KILL: 5, SETGID: 6, SETUID: 7,
+  SETPCAP: 8, LINUX_IMMUTABLE: 9, NET_BIND_SERVICE: 10, NET_BROADCAST: 11, NET_ADMIN: 12, NET_RAW: 13,
+  IPC_LOCK: 14, IPC_OWNER: 15, SYS_MODULE: 16, SYS_RAWIO: 17, SYS_CHROOT: 18, SYS_PTRACE: 19, SYS_PACCT: 20,
+  SYS_ADMIN: 21, SYS_BOOT: 22, SYS_NICE: 23, SYS_RESOURCE: 24, SYS_TIME: 25, SYS_TTY_CONFIG: 26, MKNOD: 27,
+  LEASE: 28, AUDIT_WRITE: 29, AUDIT_CONTROL: 30, SETFCAP: 31, MAC_OVERRIDE: 32, MAC_ADMIN: 33, SYSLOG: 34,
+  WAKE_ALARM: 35, BLOCK_SUSPEND: 36, AUDIT_READ: 37, PERFMON: 38, BPF: 39, CHECKPOINT_RESTORE: 40,
+};
+
+// Resource limits (asm-generic/resource.h; x86_64 and aarch64 agree), by their names without "RLIMIT_"
+export const RLIMIT_NUMBERS: Readonly<Record<string, number>> = {
+  CPU: 0, FSIZE: 1, DATA: 2, STACK: 3, CORE: 4, RSS: 5, NPROC: 6, NOFILE: 7, MEMLOCK: 8, AS: 9,
+  LOCKS: 10, SIGPENDING: 11, MSGQUEUE: 12, NICE: 13, RTPRIO: 14, RTTIME: 15,
+};
+
+// Classic BPF (linux/bpf_common.h, filter.h) as seccomp uses it
+export const BPF_LD_W_ABS = 0x20; // BPF_LD | BPF_W | BPF_ABS
+export const BPF_ALU_AND_K = 0x54; // BPF_ALU | BPF_AND | BPF_K
+export const BPF_JMP_JA = 0x05;
+export const BPF_JMP_JEQ_K = 0x15;
+export const BPF_JMP_JGT_K = 0x25;
+export const BPF_JMP_JGE_K = 0x35;
+export const BPF_RET_K = 0x06;
+/** BPF_MAXINSNS: the longest program the kernel takes. */
+export const BPF_MAXINSNS = 4096;
+
+// seccomp (linux/seccomp.h): struct seccomp_data offsets and filter return values
+export const SECCOMP_DATA_NR = 0;
+export const SECCOMP_DATA_ARCH = 4;
+export const SECCOMP_DATA_ARGS = 16;
+export const SECCOMP_RET_KILL_PROCESS = 0x80000000;
+export const SECCOMP_RET_KILL_THREAD = 0x00000000;
+export const SECCOMP_RET_TRAP = 0x00030000;
+export const SECCOMP_RET_ERRNO = 0x00050000;
+export const SECCOMP_RET_TRACE = 0x7ff00000;
+export const SECCOMP_RET_LOG = 0x7ffc0000;
+export const SECCOMP_RET_ALLOW = 0x7fff0000;
+
+// personality(2) values Docker's profile allows (linux/personality.h)
+export const PER_LINUX = 0x0000;
+export const PER_LINUX32 = 0x0008;
+export const UNAME26 = 0x0020000;
+
+// AUDIT_ARCH_* (linux/audit.h): seccomp_data.arch
+export const AUDIT_ARCH_X86_64 = 0xc000003e;
+export const AUDIT_ARCH_AARCH64 = 0xc00000b7;
+/** x32 syscalls on x86_64 carry this bit in their number (__X32_SYSCALL_BIT). */
+export const X32_SYSCALL_BIT = 0x40000000;
