@@ -144,3 +144,7 @@ export const MOUNT_ATTR_NODIRATIME = 0x80;
 
 // utsname fields (__NEW_UTS_LEN): host and domain names, without the NUL
 export const UTS_NAME_MAX = 64;
+
+// capability bits (linux/capability.h), as in /proc/PID/status CapEff
+export const CAP_SETGID = 6;
+export const CAP_SYS_ADMIN = 21;

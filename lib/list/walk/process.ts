@@ -8,6 +8,7 @@
 // is a raw fd closed in readProcess's finally block, before the walk moves
 // on to the next process.
 import { procRead } from '../../core/procfs';
+import { numbers, readStatus } from '../../core/proc';
 
 import type { NsType } from '../../core/ns-types';
 import { native } from '../../sys/native';
@@ -67,14 +68,15 @@ export function readProcess(walk: Walk, pid: number): void {
     readOwnNamespaces(r);
     if (r.own.size === 0) return; // no access, or a zombie
 
+    // Empty when gone: the recheck below drops it.
     const status = readStatus(pid);
-    const command = readCommand(pid, status.name);
-    if (status.threads > 1 && THREAD_NS_FILES.some((f) => walk.wants(f.type))) readThreads(r);
+    const command = readCommand(pid, status?.get('Name') ?? '');
+    if (Number(status?.get('Threads') ?? 1) > 1 && THREAD_NS_FILES.some((f) => walk.wants(f.type))) readThreads(r);
     readFds(r, fdLinks);
 
     // Everything above was about this process only if it still exists.
     if (native.pidfd_send_signal(pidfd, 0, 0) < 0) return;
-    record(r, { command, uid: status.uid });
+    record(r, { command, uid: numbers(status?.get('Uid'))[1] });
   } finally {
     for (const fd of r.pending.values()) native.close(fd);
     native.close(pidfd);
@@ -198,16 +200,6 @@ function record(r: ProcessRead, info: ProcInfo): void {
         break;
     }
   }
-}
-
-/** The comm, effective uid and thread count from /proc/PID/status. */
-function readStatus(pid: number): { name: string; uid: number | undefined; threads: number } {
-  // '' when gone: the recheck drops it.
-  const text = procRead(`${pid}/status`) ?? '';
-  const name = /^Name:\t(.*)$/m.exec(text)?.[1] ?? '';
-  const uidField = /^Uid:\t(\d+)\t(\d+)/m.exec(text);
-  const threads = Number(/^Threads:\t(\d+)$/m.exec(text)?.[1] ?? 1);
-  return { name, uid: uidField ? Number(uidField[2]) : undefined, threads };
 }
 
 /** The command line, spaces for NULs; `comm` when it is empty or unreadable. */
