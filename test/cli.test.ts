@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { features } from '../lib/index';
 import * as R from './fixtures/inns-rootfs.js';
 import { startUnshared } from './fixtures/_util.js';
-import { Target, feat, isRoot, killAndClose, needsRoot, repoRoot, startTarget } from './helpers';
+import { Target, feat, isRoot, killAndClose, needsRoot, repoRoot, startTarget, fixturePath } from './helpers';
 
 const bin = path.join(repoRoot, 'bin', 'nsfd.js');
 const distBuilt = fs.existsSync(path.join(repoRoot, 'dist', 'index.js'));
@@ -193,7 +193,7 @@ describe.skipIf(!distBuilt)('nsfd CLI', () => {
     it('shows a namespace held only by an fd, with HELD fd', async () => {
       const t = await startTarget();
       const uts = ino(`/proc/${t.pid}/ns/uts`);
-      const holder: ChildProcess = spawn(process.execPath, [path.join(__dirname, 'fixtures', 'list-holder.js'), String(t.pid), 'fd', 'uts'], {
+      const holder: ChildProcess = spawn(process.execPath, [fixturePath('list-holder.js'), String(t.pid), 'fd', 'uts'], {
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       try {

@@ -13,7 +13,7 @@ import { parseNsLink } from '../lib/list/links';
 import { listnsIds, nsfsHandle } from '../lib/list/listns';
 import { parseMountinfo, unescapeMountinfo } from '../lib/list/mountinfo';
 import { NS_TYPES } from '../lib/core/ns-types';
-import { Target, checkLeaksPerTest, feat, isRoot, killAndClose, needsRoot, repoRoot, sleep, startTarget } from './helpers';
+import { Target, checkLeaksPerTest, feat, isRoot, killAndClose, needsRoot, repoRoot, sleep, startTarget, fixturePath } from './helpers';
 
 const ino = (p: string) => fs.statSync(p).ino;
 const distBuilt = fs.existsSync(path.join(repoRoot, 'dist', 'index.js'));
@@ -43,7 +43,7 @@ function find(list: NamespaceInfo[], inode: number): NamespaceInfo | undefined {
 
 /** A helper process from test/fixtures/list-holder.js; resolves with its JSON line. */
 async function startHolder(args: string[]): Promise<{ child: ChildProcess; info: { pid: number; fd?: number; tid?: number } }> {
-  const child = spawn(process.execPath, [path.join(__dirname, 'fixtures', 'list-holder.js'), ...args], {
+  const child = spawn(process.execPath, [fixturePath('list-holder.js'), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

@@ -42,7 +42,7 @@ export interface SoakResult {
  *   are the finer check.
  */
 export function runSoak(count: number, timeoutMs: number): SoakResult {
-  const fixture = path.join(__dirname, '..', 'fixtures', 'soak-mixed.js');
+  const fixture = path.join(__dirname, '..', '..', 'dist-dev', 'test', 'fixtures', 'soak-mixed.js');
   const r = spawnSync(process.execPath, ['--expose-gc', '--no-warnings', fixture, String(count)], {
     encoding: 'utf8',
     timeout: timeoutMs,
