@@ -14,7 +14,8 @@ import * as path from 'node:path';
 
 import { fmt, startTarget } from './_util.js';
 
-const root = path.join(__dirname, '..', '..');
+// Compiled to dist-dev/scripts/bench/: the repository is three levels up.
+const root = path.join(__dirname, '..', '..', '..');
 const bin = path.join(root, 'bin', 'nsfd.js');
 const PROCS = 100; // x 5 namespace types = 500
 const HELD_BY_FD = 50;

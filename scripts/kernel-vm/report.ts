@@ -12,7 +12,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-const repoRoot = path.resolve(__dirname, '..', '..');
+// Compiled to dist-dev/scripts/kernel-vm/: the repository is three levels up.
+const repoRoot = path.resolve(__dirname, '..', '..', '..');
 
 const [manifestPath, expectedPath, matrixPath] = process.argv.slice(2);
 if (!manifestPath || !expectedPath || !matrixPath) {
