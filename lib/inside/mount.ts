@@ -1,6 +1,6 @@
 // The new mount API into the target's mount namespace: mountIn (a new file
 // system, or a bind mount of a host path) and makePrivateIn.
-import { E, NsError, UnsupportedError, invalidArg, invalidValue, outOfRange } from '../core/errors';
+import { E, NsError, UnsupportedError, checkString, invalidArg, invalidValue, outOfRange } from '../core/errors';
 import { native } from '../sys/native';
 import { Namespace } from '../namespace';
 import {
@@ -16,7 +16,6 @@ import {
   OPEN_TREE_CLONE,
 } from '../sys/constants';
 import { throwRaw } from './failure';
-import { checkPath } from './files';
 import { InTarget, nsOfType, pidOf, resolveTarget } from './target';
 import { RESOLVE, runUnderRoot } from './vehicle';
 import { opCall } from './wire';
@@ -58,8 +57,8 @@ function attrFlags(o: MountOptions): number {
  * inside the target's pid namespace, so it shows that namespace's pids.
  */
 export function mountIn(target: InTarget, source: string, targetPath: string, options: MountOptions = {}): void {
-  checkPath(source, 'source');
-  checkPath(targetPath, 'target');
+  checkString(source, 'source');
+  checkString(targetPath, 'target');
   if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
   const isBind = options.bind ?? (source.startsWith('/') || source.startsWith('.'));
   const attrs = attrFlags(options);

@@ -64,8 +64,8 @@ function joinProcess(join: Pidfd, explicit: NsType[] | undefined, unshare: NsTyp
     // With CAP_SYS_ADMIN in the initial user namespace and no user
     // namespace joined, re-entering one of our own net/uts/ipc/cgroup
     // namespaces is a harmless no-op: join those without comparing.
-    differ(configured.filter((t) => !VOLATILE.includes(t)));
-    const volatile = configured.filter((t) => VOLATILE.includes(t));
+    differ(configured.filter((t) => !THREAD_JOINABLE.includes(t)));
+    const volatile = configured.filter((t) => THREAD_JOINABLE.includes(t));
     if (out.types.includes('user')) differ(volatile);
     else out.types.push(...volatile);
   } else {
@@ -101,9 +101,6 @@ function joinNamespaces(join: readonly Namespace[], explicit: NsType[] | undefin
   }
   return out;
 }
-
-/** Types a Node thread may move between (attach()); the others stay put for its life. */
-const VOLATILE = THREAD_JOINABLE;
 
 let kernelTypes: Set<NsType> | undefined;
 /** Whether this kernel has namespaces of type t (fixed at boot: checked once). */

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import { Pidfd, attach, translatePid } from '../../lib/index.js';
 import { native } from '../../lib/sys/native.js';
+import { AT_FDCWD } from '../../lib/sys/constants.js';
 import { timeSync, table, startTarget } from './_util.js';
 
 const TYPES = { net: 0x40000000, uts: 0x04000000, ipc: 0x08000000, cgroup: 0x02000000 };
@@ -23,8 +24,8 @@ const TYPES = { net: 0x40000000, uts: 0x04000000, ipc: 0x08000000, cgroup: 0x020
     const viaProc = timeSync(() => {
       const saved: any[] = [];
       for (const [type, flag] of Object.entries(TYPES)) {
-        const cur = native.openat(-100, `/proc/thread-self/ns/${type}`, 0, 0);
-        const fd = native.openat(-100, `/proc/${t.pid}/ns/${type}`, 0, 0);
+        const cur = native.openat(AT_FDCWD, `/proc/thread-self/ns/${type}`, 0, 0);
+        const fd = native.openat(AT_FDCWD, `/proc/${t.pid}/ns/${type}`, 0, 0);
         if (native.setns(fd, flag) < 0) throw new Error('setns');
         native.close(fd);
         saved.push([cur, flag]);
