@@ -1,5 +1,5 @@
 // API fuzzing: every public function, static and method called with random
-// and hostile arguments (test/fixtures/fuzz-api.js), in a child process so a
+// and hostile arguments (test/fixtures/fuzz-api.ts), in a child process so a
 // native crash is a failing exit status here, with the seed to replay it:
 //   NSFD_FUZZ_SEED=<seed> NSFD_FUZZ_COUNT=<n> npx vitest run test/fuzz.test.ts
 // CI runs a fixed seed and a bounded count; `npm run test:stress` runs more

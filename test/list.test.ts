@@ -40,7 +40,7 @@ function find(list: NamespaceInfo[], inode: number): NamespaceInfo | undefined {
   return list.find((n) => n.inode === inode);
 }
 
-/** A helper process from test/fixtures/list-holder.js; resolves with its JSON line. */
+/** A helper process from test/fixtures/list-holder.ts; resolves with its JSON line. */
 async function startHolder(args: string[]): Promise<{ child: ChildProcess; info: { pid: number; fd?: number; tid?: number } }> {
   const child = spawn(process.execPath, [fixturePath('list-holder.js'), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],

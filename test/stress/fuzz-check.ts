@@ -1,6 +1,6 @@
 // Shared by test/fuzz.test.ts (bounded, in `npm test`) and
 // test/stress/fuzz.test.ts (`npm run test:stress`): runs
-// test/fixtures/fuzz-api.js in a child process and checks what it reports.
+// test/fixtures/fuzz-api.ts in a child process and checks what it reports.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';

@@ -29,7 +29,7 @@ export interface SoakResult {
 }
 
 /**
- * Runs test/fixtures/soak-mixed.js (COUNT operations after a warm-up) and
+ * Runs test/fixtures/soak-mixed.ts (COUNT operations after a warm-up) and
  * checks it leaked nothing:
  * - fds: exactly as many open after as before (all measured after GC);
  * - handles dropped without close(): every one collected, closed and warned about;
