@@ -413,7 +413,7 @@ build_rootfs_amd64() {
 
   # The package: what the tests need, not the sources of the build.
   local items=() i
-  for i in package.json dist dist-dev test lib bin scripts prebuilds tsconfig.json vitest.config.* vitest.workspace.*; do
+  for i in package.json dist dist-dev test lib bin scripts prebuilds tsconfig.json tsconfig.dev.json vitest.config.* vitest.workspace.*; do
     # shellcheck disable=SC2086
     for p in $(cd "$ROOT" && ls -d $i 2>/dev/null); do items+=("$p"); done
   done
@@ -503,7 +503,7 @@ build_rootfs_arm64() {
   install -m 0755 "$ARM64_NODE" "$st/usr/bin/node"
   arm64_userland "$st" || return 1
   [ -z "$EXTRA_TOOLS" ] || log "note: NSFD_KERNELS_EXTRA_TOOLS are host (x86_64) programs; not copied into the arm64 VM"
-  for i in package.json dist dist-dev test lib bin scripts tsconfig.json vitest.config.* vitest.workspace.*; do
+  for i in package.json dist dist-dev test lib bin scripts tsconfig.json tsconfig.dev.json vitest.config.* vitest.workspace.*; do
     # shellcheck disable=SC2086
     for p in $(cd "$ROOT" && ls -d $i 2>/dev/null); do items+=("$p"); done
   done
