@@ -7,6 +7,8 @@ const timeout = Number(process.env.NSFD_TEST_TIMEOUT_MS ?? 30000);
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Rebuilds dist/ and dist-dev/ (what the fixtures run) when a source is newer.
+    globalSetup: ['test/global-setup.ts'],
     exclude: process.env.NSFD_STRESS ? [] : ['test/stress/**'],
     pool: 'forks',
     // One file at a time: these tests change machine-wide state (mounts,

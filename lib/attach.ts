@@ -11,7 +11,7 @@ import { procOpen } from './core/procfs';
 import { Namespace, nsIdentity } from './namespace';
 import { OwnedFd } from './core/owned-fd';
 import { Pidfd } from './pidfd';
-import { privilegedEverywhere } from './core/proc';
+import { privilege } from './core/privilege';
 import { CLONE_FLAG, NsType, THREAD_JOINABLE, checkNsTypes, table } from './core/ns-types';
 
 /** Types a thread of a multithreaded process can join and leave again. */
@@ -238,7 +238,7 @@ function resolveTarget(target: AttachTarget, types: readonly NsType[] | undefine
  * unprivileged, that it could come back there.
  */
 function saveCurrent(t: Target, tid: number, saved: Map<NsType, OwnedFd>, joined: NsType[]): void {
-  const privileged = privilegedEverywhere();
+  const privileged = privilege().everywhere;
   // Privileged and given a pidfd: re-entering a namespace the thread already
   // shares is a no-op for these four types, so the comparison (an nsfd per
   // type of the target) is skipped and setns(pidfd) alone does the work.

@@ -2,7 +2,7 @@
 // hierarchy (owner, parent), persistence (bind mounts) and nsfs handles.
 import * as fs from 'node:fs';
 
-import { E, NsError, UnsupportedError, check, invalidArg, invalidValue } from './core/errors';
+import { E, NsError, UnsupportedError, check, checkString, invalidArg, invalidValue } from './core/errors';
 import { native } from './sys/native';
 import { OwnedFd } from './core/owned-fd';
 import { pidfdOpenFd, processNamespaceFd } from './core/process';
@@ -42,7 +42,7 @@ export class Namespace extends OwnedFd {
    * /proc/self/fd/N. With `expectedType`, anything else is an EINVAL.
    */
   static open(path: string, expectedType?: NsType): Namespace {
-    checkPath(path);
+    checkString(path, 'path');
     if (expectedType !== undefined) checkNsType(expectedType, 'expectedType');
     const fd = check(native.openat(AT_FDCWD, path, O_RDONLY, 0), 'open', { path });
     let ns: Namespace;
@@ -194,7 +194,7 @@ export class Namespace extends OwnedFd {
    * its processes and this handle, as `ip netns add` and `unshare --net=FILE` do.
    */
   persist(path: string): void {
-    checkPath(path);
+    checkString(path, 'path');
     const fd = this.asFd('mount');
     let created = false;
     // O_PATH: looks without opening (a FIFO there would block an open).
@@ -262,12 +262,6 @@ function bindMount(fd: number, path: string): number {
   } finally {
     native.close(tree);
   }
-}
-
-function checkPath(path: unknown): asserts path is string {
-  if (typeof path !== 'string' || path === '') throw invalidArg('path', 'a non-empty string', path);
-  // The kernel would see only the part before a null byte: another path.
-  if (path.includes('\0')) throw invalidValue('path', 'must be a string without null bytes', path);
 }
 
 function identify(fd: number): NsIdentity {

@@ -269,7 +269,7 @@ export class Pidfd extends OwnedFd {
     };
   }
 
-  /** ESRCH unless the process still exists (so a /proc read just made was about it). */
+  /** @internal ESRCH unless the process still exists (so a /proc read just made was about it); not in the published types. */
   recheck(syscall: string): void {
     recheckAlive(this.asFd(syscall), this.#pid, syscall);
   }

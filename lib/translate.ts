@@ -5,7 +5,7 @@
 import { E, NsError, check, invalidArg, checkOptionKeys, optionKeys } from './core/errors';
 import { native } from './sys/native';
 import { O_RDONLY } from './sys/constants';
-import { procOpen, procReaddir } from './core/procfs';
+import { procOpen, procPids, procReaddir } from './core/procfs';
 import { Namespace, adoptNamespace, nsIdentity } from './namespace';
 import { ownNamespaceKey } from './core/identity';
 import { numbers, readStatus } from './core/proc';
@@ -156,14 +156,11 @@ function fromViaProc(fromNs: Namespace, ours: Namespace, pid: number): number {
   using from = fromNs;
   const depth = depthBelow(from, ours);
   if (depth < 0) throw notBelow();
-  const pids = procReaddir('');
-  if (typeof pids === 'number') throw new NsError(pids, 'open', { path: '/proc' });
-  for (const p of pids) {
-    if (!/^\d+$/.test(p)) continue;
+  for (const p of procPids()) {
     const tasks = procReaddir(`${p}/task`);
     if (typeof tasks === 'number') continue;
     for (const t of tasks) {
-      const ns = numbers(readStatus(Number(p), Number(t))?.get('NSpid'));
+      const ns = numbers(readStatus(p, Number(t))?.get('NSpid'));
       if (ns.length <= depth || ns[depth] !== pid) continue;
       const at = ancestorOfTask(Number(t), ns.length - 1 - depth);
       if (at === undefined) continue;

@@ -92,9 +92,9 @@ export NSFD_NATIVE_PATH=$out/nsfd.node
 # Tests that measure RSS skip that check under ASan (its quarantine holds freed memory).
 export NSFD_SANITIZER=asan
 # The runtime goes into node processes only, never this script's own tools
-# nor (through scripts/sanitize-child-env.js, loaded by every node) the
+# nor (through scripts/sanitize-child-env.ts, compiled to dist-dev/, loaded by every node) the
 # non-node programs node starts.
-export NODE_OPTIONS="--require $root/scripts/sanitize-child-env.js${NODE_OPTIONS:+ $NODE_OPTIONS}"
+export NODE_OPTIONS="--require $root/dist-dev/scripts/sanitize-child-env.js${NODE_OPTIONS:+ $NODE_OPTIONS}"
 export NSFD_ASAN_PRELOAD=$libasan
 # handle_segv=0: V8 and node install their own SIGSEGV handlers.
 # verify_asan_link_order=0: the runtime is preloaded rather than linked into node.
@@ -139,7 +139,7 @@ if [ "${NSFD_ASAN_SKIP_TESTS:-}" != 1 ]; then
         skipped + ' skipped' + (unfinished ? ', ' + unfinished + ' did not finish' : '') + '), vitest exit ' + process.argv[2]);
     } catch { console.log('no test results (vitest exit ' + process.argv[2] + ')'); }
   " "$logdir/vitest.json" "$rc")
-  r=$(node scripts/sanitize-reports.js "$logdir" asan tests-output)
+  r=$(node dist-dev/scripts/sanitize-reports.js "$logdir" asan tests-output)
   reports=$(node -p "JSON.parse(process.argv[1]).reports" "$r")
   ours=$(node -p "JSON.parse(process.argv[1]).ours" "$r")
   echo "sanitize.sh: tests: ASan/UBSan reports: $reports ($ours with a frame in our code)"
@@ -166,7 +166,7 @@ if [ "$(id -u)" = 0 ]; then
 fi
 { (${ns_wrap[@]+"${ns_wrap[@]}"} env LD_PRELOAD="$libasan" ASAN_OPTIONS="$base_asan:detect_leaks=1:log_path=$logdir/leak" \
   NSFD_CHILD_ASAN_OPTIONS="$base_asan:detect_leaks=0:log_path=$logdir/leak-child" NSFD_FUZZ_SEED=7 NSFD_FUZZ_COUNT="$count" \
-  node --expose-gc --no-warnings test/fixtures/fuzz-api.js "$result" 7 "$count") >/dev/null 2>"$logdir/leak-stderr"; } 2>/dev/null || true
+  node --expose-gc --no-warnings dist-dev/test/fixtures/fuzz-api.js "$result" 7 "$count") >/dev/null 2>"$logdir/leak-stderr"; } 2>/dev/null || true
 # (It exits non-zero whatever happens: LeakSanitizer finds node's own leaks
 # and aborts, which as pid 1 of its pid namespace ends in SIGSEGV. Its
 # result file says whether it ran to the end.)
@@ -178,7 +178,7 @@ if ! node -e "const o=require(process.argv[1]); process.exit(o.fatal || o.calls 
   fuzz_ok=0
 fi
 # One log per process (children that ran our code before exec count too).
-r=$(node scripts/sanitize-reports.js "$logdir" leak leak-child leak-stderr)
+r=$(node dist-dev/scripts/sanitize-reports.js "$logdir" leak leak-child leak-stderr)
 leak_reports=$(node -p "JSON.parse(process.argv[1]).reports" "$r")
 leaks=$(node -p "JSON.parse(process.argv[1]).leaks" "$r")
 # A process that died early leaves at exit what V8 made for our exports

@@ -73,6 +73,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VMDIR=$ROOT/scripts/kernel-vm
+# The scripts of VMDIR that are TypeScript, as compiled (npm run build:ts).
+VMJS=$ROOT/dist-dev/scripts/kernel-vm
 KDIR=${NSFD_KERNELS_DIR:-$ROOT/.kernels}
 SERIES=${NSFD_KERNELS:-"6.1 6.12 6.12-arm64"}
 TIMEOUT=${NSFD_KERNELS_TIMEOUT:-600}
@@ -411,14 +413,14 @@ build_rootfs_amd64() {
 
   # The package: what the tests need, not the sources of the build.
   local items=() i
-  for i in package.json dist test lib bin scripts prebuilds tsconfig.json vitest.config.* vitest.workspace.*; do
+  for i in package.json dist dist-dev test lib bin scripts prebuilds tsconfig.json tsconfig.dev.json vitest.config.* vitest.workspace.*; do
     # shellcheck disable=SC2086
     for p in $(cd "$ROOT" && ls -d $i 2>/dev/null); do items+=("$p"); done
   done
   (cd "$ROOT" && tar -cf - "${items[@]}") | tar -xf - -C "$st/pkg"
   mkdir -p "$st/pkg/build/Release"
   cp "$ROOT"/build/Release/*.node "$st/pkg/build/Release/" 2>/dev/null || true
-  mapfile -t mods < <(node "$VMDIR/runtime-modules.js" "$ROOT")
+  mapfile -t mods < <(node "$VMJS/runtime-modules.js" "$ROOT")
   [ ${#mods[@]} -gt 0 ] || die "no node_modules to copy (run npm ci)"
   (cd "$ROOT" && tar -cf - --exclude='*.d.ts' --exclude='*.d.mts' --exclude='*.d.cts' \
     --exclude='node_modules/.cache' "${mods[@]}") | tar -xf - -C "$st/pkg"
@@ -483,7 +485,7 @@ EOF
     [ -z "${NSFD_KERNELS_NODE_OPTIONS:-}" ] || printf 'export NODE_OPTIONS=%s\n' "$(shq "$NSFD_KERNELS_NODE_OPTIONS")"
   } >"$st/nsfd-vm.env"
   install -m 0755 "$VMDIR/init.sh" "$st/init"
-  install -m 0644 "$VMDIR/stream-reporter.mjs" "$st/nsfd-vm-reporter.mjs"
+  install -m 0644 "$VMJS/stream-reporter.mjs" "$st/nsfd-vm-reporter.mjs"
 
   # lz4 (legacy frame, as the kernel wants it): under TCG the kernel unpacks
   # it in half the time zstd or gzip take, and faster than no compression.
@@ -501,7 +503,7 @@ build_rootfs_arm64() {
   install -m 0755 "$ARM64_NODE" "$st/usr/bin/node"
   arm64_userland "$st" || return 1
   [ -z "$EXTRA_TOOLS" ] || log "note: NSFD_KERNELS_EXTRA_TOOLS are host (x86_64) programs; not copied into the arm64 VM"
-  for i in package.json dist test lib bin scripts tsconfig.json vitest.config.* vitest.workspace.*; do
+  for i in package.json dist dist-dev test lib bin scripts tsconfig.json tsconfig.dev.json vitest.config.* vitest.workspace.*; do
     # shellcheck disable=SC2086
     for p in $(cd "$ROOT" && ls -d $i 2>/dev/null); do items+=("$p"); done
   done
@@ -639,7 +641,7 @@ host_probe() {
       log "vitest on the host kernel"
       rc=0
       (cd "$ROOT" && NSFD_VM_RESULTS=$res node node_modules/vitest/vitest.mjs run --reporter=default \
-        --reporter="$VMDIR/stream-reporter.mjs" </dev/null >&2) || rc=$?
+        --reporter="$VMJS/stream-reporter.mjs" </dev/null >&2) || rc=$?
       echo "NSFD-VITEST-RC $rc"
     fi
     echo "NSFD-VM-END"
@@ -660,6 +662,7 @@ ensure_tools
 # arm64 VMs: their userland, node, addon and node_modules bindings
 # (scripts/kernel-vm/arm64.sh). When any of it cannot be had, the arm64
 # columns fail with the reason; the x86 ones still run.
+[ -f "$VMJS/runtime-modules.js" ] || die "$VMJS/runtime-modules.js missing: run 'npm run build:ts' first"
 # shellcheck source=scripts/kernel-vm/arm64.sh
 . "$VMDIR/arm64.sh"
 declare -A VM_FAIL=()
@@ -701,6 +704,7 @@ if [ -e /tmp/nsfd-build.lock ] && command -v flock >/dev/null; then
   flock -w 900 9 || log "build lock still held after 900s; copying anyway"
 fi
 [ -f "$ROOT/dist/index.js" ] || die "dist/index.js missing: run 'npm run build' first"
+[ -f "$ROOT/dist-dev/test/fixtures/_util.js" ] || die "dist-dev/ (the compiled fixtures) missing: run 'npm run build:ts' first"
 ls "$ROOT"/build/Release/*.node >/dev/null 2>&1 || die "build/Release/*.node missing: run 'npm run build' first"
 [ -d "$ROOT/node_modules/vitest" ] || die "node_modules/vitest missing: run 'npm ci' first"
 INITRD="" INITRD_ARM64=""
@@ -757,6 +761,6 @@ done
 printf 'host\t%s\thost\t-\t%s\t-\t%s\t-\t\n' "$(uname -r)" "$KDIR/results-host.txt" "$(cat "$KDIR/status-host")" >>"$manifest"
 
 rc=0
-node "$VMDIR/report.js" "$manifest" "$VMDIR/expected.json" "$KDIR/matrix.md" || rc=$?
+node "$VMJS/report.js" "$manifest" "$VMDIR/expected.json" "$KDIR/matrix.md" || rc=$?
 log "total wall time $((SECONDS - T_START))s"
 exit "$rc"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # npm run test:rootless (as root): the suite as an unprivileged user, the
 # way a contributor without root runs it. Copies the work tree (sources,
-# node_modules, the built addon and dist/) into a fresh directory owned by
+# node_modules, the built addon, dist/ and dist-dev/) into a fresh directory owned by
 # that user and runs vitest there as that user, with no capabilities and no
 # supplementary groups. Exit status: vitest's.
 #
@@ -19,7 +19,7 @@ home=$dir/.home
 trap 'rm -rf "$dir"' EXIT
 mkdir -p "$dir/tree" "$home"
 ( cd "$ROOT" && git ls-files -z --cached --others --exclude-standard | xargs -0 tar -cf - ) | tar -xf - -C "$dir/tree"
-for d in node_modules build dist; do cp -a "$ROOT/$d" "$dir/tree/"; done
+for d in node_modules build dist dist-dev; do cp -a "$ROOT/$d" "$dir/tree/"; done
 chown -R "$uid:$gid" "$dir"
 chmod 0755 "$dir"
 cd "$dir/tree"

@@ -5,12 +5,12 @@
 #
 # 1. Builds native/*.cc with -g -O1 into build-valgrind/ (build/Release is
 #    left alone).
-# 2. test/fixtures/fuzz-native.js under memcheck: every native function with
+# 2. test/fixtures/fuzz-native.ts (compiled: dist-dev/test/fixtures/) under memcheck: every native function with
 #    random and hostile arguments, plus well-formed calls through the public
 #    API.
 # 3. The vitest suite (default: every test file) with each test worker, the
 #    process that loads nsfd.node and runs a test file, under memcheck
-#    (scripts/sanitize-valgrind-workers.js). The programs the tests start,
+#    (scripts/sanitize-valgrind-workers.ts). The programs the tests start,
 #    node fixtures included, run natively. About 6 minutes here.
 # Any memcheck error or definite leak that scripts/valgrind-node.supp does
 # not suppress fails the run (the suppressions cover node and V8 noise and
@@ -54,17 +54,17 @@ log=$(mktemp -d /tmp/nsfd-valgrind.XXXXXX)
 vg_opts=(--tool=memcheck --error-exitcode=0 --leak-check=full --show-leak-kinds=definite
   --errors-for-leak-kinds=definite --num-callers=40 --child-silent-after-fork=yes
   --suppressions="$root/scripts/valgrind-node.supp")
-scan() { node scripts/sanitize-valgrind-logs.js "$log" "$1"; }
+scan() { node dist-dev/scripts/sanitize-valgrind-logs.js "$log" "$1"; }
 field() { node -p "JSON.parse(process.argv[1]).$2" "$1"; }
 status=0
 
 # --- 2. the fixture
 count=${NSFD_VALGRIND_COUNT:-3000}
 seed=${NSFD_VALGRIND_SEED:-11}
-echo "valgrind.sh: memcheck over test/fixtures/fuzz-native.js ($count calls, seed $seed)"
+echo "valgrind.sh: memcheck over dist-dev/test/fixtures/fuzz-native.js ($count calls, seed $seed)"
 rc=0
 NSFD_UNDER_VALGRIND=1 nice -n 10 valgrind "${vg_opts[@]}" --log-file="$log/fixture.%p" \
-  node --jitless test/fixtures/fuzz-native.js "$seed" "$count" >"$log/out.json" 2>"$log/err.txt" || rc=$?
+  node --jitless dist-dev/test/fixtures/fuzz-native.js "$seed" "$count" >"$log/out.json" 2>"$log/err.txt" || rc=$?
 if [ $rc != 0 ] || ! node -e "const o=require(process.argv[1]); process.exit(o.calls === Number(process.argv[2]) && o.leaks.length === 0 && o.other.length === 0 && o.stdIntact && o.valid.failed.length === 0 ? 0 : 1)" "$log/out.json" "$count" 2>/dev/null; then
   echo "valgrind.sh: the fixture failed under valgrind (exit $rc)" >&2
   cat "$log/err.txt" >&2 || true
@@ -102,7 +102,7 @@ if [ "${NSFD_VALGRIND_SKIP_SUITE:-}" != 1 ]; then
   tests=("$@")
   echo "valgrind.sh: vitest ${tests[*]:-(every test file)}, workers under memcheck"
   rc=0
-  NSFD_VG_WRAPPER=$wrapper NODE_OPTIONS="--require $root/scripts/sanitize-valgrind-workers.js${NODE_OPTIONS:+ $NODE_OPTIONS}" \
+  NSFD_VG_WRAPPER=$wrapper NODE_OPTIONS="--require $root/dist-dev/scripts/sanitize-valgrind-workers.js${NODE_OPTIONS:+ $NODE_OPTIONS}" \
     NSFD_TEST_TIMEOUT_MS=300000 nice -n 10 timeout -k 30 "${NSFD_VALGRIND_TIMEOUT:-2400}" \
     npx vitest run --reporter=default --reporter=json --outputFile.json="$log/vitest.json" ${tests[@]+"${tests[@]}"} || rc=$?
   [ $rc = 124 ] && { echo "valgrind.sh: the suite timed out" >&2; status=1; }

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { Namespace, NsError, Pidfd, attach } from '../lib/index';
-import { checkLeaksPerTest, feat, isRoot, needsRoot, repoRoot, runFixture, sharedTarget, startTarget } from './helpers';
+import { checkLeaksPerTest, feat, isRoot, needsRoot, repoRoot, runFixture, sharedTarget, startTarget, fixturePath } from './helpers';
 
 const ino = (p: string) => fs.statSync(p).ino;
 // Where this thread is before any test moves it.
@@ -144,7 +144,7 @@ needsRoot('runs a fixture as another user (uid 65534): setuid').describe.runIf(f
     // fd 3 of the fixture: the host's uts namespace, which nobody may not join.
     const utsFd = fs.openSync('/proc/self/ns/uts', 'r');
     try {
-      const r = spawnSync('unshare', ['--user', '--map-root-user', '--uts', '--net', process.execPath, path.join(repoRoot, 'test/fixtures/attach-unpriv.js')], {
+      const r = spawnSync('unshare', ['--user', '--map-root-user', '--uts', '--net', process.execPath, fixturePath('attach-unpriv.js')], {
         uid: 65534,
         gid: 65534,
         encoding: 'utf8',

@@ -2,7 +2,6 @@
 // errors, one-line errors, against real namespaces.
 import { ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 
@@ -11,10 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { features } from '../lib/index';
 import * as R from './fixtures/inns-rootfs.js';
 import { startUnshared } from './fixtures/_util.js';
-import { Target, feat, isRoot, killAndClose, needsRoot, repoRoot, startTarget } from './helpers';
+import { Target, feat, isRoot, killAndClose, needsRoot, repoRoot, startTarget, fixturePath } from './helpers';
 
 const bin = path.join(repoRoot, 'bin', 'nsfd.js');
-const distBuilt = fs.existsSync(path.join(repoRoot, 'dist', 'index.js'));
 const ino = (p: string) => fs.statSync(p).ino;
 
 interface Result {
@@ -55,7 +53,8 @@ interface LsJson {
   namespaces: { type: string; inode: number; id?: string; uid?: number; pids: number[]; sources: string[]; holders: { pid: number; fd: number }[]; command?: string }[];
 }
 
-describe.skipIf(!distBuilt)('nsfd CLI', () => {
+// dist/ exists and is current: test/global-setup.ts builds it when it is not.
+describe('nsfd CLI', () => {
   let target: Target;
   beforeAll(async () => {
     target = await startTarget();
@@ -193,7 +192,7 @@ describe.skipIf(!distBuilt)('nsfd CLI', () => {
     it('shows a namespace held only by an fd, with HELD fd', async () => {
       const t = await startTarget();
       const uts = ino(`/proc/${t.pid}/ns/uts`);
-      const holder: ChildProcess = spawn(process.execPath, [path.join(__dirname, 'fixtures', 'list-holder.js'), String(t.pid), 'fd', 'uts'], {
+      const holder: ChildProcess = spawn(process.execPath, [fixturePath('list-holder.js'), String(t.pid), 'fd', 'uts'], {
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       try {
@@ -251,9 +250,7 @@ describe.skipIf(!distBuilt)('nsfd CLI', () => {
   });
 
   describe('exec', () => {
-    const hasSpawn = distBuilt && typeof (createRequire(__filename)(path.join(repoRoot, 'dist', 'index.js')) as { spawn?: unknown }).spawn === 'function';
-
-    it.skipIf(!hasSpawn)('runs a command in the target\'s namespaces; the exit code is the command\'s', async () => {
+    it('runs a command in the target\'s namespaces; the exit code is the command\'s', async () => {
       const t = String(target.pid);
       const r = await nsfd(['exec', '-t', t, '-a', '--', 'sh', '-c', 'readlink /proc/self/ns/net /proc/self/ns/uts; echo $$']);
       expect(r.stderr).toBe('');
@@ -275,14 +272,14 @@ describe.skipIf(!distBuilt)('nsfd CLI', () => {
       expect((await nsfd(['exec', `-at${t}`, 'true'])).code).toBe(0);
     });
 
-    needsRoot('--uid/--gid 65534: rootless only our own id is mapped in the target\'s user ns (CAP_SETUID, CAP_SETGID)').it.skipIf(!hasSpawn)('--wd, --uid, --gid and --root', async () => {
+    needsRoot('--uid/--gid 65534: rootless only our own id is mapped in the target\'s user ns (CAP_SETUID, CAP_SETGID)').it('--wd, --uid, --gid and --root', async () => {
       const t = String(target.pid);
       const r = await nsfd(['exec', '-t', t, '-a', '-r', '--wd', '/proc', '-S', '65534', '-G', '65534', '--', 'sh', '-c', 'pwd; id -u; id -g']);
       expect(r.stdout).toBe('/proc\n65534\n65534\n');
       expect(r.code).toBe(0);
     });
 
-    it.skipIf(!hasSpawn)('--root is the target\'s own root, also for a target chroot()ed inside its mount namespace', async () => {
+    it('--root is the target\'s own root, also for a target chroot()ed inside its mount namespace', async () => {
       const fsx = R.makeRootfs();
       const t = await R.startChrooted(fsx.root);
       try {
@@ -297,7 +294,7 @@ describe.skipIf(!distBuilt)('nsfd CLI', () => {
       }
     });
 
-    it.skipIf(!hasSpawn)('a command that is missing exits 127, one that cannot run 126, each with one line', async () => {
+    it('a command that is missing exits 127, one that cannot run 126, each with one line', async () => {
       const t = String(target.pid);
       const missing = await nsfd(['exec', '-t', t, '-a', 'no-such-command-nsfd']);
       expect(missing.code).toBe(127);
@@ -309,7 +306,7 @@ describe.skipIf(!distBuilt)('nsfd CLI', () => {
     });
 
     it('a target that does not exist is a one-line error', async () => {
-      expectOneLineError(await nsfd(['exec', '-t', '999999999', '-a', 'true']), hasSpawn ? /ESRCH.*pidfd_open/ : /spawn/);
+      expectOneLineError(await nsfd(['exec', '-t', '999999999', '-a', 'true']), /ESRCH.*pidfd_open/);
     });
   });
 

@@ -8,9 +8,9 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { Namespace, Pidfd } from '../lib/index';
-import { feat, isRoot, needsRoot, repoRoot } from './helpers';
+import { feat, isRoot, needsRoot, repoRoot, fixturePath } from './helpers';
 
-const fixture = (name: string) => path.join(repoRoot, 'test/fixtures', name);
+const fixture = fixturePath;
 const ROUNDS = Number(process.env.NSFD_CONC_ROUNDS ?? 3);
 const PER_ROUND = Number(process.env.NSFD_CONC_SPAWNS ?? 200);
 

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Container, NsError, Pidfd, UnsupportedError, run } from '../lib/index';
 import * as R from './fixtures/inns-rootfs.js';
-import { Target, checkLeaksPerTest, fdCount, feat, isRoot, killAndClose, needsRoot, runFixture, startTarget, threadCount, until, warmUp } from './helpers';
+import { Target, checkLeaksPerTest, fdCount, feat, isRoot, killAndClose, needsRoot, runFixture, startTarget, threadCount, until, warmUp, fixturePath } from './helpers';
 
 
 const mounts = () => fs.readFileSync('/proc/self/mountinfo', 'latin1');
@@ -360,7 +360,7 @@ describe('Container.create', () => {
 
   it('the Node process dying ends the container (killOnClose), but not without it', async () => {
     for (const mode of ['kill', 'keep'] as const) {
-      const child = cpSpawn(process.execPath, [path.join(__dirname, 'fixtures/container-orphan.js'), mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = cpSpawn(process.execPath, [fixturePath('container-orphan.js'), mode], { stdio: ['ignore', 'pipe', 'inherit'] });
       let line = '';
       child.stdout.on('data', (d) => (line += d));
       const info = await until(() => (line.includes('\n') ? (JSON.parse(line) as { init: number; inner: number; error?: string }) : undefined), 'the fixture');
@@ -542,7 +542,7 @@ describe('Container.list and persist', () => {
     // Pinned to one CPU: the kernel refuses to bind a mount namespace whose
     // id is not above the caller's, and 6.18 hands ids out in per-CPU
     // batches, so the fixture's own (older) namespace could get the larger id.
-    const r = spawnSync('taskset', ['-c', '0', 'unshare', '--mount', '--propagation', 'private', process.execPath, path.join(__dirname, 'fixtures/container-persist.js')], {
+    const r = spawnSync('taskset', ['-c', '0', 'unshare', '--mount', '--propagation', 'private', process.execPath, fixturePath('container-persist.js')], {
       encoding: 'utf8',
       timeout: 30000,
     });

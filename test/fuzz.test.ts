@@ -1,5 +1,5 @@
 // API fuzzing: every public function, static and method called with random
-// and hostile arguments (test/fixtures/fuzz-api.js), in a child process so a
+// and hostile arguments (test/fixtures/fuzz-api.ts), in a child process so a
 // native crash is a failing exit status here, with the seed to replay it:
 //   NSFD_FUZZ_SEED=<seed> NSFD_FUZZ_COUNT=<n> npx vitest run test/fuzz.test.ts
 // CI runs a fixed seed and a bounded count; `npm run test:stress` runs more
@@ -13,7 +13,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 
 import { CLONE_FLAG, Namespace, NsError, OwnedFd, Pidfd, openFlags } from '../lib/index';
 import { native } from '../lib/sys/native';
-import { fdCount, isRoot, needsRoot } from './helpers';
+import { fdCount, isRoot, needsRoot, fixturePath } from './helpers';
 import { FuzzResult, checkFuzz, runFuzz } from './stress/fuzz-check';
 
 const SEED = Number(process.env.NSFD_FUZZ_SEED ?? 20251124);
@@ -59,7 +59,7 @@ describe('API fuzzing', () => {
 
 describe('native binding fuzzing (the C++ backstop)', () => {
   const native = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-    spawnSync(process.execPath, [path.join(__dirname, 'fixtures', 'fuzz-native.js'), ...args], { encoding: 'utf8', timeout: 120000, env: { ...process.env, ...env } });
+    spawnSync(process.execPath, [fixturePath('fuzz-native.js'), ...args], { encoding: 'utf8', timeout: 120000, env: { ...process.env, ...env } });
 
   it('every native function with random types, arities and values: returns, or throws a TypeError or the hostile value\'s own error; no crash, no fd leak, fds 0..2 intact', () => {
     const r = native([String(SEED), String(Number(process.env.NSFD_FUZZ_NATIVE_COUNT ?? 8000))]);

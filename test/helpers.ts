@@ -116,8 +116,17 @@ export function sharedTarget(opts: { user?: boolean; types?: string[] } = {}): T
 }
 
 /** Runs a test fixture (a .ts/.js file under test/fixtures) in a fresh Node process. */
+/**
+ * A fixture as the node processes run it: test/fixtures/NAME.ts compiled to
+ * dist-dev/test/fixtures/NAME.js (tsconfig.dev.json; test/global-setup.ts
+ * rebuilds it when a source is newer).
+ */
+export function fixturePath(name: string): string {
+  return path.join(repoRoot, 'dist-dev', 'test', 'fixtures', name);
+}
+
 export function runFixture(file: string, args: string[] = [], opts: { uid?: number; gid?: number; env?: NodeJS.ProcessEnv } = {}) {
-  const r = spawnSync(process.execPath, ['--expose-gc', path.join(__dirname, 'fixtures', file), ...args], {
+  const r = spawnSync(process.execPath, ['--expose-gc', fixturePath(file), ...args], {
     encoding: 'utf8',
     timeout: 60000,
     env: { ...process.env, ...opts.env },

@@ -1,6 +1,6 @@
 // socketIn / openIn / readFileIn / writeFileIn / mkdirIn against real
 // targets in new namespaces (util-linux unshare), as root, plus an
-// unprivileged run (fixtures/inns-rootless.js as nobody) for the helper
+// unprivileged run (fixtures/inns-rootless.ts as nobody) for the helper
 // child path. Security: symlinks to / and ../.., absolute host paths, magic
 // links, and two live races (a directory renamed out of the root during a
 // lookup, a file swapped with a symlink) never open anything outside the

@@ -1,6 +1,7 @@
 // The layout rules of lib/ (README, "Layout"), checked on the sources so
-// they cannot drift: no import cycles, and the kernel's numbers only in
-// lib/sys/constants.ts.
+// they cannot drift: no import cycles, the kernel's numbers only in
+// lib/sys/constants.ts, "privileged" decided only in lib/core/privilege.ts,
+// and no JavaScript source outside the builds.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tsModule from 'typescript';
@@ -125,5 +126,24 @@ describe('lib/ layout', () => {
       }
     }
     expect(missing, 'exports and public members without a /** doc comment */').toEqual([]);
+  });
+
+  it('decides "privileged" in lib/core/privilege.ts only (no euid-is-0 test elsewhere)', () => {
+    const euidZero = /\bget(?:e)?uid\b[^;\n]*?(?:===|!==)\s*0\b/;
+    const where = ts.filter((f) => !f.endsWith(path.join('core', 'privilege.ts')) && euidZero.test(code(f)));
+    expect(where.map((f) => path.relative(lib, f))).toEqual([]);
+  });
+});
+
+describe('repository layout', () => {
+  it('has no JavaScript source but the package\'s bin shim: fixtures and scripts are TypeScript (tsconfig.dev.json)', () => {
+    const root = path.resolve(__dirname, '..');
+    const js = ['lib', 'test', 'scripts', 'bin', 'native']
+      .filter((d) => fs.existsSync(path.join(root, d)))
+      .flatMap((d) => sources(path.join(root, d)))
+      .filter((f) => /\.[cm]?js$/.test(f))
+      .map((f) => path.relative(root, f));
+    expect(js).toEqual(['bin/nsfd.js']);
+    for (const f of fs.readdirSync(root)) if (/\.[cm]?js$/.test(f)) expect.fail(`JavaScript at the top level: ${f}`);
   });
 });

@@ -13,10 +13,9 @@ import { parseNsLink } from '../lib/list/links';
 import { listnsIds, nsfsHandle } from '../lib/list/listns';
 import { parseMountinfo, unescapeMountinfo } from '../lib/list/mountinfo';
 import { NS_TYPES } from '../lib/core/ns-types';
-import { Target, checkLeaksPerTest, feat, isRoot, killAndClose, needsRoot, repoRoot, sleep, startTarget } from './helpers';
+import { Target, checkLeaksPerTest, feat, isRoot, killAndClose, needsRoot, repoRoot, sleep, startTarget, fixturePath } from './helpers';
 
 const ino = (p: string) => fs.statSync(p).ino;
-const distBuilt = fs.existsSync(path.join(repoRoot, 'dist', 'index.js'));
 
 interface LsnsEntry {
   ns: number;
@@ -41,9 +40,9 @@ function find(list: NamespaceInfo[], inode: number): NamespaceInfo | undefined {
   return list.find((n) => n.inode === inode);
 }
 
-/** A helper process from test/fixtures/list-holder.js; resolves with its JSON line. */
+/** A helper process from test/fixtures/list-holder.ts; resolves with its JSON line. */
 async function startHolder(args: string[]): Promise<{ child: ChildProcess; info: { pid: number; fd?: number; tid?: number } }> {
-  const child = spawn(process.execPath, [path.join(__dirname, 'fixtures', 'list-holder.js'), ...args], {
+  const child = spawn(process.execPath, [fixturePath('list-holder.js'), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
@@ -230,7 +229,7 @@ describe('namespaces that lsns misses', () => {
     holder = undefined;
   });
 
-  it.skipIf(!distBuilt)('held only by an open fd of another process', async () => {
+  it('held only by an open fd of another process', async () => {
     const t = target as Target;
     const uts = ino(`/proc/${t.pid}/ns/uts`);
     const h = await startHolder([String(t.pid), 'fd', 'uts']);
@@ -248,7 +247,7 @@ describe('namespaces that lsns misses', () => {
     expect(lsnsInodes('uts').has(uts)).toBe(false);
   });
 
-  it.skipIf(!distBuilt)('held only by a socket', async () => {
+  it('held only by a socket', async () => {
     const t = target as Target;
     const net = ino(`/proc/${t.pid}/ns/net`);
     const sockPath = path.join(os.tmpdir(), `nsfd-list-${process.pid}.sock`);
@@ -273,7 +272,7 @@ describe('namespaces that lsns misses', () => {
     }
   });
 
-  needsRoot('attach() of a thread into a namespace owned by another user namespace, which it could not come back from').it.skipIf(!distBuilt)('held only by a thread (a Worker attached to it)', async () => {
+  needsRoot('attach() of a thread into a namespace owned by another user namespace, which it could not come back from').it('held only by a thread (a Worker attached to it)', async () => {
     const t = target as Target;
     const net = ino(`/proc/${t.pid}/ns/net`);
     const h = await startHolder([String(t.pid), 'thread']);

@@ -5,11 +5,11 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { O_DIRECTORY, O_NONBLOCK, O_PATH, O_RDWR, O_TMPFILE } from '../lib/sys/constants';
-import { repoRoot } from './helpers';
+import { repoRoot, fixturePath } from './helpers';
 
 describe('package', () => {
   it('loads with import and require (same objects) and inside a Worker', () => {
-    const r = spawnSync(process.execPath, [path.join(repoRoot, 'test/fixtures/load.mjs')], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [fixturePath('load.mjs')], { encoding: 'utf8' });
     expect(r.stderr).toBe('');
     const o = JSON.parse(r.stdout);
     expect(o.same).toBe(true);

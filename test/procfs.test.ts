@@ -8,11 +8,11 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { ownProcfs, procRead, procReaddir, procReadlink, procfsProblem } from '../lib/core/procfs';
-import { isRoot } from './helpers';
+import { isRoot, fixturePath } from './helpers';
 
 const userArgs = isRoot ? [] : ['--user', '--map-root-user'];
 
-const fixture = path.join(__dirname, 'fixtures/procfs-check.js');
+const fixture = fixturePath('procfs-check.js');
 
 function runUnder(prefix: string[], uid?: number, full = false): Record<string, unknown> {
   const r = spawnSync(prefix[0] as string, [...prefix.slice(1), process.execPath, fixture, ...(full ? ['full'] : [])], {

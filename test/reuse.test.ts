@@ -8,9 +8,9 @@ import * as path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { feat, isRoot, needsRoot, repoRoot } from './helpers';
+import { feat, isRoot, needsRoot, repoRoot, fixturePath } from './helpers';
 
-const fixture = (name: string) => path.join(repoRoot, 'test/fixtures', name);
+const fixture = fixturePath;
 const asNobody = { uid: 65534, gid: 65534 };
 
 function runReuse(args: string[], asUser: boolean, mode: 'cp' | 'spawn') {

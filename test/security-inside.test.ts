@@ -17,9 +17,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { NsError, Pidfd, openIn, readFileIn, spawn, writeFileIn } from '../lib/index';
 import * as R from './fixtures/inns-rootfs.js';
-import { checkLeaksPerTest, childPids, isRoot, needsRoot, threadCount, warmUp } from './helpers';
+import { checkLeaksPerTest, childPids, isRoot, needsRoot, threadCount, warmUp, fixturePath } from './helpers';
 
-const fixture = (name: string) => path.join(__dirname, 'fixtures', name);
+const fixture = fixturePath;
 const hasPython = spawnSync('python3', ['-c', '1']).status === 0;
 
 beforeAll(async () => {

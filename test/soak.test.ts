@@ -1,5 +1,5 @@
 // Leak soak, bounded for CI: 20k mixed operations (failures included, see
-// test/fixtures/soak-mixed.js) leave the fd count exactly flat and memory
+// test/fixtures/soak-mixed.ts) leave the fd count exactly flat and memory
 // flat; handles dropped without close() are collected and closed.
 // `npm run test:stress` runs 100k (test/stress/soak.test.ts).
 import { describe, expect, it } from 'vitest';

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Namespace, NsError, OwnedFd, Pidfd, RunFailure, RunOptions, SpawnOptions, Subprocess, run, spawn, translatePid } from '../lib/index';
 import * as R from './fixtures/inns-rootfs.js';
-import { checkLeaksPerTest, childPids, fdCount, feat, gid, isCloexec, isRoot, needsRoot, repoRoot, rootless, runFixture, sharedTarget, sleep, startTarget, uid, until } from './helpers';
+import { checkLeaksPerTest, childPids, fdCount, feat, gid, isCloexec, isRoot, needsRoot, repoRoot, rootless, runFixture, sharedTarget, sleep, startTarget, uid, until, fixturePath } from './helpers';
 
 const NS = ['user', 'mnt', 'uts', 'ipc', 'pid', 'net', 'cgroup', 'time'] as const;
 const nsLink = (pid: number | 'self', t: string): string => fs.readlinkSync(`/proc/${pid}/ns/${t}`);
@@ -253,7 +253,7 @@ describe('spawn and run', () => {
   });
 
   it('the child gets exactly the fds asked for, not fds we inherited without CLOEXEC', () => {
-    const r = cp.spawnSync('bash', ['-c', `exec 50</etc/hostname; exec "${process.execPath}" "${path.join(repoRoot, 'test/fixtures/spawn-fds.js')}"`], {
+    const r = cp.spawnSync('bash', ['-c', `exec 50</etc/hostname; exec "${process.execPath}" "${fixturePath('spawn-fds.js')}"`], {
       encoding: 'utf8',
       timeout: 60000,
     });
@@ -575,7 +575,7 @@ describe('killOnClose and lifetime', () => {
 
   /** Runs the fixture, lets it exit, and says whether its sleep child outlived it. */
   async function survivesParent(mode: string, ...args: string[]): Promise<boolean> {
-    const fx = cp.spawn(process.execPath, [path.join(repoRoot, 'test/fixtures/spawn-parent-exit.js'), mode, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const fx = cp.spawn(process.execPath, [fixturePath('spawn-parent-exit.js'), mode, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
     let out = '';
     fx.stdout.on('data', (d) => (out += d));
     const pid = await until(() => /^(\d+)\n/.exec(out)?.[1], 'the fixture to print its child');

@@ -1,7 +1,7 @@
 // Finding the containers on this machine through /proc (Container.list):
 // processes grouped by the identity of all their namespaces; and the pidfd
 // that adopting one by pid (Container.fromPid) starts from.
-import { procRead, procReaddir, procReadlink } from '../core/procfs';
+import { procPids, procRead, procReadlink } from '../core/procfs';
 import { readNsLink } from '../list/links';
 
 import { E, NsError, invalidArg } from '../core/errors';
@@ -52,11 +52,7 @@ export function listContainers(): ContainerInfo[] {
 /** The processes of /proc whose namespaces are not exactly `host`'s, grouped by namespace set. */
 function groupByNamespaces(nsOf: (pid: number) => number[] | undefined, host: readonly number[]): Map<string, NsGroup> {
   const groups = new Map<string, NsGroup>();
-  const names = procReaddir('');
-  if (typeof names === 'number') throw new NsError(names, 'open', { path: '/proc' });
-  for (const name of names) {
-    if (!/^\d+$/.test(name)) continue;
-    const pid = Number(name);
+  for (const pid of procPids()) {
     const ns = nsOf(pid);
     if (ns === undefined) continue;
     if (ns.every((ino, i) => ino === host[i])) continue;

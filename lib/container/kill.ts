@@ -1,7 +1,7 @@
 // Killing every process of a container (close() with killOnClose): one
 // SIGKILL when its init is pid 1 of its own pid namespace, else a walk of
 // its process tree and session through /proc, every pid pidfd-rechecked.
-import { ownProcfs, procRead, procReaddir } from '../core/procfs';
+import { ownProcfs, procPids, procRead } from '../core/procfs';
 
 import { NsError } from '../core/errors';
 import { Pidfd } from '../pidfd';
@@ -47,11 +47,8 @@ function readStat(pid: number | 'self'): StatRow | undefined {
 /** Every process of /proc, by pid. */
 function readProcTable(): Map<number, StatRow> {
   const table = new Map<number, StatRow>();
-  const names = procReaddir('');
-  if (typeof names === 'number') throw new NsError(names, 'open', { path: '/proc' });
-  for (const name of names) {
-    if (!/^\d+$/.test(name)) continue;
-    const r = readStat(Number(name));
+  for (const pid of procPids()) {
+    const r = readStat(pid);
     if (r !== undefined) table.set(r.pid, r);
   }
   return table;

@@ -2,6 +2,7 @@
 // (the init, with which spawn options) and what to set up inside after.
 import { invalidArg, invalidValue, checkOptionKeys, optionKeys } from '../core/errors';
 import { NsType, checkNsTypes } from '../core/ns-types';
+import { privilege } from '../core/privilege';
 import type { OwnedFd } from '../core/owned-fd';
 import type { CgroupResources } from '../cgroup';
 import type { IdMapEntry, SpawnOptions } from '../spawn';
@@ -136,9 +137,8 @@ export interface CreatePlan {
 export function planCreate(options: ContainerCreateOptions): CreatePlan {
   if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
   checkOptionKeys(options, CREATE_OPTION_KEYS);
-  const privileged = process.geteuid?.() === 0;
   const unshare = new Set(options.unshare === undefined ? DEFAULT_UNSHARE : checkNsTypes(options.unshare, 'options.unshare'));
-  if (options.uidMap !== undefined || options.gidMap !== undefined || (!privileged && options.unshare === undefined)) unshare.add('user');
+  if (options.uidMap !== undefined || options.gidMap !== undefined || (!privilege().admin && options.unshare === undefined)) unshare.add('user');
   const killOnClose = options.killOnClose ?? true;
   if (typeof killOnClose !== 'boolean') throw invalidArg('options.killOnClose', 'a boolean', killOnClose);
   const init = options.init ?? DEFAULT_INIT;

@@ -150,6 +150,18 @@ export function outOfRange(name: string, range: string, actual: unknown): RangeE
   return err;
 }
 
+/**
+ * A string handed to the kernel (a path, an argument): a string, non-empty
+ * unless `allowEmpty`, without a null byte (the kernel would see only the
+ * part before it: another string). The one check of spawn, the *In()
+ * functions and Namespace.
+ */
+export function checkString(x: unknown, name: string, allowEmpty = false): string {
+  if (typeof x !== 'string' || (!allowEmpty && x === '')) throw invalidArg(name, allowEmpty ? 'a string' : 'a non-empty string', x);
+  if (x.includes('\0')) throw invalidValue(name, 'must be a string without null bytes', x);
+  return x;
+}
+
 export function invalidValue(name: string, reason: string, actual: unknown): TypeError {
   const err = new TypeError(`The argument '${name}' ${reason}. Received ${util.inspect(actual)}`);
   (err as TypeError & { code: string }).code = 'ERR_INVALID_ARG_VALUE';

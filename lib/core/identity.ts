@@ -3,7 +3,7 @@
 // Namespace, the list walk, attach and translatePid.
 import { E, NsError } from './errors';
 import { procOpen } from './procfs';
-import { NsType, typeFromCloneFlag } from './ns-types';
+import { NS_TYPES, NsType, THREAD_JOINABLE, typeFromCloneFlag } from './ns-types';
 import { native } from '../sys/native';
 import { NSFS_MAGIC, O_RDONLY } from '../sys/constants';
 import { nsGetNstype } from '../sys/nsfs';
@@ -41,26 +41,52 @@ export function identityKey(fd: number): string | number {
   return typeof st === 'number' ? st : `${st[0]}:${st[1]}`;
 }
 
-// The user and pid namespace of a process never change once it has threads
-// (every Node process): setns and unshare of those are refused, and a pid
-// namespace join moves only children. Their keys are read once.
-const ownKeys = new Map<'user' | 'pid', string>();
+const NS_LINK = /^([a-z]+):\[(\d+)\]$/;
+
+/**
+ * Parses a /proc link such as "net:[4026531840]". The inode alone names the
+ * namespace: every nsfs file lives on the one nsfs device.
+ */
+export function parseNsLink(link: string): { type: NsType; inode: number } | undefined {
+  const m = NS_LINK.exec(link);
+  if (!m) return undefined;
+  const type = m[1] as string;
+  if (!(NS_TYPES as readonly string[]).includes(type)) return undefined;
+  return { type: type as NsType, inode: Number(m[2]) };
+}
+
+// A multithreaded process (every Node process) cannot change its user, mnt,
+// pid or time namespace: setns and unshare of those are refused, and a pid
+// namespace join moves only children. Those are read once; the types a
+// thread can move between (attach()) are read each time, for the calling
+// thread.
+const stable = new Map<NsType, NsIdentity | null>();
+
+function readOwn(type: NsType): NsIdentity | null {
+  const rel = `thread-self/ns/${type}`;
+  const fd = procOpen(rel, O_RDONLY, true);
+  if (fd === -E.ENOENT) return null; // this kernel has no such namespaces
+  if (fd < 0) throw new NsError(fd, 'open', { path: `/proc/${rel}` });
+  try {
+    const st = native.fstat(fd);
+    if (typeof st === 'number') throw new NsError(st, 'fstat', { path: `/proc/${rel}` });
+    return { type, dev: Number(st[0]), inode: Number(st[1]) };
+  } finally {
+    native.close(fd);
+  }
+}
+
+/** The calling thread's namespace of `type`, or null when this kernel has no such type. */
+export function ownNamespace(type: NsType): NsIdentity | null {
+  if (THREAD_JOINABLE.includes(type)) return readOwn(type);
+  let id = stable.get(type);
+  if (id === undefined) stable.set(type, (id = readOwn(type)));
+  return id;
+}
 
 /** The dev:inode key of this process's own user or pid namespace. */
 export function ownNamespaceKey(type: 'user' | 'pid'): string {
-  let key = ownKeys.get(type);
-  if (key === undefined) {
-    const path = `/proc/self/ns/${type}`;
-    const fd = procOpen(`self/ns/${type}`, O_RDONLY, true);
-    if (fd < 0) throw new NsError(fd, 'open', { path });
-    try {
-      const k = identityKey(fd);
-      if (typeof k === 'number') throw new NsError(k, 'fstat', { path });
-      key = k;
-    } finally {
-      native.close(fd);
-    }
-    ownKeys.set(type, key);
-  }
-  return key;
+  const id = ownNamespace(type);
+  if (id === null) throw new NsError(-E.ENOENT, 'open', { path: `/proc/thread-self/ns/${type}` });
+  return `${id.dev}:${id.inode}`;
 }

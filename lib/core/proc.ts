@@ -8,11 +8,16 @@ import { procRead } from './procfs';
 /** Fields of /proc/<pid>/status (or task/<tid>/status), or undefined if gone. */
 export function readStatus(pid: number | 'self', tid?: number): Map<string, string> | undefined {
   const text = procRead(tid === undefined ? `${pid}/status` : `${pid}/task/${tid}/status`);
-  if (text === undefined) return undefined;
+  return text === undefined ? undefined : statusFields(text);
+}
+
+/** Fields of the text of a /proc status file (empty for ''). */
+export function statusFields(text: string): Map<string, string> {
   const out = new Map<string, string>();
   for (const line of text.split('\n')) {
     const i = line.indexOf(':');
-    if (i > 0) out.set(line.slice(0, i), line.slice(i + 1).trim());
+    // "Field:\tvalue": the value as the kernel wrote it (a Name may hold spaces).
+    if (i > 0) out.set(line.slice(0, i), line.slice(i + 1).replace(/^\t/, ''));
   }
   return out;
 }
@@ -31,19 +36,4 @@ export function kernelVersion(): [number, number] {
 export function kernelAtLeast(major: number, minor: number): boolean {
   const [a, b] = kernelVersion();
   return a > major || (a === major && b >= minor);
-}
-
-let allPowerful: boolean | undefined;
-/**
- * CAP_SYS_ADMIN in the initial user namespace: every namespace can be
- * re-entered, and no permission check of setns can fail.
- */
-export function privilegedEverywhere(): boolean {
-  if (allPowerful === undefined) {
-    const st = readStatus('self');
-    const capEff = BigInt('0x' + (st?.get('CapEff') ?? '0'));
-    const initial = /^\s*0\s+0\s+4294967295\s*$/.test(procRead('self/uid_map') ?? '');
-    allPowerful = initial && (capEff & (1n << 21n)) !== 0n;
-  }
-  return allPowerful;
 }

@@ -173,6 +173,13 @@ export function procReaddir(rel: string): string[] | number {
   return native.readdirat(ownProcfs().fd, rel === '' ? '.' : rel);
 }
 
+/** The pids in our procfs (its numeric entries), in readdir order. */
+export function procPids(): number[] {
+  const names = procReaddir('');
+  if (typeof names === 'number') throw new NsError(names, 'open', { path: '/proc' });
+  return names.filter((n) => /^\d+$/.test(n)).map(Number);
+}
+
 // Absolute paths, for code that takes either kind: a path under /proc/
 // names a file of our procfs (magic links followed), any other path is
 // opened as it is.

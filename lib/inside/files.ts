@@ -8,7 +8,7 @@ import * as buffer from 'node:buffer';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { E, NsError, check, invalidArg, invalidValue, outOfRange, checkOptionKeys, optionKeys } from '../core/errors';
+import { E, NsError, check, checkOptionKeys, checkString, invalidArg, invalidValue, optionKeys, outOfRange } from '../core/errors';
 import { OwnedFd } from '../core/owned-fd';
 import { O_NOCTTY, O_NONBLOCK, O_PATH, O_TMPFILE } from '../sys/constants';
 import { native } from '../sys/native';
@@ -60,12 +60,6 @@ export function openFlags(flags: OpenFlags): number {
   throw invalidArg('flags', 'a string or a number', flags);
 }
 
-export function checkPath(p: unknown, name = 'path'): string {
-  if (typeof p !== 'string' || p === '') throw invalidArg(name, 'a non-empty string', p);
-  if (p.includes('\0')) throw invalidValue(name, 'must not contain null bytes', p);
-  return p;
-}
-
 function checkMode(m: unknown, name = 'mode'): number {
   if (typeof m === 'string' && /^[0-7]+$/.test(m)) return parseInt(m, 8);
   if (typeof m !== 'number' || !Number.isInteger(m) || m < 0 || m > 0o7777) throw outOfRange(name, 'an integer >= 0 and <= 0o7777', m);
@@ -97,7 +91,7 @@ export function openIn(target: InTarget, file: string, flags: OpenFlags = 'r', m
 
 /** openIn, and the file type (S_IFMT bits) it found; undefined for O_PATH. */
 function openChecked(target: InTarget, file: string, flags: OpenFlags, mode: number): { fd: OwnedFd; type: number | undefined } {
-  checkPath(file);
+  checkString(file, 'path');
   const f = openFlags(flags);
   const m = checkMode(mode);
   // openat2 rejects a mode unless the call can create a file.
@@ -247,7 +241,7 @@ export interface MkdirInOptions {
  * resolved lexically, as fs.mkdir does.
  */
 export function mkdirIn(target: InTarget, dir: string, options: MkdirInOptions | number = {}): void {
-  checkPath(dir, 'dir');
+  checkString(dir, 'dir');
   const o: MkdirInOptions = typeof options === 'number' ? { mode: options } : options;
   if (o === null || typeof o !== 'object') throw invalidArg('options', 'an object or a mode', options);
   checkOptionKeys(o, optionKeys<MkdirInOptions>({ recursive: true, mode: true }));

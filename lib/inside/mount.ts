@@ -1,6 +1,6 @@
 // The new mount API into the target's mount namespace: mountIn (a new file
 // system, or a bind mount of a host path) and makePrivateIn.
-import { E, NsError, UnsupportedError, invalidArg, invalidValue, outOfRange, checkOptionKeys, optionKeys } from '../core/errors';
+import { E, NsError, UnsupportedError, checkOptionKeys, checkString, invalidArg, invalidValue, optionKeys, outOfRange } from '../core/errors';
 import { native } from '../sys/native';
 import { Namespace } from '../namespace';
 import {
@@ -16,7 +16,6 @@ import {
   OPEN_TREE_CLONE,
 } from '../sys/constants';
 import { throwRaw } from './failure';
-import { checkPath } from './files';
 import { InTarget, nsOfType, pidOf, resolveTarget } from './target';
 import { RESOLVE, runUnderRoot } from './vehicle';
 import { opCall } from './wire';
@@ -59,8 +58,8 @@ function attrFlags(o: MountOptions): number {
  * inside the target's pid namespace, so it shows that namespace's pids.
  */
 export function mountIn(target: InTarget, source: string, targetPath: string, options: MountOptions = {}): void {
-  checkPath(source, 'source');
-  checkPath(targetPath, 'target');
+  checkString(source, 'source');
+  checkString(targetPath, 'target');
   if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
   checkOptionKeys(options, optionKeys<MountOptions>({ options: true, readonly: true, nosuid: true, nodev: true, noexec: true, recursive: true, bind: true }));
   const isBind = options.bind ?? (source.startsWith('/') || source.startsWith('.'));

@@ -59,11 +59,6 @@ export function fdOf(ns: Namespace, syscall: string): number {
   return ns.fd;
 }
 
-/** Whether we may act on descendants' namespaces without joining their user namespace. */
-export function privileged(): boolean {
-  return process.geteuid?.() === 0;
-}
-
 /** Is `ns` (a user namespace) the one we are in? */
 function isOurUserns(ns: Namespace): boolean {
   return `${ns.dev}:${ns.inode}` === ownNamespaceKey('user');

@@ -6,11 +6,12 @@
 import { native } from '../sys/native';
 import { debug, debugging } from '../core/debug';
 import { CLONE_FLAG, NsType } from '../core/ns-types';
+import { privilege } from '../core/privilege';
 import { E, NsError } from '../core/errors';
 import { RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS } from '../sys/constants';
 import { deniedAtSetns } from './failure';
 import type { Pidfd } from '../pidfd';
-import { InTarget, fdOf, nsOfType, openProcRoot, pidfdUserDiffers, privileged, resolveTarget, userFor } from './target';
+import { InTarget, fdOf, nsOfType, openProcRoot, pidfdUserDiffers, resolveTarget, userFor } from './target';
 import { HELPER_BECOME_ROOT, HELPER_INTO_PIDNS, HELPER_REQUIRE_ROOT, OpCall, Raw, layout } from './wire';
 
 /** How every path under a target's root is resolved. */
@@ -50,7 +51,7 @@ export function runInThreadNs(target: InTarget, type: NsType, c: OpCall, opName:
     const pidfd = t.pidfd;
     const pfd = pidfd.fdFor('setns');
     let userDiffers: boolean | undefined;
-    if (!privileged()) userDiffers = pidfdUserDiffers(pidfd);
+    if (!privilege().admin) userDiffers = pidfdUserDiffers(pidfd);
     if (userDiffers !== true) {
       const r = runThread(pfd, flag, c);
       if (!deniedAtSetns(r)) return r;
@@ -64,7 +65,7 @@ export function runInThreadNs(target: InTarget, type: NsType, c: OpCall, opName:
     throw new NsError(-E.EINVAL, opName, { hint: `${opName} needs a ${type} namespace (or a Pidfd / Container) as its target` });
   }
   const nfd = fdOf(ns, 'setns');
-  if (privileged()) {
+  if (privilege().admin) {
     const r = runThread(nfd, flag, c);
     if (!deniedAtSetns(r)) return r;
   }
@@ -88,7 +89,7 @@ function isMountOp(c: OpCall): boolean {
  * than act there with host ids, which the namespace does not map).
  */
 function asTargetRoot(flags: number): number {
-  return flags | (privileged() ? HELPER_REQUIRE_ROOT : 0);
+  return flags | (privilege().admin ? HELPER_REQUIRE_ROOT : 0);
 }
 
 /**
@@ -126,7 +127,7 @@ export function runUnderRoot(target: InTarget, c: OpCall, opName: string, extra:
       user?.close();
     }
   }
-  if (privileged()) {
+  if (privilege().admin) {
     const r = runHelper(joins, helperFlags, c, -1);
     if (!deniedAtSetns(r)) return r;
   }
@@ -152,7 +153,7 @@ function underProcRoot(pidfd: Pidfd, c: OpCall, opName: string, helperFlags: num
     // Mount operations must run inside the mount namespace (move_mount
     // only attaches to mounts of the caller's namespace).
     const mountOp = isMountOp(c);
-    const userDiffers = privileged() && mountOp ? false : pidfdUserDiffers(pidfd);
+    const userDiffers = privilege().admin && mountOp ? false : pidfdUserDiffers(pidfd);
     let mask = 0;
     if (userDiffers) mask |= CLONE_FLAG.user;
     if (root === undefined || mountOp) mask |= CLONE_FLAG.mnt;

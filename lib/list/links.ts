@@ -7,7 +7,9 @@
 import { E } from '../core/errors';
 import { NS_TYPES, NsType, PIDFD_NS_IOCTL } from '../core/ns-types';
 import { native } from '../sys/native';
-import { NsIdentity, probeNamespace } from '../core/identity';
+import { NsIdentity, parseNsLink, probeNamespace } from '../core/identity';
+
+export { parseNsLink };
 import { openPath, readdirPath, readlinkPath } from '../core/procfs';
 import {
   NSFS_MAGIC,
@@ -18,7 +20,6 @@ import {
 } from '../sys/constants';
 import { pidfdGetNamespace } from '../sys/nsfs';
 
-const NS_RE = /^([a-z]+):\[(\d+)\]$/;
 const SOCKET_RE = /^socket:\[(\d+)\]$/;
 
 /** A file in /proc/PID/ns, and the pidfd ioctl that opens the same namespace. */
@@ -38,15 +39,6 @@ export const PROC_NS_FILES: readonly ProcNsFile[] = [
 ];
 /** What a thread can have apart from its process (user and pid are per process). */
 export const THREAD_NS_FILES = PROC_NS_FILES.filter((f) => f.type !== 'user' && !(f.type === 'pid' && !f.children));
-
-/** Parses a /proc link such as "net:[4026531840]". */
-export function parseNsLink(link: string): { type: NsType; inode: number } | undefined {
-  const m = NS_RE.exec(link);
-  if (!m) return undefined;
-  const type = m[1] as string;
-  if (!(NS_TYPES as readonly string[]).includes(type)) return undefined;
-  return { type: type as NsType, inode: Number(m[2]) };
-}
 
 /** The inode of a "socket:[123]" link, or undefined if it is not one. */
 export function parseSocketLink(link: string): number | undefined {

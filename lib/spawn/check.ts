@@ -1,12 +1,8 @@
 // Argument checks of spawn(): typed errors before any syscall.
-import { invalidArg, invalidValue, outOfRange } from '../core/errors';
+import { checkString, invalidArg, invalidValue, outOfRange } from '../core/errors';
 import { signalNumber } from '../pidfd';
 
-export function checkString(x: unknown, name: string, allowEmpty = false): string {
-  if (typeof x !== 'string' || (!allowEmpty && x === '')) throw invalidArg(name, allowEmpty ? 'a string' : 'a non-empty string', x);
-  if (x.includes('\0')) throw invalidValue(name, 'must be a string without null bytes', x);
-  return x;
-}
+export { checkString };
 
 /**
  * One "KEY=value" of options.env, checked as child_process does (numbers and

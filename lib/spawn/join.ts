@@ -1,11 +1,12 @@
 // Which namespaces spawn() joins: options.join resolved into one pidfd with
 // CLONE_NEW* flags (a process) or a list of nsfds (Namespaces), leaving out
-// those we are in already (compared by their "type:[inode]" links).
-import { ownProcfs, procReadlink } from '../core/procfs';
+// those we are in already (compared by namespace identity, core/identity).
+import { ownProcfs } from '../core/procfs';
+import { ownNamespace, parseNsLink } from '../core/identity';
 
 import { E, NsError, invalidArg, invalidValue } from '../core/errors';
 import { CLONE_FLAG, NS_TYPES, NsType, THREAD_JOINABLE, checkNsTypes } from '../core/ns-types';
-import { privilegedEverywhere } from '../core/proc';
+import { privilege } from '../core/privilege';
 import { native } from '../sys/native';
 import { Namespace } from '../namespace';
 import { Pidfd } from '../pidfd';
@@ -56,15 +57,15 @@ function joinProcess(join: Pidfd, explicit: NsType[] | undefined, unshare: NsTyp
     return false;
   });
   const differ = (types: NsType[]): void => {
-    const theirs = linksOf(join, types);
-    types.forEach((t, i) => theirs[i] !== ourLink(t) && out.types.push(t));
+    const theirs = inodesOf(join, types);
+    types.forEach((t, i) => theirs[i] !== ownNamespace(t)?.inode && out.types.push(t));
   };
-  if (privilegedEverywhere()) {
+  if (privilege().everywhere) {
     // With CAP_SYS_ADMIN in the initial user namespace and no user
     // namespace joined, re-entering one of our own net/uts/ipc/cgroup
     // namespaces is a harmless no-op: join those without comparing.
-    differ(configured.filter((t) => !VOLATILE.includes(t)));
-    const volatile = configured.filter((t) => VOLATILE.includes(t));
+    differ(configured.filter((t) => !THREAD_JOINABLE.includes(t)));
+    const volatile = configured.filter((t) => THREAD_JOINABLE.includes(t));
     if (out.types.includes('user')) differ(volatile);
     else out.types.push(...volatile);
   } else {
@@ -101,41 +102,21 @@ function joinNamespaces(join: readonly Namespace[], explicit: NsType[] | undefin
   return out;
 }
 
-/** Types a Node thread may move between (attach()); the others stay put for its life. */
-const VOLATILE = THREAD_JOINABLE;
-/** Our user, mnt, pid and time namespaces: a multithreaded process cannot change them, so read once (per thread: module state is). */
-const stableLinks = new Map<NsType, string | null>();
-
-function readOwnLink(t: NsType): string | null {
-  const r = procReadlink(`thread-self/ns/${t}`);
-  if (typeof r === 'string') return r;
-  if (r === -E.ENOENT) return null; // not configured
-  throw new NsError(r, 'readlink', { path: `/proc/thread-self/ns/${t}` });
-}
-
 let kernelTypes: Set<NsType> | undefined;
 /** Whether this kernel has namespaces of type t (fixed at boot: checked once). */
 function hasNsType(t: NsType): boolean {
-  kernelTypes ??= new Set(NS_TYPES.filter((x) => readOwnLink(x) !== null));
+  kernelTypes ??= new Set(NS_TYPES.filter((x) => ownNamespace(x) !== null));
   return kernelTypes.has(t);
 }
 
-/** "type:[inode]" of the calling thread's namespace, or null if the kernel lacks the type. */
-function ourLink(t: NsType): string | null {
-  if (VOLATILE.includes(t)) return readOwnLink(t);
-  let l = stableLinks.get(t);
-  if (l === undefined) stableLinks.set(t, (l = readOwnLink(t)));
-  return l;
-}
-
-/** The target's "type:[inode]" links, checked through the pidfd to be about that process. */
-function linksOf(pidfd: Pidfd, types: readonly NsType[]): string[] {
+/** The inodes of the target's namespaces (its "type:[inode]" links), checked through the pidfd to be about that process. */
+function inodesOf(pidfd: Pidfd, types: readonly NsType[]): number[] {
   if (types.length === 0) return [];
   const r = native.spawn_ns_links(pidfd.fdFor('setns'), pidfd.pid, types as NsType[], ownProcfs().fd);
   if (typeof r === 'number') throw targetError(r, pidfd.pid);
   return r.map((l, i) => {
     // ENOENT for a type this kernel has: the process is gone (or a zombie, which has no namespaces left).
     if (typeof l === 'number') throw targetError(l === -E.ENOENT ? -E.ESRCH : l, pidfd.pid, types[i]);
-    return l;
+    return parseNsLink(l)?.inode ?? -1;
   });
 }

@@ -33,7 +33,7 @@ export interface SpawnOptions {
   /** Id maps for a new user namespace (needs unshare "user"). Written from outside before the child goes on. */
   uidMap?: readonly IdMapEntry[] | undefined;
   gidMap?: readonly IdMapEntry[] | undefined;
-  /** /proc/PID/setgroups of the new user namespace; default "deny" unless we are root (needed for an unprivileged gidMap). */
+  /** /proc/PID/setgroups of the new user namespace; default "deny" unless we have CAP_SETGID (without it the kernel takes a gidMap only with "deny"). */
   setgroups?: 'allow' | 'deny' | undefined;
   /** cgroup v2 directory (path or fd) the child is born in (CLONE_INTO_CGROUP). */
   cgroup?: string | number | OwnedFd | undefined;

@@ -6,7 +6,7 @@ import { isMainThread } from 'node:worker_threads';
 import { E, NsError, invalidArg, invalidValue } from '../core/errors';
 import { OwnedFd } from '../core/owned-fd';
 import { CLONE_FLAG, NsType, checkNsTypes } from '../core/ns-types';
-import { privilegedEverywhere } from '../core/proc';
+import { privilege } from '../core/privilege';
 import { AT_FDCWD, CGROUP2_SUPER_MAGIC, O_DIRECTORY, O_RDONLY } from '../sys/constants';
 import { native } from '../sys/native';
 import { procRootFd } from '../inside';
@@ -51,7 +51,7 @@ function checkIdMaps(options: SpawnOptions, unshare: NsType[]): { uidMap: string
   if (options.setgroups !== undefined && options.setgroups !== 'allow' && options.setgroups !== 'deny') {
     throw invalidArg('options.setgroups', '"allow" or "deny"', options.setgroups);
   }
-  const setgroupsDeny = newUser && (uidMap !== '' || gidMap !== '') && (options.setgroups ?? (process.geteuid?.() === 0 ? 'allow' : 'deny')) === 'deny';
+  const setgroupsDeny = newUser && (uidMap !== '' || gidMap !== '') && (options.setgroups ?? (privilege().setgid ? 'allow' : 'deny')) === 'deny';
   return { uidMap, gidMap, setgroupsDeny };
 }
 
@@ -120,7 +120,7 @@ function environment(file: string, options: SpawnOptions): Pick<SpawnSpec, 'envp
  * more mappings this process has. -1: no such thread join.
  */
 function takeParentPidJoin(join: Join): number {
-  if (!join.types.includes('pid') || !privilegedEverywhere()) return -1;
+  if (!join.types.includes('pid') || !privilege().everywhere) return -1;
   if (join.pidfd >= 0) {
     join.flags &= ~CLONE_FLAG.pid;
     const fd = join.pidfd;

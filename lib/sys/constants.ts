@@ -194,3 +194,7 @@ export const AUDIT_ARCH_X86_64 = 0xc000003e;
 export const AUDIT_ARCH_AARCH64 = 0xc00000b7;
 /** x32 syscalls on x86_64 carry this bit in their number (__X32_SYSCALL_BIT). */
 export const X32_SYSCALL_BIT = 0x40000000;
+
+// capability bits (linux/capability.h), as in /proc/PID/status CapEff
+export const CAP_SETGID = 6;
+export const CAP_SYS_ADMIN = 21;

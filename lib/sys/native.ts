@@ -1,5 +1,6 @@
 // The only module that loads the addon. Everything native returns a result
 // >= 0 or -errno; see native/util.h.
+import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 
@@ -137,8 +138,20 @@ function load(): NativeBinding {
   const override = process.env.NSFD_NATIVE_PATH;
   if (override) return require(path.resolve(override)) as NativeBinding;
   const nodeGypBuild = require('node-gyp-build') as (dir: string) => NativeBinding;
-  // The package root holds binding.gyp, build/ and prebuilds/.
-  return nodeGypBuild(path.join(__dirname, '..', '..'));
+  return nodeGypBuild(packageRoot());
+}
+
+/**
+ * The package root, which holds binding.gyp, build/ and prebuilds/: the
+ * nearest directory above this file with a package.json. That is two up
+ * from dist/sys/, and three up from dist-dev/lib/sys/, where the test
+ * fixtures' build of lib/ lives (tsconfig.dev.json).
+ */
+function packageRoot(): string {
+  for (let dir = path.dirname(__dirname); path.dirname(dir) !== dir; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
+  }
+  return path.join(__dirname, '..', '..');
 }
 
 export const native: NativeBinding = load();

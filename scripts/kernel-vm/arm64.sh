@@ -243,7 +243,7 @@ arm64_userland() {
 # linux-x64 platform package replaced by its linux-arm64 build.
 arm64_modules() {
   local st=$1 lines l mods=() spec dest want got
-  lines=$(node "$VMDIR/runtime-modules.js" "$ROOT" --cpu arm64) ||
+  lines=$(node "$VMJS/runtime-modules.js" "$ROOT" --cpu arm64) ||
     { ARM64_ERR="runtime-modules.js --cpu arm64 failed"; return 1; }
   while IFS= read -r l; do
     case $l in npm:*) ;; ?*) mods+=("$l") ;; esac

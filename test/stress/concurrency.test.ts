@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 
 import { feat, isRoot } from '../helpers';
 
-const fixture = (name: string) => path.join(__dirname, '..', 'fixtures', name);
+const fixture = (name: string) => path.join(__dirname, '..', '..', 'dist-dev', 'test', 'fixtures', name);
 const ROUNDS = Number(process.env.NSFD_CONC_ROUNDS ?? 20);
 const PER_ROUND = Number(process.env.NSFD_CONC_SPAWNS ?? 300);
 

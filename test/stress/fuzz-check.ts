@@ -1,6 +1,6 @@
 // Shared by test/fuzz.test.ts (bounded, in `npm test`) and
 // test/stress/fuzz.test.ts (`npm run test:stress`): runs
-// test/fixtures/fuzz-api.js in a child process and checks what it reports.
+// test/fixtures/fuzz-api.ts in a child process and checks what it reports.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -77,7 +77,7 @@ export function runFuzz(seed: number, count: number, timeoutMs: number): FuzzRes
     // them. Being root, it could still open our namespaces (by nsfs handle,
     // say): NSFD_FUZZ_HOST_NS names them, and its guard never hands one out
     // as a target or a join (it refuses to run as root without it).
-    const argv = [process.execPath, '--expose-gc', '--no-warnings', path.join(repoRoot, 'test/fixtures/fuzz-api.js'), result, String(seed), String(count)];
+    const argv = [process.execPath, '--expose-gc', '--no-warnings', path.join(repoRoot, 'dist-dev/test/fixtures/fuzz-api.js'), result, String(seed), String(count)];
     const isRoot = process.getuid?.() === 0;
     if (isRoot) argv.unshift('unshare', '--mount', '--propagation', 'private', '--pid', '--fork', '--mount-proc', '--net', '--uts', '--ipc', '--cgroup');
     const mountsBefore = fuzzableMounts();

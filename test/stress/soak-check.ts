@@ -29,7 +29,7 @@ export interface SoakResult {
 }
 
 /**
- * Runs test/fixtures/soak-mixed.js (COUNT operations after a warm-up) and
+ * Runs test/fixtures/soak-mixed.ts (COUNT operations after a warm-up) and
  * checks it leaked nothing:
  * - fds: exactly as many open after as before (all measured after GC);
  * - handles dropped without close(): every one collected, closed and warned about;
@@ -42,7 +42,7 @@ export interface SoakResult {
  *   are the finer check.
  */
 export function runSoak(count: number, timeoutMs: number): SoakResult {
-  const fixture = path.join(__dirname, '..', 'fixtures', 'soak-mixed.js');
+  const fixture = path.join(__dirname, '..', '..', 'dist-dev', 'test', 'fixtures', 'soak-mixed.js');
   const r = spawnSync(process.execPath, ['--expose-gc', '--no-warnings', fixture, String(count)], {
     encoding: 'utf8',
     timeout: timeoutMs,

@@ -8,6 +8,7 @@
 // is a raw fd closed in readProcess's finally block, before the walk moves
 // on to the next process.
 import { ownProcfs } from '../../core/procfs';
+import { numbers, statusFields } from '../../core/proc';
 
 import type { NsType } from '../../core/ns-types';
 import { native } from '../../sys/native';
@@ -82,14 +83,15 @@ export function readProcess(walk: Walk, pid: number): void {
     readOwnNamespaces(r, nsLinks);
     if (r.own.size === 0) return; // no access, or a zombie
 
-    const status = parseStatus(statusText);
-    const command = commandOf(cmdline, status.name);
-    if (status.threads > 1 && THREAD_NS_FILES.some((f) => walk.wants(f.type))) readThreads(r);
+    // Empty when gone: the recheck below drops it.
+    const status = statusFields(statusText);
+    const command = commandOf(cmdline, status.get('Name') ?? '');
+    if (Number(status.get('Threads') ?? 1) > 1 && THREAD_NS_FILES.some((f) => walk.wants(f.type))) readThreads(r);
     readFds(r, fdLinks);
 
     // Everything above was about this process only if it still exists.
     if (native.pidfd_send_signal(pidfd, 0, 0) < 0) return;
-    record(r, { command, uid: status.uid });
+    record(r, { command, uid: numbers(status.get('Uid'))[1] });
   } finally {
     for (const fd of r.pending.values()) native.close(fd);
     native.close(pidfd);
@@ -203,14 +205,6 @@ function record(r: ProcessRead, info: ProcInfo): void {
         break;
     }
   }
-}
-
-/** The comm, effective uid and thread count from the text of /proc/PID/status. */
-function parseStatus(text: string): { name: string; uid: number | undefined; threads: number } {
-  const name = /^Name:\t(.*)$/m.exec(text)?.[1] ?? '';
-  const uidField = /^Uid:\t(\d+)\t(\d+)/m.exec(text);
-  const threads = Number(/^Threads:\t(\d+)$/m.exec(text)?.[1] ?? 1);
-  return { name, uid: uidField ? Number(uidField[2]) : undefined, threads };
 }
 
 /** The command line, spaces for NULs; `comm` when it is empty or unreadable. */

@@ -1,0 +1,187 @@
+// nsfd ls vs lsns, nsfd exec vs nsenter.
+//
+// Makes 500 extra namespaces that lsns can see (100 processes, each in new
+// net, uts, ipc, mnt and cgroup namespaces) plus 100 that only nsfd finds
+// (50 network namespaces held only by open fds of one process, 50 held
+// only by bind mounts), then times `nsfd ls --json` against `lsns -J` and
+// counts what each reports. Then `nsfd exec -t PID -a true` against
+// `nsenter -t PID -a true`. Everything made here is removed at the end.
+// Needs root.
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { fmt, startTarget } from './_util.js';
+
+// Compiled to dist-dev/scripts/bench/: the repository is three levels up.
+const root = path.join(__dirname, '..', '..', '..');
+const bin = path.join(root, 'bin', 'nsfd.js');
+const PROCS = 100; // x 5 namespace types = 500
+const HELD_BY_FD = 50;
+const HELD_BY_MOUNT = 50;
+const RUNS = Number(process.env.NSFD_BENCH_RUNS ?? 7);
+
+// A single-threaded helper: unshare(CLONE_NEWNET) N times, keeping an fd
+// to each, and M more times bind-mounting each on a file; then it returns
+// to its first netns, so those namespaces have no process in them.
+const HOLDER = String.raw`
+import ctypes, os, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+CLONE_NEWNET = 0x40000000
+MS_BIND = 4096
+nfd, nmount, d = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+home = os.open('/proc/self/ns/net', os.O_RDONLY)
+fds = []
+for i in range(nfd + nmount):
+    if libc.unshare(CLONE_NEWNET) != 0:
+        raise OSError(ctypes.get_errno(), 'unshare')
+    if i < nfd:
+        fds.append(os.open('/proc/self/ns/net', os.O_RDONLY))
+    else:
+        p = os.path.join(d, 'net%d' % i)
+        open(p, 'w').close()
+        if libc.mount(b'/proc/self/ns/net', p.encode(), None, MS_BIND, None) != 0:
+            raise OSError(ctypes.get_errno(), 'mount')
+if libc.setns(home, CLONE_NEWNET) != 0:
+    raise OSError(ctypes.get_errno(), 'setns')
+print('ready', flush=True)
+sys.stdin.read()
+`;
+
+/** lsns -J nests a namespace created by a process under its parent's ("children"). */
+function flattenLsns(list: any) {
+  return list.flatMap((x: any) => [x, ...(Array.isArray(x.children) ? flattenLsns(x.children) : [])]);
+}
+
+function median(xs: any) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** Runs argv RUNS times (after one warm-up); returns {us: median µs, out: last stdout}. */
+function timeCommand(argv: any) {
+  let out = '';
+  const times: any[] = [];
+  for (let i = 0; i <= RUNS; i++) {
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', maxBuffer: 64 << 20 });
+    const us = Number(process.hrtime.bigint() - t0) / 1e3;
+    if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status ?? r.signal}: ${r.stderr}`);
+    if (i > 0) times.push(us);
+    out = r.stdout;
+  }
+  return { us: median(times), out };
+}
+
+async function waitFor(fn: any, what: any) {
+  for (let i = 0; i < 2000; i++) {
+    if (fn()) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function main() {
+  if (process.getuid!() !== 0) {
+    console.log('ls bench needs root (it makes namespaces and bind mounts); skipped');
+    return;
+  }
+  const cleanups: any[] = [];
+  try {
+    // --- 500 namespaces lsns can see --------------------------------------
+    const t0 = Date.now();
+    const procs: any[] = [];
+    for (let i = 0; i < PROCS; i++) {
+      const p = spawn('unshare', ['--net', '--uts', '--ipc', '--mount', '--cgroup', 'sleep', '100000'], { stdio: 'ignore' });
+      procs.push(p);
+    }
+    cleanups.push(async () => {
+      await Promise.all(procs.map((p) => (p.exitCode !== null || p.signalCode !== null ? null : new Promise((r) => { p.once('exit', r); p.kill('SIGKILL'); }))));
+    });
+    await waitFor(() => procs.every((p) => {
+      try {
+        return fs.readFileSync(`/proc/${p.pid}/comm`, 'latin1').trim() === 'sleep';
+      } catch {
+        return false;
+      }
+    }), 'the namespace processes');
+
+    // --- 100 that only a walk of fds and mounts finds ---------------------
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsfd-bench-ls-'));
+    const holder = spawn('python3', ['-c', HOLDER, String(HELD_BY_FD), String(HELD_BY_MOUNT), dir], { stdio: ['pipe', 'pipe', 'inherit'] });
+    cleanups.push(async () => {
+      const gone = new Promise((r) => holder.once('exit', r));
+      holder.kill('SIGKILL');
+      await gone;
+      for (const f of fs.readdirSync(dir)) spawnSync('umount', ['-l', path.join(dir, f)]);
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+    await new Promise((resolve, reject) => {
+      holder.stdout.once('data', resolve);
+      holder.once('exit', (c) => reject(new Error(`holder exited ${c}`)));
+    });
+    console.log(`made ${PROCS * 5} namespaces in ${PROCS} processes, ${HELD_BY_FD} held by fds, ${HELD_BY_MOUNT} by bind mounts (${Date.now() - t0} ms)`);
+
+    // --- ls ---------------------------------------------------------------
+    const lsns = timeCommand(['lsns', '-J']);
+    const ls = timeCommand([process.execPath, bin, 'ls', '--json']);
+    const node0 = timeCommand([process.execPath, '-e', '0']);
+    const nLsns = flattenLsns(JSON.parse(lsns.out).namespaces).length;
+    const nsfdList = JSON.parse(ls.out).namespaces;
+    const bySource: Record<string, any> = {};
+    for (const n of nsfdList) {
+      const k = n.sources.filter((s: any) => s !== 'listns' && s !== 'hierarchy').join('+') || n.sources.join('+');
+      bySource[k] = (bySource[k] ?? 0) + 1;
+    }
+    // The library call alone, in this process (no Node start-up).
+    const { listNamespaces } = require(path.join(root, 'dist', 'index.js'));
+    const inproc: any[] = [];
+    for (let i = 0; i <= RUNS; i++) {
+      const s = process.hrtime.bigint();
+      await listNamespaces();
+      if (i > 0) inproc.push(Number(process.hrtime.bigint() - s) / 1e3);
+    }
+    console.log(`\nnamespace listing (median of ${RUNS} runs)`);
+    console.log(`  lsns -J                 ${fmt(lsns.us).padStart(10)}   finds ${nLsns}`);
+    console.log(`  nsfd ls --json          ${fmt(ls.us).padStart(10)}   finds ${nsfdList.length}  (${(ls.us / lsns.us).toFixed(1)}x lsns's time)`);
+    console.log(`    of which node start-up ${fmt(node0.us).padStart(9)}   (node -e 0)`);
+    console.log(`  listNamespaces() call   ${fmt(median(inproc)).padStart(10)}   (in-process, ${(median(inproc) / lsns.us).toFixed(1)}x lsns's time)`);
+    console.log(`  nsfd by how held: ${Object.entries(bySource).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    const lsnsSet = new Set(flattenLsns(JSON.parse(lsns.out).namespaces).map((n: any) => Number(n.ns)));
+    const nsfdSet = new Set(nsfdList.map((n: any) => n.inode));
+    const onlyLsns = [...lsnsSet].filter((x) => !nsfdSet.has(x)).length;
+    const onlyNsfd = [...nsfdSet].filter((x) => !lsnsSet.has(x)).length;
+    console.log(`  last runs compared: ${onlyNsfd} only in nsfd's, ${onlyLsns} only in lsns's (processes that came or went between the two runs)`);
+
+    // --- exec ---------------------------------------------------------------
+    const target = await startTarget();
+    cleanups.push(async () => target.stop());
+    const t = String(target.pid);
+    const nsenter = timeCommand(['nsenter', '-t', t, '-a', 'true']);
+    let exec: any;
+    try {
+      exec = timeCommand([process.execPath, bin, 'exec', '-t', t, '-a', 'true']);
+    } catch (err: any) {
+      console.log(`\nnsfd exec: ${err.message.split('\n')[0]}`);
+    }
+    console.log(`\nenter all namespaces of a process and run true (median of ${RUNS} runs)`);
+    console.log(`  nsenter -t PID -a true  ${fmt(nsenter.us).padStart(10)}`);
+    if (exec) {
+      console.log(`  nsfd exec -t PID -a true ${fmt(exec.us).padStart(9)}   (${(exec.us / nsenter.us).toFixed(1)}x nsenter's time; node start-up ${fmt(node0.us)})`);
+    }
+  } finally {
+    for (const c of cleanups.reverse()) {
+      try {
+        await c();
+      } catch (err: any) {
+        console.error(`cleanup: ${err.message}`);
+      }
+    }
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,98 @@
+// A vitest reporter for scripts/test-kernels.sh: writes one line per event
+// ("NSFD-T <json>") to the file named by NSFD_VM_RESULTS (the VM's second
+// serial port, or a file on the host), as the events happen. So when a test
+// hangs and the run is killed, everything before it is still known, and so
+// is the test that was running.
+//
+// Events:
+//   {"ev":"start","file","name"}                       a test begins
+//   {"ev":"result","file","name","state","ms","retries"?,"note"?,"todo"?,"errors"?}
+//   (retries: how many times a test was retried before this result)
+//   {"ev":"module","file","state","errors"?}           a test file ends
+//   {"ev":"end","reason","unhandled"?}                 the run ends
+import { openSync, writeSync } from 'node:fs';
+import { relative } from 'node:path';
+
+const target = process.env.NSFD_VM_RESULTS;
+let fd = -1;
+if (target) {
+  try {
+    fd = openSync(target, 'a');
+  } catch {
+    fd = -1;
+  }
+}
+
+function emit(obj: any) {
+  if (fd < 0) return;
+  try {
+    writeSync(fd, `NSFD-T ${JSON.stringify(obj)}\n`);
+  } catch {
+    /* the results channel is gone: nothing to do */
+  }
+}
+
+// eslint-disable-next-line no-control-regex
+const stripAnsi = (s: any) => s.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '');
+const rel = (p: any) => relative(process.cwd(), String(p));
+
+function errs(list: any) {
+  if (!list || list.length === 0) return undefined;
+  return list.slice(0, 5).map((e: any) => {
+    const msg = `${e.name && !String(e.message).startsWith(e.name) ? `${e.name}: ` : ''}${e.message ?? ''}`;
+    const stack = String(e.stack || '')
+      .split('\n')
+      .filter((l) => /^\s*at /.test(l) && !/node_modules\/|node:internal|new Promise/.test(l))
+      .slice(0, 4)
+      .join('\n');
+    const diff = e.diff ? String(e.diff).slice(0, 1500) : '';
+    return stripAnsi([msg.slice(0, 2000), diff, stack].filter((s) => s !== '').join('\n'));
+  });
+}
+
+function testName(tc: any) {
+  const parts: any[] = [];
+  for (let p = tc.parent; p && p.type === 'suite'; p = p.parent) parts.unshift(p.name);
+  parts.push(tc.name);
+  return parts.join(' > ');
+}
+
+export default class NsfdStreamReporter {
+  onTestCaseReady(tc: any) {
+    emit({ ev: 'start', file: rel(tc.module.moduleId), name: testName(tc) });
+  }
+
+  onTestCaseResult(tc: any) {
+    const r = tc.result();
+    const d = tc.diagnostic();
+    const o: Record<string, unknown> = {
+      ev: 'result',
+      file: rel(tc.module.moduleId),
+      name: testName(tc),
+      state: r.state,
+      ms: d ? Math.round(d.duration) : 0,
+    };
+    if (d && d.retryCount > 0) o.retries = d.retryCount;
+    if (r.state === 'skipped') {
+      if (r.note) o.note = r.note;
+      if (tc.options && tc.options.mode === 'todo') o.todo = true;
+    }
+    const e = errs(r.errors);
+    if (e) o.errors = e;
+    emit(o);
+  }
+
+  onTestModuleEnd(m: any) {
+    const o: Record<string, unknown> = { ev: 'module', file: rel(m.moduleId), state: m.state() };
+    const e = errs(m.errors());
+    if (e) o.errors = e;
+    emit(o);
+  }
+
+  onTestRunEnd(_modules: any, unhandled: any, reason: any) {
+    const o: Record<string, unknown> = { ev: 'end', reason };
+    const e = errs(unhandled);
+    if (e) o.unhandled = e;
+    emit(o);
+  }
+}
