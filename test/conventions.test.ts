@@ -205,3 +205,21 @@ describe('NODE_DEBUG=nsfd', () => {
     expect(r.stderr).toMatch(/^NSFD \d+: inside: open(at2)? on (this thread|helper child) \(.*\): ok \d+$/m);
   });
 });
+
+const nodeMajor = Number(process.versions.node.split('.')[0]);
+describe('JavaScript `using` (Node 24+; on Node 20 and 22 only TypeScript compiles it)', () => {
+  it.runIf(nodeMajor >= 24)('closes a handle at the end of the block, and awaits a Container with `await using`', () => {
+    const script = `
+      const { Pidfd, Container } = require(${JSON.stringify(`${__dirname}/../dist/index.js`)});
+      const fs = require('fs');
+      (async () => {
+        let fd, pid;
+        { using p = Pidfd.self(); fd = p.fd; }
+        { await using c = await Container.create({ unshare: ['uts'${isRoot ? '' : ", 'user'"}] }); pid = c.pid; }
+        console.log(JSON.stringify({ fdOpen: fs.existsSync('/proc/self/fd/' + fd), initAlive: fs.existsSync('/proc/' + pid) }));
+      })();`;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual({ fdOpen: false, initAlive: false });
+  });
+});
