@@ -5,6 +5,9 @@ export { OwnedFd } from './core/owned-fd';
 export { Pidfd } from './pidfd';
 export type { PidfdOpenOptions, ExitStatus, ProcessInfo, IdSet, WaitOptions } from './pidfd';
 export { Namespace } from './namespace';
+export type { CreatableNsType, CreateNamespaceOptions, CreatedNamespaces } from './namespace';
+// Installs Namespace.create (it spawns, and spawn imports namespace.ts).
+import './create-namespace';
 export { attach, AttachScope, ATTACHABLE } from './attach';
 export type { AttachTarget } from './attach';
 export { translatePid } from './translate';
