@@ -24,3 +24,5 @@ export { spawn, run, Subprocess } from './spawn';
 export type { SpawnOptions, RunOptions, RunResult, RunFailure, IdMapEntry, StdioName, StdioSlot } from './spawn';
 export { Container, DEFAULT_INIT, DEFAULT_UNSHARE } from './container';
 export type { ContainerCreateOptions, ContainerInfo } from './container';
+export { Rtnetlink, Network, NETWORK_RUN_DIR } from './net';
+export type { Address, AddressOptions, Link, LinkChange, MacvlanMode, Route, RouteSpec, VethOptions, LinkEnd, LinkOptions, NetNode, NetworkOptions, IpFamily } from './net';

@@ -103,6 +103,7 @@ export const PIDFD_GET_TIME_FOR_CHILDREN_NAMESPACE = 8;
 // ---- inside (lib/inside/: sockets, netlink, mount attributes) -------------
 
 // socket(2) address families, types and protocols
+export const AF_UNSPEC = 0;
 export const AF_UNIX = 1;
 export const AF_INET = 2;
 export const AF_INET6 = 10;
@@ -160,6 +161,8 @@ export const IFINFOMSG_LEN = 16;
 export const IFADDRMSG_LEN = 8;
 export const RTMSG_LEN = 12;
 export const RTGENMSG_LEN = 4;
+/** IFNAMSIZ: an interface name and its NUL */
+export const IFNAMSIZ = 16;
 export const IFF_UP = 0x1;
 export const IFF_LOOPBACK = 0x8;
 export const IFF_LOWER_UP = 0x10000;

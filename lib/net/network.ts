@@ -1,0 +1,215 @@
+// Network: a small topology helper for tests. Nodes are network namespaces
+// with no process in them; links are veth pairs with addresses from a
+// subnet. close() (or `await using`) removes all of it; as root the nodes are
+// also persisted under a directory of ours, so `nsenter --net=PATH` reaches
+// them while the test runs, and a run that died is cleaned at the next start.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { E, NsError, invalidArg, invalidValue } from '../core/errors';
+import { CreateNamespaceOptions, Namespace } from '../namespace';
+import { Rtnetlink } from './rtnetlink';
+import { nthAddress, parsePrefix } from './ip';
+
+/** Where Network persists its nodes: one directory per run, "<pid>-<start time>". */
+export const NETWORK_RUN_DIR = '/run/nsfd/net';
+
+export interface NetworkOptions {
+  /** Persist nodes under NETWORK_RUN_DIR (default: as root). */
+  persist?: boolean;
+}
+
+export interface NetNode {
+  readonly name: string;
+  /** The node's network namespace (owned by the Network). */
+  readonly ns: Namespace;
+  /** rtnetlink in the node (owned by the Network). */
+  readonly nl: Rtnetlink;
+  /** The bind mount, when persisted. */
+  readonly path?: string;
+}
+
+export interface LinkEnd {
+  node: NetNode;
+  dev: string;
+  /** The address given to it, "10.200.0.1/30". */
+  cidr: string;
+  address: string;
+}
+
+export interface LinkOptions {
+  /** The subnet to number both ends from: first usable address to `a`, next to `b`. */
+  subnet: string;
+  /** Interface names (default: veth-<other node's name>, cut to 15 bytes). */
+  names?: readonly [string, string];
+  mtu?: number;
+}
+
+function startTime(pid: number | 'self'): string | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Field 22, counted after the ")" that ends the command name.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Removes the run directories of Networks whose process is gone (unmounting their nodes). */
+export function cleanStaleNetworks(root = NETWORK_RUN_DIR): string[] {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(root);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const e of entries) {
+    const m = /^(\d+)-(\d+)-\d+$/.exec(e);
+    if (!m) continue;
+    if (startTime(Number(m[1])) === m[2]) continue; // its owner still runs
+    removeRunDir(path.join(root, e));
+    removed.push(e);
+  }
+  return removed;
+}
+
+function removeRunDir(dir: string): void {
+  let files: string[] = [];
+  try {
+    files = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const f of files) {
+    try {
+      Namespace.unpersist(path.join(dir, f));
+    } catch {
+      fs.rmSync(path.join(dir, f), { force: true });
+    }
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+let runCounter = 0;
+
+export class Network {
+  readonly #nodes = new Map<string, NetNode>();
+  readonly #userns: Namespace | undefined;
+  readonly dir: string | undefined;
+  #closed = false;
+
+  private constructor(userns: Namespace | undefined, dir: string | undefined) {
+    this.#userns = userns;
+    this.dir = dir;
+  }
+
+  /**
+   * A new, empty network. Rootless, its nodes live in one user namespace
+   * made for it (so veth pairs may join them).
+   */
+  static async create(options: NetworkOptions = {}): Promise<Network> {
+    if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
+    const root = process.geteuid?.() === 0;
+    const persist = options.persist ?? root;
+    let dir: string | undefined;
+    if (persist) {
+      cleanStaleNetworks();
+      dir = path.join(NETWORK_RUN_DIR, `${process.pid}-${startTime('self') ?? 0}-${runCounter++}`);
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    }
+    const userns = root ? undefined : (await Namespace.create(['user'])).user;
+    return new Network(userns, dir);
+  }
+
+  get nodes(): readonly NetNode[] {
+    return [...this.#nodes.values()];
+  }
+
+  /** A new node: a network namespace with lo up. */
+  async node(name: string): Promise<NetNode> {
+    if (this.#closed) throw new NsError(-E.EBADF, 'Network.node', { hint: 'the network is closed' });
+    if (typeof name !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(name) || name === '.' || name === '..') {
+      throw invalidValue('name', 'must be 1..64 letters, digits, "_", "." or "-"', name);
+    }
+    if (this.#nodes.has(name)) throw new NsError(-E.EEXIST, 'Network.node', { hint: `a node named ${name} exists` });
+    const file = this.dir === undefined ? undefined : path.join(this.dir, name);
+    const opts: CreateNamespaceOptions = {};
+    if (file !== undefined) opts.persist = file;
+    if (this.#userns !== undefined) opts.userns = this.#userns;
+    const created = await Namespace.create(['net'], opts);
+    const ns = created.net;
+    let nl: Rtnetlink | undefined;
+    try {
+      nl = Rtnetlink.open(ns);
+      await nl.setLink('lo', { up: true });
+    } catch (err) {
+      nl?.close();
+      ns.close();
+      if (file !== undefined) unpersistQuiet(file);
+      throw err;
+    }
+    const node: NetNode = file === undefined ? { name, ns, nl } : { name, ns, nl, path: file };
+    this.#nodes.set(name, node);
+    return node;
+  }
+
+  /** A veth pair between two nodes, numbered from `subnet`, both ends up. */
+  async link(a: NetNode, b: NetNode, options: LinkOptions): Promise<[LinkEnd, LinkEnd]> {
+    for (const [n, arg] of [[a, 'a'], [b, 'b']] as const) {
+      if (this.#nodes.get(n?.name) !== n) throw invalidArg(arg, 'a node of this Network', n);
+    }
+    if (a === b) throw invalidValue('b', 'must be another node than a', b.name);
+    if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
+    const subnet = parsePrefix(options.subnet, 'options.subnet');
+    const hostBits = (subnet.family === 'inet' ? 32 : 128) - subnet.length;
+    if (hostBits < 1) throw invalidValue('options.subnet', 'has no room for two addresses', options.subnet);
+    // /31 (and /127) use both addresses; larger subnets skip the network address.
+    const first = hostBits === 1 ? 0 : 1;
+    const addrA = nthAddress(subnet, first);
+    const addrB = nthAddress(subnet, first + 1);
+    const [devA, devB] = options.names ?? [`veth-${b.name}`.slice(0, 15), `veth-${a.name}`.slice(0, 15)];
+    await a.nl.addVeth(devA, devB, options.mtu === undefined ? { peerNamespace: b.ns } : { peerNamespace: b.ns, mtu: options.mtu });
+    try {
+      const nodad = subnet.family === 'inet6';
+      await a.nl.addAddress(devA, `${addrA}/${subnet.length}`, { nodad });
+      await b.nl.addAddress(devB, `${addrB}/${subnet.length}`, { nodad });
+      await a.nl.setLink(devA, { up: true });
+      await b.nl.setLink(devB, { up: true });
+    } catch (err) {
+      // Nothing half-made: the pair goes (both ends) with its addresses.
+      await a.nl.deleteLink(devA).catch(() => undefined);
+      throw err;
+    }
+    return [
+      { node: a, dev: devA, cidr: `${addrA}/${subnet.length}`, address: addrA },
+      { node: b, dev: devB, cidr: `${addrB}/${subnet.length}`, address: addrB },
+    ];
+  }
+
+  /** Removes every node (their links go with their namespaces) and the run directory. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const n of this.#nodes.values()) {
+      n.nl.close();
+      if (n.path !== undefined) unpersistQuiet(n.path);
+      n.ns.close();
+    }
+    this.#nodes.clear();
+    this.#userns?.close();
+    if (this.dir !== undefined) removeRunDir(this.dir);
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+function unpersistQuiet(file: string): void {
+  try {
+    Namespace.unpersist(file);
+  } catch {
+    fs.rmSync(file, { force: true });
+  }
+}
