@@ -110,7 +110,7 @@ export function nthAddress(p: Prefix, n: number): string {
   for (let i = b.length - 1; i >= 0 && carry > 0; i--) {
     const v = (b[i] as number) + (carry & 0xff);
     b[i] = v & 0xff;
-    carry = Math.floor(carry / 256) + (v >> 8);
+    carry = (carry >>> 8) + (v >> 8);
   }
   return ipText(p.family, b);
 }

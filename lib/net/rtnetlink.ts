@@ -34,12 +34,9 @@ import {
   MACVLAN_MODE_PASSTHRU,
   MACVLAN_MODE_PRIVATE,
   MACVLAN_MODE_VEPA,
-  NETNSA_FD,
-  NETNSA_NSID,
-  NETNSA_NSID_NOT_ASSIGNED,
-  NLM_F_CREATE,
+  NETNSA,
   NLM_F_DUMP,
-  NLM_F_EXCL,
+  NLM_F_NEW,
   RTA_DST,
   RTA_GATEWAY,
   RTA_OIF,
@@ -220,7 +217,8 @@ function rtmsg(f: { family: number; dstLen: number; table: number; protocol: num
   const b = Buffer.alloc(RTMSG_LEN);
   b.writeUInt8(f.family, 0);
   b.writeUInt8(f.dstLen, 1);
-  b.writeUInt8(f.table < 256 ? f.table : 0, 4);
+  // A table above 255 goes in RTA_TABLE only.
+  b.writeUInt8(f.table <= 0xff ? f.table : 0, 4);
   b.writeUInt8(f.protocol, 5);
   b.writeUInt8(f.scope, 6);
   b.writeUInt8(f.type, 7);
@@ -374,7 +372,7 @@ export class Rtnetlink {
   #newLink(name: string, kind: string, data: readonly Attr[] | undefined, extra: readonly Attr[]): Promise<Message[]> {
     const info: Attr[] = [[IFLA_INFO_KIND, str(kind)]];
     if (data) info.push([IFLA_INFO_DATA, data]);
-    return this.#req(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, ifinfomsg(), [[IFLA_IFNAME, str(name)], ...extra, [IFLA_LINKINFO, info]], {
+    return this.#req(RTM_NEWLINK, NLM_F_NEW.CREATE | NLM_F_NEW.EXCL, ifinfomsg(), [[IFLA_IFNAME, str(name)], ...extra, [IFLA_LINKINFO, info]], {
       op: 'RTM_NEWLINK',
       subject: name,
       hints: { EEXIST: 'a link of that name exists', EOPNOTSUPP: `this kernel has no ${kind} links (module not loaded?)` },
@@ -441,7 +439,11 @@ export class Rtnetlink {
     await this.#req(RTM_NEWLINK, 0, ifinfomsg(index, up[0], up[1]), attrs, {
       op: 'RTM_NEWLINK',
       subject: String(dev),
-      hints: { ENODEV: 'no such link in this network namespace', EEXIST: 'the new name is taken' },
+      hints: {
+        ENODEV: 'no such link in this network namespace',
+        EEXIST: 'the new name is taken',
+        ...(change.namespace !== undefined ? { EINVAL: 'this kind of link cannot change namespace (a bridge, lo...)' } : {}),
+      },
     });
   }
 
@@ -489,7 +491,7 @@ export class Rtnetlink {
       attrs.push([IFA_BROADCAST, b.bytes]);
     }
     attrs.push([IFA_FLAGS, u32(flags)]);
-    await this.#req(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, ifaddrmsg(familyNumber(p.family), p.length, flags, RT_SCOPE_UNIVERSE, index), attrs, {
+    await this.#req(RTM_NEWADDR, NLM_F_NEW.CREATE | NLM_F_NEW.EXCL, ifaddrmsg(familyNumber(p.family), p.length, flags, RT_SCOPE_UNIVERSE, index), attrs, {
       op: 'RTM_NEWADDR',
       subject: `${cidr} dev ${dev}`,
       hints: { EEXIST: 'the address is already on that link' },
@@ -555,7 +557,7 @@ export class Rtnetlink {
 
   async addRoute(spec: RouteSpec): Promise<void> {
     const { header, attrs, subject } = await this.#routeMessage(spec);
-    await this.#req(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, header, attrs, {
+    await this.#req(RTM_NEWROUTE, NLM_F_NEW.CREATE | NLM_F_NEW.EXCL, header, attrs, {
       op: 'RTM_NEWROUTE',
       subject,
       hints: { EEXIST: 'such a route exists', ENETUNREACH: 'the gateway is not reachable through a link that is up', EINVAL: 'the route does not fit the link' },
@@ -571,16 +573,16 @@ export class Rtnetlink {
 
   /** The id this namespace gives `ns` (the link-netnsid of links there), or undefined when none is assigned. */
   async nsid(ns: Namespace): Promise<number | undefined> {
-    const ms = await this.#req(RTM_GETNSID, 0, Buffer.alloc(RTGENMSG_LEN), [[NETNSA_FD, u32(nsFd(ns, 'ns'))]], { op: 'RTM_GETNSID' });
+    const ms = await this.#req(RTM_GETNSID, 0, Buffer.alloc(RTGENMSG_LEN), [[NETNSA.FD, u32(nsFd(ns, 'ns'))]], { op: 'RTM_GETNSID' });
     const m = ms.find((x) => x.type === RTM_NEWNSID);
-    const id = m && decodeAttrs(m.body.subarray(RTGENMSG_LEN)).get(NETNSA_NSID)?.readInt32LE(0);
-    return id === undefined || id === NETNSA_NSID_NOT_ASSIGNED ? undefined : id;
+    const id = m && decodeAttrs(m.body.subarray(RTGENMSG_LEN)).get(NETNSA.NSID)?.readInt32LE(0);
+    return id === undefined || id === NETNSA.NSID_NOT_ASSIGNED ? undefined : id;
   }
 
   /** Assigns an id to `ns` in this namespace (`ip netns set NAME ID`; default: the next free one) and returns it. */
   async setNsid(ns: Namespace, id?: number): Promise<number> {
     if (id !== undefined && (!Number.isInteger(id) || id < 0 || id > 0x7fffffff)) throw outOfRange('id', 'an integer >= 0', id);
-    await this.#req(RTM_NEWNSID, 0, Buffer.alloc(RTGENMSG_LEN), [[NETNSA_FD, u32(nsFd(ns, 'ns'))], [NETNSA_NSID, i32(id ?? NETNSA_NSID_NOT_ASSIGNED)]], {
+    await this.#req(RTM_NEWNSID, 0, Buffer.alloc(RTGENMSG_LEN), [[NETNSA.FD, u32(nsFd(ns, 'ns'))], [NETNSA.NSID, i32(id ?? NETNSA.NSID_NOT_ASSIGNED)]], {
       op: 'RTM_NEWNSID',
       hints: { EEXIST: 'the namespace already has an id, or the id is taken' },
     });

@@ -14,7 +14,8 @@ import type { InTarget } from '../inside/target';
 import { NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST } from '../sys/constants';
 import { Attr, Message, decodeMessages, encodeMessage } from './wire';
 
-const READ_SIZE = 65536;
+// Above any dump chunk: the kernel sizes them to the reader's buffer, up to this.
+const READ_SIZE = 64 * 1024;
 const EAGAIN_RETRIES = 200;
 
 function write(fd: number, buf: Buffer): Promise<number> {
