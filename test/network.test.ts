@@ -1,15 +1,16 @@
 // Networks for integration tests: namespaces held by no process
 // (Namespace.create), rtnetlink through socketIn (Rtnetlink) and the
 // Network topology helper, checked against iproute2 on the real kernel.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Namespace, Network, NsError, Rtnetlink, run, socketIn, spawn } from '../lib/index';
 import type { NetNode } from '../lib/index';
-import { checkLeaksPerTest, fdCount, isRoot, needsRoot, rootless, warmUp } from './helpers';
+import { checkLeaksPerTest, fdCount, isRoot, needsRoot, repoRoot, rootless, warmUp } from './helpers';
 
 const mounts = (): number => fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').length;
 const hostLinks = (): string =>
@@ -325,4 +326,33 @@ describe('soak', () => {
     expect(mounts()).toBe(m);
     expect(hostLinks()).toBe(links);
   }, 60000);
+});
+
+needsRoot('bind mounts under /run/netns').describe('nsfd netns', () => {
+  const bin = path.join(repoRoot, 'bin', 'nsfd.js');
+  const nsfd = (...args: string[]) => spawnSync(process.execPath, [bin, 'netns', ...args], { encoding: 'utf8', timeout: 30000 });
+
+  it('add, list and delete, interchangeably with ip netns', () => {
+    const name = `${tag}-cli`;
+    made.push(name);
+    expect(nsfd('add', name).status).toBe(0);
+    expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0])).toContain(name);
+    expect(execFileSync('ip', ['netns', 'exec', name, 'ip', '-br', 'link'], { encoding: 'utf8' })).toMatch(/^lo\s+DOWN/);
+    execFileSync('ip', ['netns', 'set', name, 'auto']);
+    const listed = JSON.parse(nsfd('list', '--json').stdout) as { name: string; id?: number }[];
+    expect(listed.find((r) => r.name === name)?.id).toBeTypeOf('number');
+    expect(nsfd('list').stdout).toMatch(new RegExp(`^${name} \\(id: \\d+\\)$`, 'm'));
+    expect(nsfd('add', name).status).toBe(2);
+    expect(nsfd('delete', name).status).toBe(0);
+    expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })).not.toContain(name);
+    // One made by ip, deleted by nsfd.
+    execFileSync('ip', ['netns', 'add', name]);
+    expect(nsfd('list').stdout.split('\n')).toContain(name);
+    expect(nsfd('delete', name).status).toBe(0);
+    expect(fs.existsSync(`/run/netns/${name}`)).toBe(false);
+    const bad = nsfd('add', '../etc');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/^nsfd: invalid namespace name/);
+    expect(nsfd('delete', `${tag}-nosuch`).stderr).toMatch(/^nsfd: ENOENT/);
+  });
 });
