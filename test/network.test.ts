@@ -10,6 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Namespace, Network, NsError, Rtnetlink, run, socketIn, spawn } from '../lib/index';
 import type { NetNode } from '../lib/index';
+import { RtnlSocket } from '../lib/net/socket';
+import { sockaddr } from '../lib/inside/sockaddr';
+import { native } from '../lib/sys/native';
+import { NLMSG_ERROR, NLM_F_DUMP, RTM_GETLINK } from '../lib/sys/constants';
 import { checkLeaksPerTest, fdCount, isRoot, needsRoot, repoRoot, rootless, warmUp } from './helpers';
 
 const mounts = (): number => fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').length;
@@ -298,6 +302,31 @@ describe('errors: typed, nothing half-made, no fd leaked', () => {
     const nl = Rtnetlink.open(a.ns);
     nl.close();
     await expect(nl.links()).rejects.toMatchObject({ code: 'EBADF' });
+  });
+
+  it('refuses replies forged by another netlink socket in the namespace (connected to the kernel)', async () => {
+    await using netw = await Network.create();
+    const a = await netw.node('a');
+    const s = new RtnlSocket(a.ns);
+    try {
+      // A dump's messages carry the requester's port id.
+      const dump = await s.request(RTM_GETLINK, NLM_F_DUMP, Buffer.alloc(16), [], { op: 'RTM_GETLINK' });
+      const port = (dump[0] as { pid: number }).pid;
+      expect(port).toBeGreaterThan(0);
+      // An unconnected socket of a fixed port, to show the forgery works at all.
+      using open = socketIn(a.ns, { family: 'netlink', type: 'raw', protocol: 'route', bind: { pid: 0x4e5f0000 + (process.pid & 0xffff) } });
+      using forger = socketIn(a.ns, { family: 'netlink', type: 'raw', protocol: 'route' });
+      const fake = Buffer.alloc(20);
+      fake.writeUInt32LE(20, 0);
+      fake.writeUInt16LE(NLMSG_ERROR, 4);
+      expect(native.connect(forger.fd, sockaddr('netlink', { pid: 0x4e5f0000 + (process.pid & 0xffff) }))).toBe(0);
+      expect(fs.writeSync(forger.fd, fake)).toBe(20);
+      expect(native.connect(forger.fd, sockaddr('netlink', { pid: port }))).toBe(0);
+      expect(() => fs.writeSync(forger.fd, fake)).toThrow(expect.objectContaining({ code: 'ECONNREFUSED' }) as Error);
+      void open;
+    } finally {
+      s.close();
+    }
   });
 
   needsRoot('persisting in our mount namespace').it('cleans the run directory of a Network whose process died', async () => {

@@ -10,6 +10,8 @@ import * as fs from 'node:fs';
 import { E, NsError, errnoName } from '../core/errors';
 import type { OwnedFd } from '../core/owned-fd';
 import { socketIn } from '../inside/socket';
+import { sockaddr } from '../inside/sockaddr';
+import { native } from '../sys/native';
 import type { InTarget } from '../inside/target';
 import { NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST } from '../sys/constants';
 import { Attr, Message, decodeMessages, encodeMessage } from './wire';
@@ -56,7 +58,15 @@ export class RtnlSocket {
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(target: InTarget) {
-    this.#sock = socketIn(target, { family: 'netlink', type: 'raw', protocol: 'route', nonblock: true });
+    const sock = socketIn(target, { family: 'netlink', type: 'raw', protocol: 'route', nonblock: true });
+    // Connected to the kernel (nl_pid 0), the socket refuses unicasts from
+    // any other netlink socket: the target's root cannot forge replies.
+    const r = native.connect(sock.fd, sockaddr('netlink', { pid: 0, groups: 0 }));
+    if (r < 0) {
+      sock.close();
+      throw new NsError(r, 'connect', { hint: 'could not connect the netlink socket to the kernel' });
+    }
+    this.#sock = sock;
   }
 
   get closed(): boolean {
