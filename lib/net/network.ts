@@ -111,6 +111,7 @@ export class Network {
   static async create(options: NetworkOptions = {}): Promise<Network> {
     if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
     const root = process.geteuid?.() === 0;
+    if (options.persist !== undefined && typeof options.persist !== 'boolean') throw invalidArg('options.persist', 'a boolean', options.persist);
     const persist = options.persist ?? root;
     let dir: string | undefined;
     if (persist) {
@@ -168,7 +169,10 @@ export class Network {
     const first = hostBits === 1 ? 0 : 1;
     const addrA = nthAddress(subnet, first);
     const addrB = nthAddress(subnet, first + 1);
-    const [devA, devB] = options.names ?? [`veth-${b.name}`.slice(0, 15), `veth-${a.name}`.slice(0, 15)];
+    if (options.names !== undefined && (!Array.isArray(options.names) || options.names.length !== 2)) {
+      throw invalidArg('options.names', 'an array of two interface names', options.names);
+    }
+    const [devA, devB] = (options.names as readonly [string, string] | undefined) ?? [`veth-${b.name}`.slice(0, 15), `veth-${a.name}`.slice(0, 15)];
     await a.nl.addVeth(devA, devB, options.mtu === undefined ? { peerNamespace: b.ns } : { peerNamespace: b.ns, mtu: options.mtu });
     try {
       const nodad = subnet.family === 'inet6';

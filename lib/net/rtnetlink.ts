@@ -189,6 +189,18 @@ function checkMtu(mtu: unknown, arg: string): asserts mtu is number {
   if (typeof mtu !== 'number' || !Number.isInteger(mtu) || mtu < 68 || mtu > 0xffff) throw outOfRange(arg, 'an integer >= 68 and <= 65535', mtu);
 }
 
+function checkObject(o: unknown, arg: string): asserts o is object {
+  if (o === null || typeof o !== 'object') throw invalidArg(arg, 'an object', o);
+}
+
+function checkU32(v: unknown, arg: string): asserts v is number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) throw outOfRange(arg, 'an integer >= 0 and <= 4294967295', v);
+}
+
+function checkFamily(f: unknown, arg: string): asserts f is IpFamily | undefined {
+  if (f !== undefined && f !== 'inet' && f !== 'inet6') throw invalidValue(arg, "must be 'inet' or 'inet6'", f);
+}
+
 function nsFd(ns: unknown, arg: string): number {
   if (!(ns instanceof Namespace) || ns.type !== 'net') throw invalidArg(arg, 'a network Namespace', ns);
   return ns.fdFor(arg);
@@ -383,7 +395,7 @@ export class Rtnetlink {
   async addVeth(name: string, peer: string, options: VethOptions = {}): Promise<void> {
     checkName(name, 'name');
     checkName(peer, 'peer');
-    if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
+    checkObject(options, 'options');
     const extra: Attr[] = [];
     const peerAttrs: Attr[] = [[IFLA_IFNAME, str(peer)]];
     if (options.mtu !== undefined) {
@@ -410,8 +422,9 @@ export class Rtnetlink {
   /** A macvlan on `parent` (default mode bridge). */
   async addMacvlan(name: string, parent: string | number, options: { mode?: MacvlanMode } = {}): Promise<void> {
     checkName(name, 'name');
+    checkObject(options, 'options');
     const mode = options.mode ?? 'bridge';
-    if (!(mode in MACVLAN_MODES)) throw invalidValue('options.mode', `must be one of ${Object.keys(MACVLAN_MODES).join(', ')}`, mode);
+    if (typeof mode !== 'string' || !Object.hasOwn(MACVLAN_MODES, mode)) throw invalidValue('options.mode', `must be one of ${Object.keys(MACVLAN_MODES).join(', ')}`, mode);
     const parentIndex = await this.#index(parent, 'parent');
     await this.#newLink(name, 'macvlan', [[IFLA_MACVLAN_MODE, u32(MACVLAN_MODES[mode])]], [[IFLA_LINK, u32(parentIndex)]]);
   }
@@ -465,6 +478,8 @@ export class Rtnetlink {
   // ---- addresses ---------------------------------------------------------
 
   async addresses(filter: { dev?: string | number; family?: IpFamily } = {}): Promise<Address[]> {
+    checkObject(filter, 'filter');
+    checkFamily(filter.family, 'filter.family');
     const index = filter.dev === undefined ? undefined : await this.#index(filter.dev, 'filter.dev');
     const fam = filter.family === undefined ? AF_UNSPEC : familyNumber(filter.family);
     const ms = await this.#req(RTM_GETADDR, NLM_F_DUMP, ifaddrmsg(fam, 0, 0, 0, 0), [], { op: 'RTM_GETADDR' });
@@ -476,6 +491,7 @@ export class Rtnetlink {
 
   /** Adds "10.0.0.1/24" or "fd00::1/64" to a link. */
   async addAddress(dev: string | number, cidr: string, options: AddressOptions = {}): Promise<void> {
+    checkObject(options, 'options');
     const p = parsePrefix(cidr, 'cidr');
     const index = await this.#index(dev, 'dev');
     const attrs: Attr[] = [
@@ -512,6 +528,9 @@ export class Rtnetlink {
 
   /** Routes of one table (default main), both families unless one is given. */
   async routes(filter: { family?: IpFamily; table?: number } = {}): Promise<Route[]> {
+    checkObject(filter, 'filter');
+    checkFamily(filter.family, 'filter.family');
+    if (filter.table !== undefined) checkU32(filter.table, 'filter.table');
     const table = filter.table ?? RT_TABLE_MAIN;
     const fam = filter.family === undefined ? AF_UNSPEC : familyNumber(filter.family);
     const ms = await this.#req(RTM_GETROUTE, NLM_F_DUMP, rtmsg({ family: fam, dstLen: 0, table: 0, protocol: 0, scope: 0, type: 0 }), [], { op: 'RTM_GETROUTE' });
@@ -527,6 +546,7 @@ export class Rtnetlink {
     let family: IpFamily;
     let dstLen = 0;
     const attrs: Attr[] = [];
+    if (typeof spec.dst !== 'string') throw invalidArg('route.dst', "'default' or an address with an optional /prefix length", spec.dst);
     if (spec.dst === 'default') {
       family = gw?.family ?? 'inet';
     } else {
@@ -541,6 +561,8 @@ export class Rtnetlink {
     }
     if (spec.dev !== undefined) attrs.push([RTA_OIF, u32(await this.#index(spec.dev, 'route.dev'))]);
     if (!gw && spec.dev === undefined) throw invalidValue('route', 'needs a gateway or a dev', spec);
+    if (spec.metric !== undefined) checkU32(spec.metric, 'route.metric');
+    if (spec.table !== undefined) checkU32(spec.table, 'route.table');
     if (spec.metric !== undefined) attrs.push([RTA_PRIORITY, u32(spec.metric)]);
     if (spec.src !== undefined) {
       const s = ipBytes(spec.src, 'route.src');
