@@ -8,7 +8,7 @@ import * as path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { Namespace, Network, NsError, Rtnetlink, run, socketIn, spawn } from '../lib/index';
+import { Container, Namespace, Network, NsError, Rtnetlink, run, socketIn, spawn } from '../lib/index';
 import type { NetNode } from '../lib/index';
 import { RtnlSocket } from '../lib/net/socket';
 import { sockaddr } from '../lib/inside/sockaddr';
@@ -208,7 +208,7 @@ describe('Network', () => {
     expect((await b.nl.addresses({ dev: eb.dev, family: 'inet6' })).map((x) => x.address)).toContain('fd00:200::2');
   });
 
-  it('bridge, macvlan, master, rename, move, delete; the peer netns id; a Pidfd target', async () => {
+  it('bridge, macvlan, master, rename, move, delete; the peer netns id; overlapping requests; Container and Pidfd targets', async () => {
     await using netw = await Network.create();
     const a = await netw.node('a');
     const b = await netw.node('b');
@@ -247,6 +247,22 @@ describe('Network', () => {
     await a.nl.deleteAddress('d0', '198.51.100.1/24');
     expect((await a.nl.addresses({ dev: 'd0', family: 'inet' })).length).toBe(0);
     expect((await a.nl.routes()).some((r) => r.dst === '203.0.113.0/24')).toBe(false);
+    // Requests on one socket may overlap: they are queued, each gets its own reply.
+    const names = await Promise.all(Array.from({ length: 20 }, (_, i) => a.nl.link(i % 2 === 0 ? 'lo' : ea.dev).then((l) => l.name)));
+    expect(names).toEqual(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? 'lo' : ea.dev)));
+    // A Container as the target: the network namespace of its init.
+    const c = await Container.create();
+    try {
+      using nl = Rtnetlink.open(c);
+      await nl.addVeth('c0', 'c1');
+      expect((await nl.links()).map((l) => l.name).sort()).toEqual(['c0', 'c1', 'lo']);
+      // What its processes see (/proc/net reads the reader's network namespace).
+      const r = await c.run('cat', ['/proc/net/dev']);
+      expect(r.stdout).toMatch(/^\s*c0:/m);
+    } finally {
+      c.close();
+      await c.exited;
+    }
     // A process (Pidfd) as the target: its network namespace.
     const child = spawn('sleep', ['30'], rootless({ unshare: ['net'], killOnClose: true, stdio: 'ignore' }));
     try {
