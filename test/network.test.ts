@@ -202,7 +202,14 @@ describe('Network', () => {
       expect(ipRoutes.map((r) => `${r.dst} ${r.gateway ?? '-'} ${r.dev} ${r.prefsrc ?? '-'}`).sort()).toEqual(
         routes.map((r) => `${r.dst.replace(/\/32$/, '')} ${r.gateway ?? '-'} ${byIndex.get(r.oif ?? 0)} ${r.prefsrc ?? '-'}`).sort(),
       );
+      // IPv6 routes of the main table (fe80::/64 left out, as the link-local addresses)
+      const routes6 = (await node.nl.routes({ family: 'inet6' })).filter((r) => !r.dst.startsWith('fe80:'));
+      const ipRoutes6 = ((await ipJson(node.ns, '-6', 'route')) as { dst: string; gateway?: string; dev: string }[]).filter((r) => !r.dst.startsWith('fe80:'));
+      expect(ipRoutes6.map((r) => `${r.dst} ${r.gateway ?? '-'} ${r.dev}`).sort()).toEqual(
+        routes6.map((r) => `${r.dst.replace(/\/128$/, '')} ${r.gateway ?? '-'} ${byIndex.get(r.oif ?? 0)}`).sort(),
+      );
     }
+    expect((await b.nl.routes({ family: 'inet6' })).map((r) => r.dst)).toContain('fd00:200::/64');
     expect((await b.nl.routes({ family: 'inet' })).find((r) => r.dst === 'default')?.gateway).toBe(ea.address);
     expect((await a.nl.addresses({ dev: ea.dev, family: 'inet' })).map((x) => x.address)).toEqual([ea.address]);
     expect((await b.nl.addresses({ dev: eb.dev, family: 'inet6' })).map((x) => x.address)).toContain('fd00:200::2');
