@@ -10,6 +10,7 @@ import { E, NsError, invalidArg, invalidValue } from '../core/errors';
 import { CreateNamespaceOptions, Namespace } from '../namespace';
 import { Rtnetlink } from './rtnetlink';
 import { nthAddress, parsePrefix } from './ip';
+import { procRead } from '../core/procfs';
 
 /** Where Network persists its nodes: one directory per run, "<pid>-<start time>". */
 export const NETWORK_RUN_DIR = '/run/nsfd/net';
@@ -45,14 +46,11 @@ export interface LinkOptions {
   mtu?: number;
 }
 
+/** A process's start time (clock ticks since boot), read through our own procfs: with the pid, it names one process for good. */
 function startTime(pid: number | 'self'): string | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Field 22, counted after the ")" that ends the command name.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
+  const stat = procRead(`${pid}/stat`);
+  // Field 22, counted after the ")" that ends the command name.
+  return stat?.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
 }
 
 /** Removes the run directories of Networks whose process is gone (unmounting their nodes). */
@@ -88,7 +86,11 @@ function removeRunDir(dir: string): void {
       fs.rmSync(path.join(dir, f), { force: true });
     }
   }
-  fs.rmSync(dir, { recursive: true, force: true });
+  try {
+    fs.rmdirSync(dir);
+  } catch {
+    // Something still mounted there (or not ours to remove): left for the next start.
+  }
 }
 
 let runCounter = 0;
