@@ -284,6 +284,26 @@ describe('Network', () => {
   });
 });
 
+describe('addresses on the wire', () => {
+  it('IPv4 and IPv6 forms go in and come back as the kernel (and ip) write them', async () => {
+    await using netw = await Network.create();
+    const a = await netw.node('a');
+    await a.nl.addVeth('v0', 'v1');
+    const given = ['fd00:0:0:1::5/64', '2001:db8::ffff:102:304/128', 'fd00:1:0:0:1:0:0:1/64', 'fd00:2::/64', 'fe80::1:2/64', '::ffff:1.2.3.4/128', '192.0.2.7/32', '198.51.100.255/24', '10.1.2.3/8'];
+    for (const c of given) await a.nl.addAddress('v0', c, { nodad: true });
+    const ours = (await a.nl.addresses({ dev: 'v0' })).map((x) => `${x.address}/${x.prefixLength}`);
+    const ip = ((await ipJson(a.ns, 'addr', 'show', 'v0')) as { addr_info: { local: string; prefixlen: number }[] }[])[0]?.addr_info.map((x) => `${x.local}/${x.prefixlen}`);
+    expect(ours.sort()).toEqual([...(ip ?? [])].sort());
+    expect(ours).toEqual(expect.arrayContaining(['fd00:0:0:1::5/64', 'fd00:1::1:0:0:1/64', 'fd00:2::/64', '192.0.2.7/32']));
+    await a.nl.deleteAddress('v0', 'fd00:2::/64');
+    await a.nl.deleteAddress('v0', '192.0.2.7/32');
+    const left = (await a.nl.addresses({ dev: 'v0' })).map((x) => x.address);
+    expect(left).not.toContain('fd00:2::');
+    expect(left).not.toContain('192.0.2.7');
+    await expect(a.nl.deleteAddress('v0', '192.0.2.7/32')).rejects.toMatchObject({ code: 'EADDRNOTAVAIL' });
+  });
+});
+
 describe('errors: typed, nothing half-made, no fd leaked', () => {
   it('EEXIST, ENODEV, bad addresses and names, a closed or missing namespace', async () => {
     await using netw = await Network.create();

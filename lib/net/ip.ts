@@ -90,6 +90,11 @@ export function ipText(family: IpFamily, b: Buffer): string {
     i = j;
   }
   if (best < 0) return w.join(':');
+  // An IPv4-mapped (::ffff:a.b.c.d) or -compatible (::a.b.c.d) address ends
+  // in dotted quad, as inet_ntop (and so ip) writes it.
+  if (best === 0 && (bestLen === 6 || (bestLen === 5 && w[5] === 'ffff'))) {
+    return `::${bestLen === 5 ? 'ffff:' : ''}${[...b.subarray(12, 16)].join('.')}`;
+  }
   return `${w.slice(0, best).join(':')}::${w.slice(best + bestLen).join(':')}`;
 }
 
