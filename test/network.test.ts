@@ -372,14 +372,22 @@ describe('errors: typed, nothing half-made, no fd leaked', () => {
     }
   });
 
-  needsRoot('persisting in our mount namespace').it('cleans the run directory of a Network whose process died', async () => {
-    const dir = `/run/nsfd/net/999999999-1-0`;
+  needsRoot('persisting in our mount namespace').it('cleans the run directory of a Network whose process died (in our pid namespace only)', async () => {
+    using pidns = Namespace.current('pid');
+    const dir = `/run/nsfd/net/${pidns.inode}-999999999-1-0`;
+    // Another pid namespace's run: its pids mean nothing here, so it is left alone.
+    const foreign = `/run/nsfd/net/1-999999999-1-0`;
     fs.mkdirSync(dir, { recursive: true });
+    fs.mkdirSync(foreign, { recursive: true });
     const { net: ns } = await Namespace.create(['net'], { persist: `${dir}/a` });
     ns.close();
-    await using netw = await Network.create();
-    void netw;
+    {
+      await using netw = await Network.create();
+      expect(netw.dir).toMatch(new RegExp(`^/run/nsfd/net/${pidns.inode}-${process.pid}-\\d+-\\d+$`));
+    }
     expect(fs.existsSync(dir)).toBe(false);
+    expect(fs.existsSync(foreign)).toBe(true);
+    fs.rmdirSync(foreign);
   });
 });
 

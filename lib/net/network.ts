@@ -12,7 +12,7 @@ import { Rtnetlink } from './rtnetlink';
 import { nthAddress, parsePrefix } from './ip';
 import { procRead } from '../core/procfs';
 
-/** Where Network persists its nodes: one directory per run, "<pid>-<start time>". */
+/** Where Network persists its nodes: one directory per run, "<pid ns inode>-<pid>-<start time>-<n>". */
 export const NETWORK_RUN_DIR = '/run/nsfd/net';
 
 export interface NetworkOptions {
@@ -53,7 +53,13 @@ function startTime(pid: number | 'self'): string | undefined {
   return stat?.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
 }
 
-/** Removes the run directories of Networks whose process is gone (unmounting their nodes). */
+/** Our pid namespace's inode: run directories are named after it, so pids are only compared within one pid namespace. */
+function pidnsInode(): string {
+  using ns = Namespace.current('pid');
+  return String(ns.inode);
+}
+
+/** Removes the run directories of Networks (of our pid namespace) whose process is gone, unmounting their nodes. */
 export function cleanStaleNetworks(root = NETWORK_RUN_DIR): string[] {
   let entries: string[];
   try {
@@ -62,10 +68,12 @@ export function cleanStaleNetworks(root = NETWORK_RUN_DIR): string[] {
     return [];
   }
   const removed: string[] = [];
+  const ours = pidnsInode();
   for (const e of entries) {
-    const m = /^(\d+)-(\d+)-\d+$/.exec(e);
-    if (!m) continue;
-    if (startTime(Number(m[1])) === m[2]) continue; // its owner still runs
+    const m = /^(\d+)-(\d+)-(\d+)-\d+$/.exec(e);
+    // Only runs of our pid namespace: a pid from another one says nothing here.
+    if (!m || m[1] !== ours) continue;
+    if (startTime(Number(m[2])) === m[3]) continue; // its owner still runs
     removeRunDir(path.join(root, e));
     removed.push(e);
   }
@@ -118,7 +126,7 @@ export class Network {
     let dir: string | undefined;
     if (persist) {
       cleanStaleNetworks();
-      dir = path.join(NETWORK_RUN_DIR, `${process.pid}-${startTime('self') ?? 0}-${runCounter++}`);
+      dir = path.join(NETWORK_RUN_DIR, `${pidnsInode()}-${process.pid}-${startTime('self') ?? 0}-${runCounter++}`);
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     }
     const userns = root ? undefined : (await Namespace.create(['user'])).user;
