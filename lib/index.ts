@@ -5,6 +5,9 @@ export { OwnedFd } from './core/owned-fd';
 export { Pidfd } from './pidfd';
 export type { PidfdOpenOptions, ExitStatus, ProcessInfo, IdSet, WaitOptions } from './pidfd';
 export { Namespace } from './namespace';
+export type { CreatableNsType, CreateNamespaceOptions, CreatedNamespaces } from './namespace';
+// Installs Namespace.create (it spawns, and spawn imports namespace.ts).
+import './create-namespace';
 export { attach, withNamespaces, AttachScope, ATTACHABLE } from './attach';
 export type { AttachTarget } from './attach';
 export { translatePid } from './translate';
@@ -25,3 +28,5 @@ export type { CgroupResources, CgroupStats } from './cgroup';
 export type { ContainerCreateOptions, ContainerInfo } from './container';
 export { DEFAULT_CAPABILITIES } from './privileges';
 export type { CapabilitiesOption, CapabilityName, CapabilitySets, RlimitsOption, RlimitValue, SeccompOption, OciSeccompProfile, OciSeccompSyscall } from './privileges';
+export { Rtnetlink, Network, NETWORK_RUN_DIR } from './net';
+export type { Address, AddressOptions, Link, LinkChange, MacvlanMode, Route, RouteSpec, VethOptions, LinkEnd, LinkOptions, NetNode, NetworkOptions, IpFamily } from './net';

@@ -12,6 +12,40 @@ import { CLONE_FLAG, NsType, checkNsType, checkPid } from './core/ns-types';
 import { AT_FDCWD, MNT_DETACH, MOVE_MOUNT_F_EMPTY_PATH, NSFS_MAGIC, OPEN_TREE_CLONE, O_PATH, O_RDONLY } from './sys/constants';
 import { nsGetId, nsGetMntnsId, nsGetOwnerUid, nsGetParent, nsGetUserns } from './sys/nsfs';
 
+/** The types Namespace.create makes (a pid namespace dies with its first process). */
+export type CreatableNsType = Exclude<NsType, 'pid'>;
+
+/** Options of Namespace.create(). */
+export interface CreateNamespaceOptions {
+  /**
+   * Bind-mount the new namespaces, as `ip netns add` does: with one type,
+   * the file to mount on (under /run/netns, that directory is made a shared
+   * mount point first, so `ip netns` sees it); with several, a directory
+   * that gets one file per type. Needs CAP_SYS_ADMIN over our mount namespace.
+   */
+  persist?: string | undefined;
+  /**
+   * Create the namespaces owned by this user namespace (joined by the
+   * short-lived holder). Default: ours as root; else a new user namespace
+   * mapping root to our uid and gid, returned as `user`.
+   */
+  userns?: Namespace | undefined;
+}
+
+/** What Namespace.create() resolves with: a Namespace per type asked for, `user` when one was made for them, and the persisted paths. */
+export type CreatedNamespaces<T extends CreatableNsType> = { [K in T]: Namespace } & { user?: Namespace; persisted?: Partial<Record<NsType, string>> };
+
+type Creator = (types: readonly CreatableNsType[], options: CreateNamespaceOptions) => Promise<CreatedNamespaces<CreatableNsType>>;
+let creator: Creator | undefined;
+
+/**
+ * @internal Installs Namespace.create's implementation. It spawns a holder
+ * process, and spawn depends on this module: a static import the other
+ * way would be a cycle, so lib/create-namespace.ts registers itself here.
+ */
+export function setNamespaceCreator(c: Creator): void {
+  creator = c;
+}
 
 /** A namespace held by an nsfs fd: its type, dev and inode (its identity), the 64-bit id (6.18+), owner and parent, persistence by bind mount, and nsfs file handles. Holding it keeps the namespace alive. */
 export class Namespace extends OwnedFd {
@@ -80,6 +114,19 @@ export class Namespace extends OwnedFd {
     } finally {
       native.close(pidfd);
     }
+  }
+
+  /**
+   * New namespaces with no process in them, held by the returned objects
+   * (see lib/create-namespace.ts). Resolves to one Namespace per type asked
+   * for, plus `user` when one was made (rootless, or asked for): the caller
+   * owns them all.
+   *
+   *   const { net } = await Namespace.create(['net'], { persist: '/run/netns/blue' });
+   */
+  static create<T extends CreatableNsType>(types: readonly T[], options: CreateNamespaceOptions = {}): Promise<CreatedNamespaces<T>> {
+    if (creator === undefined) throw new NsError(-E.ENOSYS, 'Namespace.create', { hint: 'load nsfd through its index (lib/index.ts)' });
+    return creator(types, options) as Promise<CreatedNamespaces<T>>;
   }
 
   /** Reopens a namespace from toHandle() (nsfs file handles, Linux 6.18). */

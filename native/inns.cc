@@ -28,6 +28,7 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -293,6 +294,21 @@ Napi::Value SocketNetns(const Napi::CallbackInfo& info) {
   return Num(info, Ret(ioctl(static_cast<int>(fd), kSiocgskns, 0)));
 }
 
+// connect(sockfd, addr, len) with a sockaddr built in TS (sockaddr.ts). A
+// netlink socket connected to the kernel (nl_pid 0) refuses unicasts from
+// any other socket: used so a target's root cannot forge rtnetlink replies.
+Napi::Value Connect(const Napi::CallbackInfo& info) {
+  NSFD_INT(0, fd);
+  if (BadFd(info, 0)) return Num(info, -EBADF);
+  if (info.Length() < 2 || !info[1].IsBuffer()) return Fail(info, "nsfd native: expected a Buffer");
+  Napi::Buffer<unsigned char> addr = info[1].As<Napi::Buffer<unsigned char>>();
+  if (addr.Length() < sizeof(sa_family_t) || addr.Length() > sizeof(sockaddr_storage)) return Num(info, -EINVAL);
+  sockaddr_storage ss;
+  std::memset(&ss, 0, sizeof ss);
+  std::memcpy(&ss, addr.Data(), addr.Length());
+  return Num(info, Ret(connect(static_cast<int>(fd), reinterpret_cast<const sockaddr*>(&ss), static_cast<socklen_t>(addr.Length()))));
+}
+
 // open_tree(dirfd, path, flags | OPEN_TREE_CLOEXEC): a detached copy of a
 // mount tree (OPEN_TREE_CLONE), to be attached elsewhere with move_mount.
 Napi::Value OpenTree(const Napi::CallbackInfo& info) {
@@ -402,6 +418,7 @@ void InitInns(Napi::Env env, Napi::Object exports) {
   exports.Set("inns_helper", Napi::Function::New(env, InnsHelper, "inns_helper"));
   exports.Set("inns_direct", Napi::Function::New(env, InnsDirect, "inns_direct"));
   exports.Set("socket_netns", Napi::Function::New(env, SocketNetns, "socket_netns"));
+  exports.Set("connect", Napi::Function::New(env, Connect, "connect"));
   exports.Set("open_tree", Napi::Function::New(env, OpenTree, "open_tree"));
   exports.Set("mount_setattr", Napi::Function::New(env, MountSetattr, "mount_setattr"));
   exports.Set("mkdirat", Napi::Function::New(env, Mkdirat, "mkdirat"));

@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import type { Namespace, NsType, OwnedFd, Pidfd, SpawnOptions, Subprocess } from '../index';
 import { api } from './api';
 import { parse } from './args';
+import { stepNetwork } from './demo-net';
 import { messageOf, out } from './output';
 
 // Linux only, where these exist (the types allow for their absence elsewhere).
@@ -88,6 +89,7 @@ async function demo(): Promise<number> {
     }
     if (!stopped) await stopSandbox(sandbox);
   }
+  await stepNetwork(n);
   out('');
   out('Done: every fd closed, the sandbox reaped.');
   return 0;

@@ -14,6 +14,7 @@ Commands:
   translate   translate a pid between pid namespaces
   features    what this kernel supports
   demo        a guided tour: sandbox, attach, spawn, socket, file, list
+  netns       named network namespaces, as ip netns keeps them
 
 Run 'nsfd <command> --help' for a command's options.`,
   ls: `Usage: nsfd ls [options]
@@ -75,6 +76,15 @@ cleans up, and prints each step. Needs root (or unprivileged user
 namespaces).
 
 Options:
+  -h, --help         this help`,
+  netns: `Usage: nsfd netns add NAME | list [--json] | delete NAME...
+
+Named network namespaces under /run/netns, as 'ip netns' keeps them (each
+listed, usable and deletable by either tool). add makes one held by no
+process (bind-mounted; /run/netns is made a shared mount point first).
+
+Options:
+  -J, --json         (list) JSON output
   -h, --help         this help`,
 } as const;
 

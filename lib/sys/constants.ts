@@ -34,6 +34,8 @@ export const MOUNT_ATTR_NOEXEC = 0x00000008;
 // open_tree, move_mount, umount2
 export const OPEN_TREE_CLONE = 1;
 export const MOVE_MOUNT_F_EMPTY_PATH = 0x00000004;
+/** mount_setattr propagation (MS_SHARED): /run/netns is made shared as iproute2 does */
+export const MS_SHARED = 1 << 20;
 export const MNT_DETACH = 2;
 
 // socket
@@ -101,6 +103,7 @@ export const PIDFD_GET_TIME_FOR_CHILDREN_NAMESPACE = 8;
 // ---- inside (lib/inside/: sockets, netlink, mount attributes) -------------
 
 // socket(2) address families, types and protocols
+export const AF_UNSPEC = 0;
 export const AF_UNIX = 1;
 export const AF_INET = 2;
 export const AF_INET6 = 10;
@@ -126,12 +129,87 @@ export const NETLINK_GENERIC = 16;
 // struct sockaddr_un: sun_path is 108 bytes (a path needs its NUL too)
 export const UNIX_PATH_MAX = 108;
 
-// rtnetlink: RTM_NEWLINK on lo
+// netlink / rtnetlink (linux/netlink.h, linux/rtnetlink.h, linux/if_link.h,
+// linux/if_addr.h, linux/veth.h, linux/net_namespace.h): lib/inside/net.ts, lib/net/
+export const NLMSG_NOOP = 1;
 export const NLMSG_ERROR = 2;
-export const RTM_NEWLINK = 16;
+export const NLMSG_DONE = 3;
+export const NLMSG_HDRLEN = 16;
+export const NLA_HDRLEN = 4;
+export const NLA_F_NESTED = 0x8000;
+export const NLA_TYPE_MASK = 0x3fff;
 export const NLM_F_REQUEST = 0x1;
+export const NLM_F_MULTI = 0x2;
 export const NLM_F_ACK = 0x4;
+export const NLM_F_DUMP = 0x300;
+/**
+ * Modifiers of a NEW request, as the header groups them. A table, not loose
+ * consts: 0x400 (1024) is too common a number for the layout test to tell apart.
+ */
+export const NLM_F_NEW = Object.freeze({ REPLACE: 0x100, EXCL: 0x200, CREATE: 0x400, APPEND: 0x800 });
+export const RTM_NEWLINK = 16;
+export const RTM_DELLINK = 17;
+export const RTM_GETLINK = 18;
+export const RTM_NEWADDR = 20;
+export const RTM_DELADDR = 21;
+export const RTM_GETADDR = 22;
+export const RTM_NEWROUTE = 24;
+export const RTM_DELROUTE = 25;
+export const RTM_GETROUTE = 26;
+export const RTM_NEWNSID = 88;
+export const RTM_GETNSID = 90;
+/** sizeof(struct ifinfomsg), struct ifaddrmsg, struct rtmsg, struct rtgenmsg (padded to 4) */
+export const IFINFOMSG_LEN = 16;
+export const IFADDRMSG_LEN = 8;
+export const RTMSG_LEN = 12;
+export const RTGENMSG_LEN = 4;
+/** IFNAMSIZ: an interface name and its NUL */
+export const IFNAMSIZ = 16;
 export const IFF_UP = 0x1;
+export const IFF_LOOPBACK = 0x8;
+export const IFF_LOWER_UP = 0x10000;
+export const IFLA_ADDRESS = 1;
+export const IFLA_IFNAME = 3;
+export const IFLA_MTU = 4;
+export const IFLA_LINK = 5;
+export const IFLA_MASTER = 10;
+export const IFLA_OPERSTATE = 16;
+export const IFLA_LINKINFO = 18;
+export const IFLA_NET_NS_PID = 19;
+export const IFLA_NET_NS_FD = 28;
+export const IFLA_LINK_NETNSID = 37;
+export const IFLA_INFO_KIND = 1;
+export const IFLA_INFO_DATA = 2;
+export const VETH_INFO_PEER = 1;
+export const IFLA_MACVLAN_MODE = 1;
+export const MACVLAN_MODE_PRIVATE = 1;
+export const MACVLAN_MODE_VEPA = 2;
+export const MACVLAN_MODE_BRIDGE = 4;
+export const MACVLAN_MODE_PASSTHRU = 8;
+export const IFA_ADDRESS = 1;
+export const IFA_LOCAL = 2;
+export const IFA_LABEL = 3;
+export const IFA_BROADCAST = 4;
+export const IFA_FLAGS = 8;
+export const IFA_F_NODAD = 0x02;
+export const IFA_F_PERMANENT = 0x80;
+export const RTA_DST = 1;
+export const RTA_OIF = 4;
+export const RTA_GATEWAY = 5;
+export const RTA_PRIORITY = 6;
+export const RTA_PREFSRC = 7;
+export const RTA_TABLE = 15;
+export const RT_TABLE_MAIN = 254;
+export const RT_SCOPE_UNIVERSE = 0;
+export const RT_SCOPE_LINK = 253;
+export const RT_SCOPE_HOST = 254;
+export const RTPROT_KERNEL = 2;
+export const RTPROT_BOOT = 3;
+export const RTPROT_STATIC = 4;
+export const RTN_UNICAST = 1;
+export const RTN_LOCAL = 2;
+/** RTM_*NSID attributes; NSID_NOT_ASSIGNED (-1): no id, or "pick one" in RTM_NEWNSID (a table: -1 is everywhere). */
+export const NETNSA = Object.freeze({ NSID: 1, PID: 2, FD: 3, NSID_NOT_ASSIGNED: -1 });
 /** The loopback device is always ifindex 1 in a network namespace. */
 export const LOOPBACK_IFINDEX = 1;
 

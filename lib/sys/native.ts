@@ -66,6 +66,8 @@ export interface NativeBinding {
   inns_helper(joins: number[], flags: number, op: number, ints: number[], strs: string[], buf?: Buffer): [number, number, number, string];
   inns_direct(op: number, ints: number[], strs: string[], buf?: Buffer): [number, number, number, string];
   socket_netns(fd: number): number;
+  /** connect(fd, addr): 0 or -errno; addr is a sockaddr (lib/inside/sockaddr.ts). */
+  connect(fd: number, addr: Buffer): number;
   open_tree(dirfd: number, path: string, flags: number): number;
   mount_setattr(fd: number, recursive: number, set: number, clr: number, propagation: number): number;
   mkdirat(dirfd: number, path: string, mode: number): number;
