@@ -4,11 +4,10 @@ import { type ParseArgsConfig, parseArgs } from 'node:util';
 
 import type { NsType } from '../index';
 import { messageOf } from './output';
-import type { UsageName } from './usage';
 
 export class UsageError extends Error {
   /** Whose usage to print; main sets it to the command that was running. */
-  usage: UsageName = 'main';
+  usage = 'main';
 }
 
 // The types in lsns order. Kept here rather than taken from the library so

@@ -1,5 +1,6 @@
 // The only module that loads the addon. Everything native returns a result
 // >= 0 or -errno; see native/util.h.
+import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 
@@ -133,8 +134,20 @@ function load(): NativeBinding {
   const override = process.env.NSFD_NATIVE_PATH;
   if (override) return require(path.resolve(override)) as NativeBinding;
   const nodeGypBuild = require('node-gyp-build') as (dir: string) => NativeBinding;
-  // The package root holds binding.gyp, build/ and prebuilds/.
-  return nodeGypBuild(path.join(__dirname, '..', '..'));
+  return nodeGypBuild(packageRoot());
+}
+
+/**
+ * The package root, which holds binding.gyp, build/ and prebuilds/: the
+ * nearest folder up with a package.json. This module runs from lib/sys/
+ * (tests), dist/sys/, or bundled into dist/index.js and dist/cli/*.js
+ * (scripts/bundle.js), so the depth varies.
+ */
+function packageRoot(): string {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) return path.join(__dirname, '..', '..');
+  }
 }
 
 export const native: NativeBinding = load();

@@ -1,0 +1,109 @@
+// nsfd unshare: unshare(1) on the library's spawn(): the command is a
+// clone3 child born in the new namespaces.
+import { Namespace, NsError, type NsType, type SpawnOptions, type Subprocess, spawn } from '../index';
+import { waitPassingSignals } from './child';
+import { oneLine } from './output';
+import { type UnshareRequest, parseUnshareArgs } from './unshare-args';
+
+export async function cmdUnshare(args: readonly string[]): Promise<number> {
+  const req = parseUnshareArgs(args, process.getuid?.() ?? 0, process.getgid?.() ?? 0);
+  const types = [...req.namespaces.keys()];
+  const persisted = [...req.namespaces].filter((e): e is [NsType, string] => e[1] !== undefined);
+  if (persisted.length === 0) return run(req, commandOptions(req, types));
+  return runPersisted(req, types, persisted);
+}
+
+/** The spawn options for the command, making `unshare` new. */
+function commandOptions(req: UnshareRequest, unshare: readonly NsType[]): SpawnOptions {
+  const options: SpawnOptions = { stdio: 'inherit' };
+  if (unshare.length > 0) options.unshare = unshare;
+  // unshare(1) makes the new mount namespace private (--propagation
+  // private, its default) so that mounts made in it stay there. The
+  // library does that (MS_REC|MS_PRIVATE on /) when it mounts a fresh
+  // /proc, and only then: so private means a fresh /proc too.
+  if (req.mountProc || (unshare.includes('mnt') && req.propagation === 'private')) options.mountProc = true;
+  if (req.uidMap) options.uidMap = req.uidMap;
+  if (req.gidMap) options.gidMap = req.gidMap;
+  if (req.setgroups) options.setgroups = req.setgroups;
+  if (req.killChild) options.killOnClose = true;
+  if (req.root !== undefined) options.root = req.root;
+  if (req.wd !== undefined) options.cwd = req.wd;
+  if (req.uid !== undefined) options.uid = req.uid;
+  if (req.gid !== undefined) options.gid = req.gid;
+  return options;
+}
+
+async function run(req: UnshareRequest, options: SpawnOptions): Promise<number> {
+  let child: Subprocess;
+  try {
+    child = spawn(req.cmd[0], req.cmd.slice(1), options);
+  } catch (err) {
+    if (err instanceof NsError && err.step === 'execve') {
+      process.stderr.write(`nsfd: ${oneLine(err)}\n`);
+      return err.code === 'ENOENT' ? 127 : 126;
+    }
+    throw err;
+  }
+  return waitPassingSignals(child);
+}
+
+/**
+ * --net=FILE and the like: unshare(1) binds the new namespaces before the
+ * command runs, so `unshare --net=/run/netns/x true` leaves a namespace
+ * behind. A command may end before we could read its namespaces, so a
+ * holder (a shell waiting on its stdin) is made in them first; they are
+ * bound from it, and the command joins them (a new pid namespace is still
+ * the command's own: it is made after the joins).
+ */
+async function runPersisted(req: UnshareRequest, types: readonly NsType[], persisted: readonly [NsType, string][]): Promise<number> {
+  const shared = types.filter((t) => t !== 'pid');
+  const holderOptions = commandOptions(req, shared);
+  holderOptions.stdio = ['pipe', 'ignore', 'ignore'];
+  holderOptions.killOnClose = true;
+  delete holderOptions.root;
+  delete holderOptions.cwd;
+  delete holderOptions.uid;
+  delete holderOptions.gid;
+  const holder = spawn('/bin/sh', ['-c', 'read _'], holderOptions);
+  const bound: string[] = [];
+  try {
+    for (const [type, file] of persisted) {
+      using ns = holder.pidfd.namespace(type);
+      ns.persist(file);
+      bound.push(file);
+    }
+    const options = commandOptions(req, types.includes('pid') ? ['pid'] : []);
+    delete options.uidMap;
+    delete options.gidMap;
+    delete options.setgroups;
+    // A new /proc needs a new mount namespace; the joined one has it already.
+    if (options.mountProc === true && !types.includes('pid')) delete options.mountProc;
+    if (options.mountProc === true) options.unshare = ['pid', 'mnt'];
+    options.join = holder.pidfd;
+    options.joinTypes = shared;
+    // In a joined user namespace the command takes uid/gid 0 unless told;
+    // with --map-user=N, N is the one mapped.
+    if (options.uid === undefined && req.uidMap?.length === 1 && req.uidMap[0]?.count === 1) options.uid = req.uidMap[0].inside;
+    if (options.gid === undefined && req.gidMap?.length === 1 && req.gidMap[0]?.count === 1) options.gid = req.gidMap[0].inside;
+    if (!shared.includes('user')) {
+      delete options.uid;
+      delete options.gid;
+      if (req.uid !== undefined) options.uid = req.uid;
+      if (req.gid !== undefined) options.gid = req.gid;
+    }
+    return await run(req, options);
+  } catch (err) {
+    for (const f of bound) {
+      try {
+        Namespace.unpersist(f);
+      } catch {
+        // best effort
+      }
+    }
+    throw err;
+  } finally {
+    holder.kill('SIGKILL');
+    await holder.exited;
+    holder.close();
+  }
+}

@@ -1,0 +1,58 @@
+// Part of build:ts, after tsc: replaces dist/index.js and dist/cli/*.js
+// with esbuild bundles, because start-up time is most of what a CLI call
+// costs and Node spends it per module file (resolve, read, compile): 72
+// files for `require('nsfd')` cost ~13 ms more than one (npm run bench --
+// startup). tsc still writes the rest of dist/ (the typings, and the
+// per-module files some test fixtures load).
+//   dist/index.js    the whole library, one file (require/import 'nsfd').
+//   dist/cli/X.js    lib/cli/X.ts with only the library code it uses
+//                    (tree-shaken from lib/index.ts); the CLI's own modules
+//                    stay separate files, required at run time, so main.js
+//                    loads a command's module only when it runs and all
+//                    commands share one UsageError class.
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
+const esbuild = require('esbuild');
+
+const root = path.join(__dirname, '..');
+const dist = path.join(root, 'dist');
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  // The addon's loader finds the package root itself (lib/sys/native.ts).
+  external: ['node-gyp-build'],
+  logLevel: 'warning',
+  // One tsconfig for tsc and esbuild: class field semantics match.
+  tsconfig: path.join(root, 'tsconfig.json'),
+};
+
+/** The CLI's own modules (./x from lib/cli/) stay external: one instance each. */
+const cliSiblingsExternal = {
+  name: 'cli-siblings-external',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/[^/]+$/ }, (args) => (path.dirname(args.importer) === path.join(root, 'lib', 'cli') ? { path: args.path, external: true } : undefined));
+  },
+};
+
+function dropMap(file) {
+  // tsc's map describes the file this bundle replaced.
+  fs.rmSync(`${file}.map`, { force: true });
+}
+
+async function main() {
+  await esbuild.build({ ...common, entryPoints: [path.join(root, 'lib', 'index.ts')], outfile: path.join(dist, 'index.js') });
+  dropMap(path.join(dist, 'index.js'));
+  const cliDir = path.join(root, 'lib', 'cli');
+  const entries = fs.readdirSync(cliDir).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')).map((f) => path.join(cliDir, f));
+  await esbuild.build({ ...common, entryPoints: entries, outdir: path.join(dist, 'cli'), plugins: [cliSiblingsExternal] });
+  for (const e of entries) dropMap(path.join(dist, 'cli', `${path.basename(e, '.ts')}.js`));
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
