@@ -156,7 +156,19 @@ function targetCgroup(pidfd: Pidfd): string {
   if (line === undefined) throw new NsError(-os.constants.errno.EOPNOTSUPP, 'open(/proc/PID/cgroup)', { pid: pidfd.pid, hint: 'the target is not in a cgroup v2 hierarchy' });
   const rel = line.slice(3);
   if (rel.split('/').includes('..')) throw new NsError(-os.constants.errno.EINVAL, 'open(/proc/PID/cgroup)', { pid: pidfd.pid, hint: 'its cgroup lies outside our cgroup namespace' });
-  return `/sys/fs/cgroup${rel === '/' ? '' : rel}`;
+  return `${cgroup2Mount()}${rel === '/' ? '' : rel}`;
+}
+
+/** Where the cgroup v2 hierarchy is mounted (/sys/fs/cgroup, or /sys/fs/cgroup/unified on hybrid systems). */
+function cgroup2Mount(): string {
+  for (const line of fs.readFileSync('/proc/self/mountinfo', 'latin1').split('\n')) {
+    const [pre, post] = line.split(' - ');
+    if (post?.startsWith('cgroup2 ')) {
+      const mnt = pre?.split(' ')[4];
+      if (mnt !== undefined) return mnt.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+    }
+  }
+  throw new NsError(-os.constants.errno.EOPNOTSUPP, 'open(/proc/self/mountinfo)', { hint: 'no cgroup v2 hierarchy is mounted' });
 }
 
 /** The running command, or the exit code when it could not be exec'd. */

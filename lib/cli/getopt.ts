@@ -12,6 +12,8 @@ export interface OptSpec {
   long: string;
   short?: string;
   arg: ArgKind;
+  /** The short form's, when it differs (unshare's -n takes no FILE, --net[=FILE] does). */
+  shortArg?: ArgKind;
 }
 
 export interface Parsed {
@@ -67,12 +69,13 @@ export function getopt(args: readonly string[], specs: readonly OptSpec[], stopA
       const c = a.charAt(k);
       const spec = byShort.get(c);
       if (spec === undefined) throw new UsageError(`invalid option -- '${c}'`);
-      if (spec.arg === 'none') {
+      const kind = spec.shortArg ?? spec.arg;
+      if (kind === 'none') {
         opts.push({ name: spec.long, value: undefined });
         continue;
       }
       const attached = a.slice(k + 1);
-      if (attached !== '' || spec.arg === 'optional') {
+      if (attached !== '' || kind === 'optional') {
         opts.push({ name: spec.long, value: attached === '' ? undefined : attached });
       } else {
         if (i + 1 >= args.length) throw new UsageError(`option requires an argument -- '${c}'`);

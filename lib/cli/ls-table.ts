@@ -122,7 +122,9 @@ function raw(s: string): string {
 
 function cell(ns: NamespaceInfo, c: Column): string {
   const v = value(ns, c);
-  return v === null ? '' : String(v).replace(/\n/g, ',');
+  if (v === null) return '';
+  // NSFS lists its mount points one per line in JSON, comma-separated here.
+  return c === 'NSFS' ? String(v).replace(/\n/g, ',') : String(v);
 }
 
 export interface TableOptions {

@@ -17,7 +17,7 @@ const NS_OPTIONS: readonly (readonly [long: string, short: string, type: NsType]
 ];
 
 const SPECS: readonly OptSpec[] = [
-  ...NS_OPTIONS.map(([long, short]): OptSpec => ({ long, short, arg: 'optional' })),
+  ...NS_OPTIONS.map(([long, short]): OptSpec => ({ long, short, arg: 'optional', shortArg: 'none' })),
   { long: 'fork', short: 'f', arg: 'none' },
   { long: 'kill-child', arg: 'optional' },
   { long: 'mount-proc', arg: 'optional' },
