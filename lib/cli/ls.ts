@@ -55,7 +55,11 @@ function parseLsArgs(args: readonly string[]): LsRequest {
     }
   }
   if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`);
-  if (positionals[0] !== undefined) req.inode = intArg(positionals[0], 'namespace', 1);
+  const ns = positionals[0];
+  if (ns !== undefined) {
+    if (!/^[1-9]\d{0,15}$/.test(ns)) throw new UsageError(`namespace must be an inode number, not '${ns}'`);
+    req.inode = Number(ns);
+  }
   if (req.list && req.tree) throw new UsageError('--list and --tree are exclusive');
   return req;
 }
