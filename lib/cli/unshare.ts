@@ -1,6 +1,6 @@
 // nsfd unshare: unshare(1) on the library's spawn(): the command is a
 // clone3 child born in the new namespaces.
-import { Namespace, NsError, type NsType, type SpawnOptions, type Subprocess, spawn } from '../index';
+import { type IdMapEntry, Namespace, NsError, type NsType, type SpawnOptions, type Subprocess, spawn } from '../index';
 import { waitPassingSignals } from './child';
 import { oneLine } from './output';
 import { type UnshareRequest, parseUnshareArgs } from './unshare-args';
@@ -28,9 +28,19 @@ function commandOptions(req: UnshareRequest, unshare: readonly NsType[]): SpawnO
   if (req.killChild) options.killOnClose = true;
   if (req.root !== undefined) options.root = req.root;
   if (req.wd !== undefined) options.cwd = req.wd;
-  if (req.uid !== undefined) options.uid = req.uid;
-  if (req.gid !== undefined) options.gid = req.gid;
+  // Without -S/-G the command keeps its ids, as unshare's does: they read
+  // as whatever the maps make of ours (--map-user=1234: uid 1234).
+  const uid = req.uid ?? insideOf(req.uidMap, process.getuid?.() ?? 0);
+  const gid = req.gid ?? insideOf(req.gidMap, process.getgid?.() ?? 0);
+  if (uid !== undefined) options.uid = uid;
+  if (gid !== undefined) options.gid = gid;
   return options;
+}
+
+/** The id that `outside` (one of ours) has in a new user namespace with `map`. */
+function insideOf(map: readonly IdMapEntry[] | undefined, outside: number): number | undefined {
+  const e = map?.find((m) => outside >= m.outside && outside < m.outside + m.count);
+  return e === undefined ? undefined : e.inside + (outside - e.outside);
 }
 
 async function run(req: UnshareRequest, options: SpawnOptions): Promise<number> {
@@ -81,16 +91,8 @@ async function runPersisted(req: UnshareRequest, types: readonly NsType[], persi
     if (options.mountProc === true) options.unshare = ['pid', 'mnt'];
     options.join = holder.pidfd;
     options.joinTypes = shared;
-    // In a joined user namespace the command takes uid/gid 0 unless told;
-    // with --map-user=N, N is the one mapped.
-    if (options.uid === undefined && req.uidMap?.length === 1 && req.uidMap[0]?.count === 1) options.uid = req.uidMap[0].inside;
-    if (options.gid === undefined && req.gidMap?.length === 1 && req.gidMap[0]?.count === 1) options.gid = req.gidMap[0].inside;
-    if (!shared.includes('user')) {
-      delete options.uid;
-      delete options.gid;
-      if (req.uid !== undefined) options.uid = req.uid;
-      if (req.gid !== undefined) options.gid = req.gid;
-    }
+    // commandOptions chose the ids our own map to in the new user
+    // namespace (kept for the joined one: its maps are the holder's).
     return await run(req, options);
   } catch (err) {
     for (const f of bound) {
