@@ -24,13 +24,14 @@ interface Result {
 
 function run(file: string, args: string[], opts: { stdio3?: number } = {}): Promise<Result> {
   return new Promise((resolve) => {
-    const stdio = opts.stdio3 === undefined ? undefined : (['ignore', 'pipe', 'pipe', opts.stdio3] as const);
-    const cp = spawn(file, args, { stdio: stdio ?? ['ignore', 'pipe', 'pipe'] });
+    const stdio: ('ignore' | 'pipe' | number)[] = ['ignore', 'pipe', 'pipe'];
+    if (opts.stdio3 !== undefined) stdio.push(opts.stdio3);
+    const cp: ChildProcess = spawn(file, args, { stdio });
     let stdout = '';
     let stderr = '';
     cp.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     cp.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    cp.on('close', (code) => resolve({ code, stdout, stderr }));
+    cp.on('close', (code: number | null) => resolve({ code, stdout, stderr }));
   });
 }
 const nsfd = (args: string[], opts: { stdio3?: number } = {}) => run(process.execPath, [bin, ...args], opts);
@@ -58,8 +59,8 @@ describe.skipIf(!distBuilt)('nsfd as nsenter, lsns and unshare', () => {
   });
 
   needsRoot('ip netns add: a named network namespace').describe('exec: namespaces by path', () => {
-    beforeAll(() => {
-      execFile('ip', ['netns', 'del', netnsName], () => {});
+    beforeAll(async () => {
+      await new Promise<void>((res) => execFile('ip', ['netns', 'del', netnsName], () => res()));
     });
     it('--net=FILE and -nFILE join that namespace, as nsenter does; a -t default mixes with FILE overrides', async () => {
       await new Promise<void>((res, rej) => execFile('ip', ['netns', 'add', netnsName], (e) => (e ? rej(e) : res())));
@@ -96,13 +97,14 @@ describe.skipIf(!distBuilt)('nsfd as nsenter, lsns and unshare', () => {
       expect(ours.stderr).toBe('');
       expect(ours.stdout).toMatch(/^0\n0\nCapEff:\s+0*1ffffffffff\n$|^0\n0\nCapEff:\s+[0-9a-f]*f{8}\n$/);
       if (isRoot) expect(ours.stdout).toBe((await run('nsenter', ['-t', t, '-U', '--', 'sh', '-c', script])).stdout);
-      const kept = await nsfd(['exec', '-t', t, '-U', '--preserve-credentials', '--', 'id', '-u']);
-      if (isRoot) {
-        // Our uid 0 maps to nothing in a namespace that maps only 0 -> (our uid 0)... it is mapped: root stays 0.
-        expect(kept.stdout).toBe((await run('nsenter', ['-t', t, '-U', '--preserve-credentials', '--', 'id', '-u'])).stdout);
-      } else {
-        expect(kept.code).not.toBe(0);
-      }
+      // The target maps 0 to our uid: with --preserve-credentials we keep
+      // ours, which reads 0 there (and setns into a user namespace gives
+      // its full capabilities, nsenter's too).
+      const keep = ['-t', t, '-U', '--preserve-credentials', '--', 'sh', '-c', 'id -u; grep CapEff /proc/self/status'];
+      const kept = await nsfd(['exec', ...keep]);
+      expect(kept.stdout).toMatch(/^0\nCapEff:\s+[0-9a-f]+\n$/);
+      const theirs = await run('nsenter', keep);
+      if (theirs.code === 0) expect(kept.stdout).toBe(theirs.stdout);
     } finally {
       await u.stop();
     }
@@ -118,7 +120,7 @@ describe.skipIf(!distBuilt)('nsfd as nsenter, lsns and unshare', () => {
       ctx.skip(); // pidfs inodes need Linux 6.9
       return;
     }
-    expect((await nsfd(['exec', '-t', `${t}:${id}`, '-u', 'readlink', '/proc/self/ns/uts'])).stdout).toBe(`uts:[${ino(`/proc/${t}/ns/uts`)}]\n`);
+    expect((await nsfd(['exec', '-t', `${t}:${id}`, ...(isRoot ? [] : ['-U']), '-u', 'readlink', '/proc/self/ns/uts'])).stdout).toBe(`uts:[${ino(`/proc/${t}/ns/uts`)}]\n`);
     const wrong = await nsfd(['exec', '-t', `${t}:${id + 1n}`, '-u', 'true']);
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toMatch(/^nsfd: ESRCH: .*reused\)\n$/);
@@ -183,7 +185,7 @@ describe.skipIf(!distBuilt)('nsfd as nsenter, lsns and unshare', () => {
     });
   });
 
-  it('-N FD joins the network namespace of a socket we hold', async () => {
+  needsRoot('setns into a network namespace of another user namespace: CAP_SYS_ADMIN there').it('-N FD joins the network namespace of a socket we hold', async () => {
     using p = Pidfd.open(target.pid);
     const sock = socketIn(p, { family: 'unix', type: 'dgram' });
     try {
@@ -265,10 +267,11 @@ describe.skipIf(!distBuilt)('nsfd as nsenter, lsns and unshare', () => {
 
   describe('unshare as unshare', () => {
     it('new namespaces, -pf --mount-proc (pid 1), -r (root in a new user namespace), like unshare', async () => {
-      const u = await nsfd(['unshare', '-u', '-i', 'readlink', '/proc/self/ns/uts']);
-      expect(u.code).toBe(0);
-      expect(u.stdout).not.toBe(`${fs.readlinkSync('/proc/self/ns/uts')}\n`);
       const rootless = isRoot ? [] : ['-r'];
+      const u = await nsfd(['unshare', ...rootless, '-u', '-i', 'readlink', '/proc/self/ns/uts']);
+      expect(u.code).toBe(0);
+      expect(u.stdout).toMatch(/^uts:\[\d+\]\n$/);
+      expect(u.stdout).not.toBe(`${fs.readlinkSync('/proc/self/ns/uts')}\n`);
       expect(await sameAs('unshare', [...rootless, '-pf', '--mount-proc', 'sh', '-c', 'echo $$; cat /proc/1/comm; ls /proc | grep -c "^[0-9]" >/dev/null'])).toBe('1\nsh\n');
       expect(await sameAs('unshare', ['-r', 'sh', '-c', 'id -u; id -g; cat /proc/self/setgroups'])).toBe('0\n0\ndeny\n');
       expect(await sameAs('unshare', ['--map-user=1234', '--map-group=1234', 'sh', '-c', 'id -u; id -g'])).toBe('1234\n1234\n');
@@ -276,8 +279,15 @@ describe.skipIf(!distBuilt)('nsfd as nsenter, lsns and unshare', () => {
 
     it('-m: mounts stay inside (--propagation private, the default); slave is refused', async () => {
       const rootless = isRoot ? [] : ['-r'];
-      expect(await sameAs('unshare', [...rootless, '-m', 'findmnt', '-n', '-o', 'PROPAGATION', '/'])).toBe('private\n');
-      const slave = await nsfd(['unshare', '-m', '--propagation', 'slave', 'true']);
+      if (isRoot) {
+        expect(await sameAs('unshare', ['-m', 'findmnt', '-n', '-o', 'PROPAGATION', '/'])).toBe('private\n');
+      } else {
+        // In a new user namespace shared mounts become slaves (the kernel's
+        // rule): nothing propagates back, which is what private is for.
+        const r = await nsfd(['unshare', '-r', '-m', 'findmnt', '-n', '-o', 'PROPAGATION', '/']);
+        expect(r.stdout).toMatch(/^(private|private,slave|slave)\n$/);
+      }
+      const slave = await nsfd(['unshare', ...rootless, '-m', '--propagation', 'slave', 'true']);
       expect(slave.code).toBe(2);
     });
 

@@ -87,7 +87,7 @@ describe.skipIf(!distBuilt)('nsfd CLI', () => {
     it('bad options print the usage of that command and exit 2', async () => {
       expectUsage(await nsfd(['ls', '--bogus']), 'ls', /unrecognized option '--bogus'/);
       expectUsage(await nsfd(['ls', '-t', 'bogus']), 'ls', /unknown namespace type 'bogus'/);
-      expectUsage(await nsfd(['ls', 'extra']), 'ls', /namespace must be an integer/);
+      expectUsage(await nsfd(['ls', 'extra']), 'ls', /namespace must be an inode number/);
       expectUsage(await nsfd(['features', '--tree']), 'features', /Unknown option/);
       expectUsage(await nsfd(['translate']), 'translate', /needs a PID/);
       expectUsage(await nsfd(['translate', 'abc']), 'translate', /PID must be an integer/);

@@ -20,8 +20,12 @@ function commandOptions(req: UnshareRequest, unshare: readonly NsType[]): SpawnO
   // unshare(1) makes the new mount namespace private (--propagation
   // private, its default) so that mounts made in it stay there. The
   // library does that (MS_REC|MS_PRIVATE on /) when it mounts a fresh
-  // /proc, and only then: so private means a fresh /proc too.
-  if (req.mountProc || (unshare.includes('mnt') && req.propagation === 'private')) options.mountProc = true;
+  // /proc, and only then: so private means a fresh /proc too. In a new
+  // user namespace the kernel already turns shared mounts into slaves
+  // (nothing propagates back), and /proc of our pid namespace could not be
+  // mounted there: left as the kernel makes it.
+  const ownsMounts = unshare.includes('mnt') && !unshare.includes('user');
+  if (req.mountProc || (ownsMounts && req.propagation === 'private')) options.mountProc = true;
   if (req.uidMap) options.uidMap = req.uidMap;
   if (req.gidMap) options.gidMap = req.gidMap;
   if (req.setgroups) options.setgroups = req.setgroups;
