@@ -3,7 +3,10 @@
 // costs and Node spends it per module file (resolve, read, compile): 72
 // files for `require('nsfd')` cost ~13 ms more than one (npm run bench --
 // startup). tsc still writes the rest of dist/ (the typings, and the
-// per-module files some test fixtures load).
+// per-module files some test fixtures load: those are a second copy of the
+// library, so a fixture takes every public name from dist/index.js and
+// only what is not public (native, procfs) from dist/*/: a Pidfd of the
+// bundle is not one of dist/pidfd.js's).
 //   dist/index.js    the whole library, one file (require/import 'nsfd').
 //   dist/cli/X.js    lib/cli/X.ts with only the library code it uses
 //                    (tree-shaken from lib/index.ts); the CLI's own modules
