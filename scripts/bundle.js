@@ -8,11 +8,12 @@
 // only what is not public (native, procfs) from dist/*/: a Pidfd of the
 // bundle is not one of dist/pidfd.js's).
 //   dist/index.js    the whole library, one file (require/import 'nsfd').
-//   dist/cli/X.js    lib/cli/X.ts with only the library code it uses
-//                    (tree-shaken from lib/index.ts); the CLI's own modules
-//                    stay separate files, required at run time, so main.js
-//                    loads a command's module only when it runs and all
-//                    commands share one UsageError class.
+//   dist/cli/X.js    lib/cli/X.ts with the CLI modules it imports and
+//                    only the library code it uses (tree-shaken from
+//                    lib/index.ts). What main.ts requires (the commands,
+//                    the help texts) stays a separate file, loaded only
+//                    when used; each file has its own copy of args.ts, so
+//                    main tells a UsageError by name (isUsageError).
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -33,11 +34,12 @@ const common = {
   tsconfig: path.join(root, 'tsconfig.json'),
 };
 
-/** The CLI's own modules (./x from lib/cli/) stay external: one instance each. */
-const cliSiblingsExternal = {
-  name: 'cli-siblings-external',
+/** What main.ts requires stays a file of its own, loaded when used. */
+const mainsRequiresExternal = {
+  name: 'mains-requires-external',
   setup(build) {
-    build.onResolve({ filter: /^\.\/[^/]+$/ }, (args) => (path.dirname(args.importer) === path.join(root, 'lib', 'cli') ? { path: args.path, external: true } : undefined));
+    const main = path.join(root, 'lib', 'cli', 'main.ts');
+    build.onResolve({ filter: /^\.\/[^/]+$/ }, (args) => (args.importer === main && args.kind === 'require-call' ? { path: args.path, external: true } : undefined));
   },
 };
 
@@ -51,7 +53,7 @@ async function main() {
   dropMap(path.join(dist, 'index.js'));
   const cliDir = path.join(root, 'lib', 'cli');
   const entries = fs.readdirSync(cliDir).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')).map((f) => path.join(cliDir, f));
-  await esbuild.build({ ...common, entryPoints: entries, outdir: path.join(dist, 'cli'), plugins: [cliSiblingsExternal] });
+  await esbuild.build({ ...common, entryPoints: entries, outdir: path.join(dist, 'cli'), plugins: [mainsRequiresExternal] });
   for (const e of entries) dropMap(path.join(dist, 'cli', `${path.basename(e, '.ts')}.js`));
 }
 

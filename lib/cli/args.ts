@@ -8,6 +8,15 @@ import { messageOf } from './output';
 export class UsageError extends Error {
   /** Whose usage to print; main sets it to the command that was running. */
   usage = 'main';
+  override name = 'UsageError';
+}
+
+/**
+ * A UsageError of any copy of this module: each command's bundle has its
+ * own (scripts/bundle.js), so main tells them by name, not instanceof.
+ */
+export function isUsageError(err: unknown): err is UsageError {
+  return err instanceof Error && err.name === 'UsageError' && typeof (err as { usage?: unknown }).usage === 'string';
 }
 
 // The types in lsns order. Kept here rather than taken from the library so

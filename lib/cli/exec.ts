@@ -184,3 +184,6 @@ function startCommand([file, ...args]: readonly [string, ...string[]], options: 
     throw err;
   }
 }
+
+// For main's --help check: where nsfd's own options end.
+export { ownArgs } from './exec-args';

@@ -8,12 +8,14 @@
 // Errors print one line ("nsfd: ...") and exit 1; bad usage prints the
 // usage and exits 2. bin/nsfd.js calls cli(). A command's module is loaded
 // only when it runs, the help texts only when printed, and the library only
-// by the command that needs it (scripts/bundle.js gives each command only
-// the library code it uses): start-up time is most of what `nsfd ls` costs.
+// by the command that needs it: scripts/bundle.js makes each module main
+// requires here one file with the library code it uses and nothing else,
+// since start-up time is most of what `nsfd ls` costs. A command joins
+// with one line in COMMANDS (and its help text in usage.ts).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { UsageError } from './args';
+import { UsageError, isUsageError } from './args';
 import { oneLine, out } from './output';
 import type * as Usage from './usage';
 
@@ -27,8 +29,8 @@ interface Command {
 // One line per command; each module is required only when its command runs.
 const COMMANDS: Record<string, Command> = {
   ls: { run: () => require('./ls').cmdLs },
-  exec: { run: () => require('./exec').cmdExec, ownArgs: () => require('./exec-args').ownArgs },
-  unshare: { run: () => require('./unshare').cmdUnshare, ownArgs: () => require('./unshare-args').ownArgs },
+  exec: { run: () => require('./exec').cmdExec, ownArgs: () => require('./exec').ownArgs },
+  unshare: { run: () => require('./unshare').cmdUnshare, ownArgs: () => require('./unshare').ownArgs },
   translate: { run: () => require('./translate').cmdTranslate },
   features: { run: () => require('./features').cmdFeatures },
   demo: { run: () => require('./demo').cmdDemo },
@@ -72,7 +74,7 @@ async function main(argv: readonly string[]): Promise<number> {
   try {
     return await command.run()(rest);
   } catch (err) {
-    if (err instanceof UsageError) err.usage = cmd;
+    if (isUsageError(err)) err.usage = cmd;
     throw err;
   }
 }
@@ -98,7 +100,7 @@ export function cli(argv: readonly string[]): void {
       process.exitCode = code;
     },
     (err: unknown) => {
-      if (err instanceof UsageError) {
+      if (isUsageError(err)) {
         process.stderr.write(`nsfd: ${err.message}\n\n${usage(err.usage)}\n`);
         process.exitCode = 2;
       } else {

@@ -113,3 +113,6 @@ async function runPersisted(req: UnshareRequest, types: readonly NsType[], persi
     holder.close();
   }
 }
+
+// For main's --help check: where nsfd's own options end.
+export { ownArgs } from './unshare-args';
