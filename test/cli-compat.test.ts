@@ -257,8 +257,8 @@ describe.skipIf(!distBuilt)('nsfd as nsenter, lsns and unshare', () => {
       expect(norm(p.stdout)).toContain(`${uts} uts`);
       // NS: the processes in it.
       const procs = await nsfd(['ls', String(uts)]);
-      expect(procs.stdout.split('\n')[0]).toMatch(/^\s*PID\s+PPID/);
-      expect(procs.stdout).toMatch(new RegExp(`^\\s*${t}\\s`, 'm'));
+      expect(procs.stdout.split('\n')[0]).toMatch(/^\s*PID\s+PPID\s+USER\s+COMMAND$/);
+      expect(procs.stdout).toMatch(new RegExp(`^\\s*${t}\\s+\\d+\\s+\\S+\\s+sleep 100000$`, 'm'));
       expect((await nsfd(['ls', '-o', 'NS,BOGUS'])).code).toBe(2);
       const plus = (await nsfd(['ls', '-o', '+PNS', '-n', '-t', 'pid'])).stdout.split('\n')[0] ?? '';
       expect(plus.trim().split(/\s+/).length).toBeGreaterThanOrEqual(6);

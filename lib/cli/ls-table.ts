@@ -48,6 +48,21 @@ export function ppidOf(pid: number | undefined): number | undefined {
   }
 }
 
+/** User name and command line of a process, for display (it may be gone: then nulls). */
+export function processOf(pid: number): { user: string | null; command: string | null } {
+  let user: string | null = null;
+  let command: string | null = null;
+  try {
+    const m = /\nUid:\s*\d+\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'latin1'));
+    if (m?.[1] !== undefined) user = userName(Number(m[1]));
+    const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0+$/, '');
+    command = argv === '' ? fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() : argv.replace(/\0/g, ' ');
+  } catch {
+    // gone meanwhile
+  }
+  return { user, command };
+}
+
 const HELD: Record<NsSource, string> = { listns: 'listns', process: 'proc', thread: 'thread', fd: 'fd', socket: 'socket', mount: 'mount', hierarchy: 'owner' };
 
 function held(ns: NamespaceInfo): string {

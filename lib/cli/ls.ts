@@ -4,7 +4,7 @@
 import { type NamespaceInfo, type NamespaceTreeNode, type NsType, buildNamespaceTree, listNamespaces } from '../index';
 import { UsageError, checkType, intArg } from './args';
 import { getopt } from './getopt';
-import { COLUMNS, type Column, DEFAULT_COLUMNS, NET_COLUMNS, isColumn, jsonOf, ppidOf, printRows, printTable } from './ls-table';
+import { COLUMNS, type Column, DEFAULT_COLUMNS, NET_COLUMNS, isColumn, jsonOf, ppidOf, printRows, printTable, processOf } from './ls-table';
 import { jsonReplacer, out } from './output';
 
 const SPECS = [
@@ -134,11 +134,12 @@ function prune(nodes: readonly NamespaceTreeNode[], keep: ReadonlySet<NamespaceI
 function showProcesses(list: readonly NamespaceInfo[], req: LsRequest): number {
   const ns = list.find((x) => x.inode === req.inode && (req.types.length === 0 || req.types.includes(x.type)));
   if (ns === undefined) throw new Error(`not found namespace: ${req.inode}`);
-  const procs = ns.pids.map((pid) => ({ pid, ppid: ppidOf(pid) ?? null }));
+  const procs = ns.pids.map((pid) => ({ pid, ppid: ppidOf(pid) ?? null, ...processOf(pid) }));
   if (req.json) {
     out(JSON.stringify({ processes: procs }, jsonReplacer, 2));
     return 0;
   }
-  printRows(['PID', 'PPID'], procs.map((p) => [String(p.pid), p.ppid === null ? '' : String(p.ppid)]), { headings: req.headings, raw: req.raw, truncate: req.truncate });
+  const rows = procs.map((p) => [String(p.pid), p.ppid === null ? '' : String(p.ppid), p.user ?? '', p.command ?? '']);
+  printRows(['PID', 'PPID', 'USER', 'COMMAND'], rows, { headings: req.headings, raw: req.raw, truncate: req.truncate });
   return 0;
 }
