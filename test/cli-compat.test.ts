@@ -275,6 +275,10 @@ describe.skipIf(!distBuilt)('nsfd as nsenter, lsns and unshare', () => {
       expect(await sameAs('unshare', [...rootless, '-pf', '--mount-proc', 'sh', '-c', 'echo $$; cat /proc/1/comm; ls /proc | grep -c "^[0-9]" >/dev/null'])).toBe('1\nsh\n');
       expect(await sameAs('unshare', ['-r', 'sh', '-c', 'id -u; id -g; cat /proc/self/setgroups'])).toBe('0\n0\ndeny\n');
       expect(await sameAs('unshare', ['--map-user=1234', '--map-group=1234', 'sh', '-c', 'id -u; id -g'])).toBe('1234\n1234\n');
+      // unshare -U alone runs CMD as nobody with our ids behind it: refused.
+      const bare = await nsfd(['unshare', '-U', 'true']);
+      expect(bare.code).toBe(2);
+      expect(bare.stderr).toMatch(/^nsfd: -U needs a uid map/);
     });
 
     it('-m: mounts stay inside (--propagation private, the default); slave is refused', async () => {
