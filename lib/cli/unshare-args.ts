@@ -162,10 +162,11 @@ export function parseUnshareArgs(args: readonly string[], ourUid: number, ourGid
     }
   }
   if (namespaces.get('pid') !== undefined) throw new UsageError('--pid=FILE is not supported: the pid namespace would end with the process that holds it');
-  if (namespaces.has('user') && uidMap === undefined) {
+  if (namespaces.has('user') && (uidMap === undefined || gidMap === undefined)) {
     // unshare -U alone leaves the command with our ids behind the overflow
     // id (nobody); the library refuses to run anything with unmapped ids.
-    throw new UsageError('-U needs a uid map (-r, -c, --map-user or --map-users): nsfd does not run a command with ids its user namespace does not map');
+    const which = uidMap === undefined ? 'uid map (-r, -c, --map-user or --map-users)' : 'gid map (--map-group or --map-groups)';
+    throw new UsageError(`-U needs a ${which}: nsfd does not run a command with ids its user namespace does not map`);
   }
   if (impliedDeny && req.setgroups === undefined) req.setgroups = 'deny';
   const [file, ...rest] = positionals;
