@@ -110,6 +110,25 @@ describe.skipIf(!distBuilt)('nsfd as nsenter, lsns and unshare', () => {
     }
   });
 
+  it('reads options as getopt_long does: bundles, attached values, unique long prefixes', async () => {
+    const t = String(target.pid);
+    const uts = `uts:[${ino(`/proc/${t}/ns/uts`)}]\n`;
+    const userFlag = isRoot ? [] : ['-U'];
+    // -F takes nothing, so t starts an option whose value is the rest;
+    // -u takes an optional value, so -ut1 would be -u with FILE "t1".
+    expect((await nsfd(['exec', `-Ft${t}`, ...userFlag, '-u', 'readlink', '/proc/self/ns/uts'])).stdout).toBe(uts);
+    const asFile = await nsfd(['exec', `-ut${t}`, 'true']);
+    expect(asFile.code).toBe(1);
+    expect(asFile.stderr).toMatch(new RegExp(`^nsfd: ENOENT: .*t${t}`));
+    expect((await nsfd(['exec', `--targ=${t}`, ...userFlag, '--ut', 'readlink', '/proc/self/ns/uts'])).stdout).toBe(uts);
+    const ambiguous = await nsfd(['exec', `--t=${t}`, 'true']);
+    expect(ambiguous.code).toBe(2);
+    expect(ambiguous.stderr).toMatch(/^nsfd: option '--t' is ambiguous/);
+    const noValue = await nsfd(['exec', '-u', '--target']);
+    expect(noValue.code).toBe(2);
+    expect(noValue.stderr).toMatch(/^nsfd: option '--target' requires an argument/);
+  });
+
   it('-t PID:INODE checks the pidfs inode (util-linux 2.41)', async (ctx) => {
     const t = target.pid;
     let id: bigint;
