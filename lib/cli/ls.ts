@@ -78,7 +78,9 @@ function columnsOf(req: LsRequest): Column[] {
 export async function cmdLs(args: readonly string[]): Promise<number> {
   const req = parseLsArgs(args);
   const cols = columnsOf(req);
-  let list = await listNamespaces();
+  // One type: the library reads only that link of each process.
+  const only = req.types.length === 1 && req.tree === undefined ? req.types[0] : undefined;
+  let list = await listNamespaces(only === undefined ? {} : { type: only });
   if (req.inode !== undefined) return showProcesses(list, req);
   if (req.types.length > 0) list = list.filter((ns) => req.types.includes(ns.type));
   const task = req.task;
