@@ -94,11 +94,11 @@ function uniquePrefix(name: string, specs: readonly OptSpec[]): OptSpec {
   throw new UsageError(hits.length > 1 ? `option '--${name}' is ambiguous` : `unrecognized option '--${name}'`);
 }
 
-/** The index just past nsfd's own options in `args` (the command starts there): for --help checks. */
+/** nsfd's own options in `args` (those before the command), for main's --help check; none when they do not parse (the command reports why). */
 export function ownArgsOf(args: readonly string[], specs: readonly OptSpec[]): readonly string[] {
   try {
     return args.slice(0, getopt(args, specs, true).rest);
   } catch {
-    return args;
+    return [];
   }
 }
