@@ -260,6 +260,17 @@ describe.skipIf(!distBuilt)('nsfd as nsenter, lsns and unshare', () => {
       expect(Object.keys(net).slice(0, Object.keys(lnet).length)).toEqual(Object.keys(lnet));
     });
 
+    it('-T owner and -T parent draw the rows of the target\'s namespaces as lsns --tree does', async () => {
+      for (const [rel, type] of [['owner', 'uts'], ['parent', 'pid']] as const) {
+        const want = ino(`/proc/${target.pid}/ns/${type}`);
+        const line = (out: string) => out.split('\n').find((l) => new RegExp(`[─ ]${want} `).test(l) || l.startsWith(`${want} `));
+        const ours = await nsfd(['ls', `--tree=${rel}`, '-o', 'NS,TYPE']);
+        const theirs = await run('lsns', [`--tree=${rel}`, '-o', 'NS,TYPE']);
+        expect(line(ours.stdout)).toBeDefined();
+        expect(line(ours.stdout)).toBe(line(theirs.stdout));
+      }
+    });
+
     it('-r, -n, -u, -l, -o, -p PID, repeated -t, a namespace argument', async () => {
       const t = target.pid;
       const uts = ino(`/proc/${t}/ns/uts`);

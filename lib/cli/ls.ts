@@ -90,6 +90,12 @@ export async function cmdLs(args: readonly string[]): Promise<number> {
     const forest = buildNamespaceTree(list)[req.tree];
     const keep = new Set(list);
     const nodes = prune(forest, keep);
+    // By parent, lsns shows the types without one (mnt, net, ...) as roots.
+    const placed = new Set<NamespaceInfo>();
+    const mark = (ns: readonly NamespaceTreeNode[]): void => ns.forEach((n) => (placed.add(n.ns), mark(n.children)));
+    mark(nodes);
+    for (const ns of list) if (!placed.has(ns)) nodes.push({ ns, children: [] });
+    nodes.sort((a, b) => a.ns.inode - b.ns.inode);
     if (req.json) {
       const toJson = (n: NamespaceTreeNode): Record<string, unknown> => {
         const o = jsonOf(n.ns, cols);
@@ -121,7 +127,10 @@ export async function cmdLs(args: readonly string[]): Promise<number> {
   return 0;
 }
 
-/** The forest with only the nodes in `keep`; a dropped node's kept descendants move up to its place. */
+/**
+ * The forest with only the nodes in `keep` (a dropped node's kept
+ * descendants move up to its place), siblings by inode as lsns orders them.
+ */
 function prune(nodes: readonly NamespaceTreeNode[], keep: ReadonlySet<NamespaceInfo>): NamespaceTreeNode[] {
   const outNodes: NamespaceTreeNode[] = [];
   for (const n of nodes) {
@@ -129,7 +138,7 @@ function prune(nodes: readonly NamespaceTreeNode[], keep: ReadonlySet<NamespaceI
     if (keep.has(n.ns)) outNodes.push({ ns: n.ns, children });
     else outNodes.push(...children);
   }
-  return outNodes;
+  return outNodes.sort((a, b) => a.ns.inode - b.ns.inode);
 }
 
 /** `lsns NS`: the processes in that namespace (PID, PPID, USER, COMMAND, as lsns shows them). */
