@@ -338,6 +338,10 @@ describe.skipIf(!distBuilt)('nsfd as nsenter, lsns and unshare', () => {
         expect((await nsfd(['unshare', `--net=${file}`, 'true'])).code).toBe(0);
         expect(fs.readlinkSync(`/proc/self/ns/net`)).not.toBe(`net:[${ino(file)}]`);
         expect(ino(file)).not.toBe(ino('/proc/self/ns/net'));
+        await new Promise<void>((res) => execFile('umount', [file], () => res()));
+        // With a new pid namespace and /proc: the command is still pid 1.
+        const pid1 = await nsfd(['unshare', `--net=${file}`, '-m', '-p', '-f', '--mount-proc', 'sh', '-c', 'echo $$; readlink /proc/self/ns/net']);
+        expect(pid1).toMatchObject({ code: 0, stdout: `1\nnet:[${ino(file)}]\n` });
       } finally {
         await new Promise<void>((res) => execFile('umount', [file], () => res()));
         fs.rmSync(file, { force: true });

@@ -1,6 +1,9 @@
 // nsfd unshare: unshare(1) on the library's spawn(): the command is a
 // clone3 child born in the new namespaces.
+import * as fs from 'node:fs';
+
 import { type IdMapEntry, Namespace, NsError, type NsType, type SpawnOptions, type Subprocess, spawn } from '../index';
+import { UsageError } from './args';
 import { waitPassingSignals } from './child';
 import { oneLine } from './output';
 import { type UnshareRequest, parseUnshareArgs } from './unshare-args';
@@ -70,38 +73,44 @@ async function run(req: UnshareRequest, options: SpawnOptions): Promise<number> 
  * the command's own: it is made after the joins).
  */
 async function runPersisted(req: UnshareRequest, types: readonly NsType[], persisted: readonly [NsType, string][]): Promise<number> {
-  const shared = types.filter((t) => t !== 'pid');
+  // A new pid namespace is the command's own; with --mount-proc its mount
+  // namespace must be too (the library mounts /proc only in a new one).
+  const ownMnt = req.mountProc && types.includes('pid');
+  if (ownMnt && req.namespaces.get('mnt') !== undefined) throw new UsageError('--mount=FILE cannot be combined with -p --mount-proc');
+  const shared = types.filter((t) => t !== 'pid' && !(ownMnt && t === 'mnt'));
   const holderOptions = commandOptions(req, shared);
   holderOptions.stdio = ['pipe', 'ignore', 'ignore'];
   holderOptions.killOnClose = true;
+  if (!shared.includes('mnt')) delete holderOptions.mountProc;
   delete holderOptions.root;
   delete holderOptions.cwd;
   delete holderOptions.uid;
   delete holderOptions.gid;
   const holder = spawn('/bin/sh', ['-c', 'read _'], holderOptions);
-  const bound: string[] = [];
+  const bound: { file: string; made: boolean }[] = [];
   try {
     for (const [type, file] of persisted) {
       using ns = holder.pidfd.namespace(type);
+      const made = !fs.existsSync(file);
       ns.persist(file);
-      bound.push(file);
+      bound.push({ file, made });
     }
-    const options = commandOptions(req, types.includes('pid') ? ['pid'] : []);
+    const options = commandOptions(req, types.includes('pid') ? (ownMnt ? ['pid', 'mnt'] : ['pid']) : []);
     delete options.uidMap;
     delete options.gidMap;
     delete options.setgroups;
-    // A new /proc needs a new mount namespace; the joined one has it already.
-    if (options.mountProc === true && !types.includes('pid')) delete options.mountProc;
-    if (options.mountProc === true) options.unshare = ['pid', 'mnt'];
+    // The holder made the joined mount namespace private already.
+    if (!ownMnt) delete options.mountProc;
     options.join = holder.pidfd;
     options.joinTypes = shared;
     // commandOptions chose the ids our own map to in the new user
     // namespace (kept for the joined one: its maps are the holder's).
     return await run(req, options);
   } catch (err) {
-    for (const f of bound) {
+    // Undone, leaving the files the user made (as unshare leaves them).
+    for (const { file, made } of bound) {
       try {
-        Namespace.unpersist(f);
+        Namespace.unpersist(file, { keepFile: !made });
       } catch {
         // best effort
       }
