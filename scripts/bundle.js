@@ -43,6 +43,20 @@ const mainsRequiresExternal = {
   },
 };
 
+/**
+ * `import * as fs from 'node:fs'` becomes __toESM(require("node:fs")),
+ * which copies every property of the builtin, per importing module (~1 ms
+ * of `nsfd exec`). A builtin's exports need no ES-module face unless
+ * `.default` is used: then it stays.
+ */
+function plainBuiltins(file) {
+  const text = fs.readFileSync(file, 'utf8');
+  const out = text.replace(/var (\w+) = __toESM\(require\("(node:[\w/]+)"\)\);/g, (all, name, mod) =>
+    text.includes(`${name}.default`) ? all : `var ${name} = require("${mod}");`,
+  );
+  if (out !== text) fs.writeFileSync(file, out);
+}
+
 function dropMap(file) {
   // tsc's map describes the file this bundle replaced.
   fs.rmSync(`${file}.map`, { force: true });
@@ -51,10 +65,15 @@ function dropMap(file) {
 async function main() {
   await esbuild.build({ ...common, entryPoints: [path.join(root, 'lib', 'index.ts')], outfile: path.join(dist, 'index.js') });
   dropMap(path.join(dist, 'index.js'));
+  plainBuiltins(path.join(dist, 'index.js'));
   const cliDir = path.join(root, 'lib', 'cli');
   const entries = fs.readdirSync(cliDir).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')).map((f) => path.join(cliDir, f));
   await esbuild.build({ ...common, entryPoints: entries, outdir: path.join(dist, 'cli'), plugins: [mainsRequiresExternal] });
-  for (const e of entries) dropMap(path.join(dist, 'cli', `${path.basename(e, '.ts')}.js`));
+  for (const e of entries) {
+    const out = path.join(dist, 'cli', `${path.basename(e, '.ts')}.js`);
+    dropMap(out);
+    plainBuiltins(out);
+  }
 }
 
 main().catch((err) => {
