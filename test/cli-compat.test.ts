@@ -2,7 +2,7 @@
 // `nsfd ls` with lsns's, `nsfd unshare` with unshare's, each run side by
 // side with the util-linux command on real namespaces, and a closed stdout
 // pipe ending nsfd quietly.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -347,6 +347,19 @@ describe.skipIf(!distBuilt)('nsfd as nsenter, lsns and unshare', () => {
         fs.rmSync(file, { force: true });
       }
     });
+  });
+
+  it('each command is one file with only the library code it uses (scripts/bundle.js)', () => {
+    const loaded = (file: string) => {
+      const r = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(file)}); console.log(JSON.stringify(Object.keys(require.cache)))`], { encoding: 'utf8' });
+      return (JSON.parse(r.stdout) as string[]).map((f) => path.relative(repoRoot, f));
+    };
+    expect(loaded(path.join(repoRoot, 'dist', 'cli', 'ls.js'))).toEqual(['dist/cli/ls.js', expect.stringMatching(/\.node$/)]);
+    expect(loaded(path.join(repoRoot, 'dist', 'cli', 'main.js'))).toEqual(['dist/cli/main.js']);
+    const text = (f: string) => fs.readFileSync(path.join(repoRoot, 'dist', 'cli', f), 'utf8');
+    expect(text('ls.js')).not.toMatch(/Subprocess = class/);
+    expect(text('exec.js')).toMatch(/Subprocess = class/);
+    expect(text('exec.js')).not.toMatch(/function listNamespaces/);
   });
 
   it('a reader that closes the pipe (nsfd ls | head -1) ends nsfd with exit 0 and nothing on stderr', async () => {
