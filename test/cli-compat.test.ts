@@ -278,7 +278,8 @@ describe.skipIf(!distBuilt)('nsfd as nsenter, lsns and unshare', () => {
         const ours = await nsfd(['ls', `--tree=${rel}`, '-o', 'NS,TYPE']);
         const theirs = await run('lsns', [`--tree=${rel}`, '-o', 'NS,TYPE']);
         expect(line(ours.stdout)).toBeDefined();
-        expect(line(ours.stdout)).toBe(line(theirs.stdout));
+        // Rootless, lsns 2.38 leaves out of its trees what it cannot place.
+        if (isRoot || line(theirs.stdout) !== undefined) expect(line(ours.stdout)).toBe(line(theirs.stdout));
       }
     });
 
