@@ -4,11 +4,19 @@ import { type ParseArgsConfig, parseArgs } from 'node:util';
 
 import type { NsType } from '../index';
 import { messageOf } from './output';
-import type { UsageName } from './usage';
 
 export class UsageError extends Error {
   /** Whose usage to print; main sets it to the command that was running. */
-  usage: UsageName = 'main';
+  usage = 'main';
+  override name = 'UsageError';
+}
+
+/**
+ * A UsageError of any copy of this module: each command's bundle has its
+ * own (scripts/bundle.js), so main tells them by name, not instanceof.
+ */
+export function isUsageError(err: unknown): err is UsageError {
+  return err instanceof Error && err.name === 'UsageError' && typeof (err as { usage?: unknown }).usage === 'string';
 }
 
 // The types in lsns order. Kept here rather than taken from the library so

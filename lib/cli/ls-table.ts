@@ -1,13 +1,22 @@
-// `nsfd ls` as a table (and as trees of table rows), in the manner of lsns.
+// `nsfd ls` output in lsns's columns (and nsfd's own beside them): as a
+// table, raw, or JSON with lsns's key names.
 import * as fs from 'node:fs';
 
-import type { NamespaceInfo, NamespaceTreeNode, NsSource } from '../index';
+import type { NamespaceInfo, NsSource } from '../index';
 import { out } from './output';
 
-const COLUMNS = ['NS', 'TYPE', 'NPROCS', 'PID', 'USER', 'NSID', 'HELD', 'PATH', 'COMMAND'] as const;
-type Column = (typeof COLUMNS)[number];
-type Row = Record<Column, string>;
-const RIGHT: ReadonlySet<Column> = new Set(['NS', 'NPROCS', 'PID', 'NSID']);
+/** lsns's columns (2.38; OWNER and PARENT as newer names of ONS and PNS), then nsfd's. */
+export const COLUMNS = ['NS', 'TYPE', 'PATH', 'NPROCS', 'PID', 'PPID', 'COMMAND', 'UID', 'USER', 'NETNSID', 'NSFS', 'PNS', 'ONS', 'PARENT', 'OWNER', 'NSID', 'HELD'] as const;
+export type Column = (typeof COLUMNS)[number];
+/** Numbers in JSON, right-aligned in tables. */
+const NUMERIC: ReadonlySet<Column> = new Set(['NS', 'NPROCS', 'PID', 'PPID', 'UID', 'PNS', 'ONS', 'PARENT', 'OWNER']);
+export const DEFAULT_COLUMNS: readonly Column[] = ['NS', 'TYPE', 'NPROCS', 'PID', 'USER', 'COMMAND'];
+/** lsns -t net adds these. */
+export const NET_COLUMNS: readonly Column[] = ['NS', 'TYPE', 'NPROCS', 'PID', 'USER', 'NETNSID', 'NSFS', 'COMMAND'];
+
+export function isColumn(c: string): c is Column {
+  return (COLUMNS as readonly string[]).includes(c);
+}
 
 let users: Map<number, string> | undefined;
 
@@ -28,6 +37,32 @@ function userName(uid: number | undefined): string {
   return users.get(uid) ?? String(uid);
 }
 
+/** PPid of a process from /proc (a display value: the row's pid may be gone by now). */
+export function ppidOf(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const m = /\nPPid:\s*(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'latin1'));
+    return m?.[1] === undefined ? undefined : Number(m[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** User name and command line of a process, for display (it may be gone: then nulls). */
+export function processOf(pid: number): { user: string | null; command: string | null } {
+  let user: string | null = null;
+  let command: string | null = null;
+  try {
+    const m = /\nUid:\s*\d+\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'latin1'));
+    if (m?.[1] !== undefined) user = userName(Number(m[1]));
+    const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0+$/, '');
+    command = argv === '' ? fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() : argv.replace(/\0/g, ' ');
+  } catch {
+    // gone meanwhile
+  }
+  return { user, command };
+}
+
 const HELD: Record<NsSource, string> = { listns: 'listns', process: 'proc', thread: 'thread', fd: 'fd', socket: 'socket', mount: 'mount', hierarchy: 'owner' };
 
 function held(ns: NamespaceInfo): string {
@@ -35,9 +70,51 @@ function held(ns: NamespaceInfo): string {
   return s.length ? s.join(',') : 'listns';
 }
 
-function pathsOf(ns: NamespaceInfo): string {
-  const p = [...ns.persisted, ...ns.mountsElsewhere.map((m) => `mnt:[${m.mntns}]${m.path}`)];
-  return p.join(',');
+/** lsns's PATH: /proc/PID/ns/TYPE; for a namespace no process is in, where it is held (an fd, a bind mount). */
+function pathOf(ns: NamespaceInfo): string | undefined {
+  if (ns.pids.length > 0) return `/proc/${ns.pids[0]}/ns/${ns.type}`;
+  const h = ns.holders[0];
+  if (h !== undefined) return `/proc/${h.pid}/fd/${h.fd}`;
+  return ns.persisted[0];
+}
+
+/** One cell's value: a number, a string, or null (lsns's JSON null; empty in tables). */
+export function value(ns: NamespaceInfo, c: Column): string | number | null {
+  switch (c) {
+    case 'NS':
+      return ns.inode;
+    case 'TYPE':
+      return ns.type;
+    case 'PATH':
+      return pathOf(ns) ?? null;
+    case 'NPROCS':
+      return ns.pids.length;
+    case 'PID':
+      return ns.pid ?? null;
+    case 'PPID':
+      return ppidOf(ns.pid) ?? null;
+    case 'COMMAND':
+      return ns.command ?? null;
+    case 'UID':
+      return ns.uid ?? null;
+    case 'USER':
+      return ns.uid === undefined ? null : userName(ns.uid);
+    case 'NETNSID':
+      // RTM_GETNSID (netlink) is not in the library: unknown.
+      return null;
+    case 'NSFS':
+      return ns.persisted.length ? ns.persisted.join('\n') : null;
+    case 'PNS':
+    case 'PARENT':
+      return ns.parentInode ?? 0;
+    case 'ONS':
+    case 'OWNER':
+      return ns.ownerInode ?? 0;
+    case 'NSID':
+      return ns.id === undefined ? null : ns.id.toString();
+    case 'HELD':
+      return held(ns);
+  }
 }
 
 /**
@@ -53,68 +130,62 @@ function safe(s: string): string {
   });
 }
 
-export function row(ns: NamespaceInfo): Row {
-  return {
-    NS: String(ns.inode),
-    TYPE: ns.type,
-    NPROCS: String(ns.pids.length),
-    PID: ns.pid === undefined ? '' : String(ns.pid),
-    USER: userName(ns.uid),
-    NSID: ns.id === undefined ? '' : String(ns.id),
-    HELD: held(ns),
-    PATH: safe(pathsOf(ns)),
-    COMMAND: safe(ns.command ?? ''),
-  };
+/** Raw output (lsns -r) also escapes the separator. */
+function raw(s: string): string {
+  return safe(s).replace(/ /g, '\\x20');
 }
 
-interface TableOptions {
-  headings?: boolean;
+function cell(ns: NamespaceInfo, c: Column): string {
+  const v = value(ns, c);
+  if (v === null) return '';
+  // NSFS lists its mount points one per line in JSON, comma-separated here.
+  return c === 'NSFS' ? String(v).replace(/\n/g, ',') : String(v);
+}
+
+export interface TableOptions {
+  headings: boolean;
+  raw: boolean;
+  truncate: boolean;
   /** Tree-drawing prefixes of the NS column, one per row. */
   prefixes?: readonly string[];
 }
 
-/** Rows in aligned columns; empty columns (but NS and COMMAND) left out; cut at the terminal's width. */
-export function printTable(rows: readonly Row[], { headings = true, prefixes }: TableOptions = {}): void {
-  const prefix = (i: number): string => (prefixes === undefined || i < 0 ? '' : prefixes[i] ?? '');
-  const cols = COLUMNS.filter((c) => c === 'COMMAND' || c === 'NS' || rows.some((r) => r[c] !== ''));
-  const width = new Map<Column, number>();
-  for (const c of cols) width.set(c, Math.max(headings ? c.length : 0, ...rows.map((r, i) => r[c].length + (c === 'NS' ? prefix(i).length : 0))));
-  const fmt = (r: Row, i: number): string => {
-    const cells = cols.map((c) => {
-      let v = r[c];
-      if (c === 'NS' && prefixes) v = prefix(i) + v;
-      if (c === 'COMMAND') return v;
-      const w = width.get(c) ?? 0;
-      return RIGHT.has(c) && !(c === 'NS' && prefixes) ? v.padStart(w) : v.padEnd(w);
-    });
-    let line = cells.join(' ').trimEnd();
-    const max = process.stdout.isTTY ? process.stdout.columns : 0;
+/** Rows in aligned columns (lsns's table), or separated by one space (lsns -r). */
+export function printTable(list: readonly NamespaceInfo[], cols: readonly Column[], o: TableOptions): void {
+  const rows = list.map((ns, i) => cols.map((c) => (c === 'NS' && o.prefixes ? (o.prefixes[i] ?? '') : '') + cell(ns, c)));
+  printRows(cols, rows, o);
+}
+
+export function printRows(cols: readonly string[], rows: readonly (readonly string[])[], o: TableOptions): void {
+  if (o.raw) {
+    if (o.headings) out(cols.join(' '));
+    for (const r of rows) out(r.map(raw).join(' '));
+    return;
+  }
+  const shown = rows.map((r) => r.map(safe));
+  const width = cols.map((c, k) => Math.max(o.headings ? c.length : 0, ...shown.map((r) => (r[k] ?? '').length)));
+  const last = cols.length - 1;
+  const fmt = (r: readonly string[]): string => {
+    let line = r
+      .map((v, k) => {
+        if (k === last) return v;
+        const w = width[k] ?? 0;
+        return NUMERIC.has(cols[k] as Column) && !(cols[k] === 'NS' && o.prefixes) ? v.padStart(w) : v.padEnd(w);
+      })
+      .join(' ')
+      .trimEnd();
+    const max = o.truncate && process.stdout.isTTY ? process.stdout.columns : 0;
     if (max && line.length > max) line = line.slice(0, max - 1) + '…';
     return line;
   };
-  if (headings) out(fmt({ NS: 'NS', TYPE: 'TYPE', NPROCS: 'NPROCS', PID: 'PID', USER: 'USER', NSID: 'NSID', HELD: 'HELD', PATH: 'PATH', COMMAND: 'COMMAND' }, -1));
-  rows.forEach((r, i) => out(fmt(r, i)));
+  if (o.headings) out(fmt(cols));
+  for (const r of shown) out(fmt(r));
 }
 
-/** Rows for `nodes` and their descendants, with tree-drawing prefixes for the NS column. */
-function flattenTree(nodes: readonly NamespaceTreeNode[], prefix: string, rows: Row[], prefixes: string[]): void {
-  nodes.forEach((n, i) => {
-    const last = i === nodes.length - 1;
-    rows.push(row(n.ns));
-    prefixes.push(prefix + (last ? '└─' : '├─'));
-    flattenTree(n.children, prefix + (last ? '  ' : '│ '), rows, prefixes);
-  });
-}
-
-export function printForest(title: string, nodes: readonly NamespaceTreeNode[], headings: boolean): void {
-  out(title);
-  const rows: Row[] = [];
-  const prefixes: string[] = [];
-  for (const root of nodes) {
-    rows.push(row(root.ns));
-    prefixes.push('');
-    flattenTree(root.children, '', rows, prefixes);
-  }
-  if (rows.length === 0) out('  (none)');
-  else printTable(rows, { headings, prefixes });
+/** lsns -J's object for a namespace (its key names for `cols`), then nsfd's fields beside them. */
+export function jsonOf(ns: NamespaceInfo, cols: readonly Column[]): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  for (const c of cols) o[c.toLowerCase()] = value(ns, c);
+  for (const [k, v] of Object.entries(ns)) if (!(k in o)) o[k] = v;
+  return o;
 }

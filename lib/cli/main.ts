@@ -1,6 +1,7 @@
 // nsfd: the command line face of the library, built on its public API only.
-//   nsfd ls [--json] [--tree] [-t TYPE]       like lsns, plus what lsns misses
-//   nsfd exec -t PID [-a | -m -u -i -n -p -C -U -T] [...] -- CMD...
+//   nsfd ls [lsns options]                    like lsns, plus what lsns misses
+//   nsfd exec [nsenter options] [--] CMD...   like nsenter, through pidfds
+//   nsfd unshare [unshare options] [CMD...]   like unshare
 //   nsfd translate PID --from PID|PATH --to PID|PATH
 //   nsfd features [--json]
 //   nsfd demo
@@ -8,40 +9,39 @@
 // Errors print one line ("nsfd: ...") and exit 1; bad usage prints the
 // usage and exits 2. bin/nsfd.js calls cli(). A command's module is loaded
 // only when it runs, the help texts only when printed, and the library only
-// when a command needs it: start-up time is most of what `nsfd ls` costs.
+// by the command that needs it: scripts/bundle.js makes each module main
+// requires here one file with the library code it uses and nothing else,
+// since start-up time is most of what `nsfd ls` costs. A command joins
+// with one line in COMMANDS (and its help text in usage.ts).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { UsageError } from './args';
-import type * as Demo from './demo';
-import type * as Exec from './exec';
-import type * as ExecArgs from './exec-args';
-import type * as Features from './features';
-import type * as Ls from './ls';
-import type * as Netns from './netns';
+import { UsageError, isUsageError } from './args';
 import { oneLine, out } from './output';
-import type * as Translate from './translate';
 import type * as Usage from './usage';
 
 type Run = (args: readonly string[]) => Promise<number>;
-
-const COMMANDS = {
-  ls: (): Run => (require('./ls') as typeof Ls).cmdLs,
-  exec: (): Run => (require('./exec') as typeof Exec).cmdExec,
-  translate: (): Run => (require('./translate') as typeof Translate).cmdTranslate,
-  features: (): Run => (require('./features') as typeof Features).cmdFeatures,
-  demo: (): Run => (require('./demo') as typeof Demo).cmdDemo,
-  netns: (): Run => (require('./netns') as typeof Netns).cmdNetns,
-};
-type Command = keyof typeof COMMANDS;
-
-function isCommand(cmd: string): cmd is Command {
-  return Object.hasOwn(COMMANDS, cmd);
+/** A command: its module's entry point, and for those that run a command, where nsfd's own options end. */
+interface Command {
+  run: () => Run;
+  ownArgs?: () => (args: readonly string[]) => readonly string[];
 }
 
+// One line per command; each module is required only when its command runs.
+const COMMANDS: Record<string, Command> = {
+  ls: { run: () => require('./ls').cmdLs },
+  exec: { run: () => require('./exec').cmdExec, ownArgs: () => require('./exec').ownArgs },
+  unshare: { run: () => require('./unshare').cmdUnshare, ownArgs: () => require('./unshare').ownArgs },
+  translate: { run: () => require('./translate').cmdTranslate },
+  features: { run: () => require('./features').cmdFeatures },
+  demo: { run: () => require('./demo').cmdDemo },
+  netns: { run: () => require('./netns').cmdNetns },
+};
+
 /** A help text; loaded only when one is printed. */
-function usage(name: Usage.UsageName): string {
-  return (require('./usage') as typeof Usage).USAGE[name];
+function usage(name: string): string {
+  const { USAGE } = require('./usage') as typeof Usage;
+  return Object.hasOwn(USAGE, name) ? USAGE[name as Usage.UsageName] : USAGE.main;
 }
 
 function version(): string {
@@ -50,9 +50,9 @@ function version(): string {
   return pkg.version;
 }
 
-/** The arguments that are nsfd's: those before a '--' (for exec, also before the command). */
+/** The arguments that are nsfd's: those before a '--' (and before the command, for those that run one). */
 function ownArgs(cmd: Command, rest: readonly string[]): readonly string[] {
-  if (cmd === 'exec') return (require('./exec-args') as typeof ExecArgs).splitCommand(rest).opts;
+  if (cmd.ownArgs) return cmd.ownArgs()(rest);
   return rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
 }
 
@@ -67,27 +67,42 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (cmd === undefined) throw new UsageError('missing command');
-  if (!isCommand(cmd)) throw new UsageError(`unknown command '${cmd}'`);
-  if (ownArgs(cmd, rest).some((a) => a === '-h' || a === '--help')) {
+  const command = Object.hasOwn(COMMANDS, cmd) ? COMMANDS[cmd] : undefined;
+  if (command === undefined) throw new UsageError(`unknown command '${cmd}'`);
+  if (ownArgs(command, rest).some((a) => a === '-h' || a === '--help')) {
     out(usage(cmd));
     return 0;
   }
   try {
-    return await COMMANDS[cmd]()(rest);
+    return await command.run()(rest);
   } catch (err) {
-    if (err instanceof UsageError) err.usage = cmd;
+    if (isUsageError(err)) err.usage = cmd;
     throw err;
   }
 }
 
+/**
+ * A reader that went away (`nsfd ls | head -1`) ends nsfd quietly with
+ * exit 0, as the SIGPIPE of a C tool would end it without a message;
+ * other output errors are one line and exit 1.
+ */
+function quietOnClosedPipe(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    process.stderr.write(`nsfd: stdout: ${oneLine(err)}\n`);
+    process.exit(1);
+  });
+}
+
 /** Runs nsfd with these arguments; the outcome is in process.exitCode. */
 export function cli(argv: readonly string[]): void {
+  quietOnClosedPipe();
   main(argv).then(
     (code) => {
       process.exitCode = code;
     },
     (err: unknown) => {
-      if (err instanceof UsageError) {
+      if (isUsageError(err)) {
         process.stderr.write(`nsfd: ${err.message}\n\n${usage(err.usage)}\n`);
         process.exitCode = 2;
       } else {

@@ -11,45 +11,85 @@ Commands:
   ls          list namespaces (like lsns, plus those held only by an fd,
               a socket or a bind mount)
   exec        run a command in the namespaces of a process (like nsenter)
+  unshare     run a command in new namespaces (like unshare)
   translate   translate a pid between pid namespaces
   features    what this kernel supports
   demo        a guided tour: sandbox, attach, spawn, socket, file, list
   netns       named network namespaces, as ip netns keeps them
 
 Run 'nsfd <command> --help' for a command's options.`,
-  ls: `Usage: nsfd ls [options]
+  ls: `Usage: nsfd ls [options] [NAMESPACE]
 
-List namespaces: those of every process and thread, those held only by an
-open fd, by a socket or by a bind mount, and their owners and parents.
-
-Options:
-  -t, --type TYPE    only namespaces of TYPE (${NS_TYPES.join(', ')})
-  -J, --json         JSON output ({"namespaces": [...]}; ids as strings)
-  -T, --tree         user namespaces with what they own, and pid
-                     namespaces by parent, as trees
-  -n, --noheadings   no header line
-  -h, --help         this help
-
-Columns: NS (inode), TYPE, NPROCS, PID (lowest; else a holder), USER,
-NSID (64-bit id, Linux 6.18+), HELD (proc, thread, fd, socket, mount,
-owner), PATH (bind mounts), COMMAND.`,
-  exec: `Usage: nsfd exec -t PID [options] [--] [CMD [ARG...]]
-
-Run CMD (default: $SHELL) in namespaces of process PID, joined through a
-pidfd with one atomic setns. The exit code is CMD's (128+N if killed by
-signal N).
+List namespaces, as lsns does (its options, columns and JSON keys), plus
+those held only by an open fd, a socket or a bind mount. NAMESPACE (an
+inode number) lists the processes in it.
 
 Options:
-  -t, --target PID   the process whose namespaces to join (required)
-  -a, --all          all of its namespaces (those we already share are skipped)
-  -m, --mount        mount namespace      -u, --uts      UTS namespace
-  -i, --ipc          IPC namespace        -n, --net      network namespace
-  -p, --pid          pid namespace        -C, --cgroup   cgroup namespace
-  -U, --user         user namespace       -T, --time     time namespace
-  -r, --root         run in the target's root directory
-  -w, --wd DIR       working directory (in the target's file system view)
-  -S, --uid UID      run as UID          -G, --gid GID   run as GID
-  -h, --help         this help`,
+  -J, --json            JSON output (lsns's keys, then nsfd's: inode, id,
+                        pids, holders, sockets, persisted, sources, ...)
+  -l, --list            list format (the default)
+  -n, --noheadings      no header line
+  -o, --output LIST     columns (+LIST adds to the default)
+      --output-all      all columns
+  -p, --task PID        the namespaces of process PID
+  -r, --raw             raw output (one space between columns)
+  -t, --type TYPE       only TYPE (${NS_TYPES.join(', ')}); repeatable
+  -T, --tree[=REL]      tree by owner (default) or parent
+  -u, --notruncate      do not cut lines at the terminal width
+  -W, --nowrap          (accepted; cells never wrap)
+  -h, --help            this help
+
+Columns: NS TYPE PATH NPROCS PID PPID COMMAND UID USER NETNSID (not
+known: always empty) NSFS PNS ONS (also PARENT, OWNER), and nsfd's NSID
+(64-bit id, Linux 6.18+) and HELD (proc, thread, fd, socket, mount, owner).`,
+  exec: `Usage: nsfd exec [options] [--] [CMD [ARG...]]
+
+Run CMD (default: $SHELL) in other namespaces, as nsenter does: those of
+process PID joined through a pidfd with one atomic setns, or namespaces
+named by a file. The exit code is CMD's (128+N if killed by signal N).
+
+Options:
+  -t, --target PID[:INODE]   the process whose namespaces to join (INODE:
+                             its pidfs inode, refused if it differs)
+  -a, --all                  all of its namespaces (ours are skipped)
+  -m, --mount[=FILE]  -u, --uts[=FILE]  -i, --ipc[=FILE]  -n, --net[=FILE]
+  -p, --pid[=FILE]    -C, --cgroup[=FILE]  -U, --user[=FILE]  -T, --time[=FILE]
+                             that namespace of PID, or the one FILE names
+                             (/run/netns/x, /proc/N/ns/net); short: -nFILE
+  -N, --net-socket FD        the network namespace of socket FD
+  -r, --root[=DIR]           root directory: the target's, or DIR
+  -w, --wd[=DIR]             working directory: the target's, or DIR
+  -W, --wdns DIR             working directory in the joined mount namespace
+  -S, --setuid UID|NAME|follow   -G, --setgid GID|NAME|follow
+      --preserve-credentials     keep our uid/gid in a joined user namespace
+                                 (else uid/gid 0 there, as nsenter)
+  -e, --env                  the target's environment
+  -c, --join-cgroup          into the target's cgroup
+  -F, --no-fork              accepted: CMD is always nsfd's child
+  -h, --help                 this help`,
+  unshare: `Usage: nsfd unshare [options] [--] [CMD [ARG...]]
+
+Run CMD (default: $SHELL) in new namespaces, as unshare does; CMD is a
+clone3 child born in them (pid 1 of a new pid namespace, as with -f).
+
+Options:
+  -m, --mount[=FILE]  -u, --uts[=FILE]  -i, --ipc[=FILE]  -n, --net[=FILE]
+  -p, --pid           -U, --user[=FILE]  -C, --cgroup[=FILE]  -T, --time[=FILE]
+                      a new namespace of that type; FILE: bind it there
+  -f, --fork                 accepted (always so)
+      --kill-child[=SIGKILL] kill CMD when nsfd dies
+      --mount-proc           mount a fresh /proc (implies -m)
+  -r, --map-root-user        map our uid/gid to 0 (implies -U)
+  -c, --map-current-user     map our uid/gid to themselves (implies -U)
+      --map-user=UID|NAME    --map-group=GID|NAME
+      --map-users=IN:OUT:N   --map-groups=IN:OUT:N
+      --propagation private|unchanged   (private, the default with -m,
+                             remounts /proc: the library makes / private
+                             only when it mounts /proc)
+      --setgroups allow|deny
+  -S, --setuid UID    -G, --setgid GID
+  -R, --root DIR      -w, --wd DIR
+  -h, --help                 this help`,
   translate: `Usage: nsfd translate PID [--from PID|PATH] [--to PID|PATH] [--tgid]
 
 Print PID, given as seen in one pid namespace, as seen in another. A

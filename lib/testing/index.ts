@@ -4,8 +4,9 @@
 // fd, child process, thread or mount behind.
 import * as fs from 'node:fs';
 
-import { startReaper } from '../core/reaper';
-import { Container, ContainerCreateOptions } from '../container';
+// The public API only (one copy of the library: the bundle of nsfd/testing
+// requires dist/index.js, scripts/bundle.ts).
+import { Container, ContainerCreateOptions, _startReaper as startReaper } from '../index';
 
 /**
  * A throwaway target: a Container in new namespaces (by default mnt, uts,

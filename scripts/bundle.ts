@@ -1,0 +1,101 @@
+// Part of build:ts, after tsc: replaces dist/index.js and dist/cli/*.js
+// with esbuild bundles, because start-up time is most of what a CLI call
+// costs and Node spends it per module file (resolve, read, compile): 72
+// files for `require('nsfd')` cost ~13 ms more than one (npm run bench --
+// startup). tsc still writes the typings; its per-module .js files are
+// removed afterwards, so the package holds one copy of the library (a
+// Pidfd of one copy is not a Pidfd of another). The test fixtures use
+// their own build of lib/ (dist-dev/lib/, tsconfig.dev.json).
+//   dist/index.js    the whole library, one file (require/import 'nsfd').
+//   dist/testing/index.js  nsfd/testing, taking the library from ../index.js.
+//   dist/cli/X.js    lib/cli/X.ts with the CLI modules it imports and
+//                    only the library code it uses (tree-shaken from
+//                    lib/index.ts). What main.ts requires (the commands,
+//                    the help texts) stays a separate file, loaded only
+//                    when used; each file has its own copy of args.ts, so
+//                    main tells a UsageError by name (isUsageError).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import * as esbuild from 'esbuild';
+
+// Compiled to dist-dev/scripts/: the repository is two levels up.
+const root = path.join(__dirname, '..', '..');
+const dist = path.join(root, 'dist');
+
+const common: esbuild.BuildOptions = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  // The addon's loader finds the package root itself (lib/sys/native.ts).
+  external: ['node-gyp-build'],
+  logLevel: 'warning',
+  // Maps with their sources inline: the package ships no lib/.
+  sourcemap: true,
+  sourcesContent: true,
+  // One tsconfig for tsc and esbuild: class field semantics match.
+  tsconfig: path.join(root, 'tsconfig.json'),
+};
+
+/** What main.ts requires stays a file of its own, loaded when used. */
+const mainsRequiresExternal: esbuild.Plugin = {
+  name: 'mains-requires-external',
+  setup(build) {
+    const main = path.join(root, 'lib', 'cli', 'main.ts');
+    build.onResolve({ filter: /^\.\/[^/]+$/ }, (args) => (args.importer === main && args.kind === 'require-call' ? { path: args.path, external: true } : undefined));
+  },
+};
+
+/** nsfd/testing uses the library's one copy: its imports of ../index stay a require of dist/index.js. */
+const libraryExternal: esbuild.Plugin = {
+  name: 'library-external',
+  setup(build) {
+    build.onResolve({ filter: /^\.\.\/index$/ }, (args) => (args.importer === path.join(root, 'lib', 'testing', 'index.ts') ? { path: '../index.js', external: true } : undefined));
+  },
+};
+
+/**
+ * `import * as fs from 'node:fs'` becomes __toESM(require("node:fs")),
+ * which copies every property of the builtin, per importing module (~1 ms
+ * of `nsfd exec`). A builtin's exports need no ES-module face unless
+ * `.default` is used: then it stays.
+ */
+function plainBuiltins(file: string): void {
+  const text = fs.readFileSync(file, 'utf8');
+  const out = text.replace(/var (\w+) = __toESM\(require\("(node:[\w/]+)"\)\);/g, (all: string, name: string, mod: string) =>
+    text.includes(`${name}.default`) ? all : `var ${name} = require("${mod}");`,
+  );
+  if (out !== text) fs.writeFileSync(file, out);
+}
+
+/** tsc's .js (and .js.map) files under dir, except those in `keep`. */
+function removeModules(dir: string, keep: ReadonlySet<string>): void {
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) removeModules(p, keep);
+    else if ((e.name.endsWith('.js') || e.name.endsWith('.js.map')) && !keep.has(p.replace(/\.map$/, ''))) fs.rmSync(p);
+  }
+}
+
+async function main(): Promise<void> {
+  const built: string[] = [];
+  await esbuild.build({ ...common, entryPoints: [path.join(root, 'lib', 'index.ts')], outfile: path.join(dist, 'index.js') });
+  built.push(path.join(dist, 'index.js'));
+  await esbuild.build({ ...common, entryPoints: [path.join(root, 'lib', 'testing', 'index.ts')], outfile: path.join(dist, 'testing', 'index.js'), plugins: [libraryExternal] });
+  built.push(path.join(dist, 'testing', 'index.js'));
+  const cliDir = path.join(root, 'lib', 'cli');
+  const entries = fs.readdirSync(cliDir).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')).map((f) => path.join(cliDir, f));
+  await esbuild.build({ ...common, entryPoints: entries, outdir: path.join(dist, 'cli'), plugins: [mainsRequiresExternal] });
+  for (const e of entries) built.push(path.join(dist, 'cli', `${path.basename(e, '.ts')}.js`));
+  for (const f of built) plainBuiltins(f);
+  removeModules(dist, new Set(built));
+  // nsfd/testing must not carry a copy of the library.
+  const testing = fs.readFileSync(path.join(dist, 'testing', 'index.js'), 'utf8');
+  if (/class Pidfd\b/.test(testing)) throw new Error('dist/testing/index.js bundled a copy of the library');
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
