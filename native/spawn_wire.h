@@ -38,7 +38,11 @@ namespace spawn {
   X(kKeyKillOnClose, "killOnClose")     \
   X(kKeyMountProc, "mountProc")         \
   X(kKeyNewSession, "newSession")       \
-  X(kKeyProcFd, "procFd")
+  X(kKeyProcFd, "procFd")               \
+  X(kKeyRootfsFd, "rootfsFd")           \
+  X(kKeyFsOps, "fsOps")                 \
+  X(kKeyFsStrs, "fsStrs")               \
+  X(kKeyExecFd, "execFd")
 
 #define NSFD_KEY_ENUM(id, name) id,
 enum SpecKey : int { NSFD_SPAWN_SPEC_KEYS(NSFD_KEY_ENUM) kSpecKeyCount };
@@ -72,6 +76,19 @@ enum Step : int32_t {
   kStepSignals,
   kStepExecve,
   kStepRoot,
+  // rootfs (pivot_root) set-up: detail is the index of the fs op (or -1)
+  kStepRootfs,
+  kStepFsResolve,
+  kStepFsFsopen,
+  kStepFsFsconfig,
+  kStepFsFsmount,
+  kStepFsOpenTree,
+  kStepFsSetattr,
+  kStepFsMove,
+  kStepFsMknod,
+  kStepFsSymlink,
+  kStepPivotRoot,
+  kStepUmountOld,
 };
 struct StepName {
   const char* step;
@@ -85,6 +102,30 @@ constexpr StepName kStepNames[] = {
     {"mount_proc", "mount"},    {"chdir", "chdir"},          {"setgroups", "setgroups"},
     {"setgid", "setresgid"},    {"setuid", "setresuid"},     {"prctl", "prctl"},
     {"sigaction", "rt_sigaction"}, {"execve", "execve"}, {"root", "fchdir"},
+    {"rootfs", "unshare"},      {"fs_op", "openat2"},        {"fs_op", "fsopen"},
+    {"fs_op", "fsconfig"},      {"fs_op", "fsmount"},        {"fs_op", "open_tree"},
+    {"fs_op", "mount_setattr"}, {"fs_op", "move_mount"},     {"fs_op", "mknodat"},
+    {"fs_op", "symlinkat"},     {"pivot_root", "pivot_root"}, {"pivot_root", "umount2"},
+};
+
+// The rootfs set-up the child runs between clone and exec, one op per
+// kFsOpInts ints: {kind, dest, src, fstype, optStart, optCount, attrs,
+// flags}; dest/src/fstype/opts index fsStrs (-1: none). Destinations are
+// relative to the new root, normalised in JS (no ".", "..", empty parts).
+constexpr int kFsOpInts = 8;
+enum FsOpKind : int32_t {
+  kFsOpMount = 1,    // fsopen(fstype) + fsconfig(opts: "k=v" or "k") + fsmount(attrs) onto dest
+  kFsOpBind = 2,     // open_tree(src) (+ mount_setattr(attrs)) onto dest
+  kFsOpMask = 3,     // dest, if it exists: a directory gets a read-only tmpfs, a file src (/dev/null)
+  kFsOpMknod = 4,    // mknod dest (attrs: mode, optStart: dev); EPERM: bind src instead
+  kFsOpSymlink = 5,  // symlink dest -> src
+  kFsOpRootRo = 6,   // the new root read-only (last, after mount points are made)
+};
+enum FsOpFlag : int32_t {
+  kFsRecursive = 1,  // AT_RECURSIVE for open_tree/mount_setattr
+  kFsOptional = 2,   // dest missing: skip the op (never create it)
+  kFsSrcInRoot = 4,  // src is resolved in the new root, not in ours
+  kFsFile = 8,       // dest is made as a file, not a directory
 };
 
 // What the child writes to the report pipe. Fixed size: a pipe write of

@@ -197,6 +197,17 @@ constexpr unsigned kFsmountCloexec = 0x00000001;
 constexpr unsigned kFsconfigSetFlag = 0;
 constexpr unsigned kFsconfigSetString = 1;
 constexpr unsigned kFsconfigCmdCreate = 6;
+constexpr unsigned kMoveMountTEmptyPath = 0x00000040;
+constexpr unsigned kAtRecursive = 0x8000;
+constexpr uint64_t kMountAttrRdonly = 0x1;
+// struct mount_attr (mount_setattr, 5.12)
+struct MountAttr {
+  uint64_t attr_set;
+  uint64_t attr_clr;
+  uint64_t propagation;
+  uint64_t userns_fd;
+};
+static_assert(sizeof(MountAttr) == 32);
 
 // ioctl to get the netns of a socket
 constexpr unsigned long kSiocgskns = 0x894C;

@@ -5,6 +5,7 @@ import type { OwnedFd } from '../core/owned-fd';
 import type { NsType } from '../core/ns-types';
 import type { Namespace } from '../namespace';
 import type { Pidfd } from '../pidfd';
+import type { MountSpec } from './rootfs';
 
 export interface IdMapEntry {
   /** First id inside the new user namespace. */
@@ -71,4 +72,31 @@ export interface SpawnOptions {
   mountProc?: boolean;
   /** setsid(): a new session and process group. */
   newSession?: boolean;
+  /**
+   * pivot_root into this directory (a path, or an OwnedFd of one): needs
+   * unshare "mnt" (the child makes the mount namespace itself, after
+   * entering the directory), not with `root` or `mountProc`. The directory
+   * is bind-mounted onto itself, the default mounts (below) and `mounts`
+   * are made in it, mount points created when missing (resolved inside it,
+   * symlinks refused), then pivot_root and the old root detached.
+   */
+  rootfs?: string | OwnedFd;
+  /** Mounts made in the rootfs after the default ones, in order (needs rootfs). */
+  mounts?: readonly MountSpec[];
+  /** The rootfs mount read-only, once its mount points are made (needs rootfs). */
+  readonlyRootfs?: boolean;
+  /**
+   * The default mounts of OCI runtimes (default true with rootfs): /proc
+   * (masked and read-only paths as runc's defaults), /dev as a tmpfs with
+   * null, zero, full, random, urandom, tty, /dev/pts, /dev/shm and the
+   * fd/stdin/stdout/stderr/ptmx symlinks, /sys read-only.
+   */
+  defaultMounts?: boolean;
+  /**
+   * Run this program (an OwnedFd of an executable, O_PATH is enough)
+   * with execveat(AT_EMPTY_PATH) instead of looking `file` up; `file` is
+   * then only argv[0]. It needs nothing from the child's root (a static
+   * binary). (nsfd's own init runs this way.)
+   */
+  executable?: OwnedFd;
 }

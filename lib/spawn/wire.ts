@@ -38,6 +38,13 @@ export interface SpawnSpec {
   newSession: boolean;
   /** Our procfs (core/procfs.ts): the child's id maps and our pid_for_children are opened under it. */
   procFd: number;
+  /** A directory fd to pivot_root into (spawn_child.cc EnterRootfs), or -1. */
+  rootfsFd: number;
+  /** The fs ops run there (spawn_wire.h: 8 ints per op) and the strings they index. */
+  fsOps: number[];
+  fsStrs: string[];
+  /** execveat(execFd, "", AT_EMPTY_PATH) instead of the paths, or -1. */
+  execFd: number;
 }
 
 // Every key of SpawnSpec, checked by the compiler both ways.
@@ -70,6 +77,10 @@ const SPEC_KEYS: { readonly [K in keyof SpawnSpec]-?: true } = {
   mountProc: true,
   newSession: true,
   procFd: true,
+  rootfsFd: true,
+  fsOps: true,
+  fsStrs: true,
+  execFd: true,
 };
 
 /** The keys this side sends, sorted. */
