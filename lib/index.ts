@@ -18,6 +18,6 @@ export type { NamespaceInfo, NamespaceTree, NamespaceTreeNode, NsSource, NsHolde
 export { socketIn, socketNamespace, openIn, readFileIn, writeFileIn, mkdirIn, mountIn, loopbackUp, openFlags } from './inside';
 export type { InTarget, PidfdHolder, SocketFamily, SocketType, SocketBind, SocketInOptions, OpenFlags, ReadFileInOptions, WriteFileInOptions, MkdirInOptions, MountOptions } from './inside';
 export { spawn, run, Subprocess } from './spawn';
-export type { SpawnOptions, RunOptions, RunResult, RunFailure, IdMapEntry, StdioName, StdioSlot } from './spawn';
+export type { SpawnOptions, RunOptions, RunResult, RunFailure, IdMapEntry, StdioName, StdioSlot, MountSpec } from './spawn';
 export { Container, DEFAULT_INIT, DEFAULT_UNSHARE } from './container';
 export type { ContainerCreateOptions, ContainerInfo } from './container';

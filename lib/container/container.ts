@@ -91,7 +91,7 @@ export class Container implements Disposable {
       throw err;
     }
     try {
-      await setUpInit(child.pidfd, plan);
+      await setUpInit(child, plan);
     } catch (err) {
       c.#closeWith(true);
       throw err;

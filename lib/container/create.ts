@@ -3,13 +3,16 @@
 import { loopbackUp, makePrivateIn, setHostnameIn } from '../inside';
 import type { Pidfd } from '../pidfd';
 import { Subprocess, spawn } from '../spawn';
-import { untilTrapped } from './init';
+import { letGo, openShippedInit, untilReady, untilTrapped } from './init';
 import { killAll } from './kill';
 import type { CreatePlan } from './options';
 
 /** Starts the init as planned: in its new namespaces, leading a session of its own. */
 export function spawnInit(plan: CreatePlan): Subprocess {
-  return spawn(plan.file, plan.args, plan.spawn);
+  if (plan.shipped === undefined) return spawn(plan.file, plan.args, plan.spawn);
+  // nsfd-init by fd: nothing of it needs to be in the container's root.
+  using exe = openShippedInit(plan.shipped.path);
+  return spawn(plan.file, plan.args, { ...plan.spawn, executable: exe });
 }
 
 /**
@@ -18,11 +21,18 @@ export function spawnInit(plan: CreatePlan): Subprocess {
  * propagation (spawn did it already when it mounted a fresh /proc),
  * hostname, lo up.
  */
-export async function setUpInit(init: Pidfd, plan: CreatePlan): Promise<void> {
+export async function setUpInit(child: Subprocess, plan: CreatePlan): Promise<void> {
+  const init = child.pidfd;
+  const ctl = plan.shipped === undefined ? undefined : child.stdio[plan.shipped.ctlSlot];
+  // nsfd-init says "ready" once its signals are set up; it starts the
+  // workload only on our "go", after hostname and lo.
+  if (ctl) await untilReady(ctl, init);
   if (plan.awaitTrap) await untilTrapped(init);
-  if (plan.unshare.has('mnt') && !plan.spawn.mountProc) makePrivateIn(init);
+  // (A rootfs is rslave already, made so before its mounts.)
+  if (plan.unshare.has('mnt') && !plan.spawn.mountProc && plan.spawn.rootfs === undefined) makePrivateIn(init);
   if (plan.hostname !== undefined) setHostnameIn(init, plan.hostname, plan.domainname);
   if (plan.unshare.has('net') && plan.loopback) loopbackUp(init);
+  if (ctl) letGo(ctl);
 }
 
 /** Undoes spawnInit() when no Container could be made of it. */

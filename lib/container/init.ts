@@ -1,25 +1,91 @@
-// The default init of a created container, and how create() knows it is
-// ready (its SIGTERM trap in place).
-import { procRead } from '../core/procfs';
+// The init of a created container: nsfd's own (native/init/nsfd-init.c,
+// executed from the host by fd), or the shell loop kept for when that
+// binary is missing, and how create() knows the init is ready.
+import * as fs from 'node:fs';
+import type * as net from 'node:net';
 import * as os from 'node:os';
+import * as path from 'node:path';
 
 import { E, NsError } from '../core/errors';
+import { OwnedFd } from '../core/owned-fd';
+import { procRead } from '../core/procfs';
 import type { Pidfd } from '../pidfd';
+import { AT_FDCWD, O_PATH } from '../sys/constants';
+import { addonDir, native } from '../sys/native';
 
 /**
- * The default init: a POSIX shell that exits on SIGTERM and otherwise waits
- * forever. While it waits, sh reaps every child it has, including orphans
- * the kernel reparents to it as pid 1, so zombies do not pile up. On SIGTERM
- * it ends its sleep first, so that without a pid namespace of its own it
- * leaves nothing behind either. Needs /bin/sh inside `root`; pass `init`
- * for a root without one.
+ * The fallback init, used only when nsfd-init is not found: a POSIX shell
+ * that exits on SIGTERM and otherwise waits forever, reaping what it is
+ * given. Needs /bin/sh inside the root.
  */
 export const DEFAULT_INIT: readonly string[] = ['/bin/sh', '-c', "trap 'kill $! 2>/dev/null; exit 0' TERM INT; while :; do sleep 2147483647 & wait $!; done"];
+
+let found: string | null | undefined;
+/**
+ * Where nsfd-init is: $NSFD_INIT_PATH, else beside the loaded addon
+ * (node-gyp builds it into build/Release with nsfd.node), else the
+ * package's build/Release. undefined when none is there.
+ */
+export function shippedInitPath(): string | undefined {
+  if (found === undefined) {
+    const candidates = [process.env.NSFD_INIT_PATH, path.join(addonDir(), 'nsfd-init'), path.join(__dirname, '..', '..', 'build', 'Release', 'nsfd-init')];
+    found = null;
+    for (const c of candidates) {
+      if (c === undefined || c === '') continue;
+      try {
+        fs.accessSync(c, fs.constants.X_OK);
+        found = c;
+        break;
+      } catch {
+        // next
+      }
+    }
+  }
+  return found ?? undefined;
+}
+
+/** nsfd-init opened O_PATH: the child execveat()s it, whatever its root. */
+export function openShippedInit(file: string): OwnedFd {
+  const fd = native.openat(AT_FDCWD, file, O_PATH, 0);
+  if (fd < 0) throw new NsError(fd, 'open', { path: file, hint: 'nsfd-init' });
+  return new OwnedFd(fd);
+}
+
+/** Waits for nsfd-init's "ready" byte on its control socket (see nsfd-init.c). */
+export function untilReady(sock: net.Socket, pidfd: Pidfd): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const fail = (): void => {
+      cleanup();
+      reject(new NsError(-E.ESRCH, 'Container.create', { pid: pidfd.pid, hint: 'the init exited before it was ready' }));
+    };
+    const onData = (): void => {
+      cleanup();
+      sock.pause();
+      resolve();
+    };
+    const cleanup = (): void => {
+      sock.off('data', onData);
+      sock.off('end', fail);
+      sock.off('close', fail);
+      sock.off('error', fail);
+    };
+    sock.on('data', onData);
+    sock.once('end', fail);
+    sock.once('close', fail);
+    sock.once('error', fail);
+  });
+}
+
+/** Lets nsfd-init go on (start the workload) and drops our end of its socket. */
+export function letGo(sock: net.Socket): void {
+  sock.end('G');
+  sock.once('finish', () => sock.destroy());
+}
 
 /** SIGTERM's bit in the SigCgt mask of /proc/PID/status (signal n is bit n-1). */
 const SIGTERM_BIT = 1n << BigInt(os.constants.signals.SIGTERM - 1);
 
-/** Waits until the default init has its SIGTERM trap installed (SigCgt in /proc/PID/status). */
+/** Waits until the fallback init has its SIGTERM trap installed (SigCgt in /proc/PID/status). */
 export async function untilTrapped(pidfd: Pidfd): Promise<void> {
   const deadline = Date.now() + 10000;
   for (let i = 0; ; i++) {

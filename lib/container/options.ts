@@ -3,8 +3,8 @@
 import { invalidArg, invalidValue } from '../core/errors';
 import { NsType, checkNsTypes } from '../core/ns-types';
 import type { OwnedFd } from '../core/owned-fd';
-import type { IdMapEntry, SpawnOptions } from '../spawn';
-import { DEFAULT_INIT } from './init';
+import type { IdMapEntry, MountSpec, SpawnOptions, StdioSlot } from '../spawn';
+import { DEFAULT_INIT, shippedInitPath } from './init';
 
 /** What Container.create makes by default (plus "user" when unprivileged or given id maps). */
 export const DEFAULT_UNSHARE: readonly NsType[] = ['mnt', 'uts', 'ipc', 'pid', 'net', 'cgroup'];
@@ -25,8 +25,28 @@ export interface ContainerCreateOptions {
   uid?: number;
   gid?: number;
   setgroups?: 'allow' | 'deny';
-  /** Directory the init (and c.spawn) chroot()s into. */
+  /** Directory the init (and c.spawn) chroot()s into (not with rootfs). */
   root?: string;
+  /**
+   * The container's root filesystem, entered by pivot_root (never chroot):
+   * a directory path or an OwnedFd of one. Gets the default mounts of OCI
+   * runtimes (/proc with masked and read-only paths, a tmpfs /dev with the
+   * standard devices, /dev/pts, /dev/shm, /sys read-only), then `mounts`.
+   * Missing mount points are made; a directory holding one static binary
+   * is enough. c.spawn() and c.run() join its mount namespace and so land
+   * in it. Needs "mnt" in unshare.
+   */
+  rootfs?: string | OwnedFd;
+  /** The rootfs read-only (its mount points made first). */
+  readonlyRootfs?: boolean;
+  /** More mounts in the rootfs, OCI-style: {type: "bind"|"tmpfs"|..., source?, destination, options?: ["ro", "nosuid", "size=1m", ...]}. */
+  mounts?: readonly MountSpec[];
+  /**
+   * The workload: run under nsfd's init (which forwards signals to it and
+   * exits with its status: see c.exited), or as pid 1 itself with
+   * `init: false`. Without it the init just waits until closed.
+   */
+  command?: readonly string[];
   /** sethostname() inside (needs "uts"). */
   hostname?: string;
   domainname?: string;
@@ -40,8 +60,14 @@ export interface ContainerCreateOptions {
    * namespace). Default true.
    */
   killOnClose?: boolean;
-  /** The init program and its args (default DEFAULT_INIT). */
-  init?: readonly string[];
+  /**
+   * The init. Default: nsfd-init, a static program shipped with the addon
+   * and executed from the host by fd (so the rootfs needs nothing), pid 1
+   * that reaps orphans and forwards signals to `command`; when that binary
+   * is missing, DEFAULT_INIT (needs /bin/sh). `false`: `command` is pid 1
+   * itself. An array: that program is the init (no `command` then).
+   */
+  init?: false | readonly string[];
   env?: Readonly<Record<string, string | undefined>>;
   /** A fresh /proc (default: when both pid and mnt are new). */
   mountProc?: boolean;
@@ -66,8 +92,10 @@ export interface CreatePlan {
   readonly root: string | undefined;
   /** For cgroup.kill on close (only when the cgroup was given as a path). */
   readonly cgroupPath: string | undefined;
-  /** The default init: wait for its SIGTERM trap before using it. */
+  /** The fallback init: wait for its SIGTERM trap before using it. */
   readonly awaitTrap: boolean;
+  /** nsfd-init: its path (opened and executed by fd) and its control socket's stdio slot. */
+  readonly shipped: { readonly path: string; readonly ctlSlot: number } | undefined;
   readonly hostname: string | undefined;
   readonly domainname: string | undefined;
   readonly loopback: boolean;
@@ -81,23 +109,56 @@ export function planCreate(options: ContainerCreateOptions): CreatePlan {
   if (options.uidMap !== undefined || options.gidMap !== undefined || (!privileged && options.unshare === undefined)) unshare.add('user');
   const killOnClose = options.killOnClose ?? true;
   if (typeof killOnClose !== 'boolean') throw invalidArg('options.killOnClose', 'a boolean', killOnClose);
-  const init = options.init ?? DEFAULT_INIT;
-  if (!Array.isArray(init) || init.length === 0 || init.some((a) => typeof a !== 'string')) {
-    throw invalidArg('options.init', 'a non-empty array of strings', init);
+  const command = options.command;
+  if (command !== undefined && (!Array.isArray(command) || command.length === 0 || command.some((a) => typeof a !== 'string'))) {
+    throw invalidArg('options.command', 'a non-empty array of strings', command);
   }
   if (options.hostname !== undefined && !unshare.has('uts')) {
     throw invalidValue('options.hostname', 'needs a new uts namespace (it would rename the host)', options.hostname);
   }
-  const [file, ...args] = init as [string, ...string[]];
+  const spawnOpts = initSpawnOptions(options, unshare, killOnClose);
+  let argv: readonly string[];
+  let shipped: CreatePlan['shipped'];
+  let awaitTrap = false;
+  if (options.init === false) {
+    if (command === undefined) throw invalidValue('options.init', 'false needs options.command (the process to run as pid 1)', false);
+    argv = command;
+  } else if (options.init !== undefined) {
+    const init = options.init;
+    if (!Array.isArray(init) || init.length === 0 || init.some((a) => typeof a !== 'string')) {
+      throw invalidArg('options.init', 'false or a non-empty array of strings', init);
+    }
+    if (command !== undefined) throw invalidValue('options.command', 'not with an init of your own (give it its arguments)', command);
+    argv = init;
+  } else {
+    const initPath = shippedInitPath();
+    if (initPath === undefined) {
+      if (command !== undefined) throw invalidValue('options.command', 'needs nsfd-init, which was not found (build it: npm run build:native)', command);
+      argv = DEFAULT_INIT;
+      awaitTrap = true;
+    } else {
+      // Its control socket goes in the first slot after the caller's stdio.
+      const base = spawnOpts.stdio ?? 'ignore';
+      const slots: StdioSlot[] = typeof base === 'string' ? [base, base, base] : Array.from(base as readonly StdioSlot[]);
+      while (slots.length < 3) slots.push(undefined);
+      const ctlSlot = slots.length;
+      slots.push('pipe');
+      spawnOpts.stdio = slots;
+      shipped = { path: initPath, ctlSlot };
+      argv = ['nsfd-init', '-r', String(ctlSlot), '--', ...(command ?? [])];
+    }
+  }
+  const [file, ...args] = argv as [string, ...string[]];
   return {
     file,
     args,
-    spawn: initSpawnOptions(options, unshare, killOnClose),
+    spawn: spawnOpts,
     unshare,
     killOnClose,
     root: options.root,
     cgroupPath: typeof options.cgroup === 'string' ? options.cgroup : undefined,
-    awaitTrap: options.init === undefined,
+    awaitTrap,
+    shipped,
     hostname: options.hostname,
     domainname: options.domainname,
     loopback: options.loopback !== false,
@@ -125,6 +186,13 @@ function initSpawnOptions(options: ContainerCreateOptions, unshare: ReadonlySet<
   if (options.gid !== undefined) spawnOpts.gid = options.gid;
   if (options.setgroups !== undefined) spawnOpts.setgroups = options.setgroups;
   if (options.root !== undefined) spawnOpts.root = options.root;
+  if (options.rootfs !== undefined) {
+    spawnOpts.rootfs = options.rootfs;
+    spawnOpts.mountProc = false;  // the rootfs's default mounts have /proc
+    if (options.mountProc === true) throw invalidValue('options.mountProc', 'not with rootfs (its default mounts include /proc)', true);
+  }
+  if (options.readonlyRootfs !== undefined) spawnOpts.readonlyRootfs = options.readonlyRootfs;
+  if (options.mounts !== undefined) spawnOpts.mounts = options.mounts;
   if (options.cgroup !== undefined) spawnOpts.cgroup = options.cgroup;
   if (options.env !== undefined) spawnOpts.env = options.env;
   return spawnOpts;

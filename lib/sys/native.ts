@@ -138,3 +138,12 @@ function load(): NativeBinding {
 }
 
 export const native: NativeBinding = load();
+
+/** The directory the addon was loaded from: nsfd-init is built beside it. */
+export function addonDir(): string {
+  const override = process.env.NSFD_NATIVE_PATH;
+  if (override) return path.dirname(path.resolve(override));
+  const require = createRequire(__filename);
+  const nodeGypBuild = require('node-gyp-build') as { path(dir: string): string };
+  return path.dirname(nodeGypBuild.path(path.join(__dirname, '..', '..')));
+}
