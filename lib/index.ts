@@ -17,7 +17,7 @@ export { listNamespaces, namespaceTree, buildNamespaceTree } from './list';
 export type { NamespaceInfo, NamespaceTree, NamespaceTreeNode, NsSource, NsHolder, NsThread, NsForeignMount, ListOptions } from './list';
 export { socketIn, socketNamespace, openIn, readFileIn, writeFileIn, mkdirIn, mountIn, loopbackUp, openFlags } from './inside';
 export type { InTarget, PidfdHolder, SocketFamily, SocketType, SocketBind, SocketInOptions, OpenFlags, ReadFileInOptions, WriteFileInOptions, MkdirInOptions, MountOptions } from './inside';
-export { spawn, run, Subprocess } from './spawn';
+export { spawn, run, Subprocess, MASKED_PATHS, READONLY_PATHS } from './spawn';
 export type { SpawnOptions, RunOptions, RunResult, RunFailure, IdMapEntry, StdioName, StdioSlot, MountSpec } from './spawn';
 export { Container, DEFAULT_INIT, DEFAULT_UNSHARE } from './container';
 export type { ContainerCreateOptions, ContainerInfo } from './container';

@@ -130,6 +130,7 @@ export function planCreate(options: ContainerCreateOptions): CreatePlan {
     }
     if (command !== undefined) throw invalidValue('options.command', 'not with an init of your own (give it its arguments)', command);
     argv = init;
+    awaitTrap = init === DEFAULT_INIT;  // its trap, as for the fallback
   } else {
     const initPath = shippedInitPath();
     if (initPath === undefined) {
