@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Container, MASKED_PATHS, NsError, OwnedFd } from '../lib/index';
 import { AT_FDCWD, O_DIRECTORY, O_PATH } from '../lib/sys/constants';
 import { native } from '../lib/sys/native';
-import { fdCount, needsRoot, until } from './helpers';
+import { fdCount, needsRoot, sleep } from './helpers';
 
 const BUSYBOX = '/usr/bin/busybox';
 const haveBusybox = fs.existsSync(BUSYBOX) && spawnSync('ldd', [BUSYBOX]).status !== 0;
@@ -76,6 +76,12 @@ afterAll(() => {
 });
 
 const env = { PATH: '/bin' };
+/** Polls an async condition (helpers' until() takes a synchronous one). */
+const until = async (fn: () => Promise<boolean>, what: string): Promise<void> => {
+  for (const deadline = Date.now() + 10000; !(await fn()); await sleep(10)) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+  }
+};
 const sh = async (c: Container, script: string) => {
   const r = await c.run('/bin/busybox', ['sh', '-c', script], { env });
   return r;
@@ -85,7 +91,9 @@ const parseMountinfo = (text: string) => {
   const lines = text.trim().split('\n').map((l) => l.split(' '));
   return { points: lines.map((f) => f[4] as string), rootOfSlash: lines.find((f) => f[4] === '/')?.[3], options: new Map(lines.map((f) => [f[4] as string, f[5] as string])) };
 };
-const EXPECTED_POINTS = new Set(['/', '/proc', '/dev', '/dev/pts', '/dev/shm', '/sys', ...MASKED_PATHS, '/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger']);
+const EXPECTED_POINTS = new Set(['/', '/proc', '/dev', '/dev/pts', '/dev/shm', '/sys', ...MASKED_PATHS, '/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger',
+  // Bind-mounted from the host where mknod is refused (in a user namespace).
+  ...['null', 'zero', 'full', 'random', 'urandom', 'tty'].map((d) => `/dev/${d}`)]);
 
 describe.runIf(haveBusybox)('a rootfs entered by pivot_root', () => {
   it('/ is the rootfs and no host mount is visible; the marker and c.run() see it', async () => {
@@ -181,7 +189,8 @@ describe.runIf(haveBusybox)('a rootfs entered by pivot_root', () => {
     const fds = fdCount();
     await expect(Container.create({ rootfs, mounts: [{ type: 'tmpfs', destination: `/evil/${probe}` }] })).rejects.toMatchObject({ code: 'ELOOP', step: 'fs_op' });
     expect(fs.existsSync(path.join('/tmp', probe))).toBe(false);
-    expect(fdCount()).toBe(fds);
+    // (<=: a socket of an earlier test may close meanwhile.)
+    expect(fdCount()).toBeLessThanOrEqual(fds);
   });
 
   it('bad options are typed errors before anything starts', async () => {
@@ -228,7 +237,7 @@ describe.runIf(haveBusybox)('nsfd-init', () => {
       const r = await sh(c, 'sleep 0.2 & echo $!');
       const orphan = Number(r.stdout.trim());
       expect(orphan).toBeGreaterThan(1);
-      await until(async () => (await sh(c, `cat /proc/${orphan}/stat 2>/dev/null || echo gone`)).stdout.trim() === 'gone' || undefined, 'the orphan reaped');
+      await until(async () => (await sh(c, `cat /proc/${orphan}/stat 2>/dev/null || echo gone`)).stdout.trim() === 'gone', 'the orphan reaped');
       expect((await sh(c, 'cat /proc/[0-9]*/stat')).stdout.split('\n').filter((l) => / Z /.test(l))).toEqual([]);
     } finally {
       c.close();
@@ -236,9 +245,9 @@ describe.runIf(haveBusybox)('nsfd-init', () => {
   });
 
   it('runs command, forwards SIGTERM to it and exits with its status', async () => {
-    const c = await Container.create({ rootfs, command: ['/bin/busybox', 'sh', '-c', 'trap "exit 42" TERM; touch /dev/shm/up; while :; do sleep 0.02; done'], env });
+    const c = await Container.create({ rootfs, command: ['/bin/busybox', 'sh', '-c', 'trap "exit 42" TERM; touch /dev/shm/up; sleep 1000 & wait $!'], env });
     try {
-      await until(async () => (await sh(c, 'ls /dev/shm/up')).code === 0 || undefined, 'the workload running');
+      await until(async () => (await sh(c, 'ls /dev/shm/up')).code === 0, 'the workload running');
       c.kill('SIGTERM');
       expect(await c.exited).toEqual({ code: 42, signal: null });
     } finally {
