@@ -276,6 +276,20 @@ describe.runIf(haveBusybox)('nsfd-init', () => {
   });
 });
 
+describe.runIf(haveBusybox)('nsfd run (CLI, on dist/)', () => {
+  it('runs CMD in the rootfs with hostname and a read-only bind; its exit status is ours', () => {
+    const bin = path.join(__dirname, '..', 'bin', 'nsfd.js');
+    const r = spawnSync(process.execPath, [bin, 'run', '--rootfs', bare, '--hostname', 'clibox', '--bind', `${dir}:/host:ro`, '--', '/busybox', 'sh', '-c', '/busybox hostname; /busybox ls /host; /busybox touch /host/x; exit 3'], { encoding: 'utf8', timeout: 20000 });
+    expect(r.stdout.split('\n')[0]).toBe('clibox');
+    expect(r.stdout).toContain('bare\n');
+    expect(r.stderr).toMatch(/Read-only/);
+    expect(r.status).toBe(3);
+    const u = spawnSync(process.execPath, [bin, 'run', '--', '/busybox'], { encoding: 'utf8', timeout: 20000 });
+    expect(u.status).toBe(2);
+    expect(u.stderr).toMatch(/--rootfs is required/);
+  });
+});
+
 // runc as the reference (as root: its rootless mode needs another config).
 needsRoot('runc run as root').describe.runIf(haveBusybox && runcPath !== undefined)('side by side with runc on the same rootfs', () => {
   const script = 'cat /proc/self/mountinfo; echo ---; ls -a /dev; echo ---; /bin/escape 2>&1 || echo no-escape-program';

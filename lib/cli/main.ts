@@ -4,6 +4,7 @@
 //   nsfd translate PID --from PID|PATH --to PID|PATH
 //   nsfd features [--json]
 //   nsfd demo
+//   nsfd run --rootfs DIR [--hostname H] [--bind SRC:DST[:ro]] [--ro] -- CMD...
 // Errors print one line ("nsfd: ...") and exit 1; bad usage prints the
 // usage and exits 2. bin/nsfd.js calls cli(). A command's module is loaded
 // only when it runs, the help texts only when printed, and the library only
@@ -17,6 +18,7 @@ import type * as Exec from './exec';
 import type * as ExecArgs from './exec-args';
 import type * as Features from './features';
 import type * as Ls from './ls';
+import type * as RunCmd from './run';
 import { oneLine, out } from './output';
 import type * as Translate from './translate';
 import type * as Usage from './usage';
@@ -29,6 +31,7 @@ const COMMANDS = {
   translate: (): Run => (require('./translate') as typeof Translate).cmdTranslate,
   features: (): Run => (require('./features') as typeof Features).cmdFeatures,
   demo: (): Run => (require('./demo') as typeof Demo).cmdDemo,
+  run: (): Run => (require('./run') as typeof RunCmd).cmdRun,
 };
 type Command = keyof typeof COMMANDS;
 

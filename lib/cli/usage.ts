@@ -14,6 +14,7 @@ Commands:
   translate   translate a pid between pid namespaces
   features    what this kernel supports
   demo        a guided tour: sandbox, attach, spawn, socket, file, list
+  run         run a command in a new container (pivot_root into a rootfs)
 
 Run 'nsfd <command> --help' for a command's options.`,
   ls: `Usage: nsfd ls [options]
@@ -76,6 +77,20 @@ namespaces).
 
 Options:
   -h, --help         this help`,
+  run: `Usage: nsfd run --rootfs DIR [options] -- CMD [ARG...]
+
+Run CMD in a new container: new mount, uts, ipc, pid, net and cgroup
+namespaces (and user, unprivileged), DIR as its root by pivot_root, /proc
+(with runc's masked and read-only paths), a minimal /dev, /sys read-only,
+nsfd-init as pid 1 forwarding signals. The exit status is CMD's (128+N when
+signal N ended it).
+
+Options:
+  --rootfs DIR         the root filesystem (a directory)
+  --hostname NAME      the container's hostname
+  --bind SRC:DST[:ro]  bind-mount host path SRC on DST inside (repeatable)
+  --ro                 the root filesystem read-only
+  -h, --help           this help`,
 } as const;
 
 export type UsageName = keyof typeof USAGE;
