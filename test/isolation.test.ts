@@ -9,14 +9,23 @@ import * as path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { Container, MASKED_PATHS, NsError, OwnedFd } from '../lib/index';
+import { Container, MASKED_PATHS, NsError, OwnedFd, spawn } from '../lib/index';
 import { AT_FDCWD, O_DIRECTORY, O_PATH } from '../lib/sys/constants';
 import { native } from '../lib/sys/native';
-import { fdCount, needsRoot, sleep } from './helpers';
+import { fdCount, needsRoot, rootless, sleep } from './helpers';
 
 const BUSYBOX = '/usr/bin/busybox';
 const haveBusybox = fs.existsSync(BUSYBOX) && spawnSync('ldd', [BUSYBOX]).status !== 0;
 const haveCc = spawnSync('cc', ['--version']).status === 0;
+// nsfd-init: built by node-gyp beside the addon, and carried inside it
+// (init_memfd); an addon built without it (sanitize.sh) and no file beside
+// means create() falls back to the sh init.
+const haveEmbeddedInit = (() => {
+  const fd = native.init_memfd();
+  if (fd >= 0) native.close(fd);
+  return fd >= 0;
+})();
+const haveInit = haveEmbeddedInit || fs.existsSync(path.join(__dirname, '..', 'build', 'Release', 'nsfd-init'));
 const runcPath = ['/usr/sbin/runc', '/usr/bin/runc'].find((p) => fs.existsSync(p));
 
 /** The /dev nsfd (and runc) make: the six devices, pts, shm, the symlinks. */
@@ -95,7 +104,7 @@ const EXPECTED_POINTS = new Set(['/', '/proc', '/dev', '/dev/pts', '/dev/shm', '
   // Bind-mounted from the host where mknod is refused (in a user namespace).
   ...['null', 'zero', 'full', 'random', 'urandom', 'tty'].map((d) => `/dev/${d}`)]);
 
-describe.runIf(haveBusybox)('a rootfs entered by pivot_root', () => {
+describe.runIf(haveBusybox && haveInit)('a rootfs entered by pivot_root', () => {
   it('/ is the rootfs and no host mount is visible; the marker and c.run() see it', async () => {
     const c = await Container.create({ rootfs, hostname: 'iso' });
     try {
@@ -219,12 +228,13 @@ describe.runIf(haveBusybox)('a rootfs entered by pivot_root', () => {
   });
 });
 
-describe.runIf(haveBusybox)('nsfd-init', () => {
+if (!haveInit) it.skip('nsfd-init [skipped: build/Release/nsfd-init is not built: npm run build:native]', () => {});
+describe.runIf(haveBusybox && haveInit)('nsfd-init', () => {
   it('is pid 1 on a rootfs with one static binary and no /bin/sh', async () => {
     const c = await Container.create({ rootfs: bare });
     try {
-      const r = await c.run('/busybox', ['sh', '-c', '/busybox cat /proc/1/comm; /busybox ls /; /busybox ls /dev | /busybox wc -l'], { env: {} });
-      expect(r.stdout).toBe(`nsfd-init\nbusybox\ndev\nproc\nsys\n${DEV.length}\n`);
+      const r = await c.run('/busybox', ['sh', '-c', '/busybox tr "\\0" " " < /proc/1/cmdline; echo; /busybox ls /; /busybox ls /dev | /busybox wc -l'], { env: {} });
+      expect(r.stdout).toBe(`nsfd-init -r 3 -- \nbusybox\ndev\nproc\nsys\n${DEV.length}\n`);
     } finally {
       c.close();
     }
@@ -266,6 +276,15 @@ describe.runIf(haveBusybox)('nsfd-init', () => {
     e.close();
   });
 
+  it.runIf(haveEmbeddedInit)('the copy the addon carries runs by fd too (a sealed memfd), as spawn()\'s executable', async () => {
+    const fd = native.init_memfd();
+    expect(fd).toBeGreaterThanOrEqual(0);
+    using exe = new OwnedFd(fd);
+    const child = spawn('nsfd-init', ['--', '/busybox', 'sh', '-c', 'exit 5'], rootless({ unshare: ['mnt', 'pid'], rootfs: bare, executable: exe, stdio: 'ignore' }));
+    expect(await child.exited).toEqual({ code: 5, signal: null });
+    child.close();
+  });
+
   it('init: false runs command as pid 1', async () => {
     const c = await Container.create({ rootfs: bare, init: false, command: ['/busybox', 'sleep', '30'] });
     try {
@@ -276,7 +295,7 @@ describe.runIf(haveBusybox)('nsfd-init', () => {
   });
 });
 
-describe.runIf(haveBusybox)('nsfd run (CLI, on dist/)', () => {
+describe.runIf(haveBusybox && haveInit)('nsfd run (CLI, on dist/)', () => {
   it('runs CMD in the rootfs with hostname and a read-only bind; its exit status is ours', () => {
     const bin = path.join(__dirname, '..', 'bin', 'nsfd.js');
     const r = spawnSync(process.execPath, [bin, 'run', '--rootfs', bare, '--hostname', 'clibox', '--bind', `${dir}:/host:ro`, '--', '/busybox', 'sh', '-c', '/busybox hostname; /busybox ls /host; /busybox touch /host/x; exit 3'], { encoding: 'utf8', timeout: 20000 });
@@ -291,7 +310,7 @@ describe.runIf(haveBusybox)('nsfd run (CLI, on dist/)', () => {
 });
 
 // runc as the reference (as root: its rootless mode needs another config).
-needsRoot('runc run as root').describe.runIf(haveBusybox && runcPath !== undefined)('side by side with runc on the same rootfs', () => {
+needsRoot('runc run as root').describe.runIf(haveBusybox && haveInit && runcPath !== undefined)('side by side with runc on the same rootfs', () => {
   const script = 'cat /proc/self/mountinfo; echo ---; ls -a /dev; echo ---; /bin/escape 2>&1 || echo no-escape-program';
   const runc = (): string => {
     const bundle = path.join(dir, 'bundle');

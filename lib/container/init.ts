@@ -22,13 +22,15 @@ export const DEFAULT_INIT: readonly string[] = ['/bin/sh', '-c', "trap 'kill $! 
 
 let found: string | null | undefined;
 /**
- * Where nsfd-init is: $NSFD_INIT_PATH, else beside the loaded addon
- * (node-gyp builds it into build/Release with nsfd.node), else the
- * package's build/Release. undefined when none is there.
+ * Where nsfd-init is on disk: $NSFD_INIT_PATH, else beside the loaded
+ * addon (node-gyp builds it into build/Release with nsfd.node), else the
+ * package's build/Release. undefined when none is there (a prebuilt
+ * package: then the addon's embedded copy is used, see shippedInit()).
  */
 export function shippedInitPath(): string | undefined {
   if (found === undefined) {
-    const candidates = [process.env.NSFD_INIT_PATH, path.join(addonDir(), 'nsfd-init'), path.join(__dirname, '..', '..', 'build', 'Release', 'nsfd-init')];
+    const override = process.env.NSFD_INIT_PATH;
+    const candidates = [override ? path.resolve(override) : undefined, path.join(addonDir(), 'nsfd-init'), path.join(__dirname, '..', '..', 'build', 'Release', 'nsfd-init')];
     found = null;
     for (const c of candidates) {
       if (c === undefined || c === '') continue;
@@ -44,10 +46,36 @@ export function shippedInitPath(): string | undefined {
   return found ?? undefined;
 }
 
-/** nsfd-init opened O_PATH: the child execveat()s it, whatever its root. */
-export function openShippedInit(file: string): OwnedFd {
-  const fd = native.openat(AT_FDCWD, file, O_PATH, 0);
-  if (fd < 0) throw new NsError(fd, 'open', { path: file, hint: 'nsfd-init' });
+let embedded: OwnedFd | null | undefined;
+/**
+ * The copy of nsfd-init the addon carries (native/initblob.cc), in a sealed
+ * memfd made once per process; null when this build carries none.
+ */
+function embeddedInit(): OwnedFd | null {
+  if (embedded === undefined) {
+    const fd = native.init_memfd();
+    embedded = fd >= 0 ? new OwnedFd(fd) : null;
+  }
+  return embedded;
+}
+
+/** Where nsfd-init comes from: a file, else the addon's own copy; undefined: neither. */
+export function shippedInit(): string | undefined {
+  return shippedInitPath() ?? (embeddedInit() !== null ? 'embedded' : undefined);
+}
+
+/**
+ * nsfd-init as an fd the child execveat()s, whatever its root: the file
+ * opened O_PATH, or a dup of the embedded memfd. Ours to close.
+ */
+export function openShippedInit(where: string): OwnedFd {
+  if (where === 'embedded') {
+    const memfd = embeddedInit();
+    if (memfd === null) throw new NsError(-E.ENOENT, 'memfd_create', { hint: 'this addon carries no nsfd-init' });
+    return memfd.dup();
+  }
+  const fd = native.openat(AT_FDCWD, where, O_PATH, 0);
+  if (fd < 0) throw new NsError(fd, 'open', { path: where, hint: 'nsfd-init' });
   return new OwnedFd(fd);
 }
 

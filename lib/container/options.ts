@@ -4,7 +4,7 @@ import { invalidArg, invalidValue } from '../core/errors';
 import { NsType, checkNsTypes } from '../core/ns-types';
 import type { OwnedFd } from '../core/owned-fd';
 import type { IdMapEntry, MountSpec, SpawnOptions, StdioSlot } from '../spawn';
-import { DEFAULT_INIT, shippedInitPath } from './init';
+import { DEFAULT_INIT, shippedInit } from './init';
 
 /** What Container.create makes by default (plus "user" when unprivileged or given id maps). */
 export const DEFAULT_UNSHARE: readonly NsType[] = ['mnt', 'uts', 'ipc', 'pid', 'net', 'cgroup'];
@@ -94,7 +94,7 @@ export interface CreatePlan {
   readonly cgroupPath: string | undefined;
   /** The fallback init: wait for its SIGTERM trap before using it. */
   readonly awaitTrap: boolean;
-  /** nsfd-init: its path (opened and executed by fd) and its control socket's stdio slot. */
+  /** nsfd-init: its path or 'embedded' (opened and executed by fd), and its control socket's stdio slot. */
   readonly shipped: { readonly path: string; readonly ctlSlot: number } | undefined;
   readonly hostname: string | undefined;
   readonly domainname: string | undefined;
@@ -132,7 +132,7 @@ export function planCreate(options: ContainerCreateOptions): CreatePlan {
     argv = init;
     awaitTrap = init === DEFAULT_INIT;  // its trap, as for the fallback
   } else {
-    const initPath = shippedInitPath();
+    const initPath = shippedInit();
     if (initPath === undefined) {
       if (command !== undefined) throw invalidValue('options.command', 'needs nsfd-init, which was not found (build it: npm run build:native)', command);
       argv = DEFAULT_INIT;

@@ -29,6 +29,8 @@ export interface RawWaitid {
 export interface NativeBinding {
   close(fd: number): number;
   dup_cloexec(fd: number): number;
+  /** A sealed memfd holding the nsfd-init the addon carries, or -errno (-ENOENT: none). */
+  init_memfd(): number;
   fcntl_getfd(fd: number): number;
   fcntl_getfl(fd: number): number;
   /** fcntl(F_SETFL): 0 or -errno. */
