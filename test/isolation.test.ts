@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Container, MASKED_PATHS, NsError, OwnedFd, spawn } from '../lib/index';
 import { AT_FDCWD, O_DIRECTORY, O_PATH } from '../lib/sys/constants';
+import { prepare } from '../lib/spawn/plan';
 import { native } from '../lib/sys/native';
 import { fdCount, needsRoot, rootless, sleep } from './helpers';
 
@@ -213,6 +214,23 @@ describe.runIf(haveBusybox && haveInit)('a rootfs entered by pivot_root', () => 
     await expect(Container.create({ rootfs, mounts: [{ type: 'nosuchfs', destination: '/x' }] })).rejects.toBeInstanceOf(NsError);
     // (<=: a socket of an earlier test may close meanwhile.)
     expect(fdCount()).toBeLessThanOrEqual(fds);
+  });
+
+  it('the addon refuses fs ops that index outside their strings (no child is started)', () => {
+    const prep = prepare('/bin/busybox', ['true'], rootless({ unshare: ['mnt', 'pid'], rootfs, stdio: 'ignore' }));
+    try {
+      const good = prep.spec.fsOps;
+      expect(good.length % 8).toBe(0);
+      const bad = (ops: number[], strs = prep.spec.fsStrs) => () => native.spawn_clone3({ ...prep.spec, fsOps: ops, fsStrs: strs });
+      expect(bad([1, 99, -1, 0, 0, 0, 0, 0])).toThrow(/bad fsOps/); // dest out of range
+      expect(bad([1, 0, -1, -1, 0, 0, 0, 0])).toThrow(/bad fsOps/); // a mount without a type
+      expect(bad([1, 0, -1, 0, 0, 1000, 0, 0])).toThrow(/bad fsOps/); // options past the end
+      expect(bad([7, 0, 0, 0, 0, 0, 0, 0])).toThrow(/bad fsOps/); // no such op
+      expect(bad([1, 0, -1, 0])).toThrow(/bad fsOps/); // not a whole op
+      expect(() => native.spawn_clone3({ ...prep.spec, rootfsFd: -1 })).toThrow(/fsOps without rootfsFd/);
+    } finally {
+      for (const fd of prep.temp) native.close(fd);
+    }
   });
 
   it('an OwnedFd rootfs works like its path', async () => {
