@@ -94,6 +94,8 @@ struct Spec {
   bool has_root, has_cwd, setgroups_deny, share_vm, two_stage, mount_proc, new_session, kill_on_close;
   int clone_flags, cgroup_fd, join_pidfd, join_flags, unshare_after, uid, gid, parent_pid_fd, root_fd;
   int rootfs_fd, exec_fd;
+  std::string hostname, domainname;
+  bool has_hostname, has_domainname, loopback_up;
   std::vector<int32_t> fs_ops;
   std::vector<std::string> fs_strs;
   int proc_fd;  // our procfs (lib/core/procfs.ts): the maps and pid_for_children are opened under it
@@ -277,7 +279,9 @@ bool ReadSpec(const Napi::CallbackInfo& info, Napi::Object obj, Spec* s) {
          rd.Bool(kKeyKillOnClose, &s->kill_on_close) && rd.Int(kKeyParentPidFd, -1, &s->parent_pid_fd) &&
          rd.Int(kKeyRootFd, -1, &s->root_fd, -1, INT32_MAX) && rd.Int(kKeyProcFd, -1, &s->proc_fd, -1, INT32_MAX) &&
          rd.Int(kKeyRootfsFd, -1, &s->rootfs_fd, -1, INT32_MAX) && rd.Int(kKeyExecFd, -1, &s->exec_fd, -1, INT32_MAX) &&
-         rd.Ints(kKeyFsOps, &s->fs_ops, INT32_MIN, INT32_MAX) && rd.Strs(kKeyFsStrs, &s->fs_strs) && FsOpsValid(info, *s) && rd.Keys();
+         rd.Ints(kKeyFsOps, &s->fs_ops, INT32_MIN, INT32_MAX) && rd.Strs(kKeyFsStrs, &s->fs_strs) && FsOpsValid(info, *s) &&
+         rd.Str(kKeyHostname, &s->hostname, &s->has_hostname) && rd.Str(kKeyDomainname, &s->domainname, &s->has_domainname) &&
+         rd.Bool(kKeyLoopbackUp, &s->loopback_up) && rd.Keys();
 }
 
 // --- 2. build argv, env and the Plan ---------------------------------------
@@ -350,6 +354,9 @@ void BuildPlan(Spec& s, PlanBuffers* b, Plan* p) {
   p->nfs_ops = static_cast<int>(s.fs_ops.size() / kFsOpInts);
   p->fs_strs = b->fs_strs.data();
   p->exec_fd = s.exec_fd;
+  p->hostname = s.has_hostname ? s.hostname.c_str() : nullptr;
+  p->domainname = s.has_domainname ? s.domainname.c_str() : nullptr;
+  p->loopback_up = s.loopback_up;
   p->parent_pidfd = -1;
   p->go_fd = -1;
 }

@@ -10,7 +10,10 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -529,6 +532,41 @@ NSFD_CHILD void EnterRootfs(const Plan* p, int rep) {
   Sys(SYS_close, root);
 }
 
+// 2b. Host name and lo, before the workload can see them (and before the
+// credentials change: both need CAP_SYS_ADMIN / CAP_NET_ADMIN there).
+NSFD_CHILD long Strlen(const char* s) {
+  long n = 0;
+  while (s[n] != 0) n++;
+  return n;
+}
+NSFD_CHILD void SetUts(const Plan* p, int rep) {
+  long r;
+  if (p->hostname != nullptr) {
+    r = Sys(SYS_sethostname, reinterpret_cast<long>(p->hostname), Strlen(p->hostname));
+    if (r < 0) Die(rep, kStepHostname, r);
+  }
+  if (p->domainname != nullptr) {
+    r = Sys(SYS_setdomainname, reinterpret_cast<long>(p->domainname), Strlen(p->domainname));
+    if (r < 0) Die(rep, kStepDomainname, r);
+  }
+  if (p->loopback_up) {
+    long s = Sys(SYS_socket, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) Die(rep, kStepLoopback, s);
+    struct ifreq ifr;
+    volatile char* z = reinterpret_cast<volatile char*>(&ifr);  // no memset: no libc
+    for (size_t k = 0; k < sizeof ifr; k++) z[k] = 0;
+    ifr.ifr_name[0] = 'l';
+    ifr.ifr_name[1] = 'o';
+    r = Sys(SYS_ioctl, s, kSiocgifflags, reinterpret_cast<long>(&ifr));
+    if (r >= 0) {
+      ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | kIffUp);
+      r = Sys(SYS_ioctl, s, kSiocsifflags, reinterpret_cast<long>(&ifr));
+    }
+    Sys(SYS_close, s);
+    if (r < 0) Die(rep, kStepLoopback, r);
+  }
+}
+
 // 3. Credentials: groups, then gid, then uid (after setuid we may no longer change the others).
 NSFD_CHILD void SetCredentials(const Plan* p, int rep) {
   long r;
@@ -603,6 +641,7 @@ NSFD_CHILD int FinalStage(void* arg) {
     if (r < 0) Die(rep, kStepSetsid, r);
   }
   EnterFilesystem(p, rep, chroot_to);
+  SetUts(p, rep);
   SetCredentials(p, rep);
 
   // 4. Death signal last: a credential change clears it. Then check that

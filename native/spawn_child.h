@@ -49,6 +49,9 @@ struct Plan {
   const int32_t* fs_ops;  // kFsOpInts ints per op (spawn_wire.h)
   int nfs_ops;
   char* const* fs_strs;
+  const char* hostname;    // nullptr: unchanged (sethostname in the new uts namespace)
+  const char* domainname;  // nullptr: unchanged
+  bool loopback_up;        // lo up in the new net namespace
   int exec_fd;  // >= 0: execveat(exec_fd, "", AT_EMPTY_PATH) instead of the paths
 
   int uid, gid;  // -1: unchanged

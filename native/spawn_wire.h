@@ -42,7 +42,10 @@ namespace spawn {
   X(kKeyRootfsFd, "rootfsFd")           \
   X(kKeyFsOps, "fsOps")                 \
   X(kKeyFsStrs, "fsStrs")               \
-  X(kKeyExecFd, "execFd")
+  X(kKeyExecFd, "execFd")               \
+  X(kKeyHostname, "hostname")           \
+  X(kKeyDomainname, "domainname")       \
+  X(kKeyLoopbackUp, "loopbackUp")
 
 #define NSFD_KEY_ENUM(id, name) id,
 enum SpecKey : int { NSFD_SPAWN_SPEC_KEYS(NSFD_KEY_ENUM) kSpecKeyCount };
@@ -89,6 +92,9 @@ enum Step : int32_t {
   kStepFsSymlink,
   kStepPivotRoot,
   kStepUmountOld,
+  kStepHostname,
+  kStepDomainname,
+  kStepLoopback,
 };
 struct StepName {
   const char* step;
@@ -106,6 +112,7 @@ constexpr StepName kStepNames[] = {
     {"fs_op", "fsconfig"},      {"fs_op", "fsmount"},        {"fs_op", "open_tree"},
     {"fs_op", "mount_setattr"}, {"fs_op", "move_mount"},     {"fs_op", "mknodat"},
     {"fs_op", "symlinkat"},     {"pivot_root", "pivot_root"}, {"pivot_root", "umount2"},
+    {"hostname", "sethostname"}, {"domainname", "setdomainname"}, {"loopback", "ioctl"},
 };
 
 // The rootfs set-up the child runs between clone and exec, one op per

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { Container, MASKED_PATHS, NsError, OwnedFd, spawn } from '../lib/index';
+import { Container, MASKED_PATHS, NsError, OwnedFd, run, spawn } from '../lib/index';
 import { AT_FDCWD, O_DIRECTORY, O_PATH } from '../lib/sys/constants';
 import { prepare } from '../lib/spawn/plan';
 import { native } from '../lib/sys/native';
@@ -303,10 +303,28 @@ describe.runIf(haveBusybox && haveInit)('nsfd-init', () => {
     child.close();
   });
 
+  it('hostname and lo are set by the child before exec: init: false sees them from its first instruction', async () => {
+    const c = await Container.create({ rootfs: bare, init: false, hostname: 'early', command: ['/busybox', 'sh', '-c', '/busybox hostname > /dev/shm/h; /busybox cat /sys/class/net/lo/flags >> /dev/shm/h; exec /busybox sleep 30'] });
+    try {
+      let out = '';
+      await until(async () => (out = (await c.run('/busybox', ['cat', '/dev/shm/h'])).stdout).split('\n').length > 2, 'the workload\'s report');
+      const [name, flags] = out.split('\n');
+      expect(name).toBe('early');
+      expect(Number(flags) & 1).toBe(1); // IFF_UP
+    } finally {
+      c.close();
+    }
+    const r = await run('/busybox', ['hostname'], rootless({ unshare: ['uts', 'mnt'], rootfs: bare, hostname: 'spawned', stdio: 'pipe' }));
+    expect(r.stdout).toBe('spawned\n');
+    expect(() => spawn('/busybox', [], { hostname: 'x' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(() => spawn('/busybox', [], rootless({ unshare: ['uts'], hostname: 'x'.repeat(65) }))).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(() => spawn('/busybox', [], rootless({ unshare: ['uts'], loopback: true }))).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+  });
+
   it('init: false runs command as pid 1', async () => {
     const c = await Container.create({ rootfs: bare, init: false, command: ['/busybox', 'sleep', '30'] });
     try {
-      expect((await c.run('/busybox', ['cat', '/proc/1/cmdline'])).stdout).toBe('/busybox\0sleep\x0030\0');
+      expect(await c.run('/busybox', ['cat', '/proc/1/cmdline'])).toMatchObject({ code: 0, stderr: '', stdout: '/busybox\0sleep\x0030\0' });
     } finally {
       c.close();
     }

@@ -1,6 +1,6 @@
 // Starting a created container's init and readying it: the steps of
 // Container.create around the making of the Container itself.
-import { loopbackUp, makePrivateIn, setHostnameIn } from '../inside';
+import { makePrivateIn } from '../inside';
 import type { Pidfd } from '../pidfd';
 import { Subprocess, spawn } from '../spawn';
 import { letGo, openShippedInit, untilReady, untilTrapped } from './init';
@@ -16,22 +16,21 @@ export function spawnInit(plan: CreatePlan): Subprocess {
 }
 
 /**
- * Readies a started init: waits for the default init's SIGTERM trap (so
- * that a SIGTERM right after create() meets it), then private mount
- * propagation (spawn did it already when it mounted a fresh /proc),
- * hostname, lo up.
+ * Readies a started init: waits until it is ready (nsfd-init's byte, or
+ * the sh init's SIGTERM trap, so that a SIGTERM right after create() meets
+ * it), then private mount propagation (spawn did it already when it
+ * mounted a fresh /proc or a rootfs), then lets nsfd-init start `command`.
  */
 export async function setUpInit(child: Subprocess, plan: CreatePlan): Promise<void> {
   const init = child.pidfd;
   const ctl = plan.shipped === undefined ? undefined : child.stdio[plan.shipped.ctlSlot];
   // nsfd-init says "ready" once its signals are set up; it starts the
-  // workload only on our "go", after hostname and lo.
+  // workload only on our "go", after the set-up below. (Hostname and lo
+  // were set by the spawned child itself, before exec.)
   if (ctl) await untilReady(ctl, init);
   if (plan.awaitTrap) await untilTrapped(init);
   // (A rootfs is rslave already, made so before its mounts.)
   if (plan.unshare.has('mnt') && !plan.spawn.mountProc && plan.spawn.rootfs === undefined) makePrivateIn(init);
-  if (plan.hostname !== undefined) setHostnameIn(init, plan.hostname, plan.domainname);
-  if (plan.unshare.has('net') && plan.loopback) loopbackUp(init);
   if (ctl) letGo(ctl);
 }
 

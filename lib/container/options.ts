@@ -96,9 +96,6 @@ export interface CreatePlan {
   readonly awaitTrap: boolean;
   /** nsfd-init: its path or 'embedded' (opened and executed by fd), and its control socket's stdio slot. */
   readonly shipped: { readonly path: string; readonly ctlSlot: number } | undefined;
-  readonly hostname: string | undefined;
-  readonly domainname: string | undefined;
-  readonly loopback: boolean;
 }
 
 /** Checks create options (throwing before anything is started) and plans the init. */
@@ -160,9 +157,6 @@ export function planCreate(options: ContainerCreateOptions): CreatePlan {
     cgroupPath: typeof options.cgroup === 'string' ? options.cgroup : undefined,
     awaitTrap,
     shipped,
-    hostname: options.hostname,
-    domainname: options.domainname,
-    loopback: options.loopback !== false,
   };
 }
 
@@ -193,6 +187,10 @@ function initSpawnOptions(options: ContainerCreateOptions, unshare: ReadonlySet<
     if (options.mountProc === true) throw invalidValue('options.mountProc', 'not with rootfs (its default mounts include /proc)', true);
   }
   if (options.readonlyRootfs !== undefined) spawnOpts.readonlyRootfs = options.readonlyRootfs;
+  // Set by the child itself, before the init runs (so before `command`, with init: false too).
+  if (options.hostname !== undefined) spawnOpts.hostname = options.hostname;
+  if (options.domainname !== undefined) spawnOpts.domainname = options.domainname;
+  if (unshare.has('net') && options.loopback !== false) spawnOpts.loopback = true;
   if (options.mounts !== undefined) spawnOpts.mounts = options.mounts;
   if (options.cgroup !== undefined) spawnOpts.cgroup = options.cgroup;
   if (options.env !== undefined) spawnOpts.env = options.env;

@@ -92,6 +92,12 @@ export interface SpawnOptions {
    * fd/stdin/stdout/stderr/ptmx symlinks, /sys read-only.
    */
   defaultMounts?: boolean;
+  /** sethostname() in the child before exec (needs unshare "uts"). */
+  hostname?: string;
+  /** setdomainname() in the child before exec (needs unshare "uts"). */
+  domainname?: string;
+  /** Bring lo up in the child's new network namespace before exec (needs unshare "net"). */
+  loopback?: boolean;
   /**
    * Run this program (an OwnedFd of an executable, O_PATH is enough)
    * with execveat(AT_EMPTY_PATH) instead of looking `file` up; `file` is

@@ -6,7 +6,7 @@ import { E, NsError, invalidArg, invalidValue } from '../core/errors';
 import { OwnedFd } from '../core/owned-fd';
 import { CLONE_FLAG, NsType, checkNsTypes } from '../core/ns-types';
 import { privilegedEverywhere } from '../core/proc';
-import { AT_FDCWD, CGROUP2_SUPER_MAGIC, O_DIRECTORY, O_PATH, O_RDONLY } from '../sys/constants';
+import { AT_FDCWD, CGROUP2_SUPER_MAGIC, O_DIRECTORY, O_PATH, O_RDONLY, UTS_NAME_MAX } from '../sys/constants';
 import { native } from '../sys/native';
 import { procRootFd } from '../inside';
 import { ownProcfs } from '../core/procfs';
@@ -195,6 +195,21 @@ function openRoot(root: Pidfd | OwnedFd, prep: Prepared): number {
   return root.fd;
 }
 
+/** hostname, domainname and lo, set in the child: only in namespaces it makes. */
+function checkUts(options: SpawnOptions, unshare: NsType[]): Pick<SpawnSpec, 'hostname' | 'domainname' | 'loopbackUp'> {
+  const names = { hostname: options.hostname, domainname: options.domainname };
+  for (const [k, v] of Object.entries(names)) {
+    if (v === undefined) continue;
+    if (typeof v !== 'string' || v.includes('\0') || Buffer.byteLength(v) > UTS_NAME_MAX || (k === 'hostname' && v === '')) {
+      throw invalidValue(`options.${k}`, `must be a string of ${k === 'hostname' ? 1 : 0} to ${UTS_NAME_MAX} bytes`, v);
+    }
+    if (!unshare.includes('uts')) throw invalidValue(`options.${k}`, 'needs a new uts namespace (unshare: ["uts", ...]); it would rename the host', v);
+  }
+  const loopbackUp = checkBool(options.loopback, 'options.loopback');
+  if (loopbackUp && !unshare.includes('net')) throw invalidValue('options.loopback', 'needs a new network namespace (unshare: ["net", ...])', true);
+  return { hostname: names.hostname, domainname: names.domainname, loopbackUp };
+}
+
 /** options.rootfs as a directory fd (a path is opened O_PATH into opened.temp). */
 function openRootfs(rootfs: string | OwnedFd, prep: Prepared): number {
   if (rootfs instanceof OwnedFd) {
@@ -265,6 +280,7 @@ export function prepare(file: string, args: readonly string[], options: SpawnOpt
       fsOps: rootfs?.fsOps ?? [],
       fsStrs: rootfs?.fsStrs ?? [],
       execFd: -1,
+      ...checkUts(options, unshare),
     },
     temp: [],
     pipes: [],

@@ -45,6 +45,10 @@ export interface SpawnSpec {
   fsStrs: string[];
   /** execveat(execFd, "", AT_EMPTY_PATH) instead of the paths, or -1. */
   execFd: number;
+  /** sethostname/setdomainname in the child (undefined: unchanged), and lo up. */
+  hostname: string | undefined;
+  domainname: string | undefined;
+  loopbackUp: boolean;
 }
 
 // Every key of SpawnSpec, checked by the compiler both ways.
@@ -81,6 +85,9 @@ const SPEC_KEYS: { readonly [K in keyof SpawnSpec]-?: true } = {
   fsOps: true,
   fsStrs: true,
   execFd: true,
+  hostname: true,
+  domainname: true,
+  loopbackUp: true,
 };
 
 /** The keys this side sends, sorted. */
