@@ -95,7 +95,7 @@ struct Spec {
   int clone_flags, cgroup_fd, join_pidfd, join_flags, unshare_after, uid, gid, parent_pid_fd, root_fd;
   int rootfs_fd, exec_fd;
   std::string hostname, domainname;
-  bool has_hostname, has_domainname, loopback_up;
+  bool has_hostname, has_domainname, loopback_up, block_signals;
   std::vector<int32_t> fs_ops;
   std::vector<std::string> fs_strs;
   int proc_fd;  // our procfs (lib/core/procfs.ts): the maps and pid_for_children are opened under it
@@ -281,7 +281,7 @@ bool ReadSpec(const Napi::CallbackInfo& info, Napi::Object obj, Spec* s) {
          rd.Int(kKeyRootfsFd, -1, &s->rootfs_fd, -1, INT32_MAX) && rd.Int(kKeyExecFd, -1, &s->exec_fd, -1, INT32_MAX) &&
          rd.Ints(kKeyFsOps, &s->fs_ops, INT32_MIN, INT32_MAX) && rd.Strs(kKeyFsStrs, &s->fs_strs) && FsOpsValid(info, *s) &&
          rd.Str(kKeyHostname, &s->hostname, &s->has_hostname) && rd.Str(kKeyDomainname, &s->domainname, &s->has_domainname) &&
-         rd.Bool(kKeyLoopbackUp, &s->loopback_up) && rd.Keys();
+         rd.Bool(kKeyLoopbackUp, &s->loopback_up) && rd.Bool(kKeyBlockSignals, &s->block_signals) && rd.Keys();
 }
 
 // --- 2. build argv, env and the Plan ---------------------------------------
@@ -357,6 +357,7 @@ void BuildPlan(Spec& s, PlanBuffers* b, Plan* p) {
   p->hostname = s.has_hostname ? s.hostname.c_str() : nullptr;
   p->domainname = s.has_domainname ? s.domainname.c_str() : nullptr;
   p->loopback_up = s.loopback_up;
+  p->block_signals = s.block_signals;
   p->parent_pidfd = -1;
   p->go_fd = -1;
 }

@@ -191,6 +191,7 @@ struct KSigaction {
 };
 const KSigaction kDefaultAction = {nullptr, 0, nullptr, 0};
 const uint64_t kNoSignals = 0;
+const uint64_t kAllSignals = ~0ULL;
 
 // 1. Fds. Copy every source above the highest slot first, so a source
 // sitting in another's slot is not overwritten; then place the copies.
@@ -588,13 +589,15 @@ NSFD_CHILD void SetCredentials(const Plan* p, int rep) {
 
 // 5. Signals: CLONE_CLEAR_SIGHAND reset handlers but kept "ignored"
 // (Node ignores SIGPIPE); reset those as libuv does, then unblock all.
-NSFD_CHILD void ResetSignals(int rep) {
+NSFD_CHILD void ResetSignals(const Plan* p, int rep) {
   for (int sig = 1; sig < 32; sig++) {
     if (sig == SIGKILL || sig == SIGSTOP) continue;
     long r = Sys(SYS_rt_sigaction, sig, reinterpret_cast<long>(&kDefaultAction), 0, 8);
     if (r < 0) Die(rep, kStepSignals, r, sig);
   }
-  Sys(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&kNoSignals), 0, 8);
+  // Or all blocked, for an init: a signal sent before it takes them is
+  // then queued, not lost (pid 1 drops a signal it has no handler for).
+  Sys(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(p->block_signals ? &kAllSignals : &kNoSignals), 0, 8);
 }
 
 // 6. execve, each candidate in turn like execvp: keep looking past
@@ -651,7 +654,7 @@ NSFD_CHILD int FinalStage(void* arg) {
     if (r < 0) Die(rep, kStepPrctl, r);
     if (ParentGone(parent_pidfd)) Sys(SYS_exit_group, 127);
   }
-  ResetSignals(rep);
+  ResetSignals(p, rep);
   Exec(p, rep, exec_fd);
 }
 

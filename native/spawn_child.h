@@ -52,6 +52,7 @@ struct Plan {
   const char* hostname;    // nullptr: unchanged (sethostname in the new uts namespace)
   const char* domainname;  // nullptr: unchanged
   bool loopback_up;        // lo up in the new net namespace
+  bool block_signals;      // exec with every signal blocked (an init that takes them with sigwaitinfo)
   int exec_fd;  // >= 0: execveat(exec_fd, "", AT_EMPTY_PATH) instead of the paths
 
   int uid, gid;  // -1: unchanged

@@ -45,7 +45,8 @@ namespace spawn {
   X(kKeyExecFd, "execFd")               \
   X(kKeyHostname, "hostname")           \
   X(kKeyDomainname, "domainname")       \
-  X(kKeyLoopbackUp, "loopbackUp")
+  X(kKeyLoopbackUp, "loopbackUp")       \
+  X(kKeyBlockSignals, "blockSignals")
 
 #define NSFD_KEY_ENUM(id, name) id,
 enum SpecKey : int { NSFD_SPAWN_SPEC_KEYS(NSFD_KEY_ENUM) kSpecKeyCount };

@@ -13,7 +13,7 @@ import { Container, MASKED_PATHS, NsError, OwnedFd, run, spawn } from '../lib/in
 import { AT_FDCWD, O_DIRECTORY, O_PATH } from '../lib/sys/constants';
 import { prepare } from '../lib/spawn/plan';
 import { native } from '../lib/sys/native';
-import { fdCount, needsRoot, rootless, sleep } from './helpers';
+import { fdCount, isRoot, needsRoot, rootless, sleep } from './helpers';
 
 const BUSYBOX = '/usr/bin/busybox';
 const haveBusybox = fs.existsSync(BUSYBOX) && spawnSync('ldd', [BUSYBOX]).status !== 0;
@@ -252,7 +252,7 @@ describe.runIf(haveBusybox && haveInit)('nsfd-init', () => {
     const c = await Container.create({ rootfs: bare });
     try {
       const r = await c.run('/busybox', ['sh', '-c', '/busybox tr "\\0" " " < /proc/1/cmdline; echo; /busybox ls /; /busybox ls /dev | /busybox wc -l'], { env: {} });
-      expect(r.stdout).toBe(`nsfd-init -r 3 -- \nbusybox\ndev\nproc\nsys\n${DEV.length}\n`);
+      expect(r.stdout).toBe(`nsfd-init -- \nbusybox\ndev\nproc\nsys\n${DEV.length}\n`);
     } finally {
       c.close();
     }
@@ -319,6 +319,19 @@ describe.runIf(haveBusybox && haveInit)('nsfd-init', () => {
     expect(() => spawn('/busybox', [], { hostname: 'x' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
     expect(() => spawn('/busybox', [], rootless({ unshare: ['uts'], hostname: 'x'.repeat(65) }))).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
     expect(() => spawn('/busybox', [], rootless({ unshare: ['uts'], loopback: true }))).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+  });
+
+  it('waits for create()\'s "go" when a mount namespace is left to make private (no /proc, no rootfs)', async () => {
+    const c = await Container.create({ unshare: isRoot ? ['mnt', 'uts'] : ['user', 'mnt', 'uts'], command: ['sleep', '30'] });
+    try {
+      const argv = fs.readFileSync(`/proc/${c.pid}/cmdline`, 'latin1').split('\0');
+      expect(argv.slice(0, 4)).toEqual(['nsfd-init', '-r', '3', '--']);
+      // By the time sleep runs, the mount namespace is private (no shared: peers).
+      await until(async () => (await sleep(5), fs.readFileSync(`/proc/${c.pid}/task/${c.pid}/children`, 'latin1').trim() !== ''), 'the workload');
+      expect(fs.readFileSync(`/proc/${c.pid}/mountinfo`, 'latin1')).not.toMatch(/ shared:/);
+    } finally {
+      c.close();
+    }
   });
 
   it('init: false runs command as pid 1', async () => {

@@ -23,7 +23,7 @@ export function spawnInit(plan: CreatePlan): Subprocess {
  */
 export async function setUpInit(child: Subprocess, plan: CreatePlan): Promise<void> {
   const init = child.pidfd;
-  const ctl = plan.shipped === undefined ? undefined : child.stdio[plan.shipped.ctlSlot];
+  const ctl = plan.shipped?.ctlSlot === undefined ? undefined : child.stdio[plan.shipped.ctlSlot];
   // nsfd-init says "ready" once its signals are set up; it starts the
   // workload only on our "go", after the set-up below. (Hostname and lo
   // were set by the spawned child itself, before exec.)

@@ -95,7 +95,7 @@ export interface CreatePlan {
   /** The fallback init: wait for its SIGTERM trap before using it. */
   readonly awaitTrap: boolean;
   /** nsfd-init: its path or 'embedded' (opened and executed by fd), and its control socket's stdio slot. */
-  readonly shipped: { readonly path: string; readonly ctlSlot: number } | undefined;
+  readonly shipped: { readonly path: string; readonly ctlSlot: number | undefined } | undefined;
 }
 
 /** Checks create options (throwing before anything is started) and plans the init. */
@@ -135,15 +135,24 @@ export function planCreate(options: ContainerCreateOptions): CreatePlan {
       argv = DEFAULT_INIT;
       awaitTrap = true;
     } else {
-      // Its control socket goes in the first slot after the caller's stdio.
-      const base = spawnOpts.stdio ?? 'ignore';
-      const slots: StdioSlot[] = typeof base === 'string' ? [base, base, base] : Array.from(base as readonly StdioSlot[]);
-      while (slots.length < 3) slots.push(undefined);
-      const ctlSlot = slots.length;
-      slots.push('pipe');
-      spawnOpts.stdio = slots;
+      // It starts with every signal blocked: one sent right after create()
+      // waits for it. Hostname and lo are set before it runs. Only a mount
+      // namespace still to be made private (no /proc, no rootfs mounted
+      // by spawn) must be done before `command` starts: then it waits for
+      // our "go" on a control socket, in the first slot after the stdio.
+      spawnOpts.blockSignals = true;
+      const needsGo = unshare.has('mnt') && spawnOpts.mountProc !== true && spawnOpts.rootfs === undefined;
+      let ctlSlot: number | undefined;
+      if (needsGo) {
+        const base = spawnOpts.stdio ?? 'ignore';
+        const slots: StdioSlot[] = typeof base === 'string' ? [base, base, base] : Array.from(base as readonly StdioSlot[]);
+        while (slots.length < 3) slots.push(undefined);
+        ctlSlot = slots.length;
+        slots.push('pipe');
+        spawnOpts.stdio = slots;
+      }
       shipped = { path: initPath, ctlSlot };
-      argv = ['nsfd-init', '-r', String(ctlSlot), '--', ...(command ?? [])];
+      argv = ['nsfd-init', ...(ctlSlot === undefined ? [] : ['-r', String(ctlSlot)]), '--', ...(command ?? [])];
     }
   }
   const [file, ...args] = argv as [string, ...string[]];

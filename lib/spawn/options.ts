@@ -99,6 +99,13 @@ export interface SpawnOptions {
   /** Bring lo up in the child's new network namespace before exec (needs unshare "net"). */
   loopback?: boolean;
   /**
+   * Exec with every signal blocked (default: none blocked), for an init
+   * that takes them with sigwaitinfo or a signalfd: a signal sent before
+   * it gets there waits instead of being dropped (pid 1 of a pid namespace
+   * drops signals it has no handler for).
+   */
+  blockSignals?: boolean;
+  /**
    * Run this program (an OwnedFd of an executable, O_PATH is enough)
    * with execveat(AT_EMPTY_PATH) instead of looking `file` up; `file` is
    * then only argv[0]. It needs nothing from the child's root (a static

@@ -281,6 +281,7 @@ export function prepare(file: string, args: readonly string[], options: SpawnOpt
       fsStrs: rootfs?.fsStrs ?? [],
       execFd: -1,
       ...checkUts(options, unshare),
+      blockSignals: checkBool(options.blockSignals, 'options.blockSignals'),
     },
     temp: [],
     pipes: [],

@@ -49,6 +49,8 @@ export interface SpawnSpec {
   hostname: string | undefined;
   domainname: string | undefined;
   loopbackUp: boolean;
+  /** Exec with every signal blocked. */
+  blockSignals: boolean;
 }
 
 // Every key of SpawnSpec, checked by the compiler both ways.
@@ -88,6 +90,7 @@ const SPEC_KEYS: { readonly [K in keyof SpawnSpec]-?: true } = {
   hostname: true,
   domainname: true,
   loopbackUp: true,
+  blockSignals: true,
 };
 
 /** The keys this side sends, sorted. */
