@@ -3,7 +3,7 @@
 import { makePrivateIn } from '../inside';
 import type { Pidfd } from '../pidfd';
 import { Subprocess, spawn } from '../spawn';
-import { letGo, openShippedInit, untilReady, untilTrapped } from './init';
+import { letGo, openShippedInit, untilTrapped } from './init';
 import { killAll } from './kill';
 import type { CreatePlan } from './options';
 
@@ -16,21 +16,19 @@ export function spawnInit(plan: CreatePlan): Subprocess {
 }
 
 /**
- * Readies a started init: waits until it is ready (nsfd-init's byte, or
- * the sh init's SIGTERM trap, so that a SIGTERM right after create() meets
- * it), then private mount propagation (spawn did it already when it
- * mounted a fresh /proc or a rootfs), then lets nsfd-init start `command`.
+ * Readies a started init (the Container holds its namespaces by now): for
+ * the sh init, waits for its SIGTERM trap (so that a SIGTERM right after
+ * create() meets it; nsfd-init starts with its signals blocked); private
+ * mount propagation (spawn did it already when it mounted a fresh /proc
+ * or a rootfs); then lets nsfd-init start `command`.
  */
 export async function setUpInit(child: Subprocess, plan: CreatePlan): Promise<void> {
   const init = child.pidfd;
-  const ctl = plan.shipped?.ctlSlot === undefined ? undefined : child.stdio[plan.shipped.ctlSlot];
-  // nsfd-init says "ready" once its signals are set up; it starts the
-  // workload only on our "go", after the set-up below. (Hostname and lo
-  // were set by the spawned child itself, before exec.)
-  if (ctl) await untilReady(ctl, init);
   if (plan.awaitTrap) await untilTrapped(init);
-  // (A rootfs is rslave already, made so before its mounts.)
+  // (A rootfs is rslave already, made so before its mounts; a fresh /proc
+  // came with private propagation.)
   if (plan.unshare.has('mnt') && !plan.spawn.mountProc && plan.spawn.rootfs === undefined) makePrivateIn(init);
+  const ctl = plan.shipped?.ctlSlot === undefined ? undefined : child.stdio[plan.shipped.ctlSlot];
   if (ctl) letGo(ctl);
 }
 

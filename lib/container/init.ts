@@ -79,31 +79,6 @@ export function openShippedInit(where: string): OwnedFd {
   return new OwnedFd(fd);
 }
 
-/** Waits for nsfd-init's "ready" byte on its control socket (see nsfd-init.c). */
-export function untilReady(sock: net.Socket, pidfd: Pidfd): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const fail = (): void => {
-      cleanup();
-      reject(new NsError(-E.ESRCH, 'Container.create', { pid: pidfd.pid, hint: 'the init exited before it was ready' }));
-    };
-    const onData = (): void => {
-      cleanup();
-      sock.pause();
-      resolve();
-    };
-    const cleanup = (): void => {
-      sock.off('data', onData);
-      sock.off('end', fail);
-      sock.off('close', fail);
-      sock.off('error', fail);
-    };
-    sock.on('data', onData);
-    sock.once('end', fail);
-    sock.once('close', fail);
-    sock.once('error', fail);
-  });
-}
-
 /** Lets nsfd-init go on (start the workload) and drops our end of its socket. */
 export function letGo(sock: net.Socket): void {
   sock.end('G');

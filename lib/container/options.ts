@@ -136,12 +136,13 @@ export function planCreate(options: ContainerCreateOptions): CreatePlan {
       awaitTrap = true;
     } else {
       // It starts with every signal blocked: one sent right after create()
-      // waits for it. Hostname and lo are set before it runs. Only a mount
-      // namespace still to be made private (no /proc, no rootfs mounted
-      // by spawn) must be done before `command` starts: then it waits for
-      // our "go" on a control socket, in the first slot after the stdio.
+      // waits for it. Hostname and lo are set before it runs. It starts
+      // `command` only on our "go" (a byte on a control socket in the first
+      // slot after the stdio), written once we hold its namespaces (a short
+      // command would otherwise be gone, init and all, before we read them)
+      // and its mount namespace is private (when spawn did not do it).
       spawnOpts.blockSignals = true;
-      const needsGo = unshare.has('mnt') && spawnOpts.mountProc !== true && spawnOpts.rootfs === undefined;
+      const needsGo = command !== undefined || (unshare.has('mnt') && spawnOpts.mountProc !== true && spawnOpts.rootfs === undefined);
       let ctlSlot: number | undefined;
       if (needsGo) {
         const base = spawnOpts.stdio ?? 'ignore';

@@ -4,11 +4,11 @@
 //
 //   nsfd-init [-r FD] [-- PROGRAM ARGS...]
 //
-// -r FD: a socket to nsfd: once its signals are set up, init writes "R"
-// (ready: a signal sent from now on is not lost) and waits for one byte
-// (go: hostname, lo and the rest are in place) before it starts PROGRAM;
-// EOF instead means nsfd gave up: exit 1. The fd is then closed: PROGRAM
-// does not inherit it.
+// -r FD: a socket from nsfd: wait for one byte ("go": nsfd has read our
+// namespaces and finished its set-up) before starting PROGRAM; EOF instead
+// means nsfd gave up: exit 1. The fd is closed then: PROGRAM does not
+// inherit it. Signals need no such handshake: nsfd starts this program
+// with all of them blocked, so one sent early waits for sigwaitinfo.
 //
 // Without PROGRAM it waits until SIGTERM, SIGINT, SIGHUP or SIGQUIT and
 // exits 0. With PROGRAM it forks and execs it (PATH looked up inside),
@@ -53,10 +53,8 @@ int main(int argc, char** argv) {
   if (sigprocmask(SIG_SETMASK, &all, NULL) < 0) die("sigprocmask");
 
   if (ctl >= 0) {
-    char c = 'R';
+    char c;
     ssize_t n;
-    do n = write(ctl, &c, 1);
-    while (n < 0 && errno == EINTR);
     do n = read(ctl, &c, 1);
     while (n < 0 && errno == EINTR);
     if (n != 1) _exit(1);
