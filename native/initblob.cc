@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "uapi.h"
 #include "util.h"
 
 #ifdef NSFD_INIT_BIN
@@ -31,7 +32,10 @@ Napi::Value InitMemfd(const Napi::CallbackInfo& info) {
 #ifdef NSFD_INIT_BIN
   size_t size = static_cast<size_t>(nsfd_init_blob_end - nsfd_init_blob);
   if (size == 0) return Num(info, -ENOENT);
-  int fd = memfd_create("nsfd-init", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  // MFD_EXEC: executable even where vm.memfd_noexec makes memfds noexec
+  // by default; a kernel before 6.3 knows no such flag (EINVAL).
+  int fd = memfd_create("nsfd-init", MFD_CLOEXEC | MFD_ALLOW_SEALING | kMfdExec);
+  if (fd < 0 && errno == EINVAL) fd = memfd_create("nsfd-init", MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (fd < 0) return Num(info, -errno);
   size_t off = 0;
   while (off < size) {

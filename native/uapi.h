@@ -199,10 +199,15 @@ constexpr unsigned kFsconfigSetString = 1;
 constexpr unsigned kFsconfigCmdCreate = 6;
 constexpr unsigned kMoveMountTEmptyPath = 0x00000040;
 
+// memfd_create MFD_EXEC (6.3): executable even under vm.memfd_noexec=1
+constexpr unsigned kMfdExec = 0x0010;
+
 // --- lo up (SIOCGIFFLAGS / SIOCSIFFLAGS on struct ifreq) -----------------
 constexpr unsigned long kSiocgifflags = 0x8913;
 constexpr unsigned long kSiocsifflags = 0x8914;
 constexpr short kIffUp = 0x1;
+static_assert(SIOCGIFFLAGS == kSiocgifflags);  // <sys/ioctl.h>
+static_assert(SIOCSIFFLAGS == kSiocsifflags);
 constexpr unsigned kAtRecursive = 0x8000;
 constexpr uint64_t kMountAttrRdonly = 0x1;
 // struct mount_attr (mount_setattr, 5.12)
