@@ -93,17 +93,20 @@ async function main() {
   }
 
   const results = new Map([...variants.keys()].map((k) => [k, []]));
-  for (const [, fn] of variants) for (let i = 0; i < 3; i++) await fn(); // warm-up
-  for (let r = 0; r < ROUNDS; r++) {
-    for (const [name, fn] of variants) {
-      for (let i = 0; i < N; i++) {
-        const t0 = process.hrtime.bigint();
-        await fn();
-        results.get(name).push(Number(process.hrtime.bigint() - t0) / 1e3);
+  try {
+    for (const [, fn] of variants) for (let i = 0; i < 3; i++) await fn(); // warm-up
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const [name, fn] of variants) {
+        for (let i = 0; i < N; i++) {
+          const t0 = process.hrtime.bigint();
+          await fn();
+          results.get(name).push(Number(process.hrtime.bigint() - t0) / 1e3);
+        }
       }
     }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
-  fs.rmSync(dir, { recursive: true, force: true });
 
   const rows = [...results].map(([name, xs]) => [name, median(xs)]);
   console.log(`container running /bin/true on a busybox rootfs, median call of ${ROUNDS}x${N} interleaved, ${os.cpus().length} CPUs, Linux ${os.release()}`);
