@@ -6,8 +6,23 @@
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api"],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
+      "dependencies+": ["nsfd-init"],
+      "configurations": {
+        "Release": { "defines": ["NSFD_INIT_BIN=\"<(module_root_dir)/build/Release/nsfd-init\""] },
+        "Debug": { "defines": ["NSFD_INIT_BIN=\"<(module_root_dir)/build/Debug/nsfd-init\""] }
+      },
       "cflags_cc!": ["-std=gnu++17", "-std=gnu++1y", "-fno-rtti"],
       "cflags_cc": ["-std=c++20", "-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-missing-field-initializers", "-Wno-unused-parameter"],
+      "conditions": [
+        ["OS!='linux'", { "type": "none" }]
+      ]
+    },
+    {
+      "target_name": "nsfd-init",
+      "type": "executable",
+      "sources": ["native/init/nsfd-init.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra"],
+      "ldflags": ["-static", "-s"],
       "conditions": [
         ["OS!='linux'", { "type": "none" }]
       ]

@@ -15,6 +15,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitList(env, exports);
   InitMountApi(env, exports);
   InitDirfd(env, exports);
+  InitInitBlob(env, exports);
   return exports;
 }
 

@@ -93,6 +93,11 @@ struct Spec {
   std::string root, cwd, uid_map, gid_map;
   bool has_root, has_cwd, setgroups_deny, share_vm, two_stage, mount_proc, new_session, kill_on_close;
   int clone_flags, cgroup_fd, join_pidfd, join_flags, unshare_after, uid, gid, parent_pid_fd, root_fd;
+  int rootfs_fd, exec_fd;
+  std::string hostname, domainname;
+  bool has_hostname, has_domainname, loopback_up, block_signals;
+  std::vector<int32_t> fs_ops;
+  std::vector<std::string> fs_strs;
   int proc_fd;  // our procfs (lib/core/procfs.ts): the maps and pid_for_children are opened under it
   std::vector<uint32_t> caps;  // empty: unchanged; else 10 words (spawn_child.h)
   bool no_new_privs;
@@ -243,6 +248,24 @@ bool ReadPrivileges(const Napi::CallbackInfo& info, SpecReader& rd, Spec* s) {
   return true;
 }
 
+// The child indexes fs_strs with the ops' numbers: check them all here.
+bool FsOpsValid(const Napi::CallbackInfo& info, const Spec& s) {
+  if (s.fs_ops.size() % kFsOpInts != 0) return Fail(info, "nsfd native: spawn spec: bad fsOps"), false;
+  int64_t n = static_cast<int64_t>(s.fs_strs.size());
+  for (size_t i = 0; i < s.fs_ops.size(); i += kFsOpInts) {
+    const int32_t* op = &s.fs_ops[i];
+    bool ok = op[1] >= -1 && op[1] < n && op[2] >= -1 && op[2] < n && op[3] >= -1 && op[3] < n && op[5] >= 0 &&
+              (op[5] == 0 || (op[4] >= 0 && static_cast<int64_t>(op[4]) + op[5] <= n));
+    // Every op but the root one names a destination; binds and masks a source; mounts a type.
+    int32_t k = op[0];
+    ok = ok && (k == kFsOpRootRo || op[1] >= 0) && ((k != kFsOpBind && k != kFsOpMask && k != kFsOpMknod && k != kFsOpSymlink) || op[2] >= 0) &&
+         (k != kFsOpMount || op[3] >= 0) && k >= kFsOpMount && k <= kFsOpRootRo;
+    if (!ok) return Fail(info, "nsfd native: spawn spec: bad fsOps"), false;
+  }
+  if (!s.fs_ops.empty() && s.rootfs_fd < 0) return Fail(info, "nsfd native: spawn spec: fsOps without rootfsFd"), false;
+  return true;
+}
+
 // Every key is read (and may run JS) here, before any fd is made. The key
 // set is checked after the values: each key is read once, in a fixed order,
 // whatever is wrong with the spec. False: an exception is pending.
@@ -273,14 +296,18 @@ bool ReadSpec(const Napi::CallbackInfo& info, Napi::Object obj, Spec* s) {
          rd.Int(kKeyUid, -1, &s->uid, -1, INT32_MAX) && rd.Int(kKeyGid, -1, &s->gid, -1, INT32_MAX) &&
          rd.Bool(kKeyKillOnClose, &s->kill_on_close) && rd.Int(kKeyParentPidFd, -1, &s->parent_pid_fd) &&
          rd.Int(kKeyRootFd, -1, &s->root_fd, -1, INT32_MAX) && rd.Int(kKeyProcFd, -1, &s->proc_fd, -1, INT32_MAX) &&
-         ReadPrivileges(info, rd, s) && rd.Keys();
+         ReadPrivileges(info, rd, s) &&
+         rd.Int(kKeyRootfsFd, -1, &s->rootfs_fd, -1, INT32_MAX) && rd.Int(kKeyExecFd, -1, &s->exec_fd, -1, INT32_MAX) &&
+         rd.Ints(kKeyFsOps, &s->fs_ops, INT32_MIN, INT32_MAX) && rd.Strs(kKeyFsStrs, &s->fs_strs) && FsOpsValid(info, *s) &&
+         rd.Str(kKeyHostname, &s->hostname, &s->has_hostname) && rd.Str(kKeyDomainname, &s->domainname, &s->has_domainname) &&
+         rd.Bool(kKeyLoopbackUp, &s->loopback_up) && rd.Bool(kKeyBlockSignals, &s->block_signals) && rd.Keys();
 }
 
 // --- 2. build argv, env and the Plan ---------------------------------------
 
 // What the Plan points into: kept alive until the child has exec'd.
 struct PlanBuffers {
-  std::vector<char*> paths, argv, envp;
+  std::vector<char*> paths, argv, envp, fs_strs;
   std::vector<int> fd_src, fd_slot, fd_tmp;
   std::vector<SockFilter> filter;
   SockFprog prog;
@@ -355,6 +382,16 @@ void BuildPlan(Spec& s, PlanBuffers* b, Plan* p) {
     p->seccomp = &b->prog;
   }
   p->kill_on_close = s.kill_on_close;
+  b->fs_strs = CStrs(s.fs_strs);
+  p->rootfs_fd = s.rootfs_fd;
+  p->fs_ops = s.fs_ops.data();
+  p->nfs_ops = static_cast<int>(s.fs_ops.size() / kFsOpInts);
+  p->fs_strs = b->fs_strs.data();
+  p->exec_fd = s.exec_fd;
+  p->hostname = s.has_hostname ? s.hostname.c_str() : nullptr;
+  p->domainname = s.has_domainname ? s.domainname.c_str() : nullptr;
+  p->loopback_up = s.loopback_up;
+  p->block_signals = s.block_signals;
   p->parent_pidfd = -1;
   p->go_fd = -1;
 }

@@ -10,9 +10,14 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -186,13 +191,14 @@ struct KSigaction {
 };
 const KSigaction kDefaultAction = {nullptr, 0, nullptr, 0};
 const uint64_t kNoSignals = 0;
+const uint64_t kAllSignals = ~0ULL;
 
 // 1. Fds. Copy every source above the highest slot first, so a source
 // sitting in another's slot is not overwritten; then place the copies.
 // Returns the report fd, moved above the slots (it may sit in one), and
 // moves *parent_pidfd there too: a slot may be its number, and a poll of
 // whatever landed there would say the parent is gone.
-NSFD_CHILD int PlaceFds(const Plan* p, int rep, int* parent_pidfd) {
+NSFD_CHILD int PlaceFds(const Plan* p, int rep, int* parent_pidfd, int* exec_fd) {
   int hi = p->max_slot + 1;
   if (hi < 3) hi = 3;
   long r = Sys(SYS_fcntl, rep, F_DUPFD_CLOEXEC, hi);
@@ -202,6 +208,11 @@ NSFD_CHILD int PlaceFds(const Plan* p, int rep, int* parent_pidfd) {
     r = Sys(SYS_fcntl, *parent_pidfd, F_DUPFD_CLOEXEC, hi);
     if (r < 0) Die(rep, kStepDup, r, -1);
     *parent_pidfd = static_cast<int>(r);
+  }
+  if (*exec_fd >= 0) {  // the init to execveat: kept (close on exec) above the slots
+    r = Sys(SYS_fcntl, *exec_fd, F_DUPFD_CLOEXEC, hi);
+    if (r < 0) Die(rep, kStepDup, r, -1);
+    *exec_fd = static_cast<int>(r);
   }
   for (int i = 0; i < p->nfds; i++) {
     r = Sys(SYS_fcntl, p->fd_src[i], F_DUPFD_CLOEXEC, hi);
@@ -258,6 +269,302 @@ NSFD_CHILD void EnterFilesystem(const Plan* p, int rep, bool chroot_to) {
   if (p->cwd != nullptr) {
     r = Sys(SYS_chdir, reinterpret_cast<long>(p->cwd));
     if (r < 0) Die(rep, kStepChdir, r);
+  }
+}
+
+
+// 2a. Root filesystem by pivot_root (rootfs_fd >= 0). Done here, between
+// clone and exec, rather than in an init binary: it then works for any
+// program, `init: false` included, and costs no extra exec. The steps are
+// runc's and bubblewrap's:
+//  - unshare the mount namespace only now, with the cwd on the rootfs: the
+//    kernel moves the cwd into the new namespace's copy of it (an fd opened
+//    before would still name the host's mount, which mount calls refuse);
+//  - everything rslave: nothing we mount propagates back to the host;
+//  - the rootfs bind-mounted onto itself (open_tree + move_mount), so it is
+//    a mount of its own that pivot_root accepts;
+//  - the fs ops (spawn_wire.h), every destination resolved under the new
+//    root one component at a time, with no symlink and no "..", and made
+//    when missing: a bare directory is a valid rootfs. Mounts are made with
+//    the new mount API and attached by fd, never by a path the rootfs
+//    could redirect between the check and the mount;
+//  - pivot_root(".", "."), the old root detached (pivot_root(2)'s recipe).
+NSFD_CHILD const char* FsStr(const Plan* p, int32_t i) { return i >= 0 ? p->fs_strs[i] : nullptr; }
+
+// Resolves `path` (relative, normalised) under `root`: an O_PATH fd or
+// -errno. create: 0 nothing, 1 missing directories, 2 those and the last
+// component as an empty file.
+NSFD_CHILD long Resolve(int root, const char* path, int create) {
+  OpenHow how;
+  how.mode = 0;
+  how.resolve = kResolveNoSymlinks | kResolveBeneath | kResolveNoMagiclinks;
+  char name[256];
+  long cur = root;
+  bool own = false;
+  const char* s = path;
+  while (*s != 0) {
+    int n = 0;
+    while (s[n] != 0 && s[n] != '/') {
+      if (n == 255) {
+        if (own) Sys(SYS_close, cur);
+        return -ENAMETOOLONG;
+      }
+      name[n] = s[n];
+      n++;
+    }
+    name[n] = 0;
+    const char* next = s + n;
+    while (*next == '/') next++;
+    bool last = *next == 0;
+    bool as_file = last && create == 2;
+    // A directory is required on the way and when one is to be made; a
+    // last component only looked up may be anything (a file to mask).
+    how.flags = O_PATH | O_CLOEXEC | (!last || create == 1 ? O_DIRECTORY : 0);
+    long fd = Sys(kSysOpenat2, cur, reinterpret_cast<long>(name), reinterpret_cast<long>(&how), sizeof how);
+    if (fd == -ENOENT && create != 0) {
+      long r;
+      if (as_file) {
+        r = Sys(SYS_openat, cur, reinterpret_cast<long>(name), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (r >= 0) Sys(SYS_close, r);
+      } else {
+        r = Sys(SYS_mkdirat, cur, reinterpret_cast<long>(name), 0755);
+      }
+      if (r < 0 && r != -EEXIST) fd = r;
+      else fd = Sys(kSysOpenat2, cur, reinterpret_cast<long>(name), reinterpret_cast<long>(&how), sizeof how);
+    }
+    if (own) Sys(SYS_close, cur);
+    if (fd < 0) return fd;
+    cur = fd;
+    own = true;
+    s = next;
+  }
+  if (!own) return Sys(SYS_fcntl, root, F_DUPFD_CLOEXEC, 0);
+  return cur;
+}
+
+// Attaches the detached mount m on dest under root (made unless optional):
+// 0, or -errno with *step set. Closes m.
+NSFD_CHILD long Attach(long m, int root, const char* dest, int32_t flags, int32_t* step) {
+  long t = Resolve(root, dest, (flags & kFsOptional) ? 0 : (flags & kFsFile) ? 2 : 1);
+  if (t < 0) {
+    Sys(SYS_close, m);
+    if (t == -ENOENT && (flags & kFsOptional)) return 0;
+    *step = kStepFsResolve;
+    return t;
+  }
+  long r = Sys(kSysMoveMount, m, reinterpret_cast<long>(""), t, reinterpret_cast<long>(""), kMoveMountFEmptyPath | kMoveMountTEmptyPath);
+  Sys(SYS_close, t);
+  Sys(SYS_close, m);
+  if (r < 0) *step = kStepFsMove;
+  return r;
+}
+
+// fsopen + fsconfig + fsmount: a detached mount fd, or -errno with *step set.
+NSFD_CHILD long NewFs(const Plan* p, const char* fstype, int32_t opt_start, int32_t nopts, int32_t attrs, int32_t* step) {
+  long fs = Sys(kSysFsopen, reinterpret_cast<long>(fstype), kFsopenCloexec);
+  if (fs < 0) return *step = kStepFsFsopen, fs;
+  long r = 0;
+  for (int i = 0; i < nopts && r >= 0; i++) {
+    const char* o = FsStr(p, opt_start + i);
+    char key[256];
+    int n = 0;
+    while (o[n] != 0 && o[n] != '=' && n < 255) key[n] = o[n], n++;
+    key[n] = 0;
+    if (o[n] == '=') r = Sys(kSysFsconfig, fs, kFsconfigSetString, reinterpret_cast<long>(key), reinterpret_cast<long>(o + n + 1), 0);
+    else if (o[n] == 0) r = Sys(kSysFsconfig, fs, kFsconfigSetFlag, reinterpret_cast<long>(key), 0, 0);
+    else r = -ENAMETOOLONG;
+  }
+  if (r >= 0) r = Sys(kSysFsconfig, fs, kFsconfigCmdCreate, 0, 0, 0);
+  if (r < 0) {
+    Sys(SYS_close, fs);
+    return *step = kStepFsFsconfig, r;
+  }
+  long m = Sys(kSysFsmount, fs, kFsmountCloexec, attrs);
+  Sys(SYS_close, fs);
+  if (m < 0) *step = kStepFsFsmount;
+  return m;
+}
+
+// A clone of src (a host path, or a path under root): a detached mount fd.
+NSFD_CHILD long CloneTree(int root, const char* src, int32_t flags, int32_t attrs, int32_t* step) {
+  long rec = (flags & kFsRecursive) ? kAtRecursive : 0;
+  long m;
+  if (flags & kFsSrcInRoot) {
+    long s = Resolve(root, src, 0);
+    if (s < 0) return *step = kStepFsResolve, s;
+    m = Sys(kSysOpenTree, s, reinterpret_cast<long>(""), kOpenTreeClone | kOpenTreeCloexec | AT_EMPTY_PATH | rec);
+    Sys(SYS_close, s);
+  } else {
+    m = Sys(kSysOpenTree, AT_FDCWD, reinterpret_cast<long>(src), kOpenTreeClone | kOpenTreeCloexec | rec);
+  }
+  if (m < 0) return *step = kStepFsOpenTree, m;
+  if (attrs != 0) {
+    MountAttr a = {static_cast<uint64_t>(static_cast<uint32_t>(attrs)), 0, 0, 0};
+    long r = Sys(kSysMountSetattr, m, reinterpret_cast<long>(""), AT_EMPTY_PATH | rec, reinterpret_cast<long>(&a), sizeof a);
+    if (r < 0) {
+      Sys(SYS_close, m);
+      return *step = kStepFsSetattr, r;
+    }
+  }
+  return m;
+}
+
+// Splits "a/b/name" into its parent (resolved, made) and its last component.
+NSFD_CHILD long ParentOf(int root, const char* dest, char* name, int32_t* step) {
+  char dir[512];
+  int n = 0, slash = -1;
+  for (; dest[n] != 0; n++) {
+    if (n >= 511) return *step = kStepFsResolve, -ENAMETOOLONG;
+    dir[n] = dest[n];
+    if (dest[n] == '/') slash = n;
+  }
+  dir[slash < 0 ? 0 : slash] = 0;
+  int k = 0;
+  for (const char* c = dest + slash + 1; *c != 0 && k < 255; c++) name[k++] = *c;
+  name[k] = 0;
+  long d = Resolve(root, dir, 1);
+  if (d < 0) *step = kStepFsResolve;
+  return d;
+}
+
+// One fs op: 0 or -errno with *step set.
+NSFD_CHILD long FsOp(const Plan* p, const int32_t* op, int root, int32_t* step) {
+  int32_t kind = op[0], flags = op[7], attrs = op[6];
+  const char* dest = FsStr(p, op[1]);
+  const char* src = FsStr(p, op[2]);
+  switch (kind) {
+    case kFsOpMount: {
+      long m = NewFs(p, FsStr(p, op[3]), op[4], op[5], attrs, step);
+      return m < 0 ? m : Attach(m, root, dest, flags, step);
+    }
+    case kFsOpBind: {
+      long m = CloneTree(root, src, flags, attrs, step);
+      if (m == -ENOENT && (flags & kFsOptional)) return 0;
+      return m < 0 ? m : Attach(m, root, dest, flags, step);
+    }
+    case kFsOpMask: {
+      long t = Resolve(root, dest, 0);
+      if (t == -ENOENT) return 0;
+      if (t < 0) return *step = kStepFsResolve, t;
+      struct statx stx;
+      long r = Sys(SYS_statx, t, reinterpret_cast<long>(""), AT_EMPTY_PATH, STATX_TYPE, reinterpret_cast<long>(&stx));
+      Sys(SYS_close, t);
+      if (r < 0) return *step = kStepFsResolve, r;
+      bool dir = (stx.stx_mode & S_IFMT) == S_IFDIR;
+      long m = dir ? NewFs(p, "tmpfs", 0, 0, static_cast<int32_t>(kMountAttrRdonly), step) : CloneTree(root, src, 0, 0, step);
+      return m < 0 ? m : Attach(m, root, dest, kFsOptional, step);
+    }
+    case kFsOpMknod: {
+      char name[256];
+      long d = ParentOf(root, dest, name, step);
+      if (d < 0) return d;
+      long r = Sys(SYS_mknodat, d, reinterpret_cast<long>(name), attrs, op[4]);
+      if (r == 0) {
+        r = Sys(SYS_fchmodat, d, reinterpret_cast<long>(name), attrs & 07777);  // past the umask
+        if (r < 0) *step = kStepFsMknod;
+      } else if (r == -EPERM) {  // no mknod in a user namespace: the host's node, bind-mounted
+        r = Sys(SYS_openat, d, reinterpret_cast<long>(name), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (r >= 0) {
+          Sys(SYS_close, r);
+          long m = CloneTree(root, src, 0, 0, step);
+          r = m;
+          if (m >= 0) {
+            r = Sys(kSysMoveMount, m, reinterpret_cast<long>(""), d, reinterpret_cast<long>(name), kMoveMountFEmptyPath);
+            if (r < 0) *step = kStepFsMove;
+            Sys(SYS_close, m);
+          }
+        } else {
+          *step = kStepFsMknod;
+        }
+      } else {
+        *step = kStepFsMknod;
+      }
+      Sys(SYS_close, d);
+      return r;
+    }
+    case kFsOpSymlink: {
+      char name[256];
+      long d = ParentOf(root, dest, name, step);
+      if (d < 0) return d;
+      long r = Sys(SYS_symlinkat, reinterpret_cast<long>(src), d, reinterpret_cast<long>(name));
+      Sys(SYS_close, d);
+      if (r < 0) *step = kStepFsSymlink;
+      return r;
+    }
+    case kFsOpRootRo: {
+      MountAttr a = {kMountAttrRdonly, 0, 0, 0};
+      long r = Sys(kSysMountSetattr, root, reinterpret_cast<long>(""), AT_EMPTY_PATH, reinterpret_cast<long>(&a), sizeof a);
+      if (r < 0) *step = kStepFsSetattr;
+      return r;
+    }
+    default:
+      *step = kStepRootfs;
+      return -EINVAL;
+  }
+}
+
+NSFD_CHILD void EnterRootfs(const Plan* p, int rep) {
+  long r = Sys(SYS_fchdir, p->rootfs_fd);
+  if (r < 0) Die(rep, kStepRoot, r);
+  r = Sys(kSysUnshare, kCloneNewns);
+  if (r < 0) Die(rep, kStepRootfs, r, -1);
+  r = Sys(SYS_mount, 0, reinterpret_cast<long>("/"), 0, MS_REC | MS_SLAVE, 0);
+  if (r < 0) Die(rep, kStepMount, r);
+  long t = Sys(kSysOpenTree, AT_FDCWD, reinterpret_cast<long>("."), kOpenTreeClone | kOpenTreeCloexec | kAtRecursive);
+  if (t < 0) Die(rep, kStepFsOpenTree, t, -1);
+  r = Sys(kSysMoveMount, t, reinterpret_cast<long>(""), AT_FDCWD, reinterpret_cast<long>("."), kMoveMountFEmptyPath);
+  if (r < 0) Die(rep, kStepFsMove, r, -1);
+  int root = static_cast<int>(t);  // the attached bind: the new root
+  for (int i = 0; i < p->nfs_ops; i++) {
+    int32_t step = kStepRootfs;
+    r = FsOp(p, p->fs_ops + i * kFsOpInts, root, &step);
+    if (r < 0) Die(rep, step, r, i);
+  }
+  r = Sys(SYS_fchdir, root);
+  if (r < 0) Die(rep, kStepPivotRoot, r, -1);
+  r = Sys(SYS_pivot_root, reinterpret_cast<long>("."), reinterpret_cast<long>("."));
+  if (r < 0) Die(rep, kStepPivotRoot, r, -1);
+  // The old root is stacked on "." now: detach it (rslave already, so the
+  // host does not see the unmount).
+  r = Sys(SYS_umount2, reinterpret_cast<long>("."), MNT_DETACH);
+  if (r < 0) Die(rep, kStepUmountOld, r, -1);
+  r = Sys(SYS_chdir, reinterpret_cast<long>("/"));
+  if (r < 0) Die(rep, kStepChdir, r);
+  Sys(SYS_close, root);
+}
+
+// 2b. Host name and lo, before the workload can see them (and before the
+// credentials change: both need CAP_SYS_ADMIN / CAP_NET_ADMIN there).
+NSFD_CHILD long Strlen(const char* s) {
+  long n = 0;
+  while (s[n] != 0) n++;
+  return n;
+}
+NSFD_CHILD void SetUts(const Plan* p, int rep) {
+  long r;
+  if (p->hostname != nullptr) {
+    r = Sys(SYS_sethostname, reinterpret_cast<long>(p->hostname), Strlen(p->hostname));
+    if (r < 0) Die(rep, kStepHostname, r);
+  }
+  if (p->domainname != nullptr) {
+    r = Sys(SYS_setdomainname, reinterpret_cast<long>(p->domainname), Strlen(p->domainname));
+    if (r < 0) Die(rep, kStepDomainname, r);
+  }
+  if (p->loopback_up) {
+    long s = Sys(SYS_socket, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) Die(rep, kStepLoopback, s);
+    struct ifreq ifr;
+    volatile char* z = reinterpret_cast<volatile char*>(&ifr);  // no memset: no libc
+    for (size_t k = 0; k < sizeof ifr; k++) z[k] = 0;
+    ifr.ifr_name[0] = 'l';
+    ifr.ifr_name[1] = 'o';
+    r = Sys(SYS_ioctl, s, kSiocgifflags, reinterpret_cast<long>(&ifr));
+    if (r >= 0) {
+      ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | kIffUp);
+      r = Sys(SYS_ioctl, s, kSiocsifflags, reinterpret_cast<long>(&ifr));
+    }
+    Sys(SYS_close, s);
+    if (r < 0) Die(rep, kStepLoopback, r);
   }
 }
 
@@ -342,18 +649,25 @@ NSFD_CHILD void InstallSeccomp(const Plan* p, int rep) {
 
 // 5. Signals: CLONE_CLEAR_SIGHAND reset handlers but kept "ignored"
 // (Node ignores SIGPIPE); reset those as libuv does, then unblock all.
-NSFD_CHILD void ResetSignals(int rep) {
+NSFD_CHILD void ResetSignals(const Plan* p, int rep) {
   for (int sig = 1; sig < 32; sig++) {
     if (sig == SIGKILL || sig == SIGSTOP) continue;
     long r = Sys(SYS_rt_sigaction, sig, reinterpret_cast<long>(&kDefaultAction), 0, 8);
     if (r < 0) Die(rep, kStepSignals, r, sig);
   }
-  Sys(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&kNoSignals), 0, 8);
+  // Or all blocked, for an init: a signal sent before it takes them is
+  // then queued, not lost (pid 1 drops a signal it has no handler for).
+  Sys(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(p->block_signals ? &kAllSignals : &kNoSignals), 0, 8);
 }
 
 // 6. execve, each candidate in turn like execvp: keep looking past
 // ENOENT/ENOTDIR/EACCES, stop at anything else.
-[[noreturn]] NSFD_CHILD void Exec(const Plan* p, int rep) {
+[[noreturn]] NSFD_CHILD void Exec(const Plan* p, int rep, int exec_fd) {
+  if (exec_fd >= 0) {  // a program of ours (the init), by fd: nothing in the rootfs needed
+    long r = Sys(SYS_execveat, exec_fd, reinterpret_cast<long>(""), reinterpret_cast<long>(p->argv),
+                 reinterpret_cast<long>(p->envp), AT_EMPTY_PATH);
+    Die(rep, kStepExecve, r, 0);
+  }
   long first_eacces = 0;
   long r = -ENOENT;
   int i = 0;
@@ -380,13 +694,18 @@ NSFD_CHILD int FinalStage(void* arg) {
     long r0 = Sys(SYS_fchdir, p->root_fd);
     if (r0 < 0) Die(rep, kStepRoot, r0);
   }
+  // (So is a rootfs: its ops use fds of their own, closed before step 1.)
+  if (p->rootfs_fd >= 0) EnterRootfs(p, rep);
   int parent_pidfd = p->parent_pidfd;
-  rep = PlaceFds(p, rep, &parent_pidfd);
+  int exec_fd = p->exec_fd;
+  rep = PlaceFds(p, rep, &parent_pidfd, &exec_fd);
   if (p->new_session) {
     long r = Sys(SYS_setsid);
     if (r < 0) Die(rep, kStepSetsid, r);
   }
   EnterFilesystem(p, rep, chroot_to);
+  // Needs CAP_SYS_ADMIN over the new uts/net namespaces: before the drop.
+  SetUts(p, rep);
   SetRlimits(p, rep);
   // Without no_new_privs a filter needs CAP_SYS_ADMIN: install it before
   // the drop (as runc does); it must then allow what follows.
@@ -414,10 +733,10 @@ NSFD_CHILD int FinalStage(void* arg) {
     long r = Sys(SYS_prctl, kPrSetNoNewPrivs, 1);
     if (r < 0) Die(rep, kStepNoNewPrivs, r);
   }
-  ResetSignals(rep);
+  ResetSignals(p, rep);
   // As late as can be: the fewer calls the filter must allow, the better.
   if (p->seccomp != nullptr && !early_seccomp) InstallSeccomp(p, rep);
-  Exec(p, rep);
+  Exec(p, rep, exec_fd);
 }
 
 }  // namespace

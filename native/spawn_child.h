@@ -45,6 +45,16 @@ struct Plan {
   bool mount_proc;
   bool new_session;
 
+  int rootfs_fd;  // >= 0: unshare the mount ns here, run fs_ops on a bind of it, pivot_root into it
+  const int32_t* fs_ops;  // kFsOpInts ints per op (spawn_wire.h)
+  int nfs_ops;
+  char* const* fs_strs;
+  const char* hostname;    // nullptr: unchanged (sethostname in the new uts namespace)
+  const char* domainname;  // nullptr: unchanged
+  bool loopback_up;        // lo up in the new net namespace
+  bool block_signals;      // exec with every signal blocked (an init that takes them with sigwaitinfo)
+  int exec_fd;  // >= 0: execveat(exec_fd, "", AT_EMPTY_PATH) instead of the paths
+
   int uid, gid;  // -1: unchanged
   const uint32_t* groups;
   int ngroups;  // -1: setgroups not asked for

@@ -42,7 +42,15 @@ namespace spawn {
   X(kKeyCaps, "caps")                   \
   X(kKeyNoNewPrivs, "noNewPrivs")       \
   X(kKeyRlimits, "rlimits")             \
-  X(kKeySeccomp, "seccomp")
+  X(kKeySeccomp, "seccomp")             \
+  X(kKeyRootfsFd, "rootfsFd")           \
+  X(kKeyFsOps, "fsOps")                 \
+  X(kKeyFsStrs, "fsStrs")               \
+  X(kKeyExecFd, "execFd")               \
+  X(kKeyHostname, "hostname")           \
+  X(kKeyDomainname, "domainname")       \
+  X(kKeyLoopbackUp, "loopbackUp")       \
+  X(kKeyBlockSignals, "blockSignals")
 
 #define NSFD_KEY_ENUM(id, name) id,
 enum SpecKey : int { NSFD_SPAWN_SPEC_KEYS(NSFD_KEY_ENUM) kSpecKeyCount };
@@ -83,6 +91,22 @@ enum Step : int32_t {
   kStepCapAmbient,
   kStepNoNewPrivs,
   kStepSeccomp,
+  // rootfs (pivot_root) set-up: detail is the index of the fs op (or -1)
+  kStepRootfs,
+  kStepFsResolve,
+  kStepFsFsopen,
+  kStepFsFsconfig,
+  kStepFsFsmount,
+  kStepFsOpenTree,
+  kStepFsSetattr,
+  kStepFsMove,
+  kStepFsMknod,
+  kStepFsSymlink,
+  kStepPivotRoot,
+  kStepUmountOld,
+  kStepHostname,
+  kStepDomainname,
+  kStepLoopback,
 };
 struct StepName {
   const char* step;
@@ -99,6 +123,31 @@ constexpr StepName kStepNames[] = {
     {"rlimit", "prlimit64"}, {"cap_bounding", "prctl"}, {"keepcaps", "prctl"},
     {"capset", "capset"}, {"cap_ambient", "prctl"}, {"no_new_privs", "prctl"},
     {"seccomp", "seccomp"},
+    {"rootfs", "unshare"},      {"fs_op", "openat2"},        {"fs_op", "fsopen"},
+    {"fs_op", "fsconfig"},      {"fs_op", "fsmount"},        {"fs_op", "open_tree"},
+    {"fs_op", "mount_setattr"}, {"fs_op", "move_mount"},     {"fs_op", "mknodat"},
+    {"fs_op", "symlinkat"},     {"pivot_root", "pivot_root"}, {"pivot_root", "umount2"},
+    {"hostname", "sethostname"}, {"domainname", "setdomainname"}, {"loopback", "ioctl"},
+};
+
+// The rootfs set-up the child runs between clone and exec, one op per
+// kFsOpInts ints: {kind, dest, src, fstype, optStart, optCount, attrs,
+// flags}; dest/src/fstype/opts index fsStrs (-1: none). Destinations are
+// relative to the new root, normalised in JS (no ".", "..", empty parts).
+constexpr int kFsOpInts = 8;
+enum FsOpKind : int32_t {
+  kFsOpMount = 1,    // fsopen(fstype) + fsconfig(opts: "k=v" or "k") + fsmount(attrs) onto dest
+  kFsOpBind = 2,     // open_tree(src) (+ mount_setattr(attrs)) onto dest
+  kFsOpMask = 3,     // dest, if it exists: a directory gets a read-only tmpfs, a file src (/dev/null)
+  kFsOpMknod = 4,    // mknod dest (attrs: mode, optStart: dev); EPERM: bind src instead
+  kFsOpSymlink = 5,  // symlink dest -> src
+  kFsOpRootRo = 6,   // the new root read-only (last, after mount points are made)
+};
+enum FsOpFlag : int32_t {
+  kFsRecursive = 1,  // AT_RECURSIVE for open_tree/mount_setattr
+  kFsOptional = 2,   // dest missing: skip the op (never create it)
+  kFsSrcInRoot = 4,  // src is resolved in the new root, not in ours
+  kFsFile = 8,       // dest is made as a file, not a directory
 };
 
 // What the child writes to the report pipe. Fixed size: a pipe write of

@@ -237,6 +237,27 @@ constexpr unsigned kFsmountCloexec = 0x00000001;
 constexpr unsigned kFsconfigSetFlag = 0;
 constexpr unsigned kFsconfigSetString = 1;
 constexpr unsigned kFsconfigCmdCreate = 6;
+constexpr unsigned kMoveMountTEmptyPath = 0x00000040;
+
+// memfd_create MFD_EXEC (6.3): executable even under vm.memfd_noexec=1
+constexpr unsigned kMfdExec = 0x0010;
+
+// --- lo up (SIOCGIFFLAGS / SIOCSIFFLAGS on struct ifreq) -----------------
+constexpr unsigned long kSiocgifflags = 0x8913;
+constexpr unsigned long kSiocsifflags = 0x8914;
+constexpr short kIffUp = 0x1;
+static_assert(SIOCGIFFLAGS == kSiocgifflags);  // <sys/ioctl.h>
+static_assert(SIOCSIFFLAGS == kSiocsifflags);
+constexpr unsigned kAtRecursive = 0x8000;
+constexpr uint64_t kMountAttrRdonly = 0x1;
+// struct mount_attr (mount_setattr, 5.12)
+struct MountAttr {
+  uint64_t attr_set;
+  uint64_t attr_clr;
+  uint64_t propagation;
+  uint64_t userns_fd;
+};
+static_assert(sizeof(MountAttr) == 32);
 
 // ioctl to get the netns of a socket
 constexpr unsigned long kSiocgskns = 0x894C;

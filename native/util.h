@@ -121,5 +121,6 @@ void InitInns(Napi::Env env, Napi::Object exports);
 void InitList(Napi::Env env, Napi::Object exports);
 void InitMountApi(Napi::Env env, Napi::Object exports);
 void InitDirfd(Napi::Env env, Napi::Object exports);
+void InitInitBlob(Napi::Env env, Napi::Object exports);
 
 }  // namespace nsfd

@@ -9,12 +9,19 @@ import * as path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { Container, NsError, Pidfd, UnsupportedError, run } from '../lib/index';
+import { Container, DEFAULT_INIT, NsError, Pidfd, UnsupportedError, run } from '../lib/index';
+import { native } from '../lib/sys/native';
 import * as R from './fixtures/inns-rootfs.js';
 import { Target, checkLeaksPerTest, fdCount, feat, isRoot, killAndClose, needsRoot, runFixture, startTarget, threadCount, until, warmUp, fixturePath } from './helpers';
 
 
 const mounts = () => fs.readFileSync('/proc/self/mountinfo', 'latin1');
+/** nsfd-init built beside the addon or carried in it; without it create() uses the sh init. */
+const haveInit = fs.existsSync(path.join(__dirname, '..', 'build', 'Release', 'nsfd-init')) || (() => {
+  const fd = native.init_memfd();
+  if (fd >= 0) native.close(fd);
+  return fd >= 0;
+})();
 const nspidLast = (pid: number) => {
   const m = /^NSpid:\s*(.*)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'latin1'));
   return Number((m?.[1] ?? '').trim().split(/\s+/).pop());
@@ -97,11 +104,11 @@ describe('Container.create', () => {
         expect(c.namespaces[t]?.inode).toBe(fs.statSync(`/proc/${c.pid}/ns/${t}`).ino);
       }
       expect((await c.run('hostname')).stdout).toBe('nsfd-box\n');
-      // A fresh /proc: only the container's processes (init, its sleep, and sh, ls, grep of this run).
+      // A fresh /proc: only the container's processes (nsfd-init, and sh, ls, grep of this run).
       const ls = await c.run('sh', ['-c', 'ls /proc | grep -c "^[0-9]"; cat /proc/1/cmdline']);
       const [count, cmdline] = ls.stdout.split('\n');
       expect(Number(count)).toBeLessThanOrEqual(5);
-      expect(cmdline).toContain('trap');
+      expect(cmdline).toContain(haveInit ? 'nsfd-init' : 'trap');
       // lo is up: a server made in the netns answers a client made there.
       const s = c.socket({ family: 'inet', type: 'stream', bind: { address: '127.0.0.1', port: 0 } });
       const server = net.createServer((k) => k.end('box says hi'));
@@ -293,7 +300,8 @@ describe('Container.create', () => {
 
   it('without a pid namespace the default init ends its sleep on SIGTERM, and close() kills it', async () => {
     for (const how of ['SIGTERM', 'close'] as const) {
-      const c = await Container.create({ unshare: withUser(['net']) });
+      // (The shell init, as used when nsfd-init is missing.)
+      const c = await Container.create({ unshare: withUser(['net']), init: DEFAULT_INIT });
       const child = await until(() => {
         const k = fs.readFileSync(`/proc/${c.pid}/task/${c.pid}/children`, 'latin1').trim();
         return k !== '' && stat(Number(k))?.comm === 'sleep' ? Number(k) : undefined;
@@ -529,7 +537,8 @@ describe('Container.list and persist', () => {
       expect(mine).toBeDefined();
       expect(mine?.differs).toEqual(expect.arrayContaining(['mnt', 'net', 'pid', 'uts', 'ipc', 'cgroup']));
       expect(mine?.namespaces.net).toBe(c.namespaces.net?.inode);
-      expect(mine?.pids.length).toBeGreaterThanOrEqual(2); // sh and its sleep
+      if (haveInit) expect(mine?.pids).toEqual([c.pid]); // nsfd-init alone
+      else expect(mine?.pids.length).toBeGreaterThanOrEqual(2); // the sh init and its sleep
       expect(all.find((g) => g.pids.includes(process.pid) && g.differs.length === 0)).toBeUndefined();
     } finally {
       c.close();

@@ -26,6 +26,15 @@ async function execd(pid: number, comm: string): Promise<void> {
   await until(() => fs.readFileSync(`/proc/${pid}/comm`, 'latin1').trim() === comm, `pid ${pid} to exec ${comm}`);
 }
 
+/**
+ * Waits until a container's init has exec'd: nsfd-init (argv[0]; its comm
+ * depends on the kernel when run by fd), or the sh init when nsfd-init is
+ * missing.
+ */
+async function initExecd(pid: number): Promise<void> {
+  await until(() => ['nsfd-init', '/bin/sh'].includes(fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0')[0] as string), `pid ${pid} to exec its init`);
+}
+
 /** Kills and reaps a spawned child, then closes its handle (close() alone reaps in the background). */
 async function stop(s: { kill(sig: NodeJS.Signals): void; exited: Promise<unknown>; close(): void }): Promise<void> {
   s.kill('SIGKILL');
@@ -89,7 +98,7 @@ needsRoot('maps host ids 100000+ into new user namespaces (CAP_SETUID, CAP_SETGI
     it('the init runs as the namespace\'s root (host 100000); c.run and c.spawn too: a root-only host file stays closed, files made are owned by 100000', async () => {
       const c = await Container.create({ unshare: ['mnt', 'pid', 'uts', 'ipc', 'net'], uidMap: MAP, gidMap: MAP });
       try {
-        await execd(c.pid, 'sh');
+        await initExecd(c.pid);
         expect(hostIds(c.pid)).toEqual({ uid: 100000, gid: 100000 });
         const made = path.join(host, 'made');
         const r = await run('sh', ['-c', `id -u; cat ${host}/secret; echo x > ${made}`], { join: c.pidfd, joinTypes: ['user', 'pid', 'uts', 'ipc', 'net'] });
@@ -115,7 +124,7 @@ needsRoot('maps host ids 100000+ into new user namespaces (CAP_SETUID, CAP_SETGI
     it('uid/gid for the init; one map alone serves for both (no default gid map that leaves the root in our host group)', async () => {
       const c = await Container.create({ unshare: ['mnt', 'pid', 'uts', 'ipc', 'net'], uidMap: MAP, uid: 1000, gid: 1000 });
       try {
-        await execd(c.pid, 'sh');
+        await initExecd(c.pid);
         expect(hostIds(c.pid)).toEqual({ uid: 101000, gid: 101000 });
       } finally {
         c.close();

@@ -6,6 +6,7 @@
 //   nsfd features [--json]
 //   nsfd demo
 //   nsfd netns add|list|delete NAME
+//   nsfd run --rootfs DIR [--hostname H] [--bind SRC:DST[:ro]] [--ro] -- CMD...
 // Errors print one line ("nsfd: ...") and exit 1; bad usage prints the
 // usage and exits 2. bin/nsfd.js calls cli(). A command's module is loaded
 // only when it runs, the help texts only when printed, and the library only
@@ -36,6 +37,7 @@ const COMMANDS: Record<string, Command> = {
   features: { run: () => require('./features').cmdFeatures },
   demo: { run: () => require('./demo').cmdDemo },
   netns: { run: () => require('./netns').cmdNetns },
+  run: { run: () => require('./run').cmdRun, ownArgs: () => require('./run').ownArgs },
 };
 
 /** A help text; loaded only when one is printed. */

@@ -16,6 +16,7 @@ Commands:
   features    what this kernel supports
   demo        a guided tour: sandbox, attach, spawn, socket, file, list
   netns       named network namespaces, as ip netns keeps them
+  run         run a command in a new container (pivot_root into a rootfs)
 
 Run 'nsfd <command> --help' for a command's options.`,
   ls: `Usage: nsfd ls [options] [NAMESPACE]
@@ -126,6 +127,20 @@ process (bind-mounted; /run/netns is made a shared mount point first).
 Options:
   -J, --json         (list) JSON output
   -h, --help         this help`,
+  run: `Usage: nsfd run --rootfs DIR [options] -- CMD [ARG...]
+
+Run CMD in a new container: new mount, uts, ipc, pid, net and cgroup
+namespaces (and user, unprivileged), DIR as its root by pivot_root, /proc
+(with runc's masked and read-only paths), a minimal /dev, /sys read-only,
+nsfd-init as pid 1 forwarding signals. The exit status is CMD's (128+N when
+signal N ended it).
+
+Options:
+  --rootfs DIR         the root filesystem (a directory)
+  --hostname NAME      the container's hostname
+  --bind SRC:DST[:ro]  bind-mount host path SRC on DST inside (repeatable)
+  --ro                 the root filesystem read-only
+  -h, --help           this help`,
 } as const;
 
 export type UsageName = keyof typeof USAGE;

@@ -122,7 +122,7 @@ export class Container implements Disposable, AsyncDisposable {
       throw err;
     }
     try {
-      await setUpInit(child.pidfd, plan);
+      await setUpInit(child, plan);
     } catch (err) {
       c.#closeWith(true);
       throw err;

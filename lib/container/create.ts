@@ -1,28 +1,35 @@
 // Starting a created container's init and readying it: the steps of
 // Container.create around the making of the Container itself.
-import { loopbackUp, makePrivateIn, setHostnameIn } from '../inside';
+import { makePrivateIn } from '../inside';
 import type { Pidfd } from '../pidfd';
 import { Subprocess, spawn } from '../spawn';
-import { untilTrapped } from './init';
+import { letGo, openShippedInit, untilTrapped } from './init';
 import { killAll } from './kill';
 import type { CreatePlan } from './options';
 
 /** Starts the init as planned: in its new namespaces, leading a session of its own. */
 export function spawnInit(plan: CreatePlan): Subprocess {
-  return spawn(plan.file, plan.args, plan.spawn);
+  if (plan.shipped === undefined) return spawn(plan.file, plan.args, plan.spawn);
+  // nsfd-init by fd: nothing of it needs to be in the container's root.
+  using exe = openShippedInit(plan.shipped.path);
+  return spawn(plan.file, plan.args, { ...plan.spawn, executable: exe });
 }
 
 /**
- * Readies a started init: waits for the default init's SIGTERM trap (so
- * that a SIGTERM right after create() meets it), then private mount
- * propagation (spawn did it already when it mounted a fresh /proc),
- * hostname, lo up.
+ * Readies a started init (the Container holds its namespaces by now): for
+ * the sh init, waits for its SIGTERM trap (so that a SIGTERM right after
+ * create() meets it; nsfd-init starts with its signals blocked); private
+ * mount propagation (spawn did it already when it mounted a fresh /proc
+ * or a rootfs); then lets nsfd-init start `command`.
  */
-export async function setUpInit(init: Pidfd, plan: CreatePlan): Promise<void> {
+export async function setUpInit(child: Subprocess, plan: CreatePlan): Promise<void> {
+  const init = child.pidfd;
   if (plan.awaitTrap) await untilTrapped(init);
-  if (plan.unshare.has('mnt') && !plan.spawn.mountProc) makePrivateIn(init);
-  if (plan.hostname !== undefined) setHostnameIn(init, plan.hostname, plan.domainname);
-  if (plan.unshare.has('net') && plan.loopback) loopbackUp(init);
+  // (A rootfs is rslave already, made so before its mounts; a fresh /proc
+  // came with private propagation.)
+  if (plan.unshare.has('mnt') && !plan.spawn.mountProc && plan.spawn.rootfs === undefined) makePrivateIn(init);
+  const ctl = plan.shipped?.ctlSlot === undefined ? undefined : child.stdio[plan.shipped.ctlSlot];
+  if (ctl) letGo(ctl);
 }
 
 /** Undoes spawnInit() when no Container could be made of it. */

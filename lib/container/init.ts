@@ -1,25 +1,94 @@
-// The default init of a created container, and how create() knows it is
-// ready (its SIGTERM trap in place).
-import { procRead } from '../core/procfs';
+// The init of a created container: nsfd's own (native/init/nsfd-init.c,
+// executed from the host by fd), or the shell loop kept for when that
+// binary is missing, and how create() knows the init is ready.
+import * as fs from 'node:fs';
+import type * as net from 'node:net';
 import * as os from 'node:os';
+import * as path from 'node:path';
 
 import { E, NsError } from '../core/errors';
+import { OwnedFd } from '../core/owned-fd';
+import { procRead } from '../core/procfs';
 import type { Pidfd } from '../pidfd';
+import { AT_FDCWD, O_PATH } from '../sys/constants';
+import { addonDir, native } from '../sys/native';
 
 /**
- * The default init: a POSIX shell that exits on SIGTERM and otherwise waits
- * forever. While it waits, sh reaps every child it has, including orphans
- * the kernel reparents to it as pid 1, so zombies do not pile up. On SIGTERM
- * it ends its sleep first, so that without a pid namespace of its own it
- * leaves nothing behind either. Needs /bin/sh inside `root`; pass `init`
- * for a root without one.
+ * The fallback init, used only when nsfd-init is not found: a POSIX shell
+ * that exits on SIGTERM and otherwise waits forever, reaping what it is
+ * given. Needs /bin/sh inside the root.
  */
 export const DEFAULT_INIT: readonly string[] = ['/bin/sh', '-c', "trap 'kill $! 2>/dev/null; exit 0' TERM INT; while :; do sleep 2147483647 & wait $!; done"];
+
+let found: string | null | undefined;
+/**
+ * Where nsfd-init is on disk: $NSFD_INIT_PATH, else beside the loaded
+ * addon (node-gyp builds it into build/Release with nsfd.node), else the
+ * package's build/Release. undefined when none is there (a prebuilt
+ * package: then the addon's embedded copy is used, see shippedInit()).
+ */
+export function shippedInitPath(): string | undefined {
+  if (found === undefined) {
+    const override = process.env.NSFD_INIT_PATH;
+    const candidates = [override ? path.resolve(override) : undefined, path.join(addonDir(), 'nsfd-init'), path.join(__dirname, '..', '..', 'build', 'Release', 'nsfd-init')];
+    found = null;
+    for (const c of candidates) {
+      if (c === undefined || c === '') continue;
+      try {
+        fs.accessSync(c, fs.constants.X_OK);
+        found = c;
+        break;
+      } catch {
+        // next
+      }
+    }
+  }
+  return found ?? undefined;
+}
+
+let embedded: OwnedFd | null | undefined;
+/**
+ * The copy of nsfd-init the addon carries (native/initblob.cc), in a sealed
+ * memfd made once per process; null when this build carries none.
+ */
+function embeddedInit(): OwnedFd | null {
+  if (embedded === undefined) {
+    const fd = native.init_memfd();
+    embedded = fd >= 0 ? new OwnedFd(fd) : null;
+  }
+  return embedded;
+}
+
+/** Where nsfd-init comes from: a file, else the addon's own copy; undefined: neither. */
+export function shippedInit(): string | undefined {
+  return shippedInitPath() ?? (embeddedInit() !== null ? 'embedded' : undefined);
+}
+
+/**
+ * nsfd-init as an fd the child execveat()s, whatever its root: the file
+ * opened O_PATH, or a dup of the embedded memfd. Ours to close.
+ */
+export function openShippedInit(where: string): OwnedFd {
+  if (where === 'embedded') {
+    const memfd = embeddedInit();
+    if (memfd === null) throw new NsError(-E.ENOENT, 'memfd_create', { hint: 'this addon carries no nsfd-init' });
+    return memfd.dup();
+  }
+  const fd = native.openat(AT_FDCWD, where, O_PATH, 0);
+  if (fd < 0) throw new NsError(fd, 'open', { path: where, hint: 'nsfd-init' });
+  return new OwnedFd(fd);
+}
+
+/** Lets nsfd-init go on (start the workload) and drops our end of its socket. */
+export function letGo(sock: net.Socket): void {
+  sock.end('G');
+  sock.once('finish', () => sock.destroy());
+}
 
 /** SIGTERM's bit in the SigCgt mask of /proc/PID/status (signal n is bit n-1). */
 const SIGTERM_BIT = 1n << BigInt(os.constants.signals.SIGTERM - 1);
 
-/** Waits until the default init has its SIGTERM trap installed (SigCgt in /proc/PID/status). */
+/** Waits until the fallback init has its SIGTERM trap installed (SigCgt in /proc/PID/status). */
 export async function untilTrapped(pidfd: Pidfd): Promise<void> {
   const deadline = Date.now() + 10000;
   for (let i = 0; ; i++) {

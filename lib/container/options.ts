@@ -5,9 +5,9 @@ import { NsType, checkNsTypes } from '../core/ns-types';
 import { privilege } from '../core/privilege';
 import type { OwnedFd } from '../core/owned-fd';
 import type { CgroupResources } from '../cgroup';
-import type { IdMapEntry, SpawnOptions } from '../spawn';
+import type { IdMapEntry, MountSpec, SpawnOptions, StdioSlot } from '../spawn';
 import { CapabilitiesOption, DEFAULT_CAPABILITIES, RlimitsOption, SeccompOption } from '../privileges';
-import { DEFAULT_INIT } from './init';
+import { DEFAULT_INIT, shippedInit } from './init';
 
 /** What Container.create makes by default (plus "user" when unprivileged or given id maps). */
 export const DEFAULT_UNSHARE: readonly NsType[] = ['mnt', 'uts', 'ipc', 'pid', 'net', 'cgroup'];
@@ -29,8 +29,28 @@ export interface ContainerCreateOptions {
   uid?: number | undefined;
   gid?: number | undefined;
   setgroups?: 'allow' | 'deny' | undefined;
-  /** Directory the init (and c.spawn) chroot()s into. */
+  /** Directory the init (and c.spawn) chroot()s into (not with rootfs). */
   root?: string | undefined;
+  /**
+   * The container's root filesystem, entered by pivot_root (never chroot):
+   * a directory path or an OwnedFd of one. Gets the default mounts of OCI
+   * runtimes (/proc with masked and read-only paths, a tmpfs /dev with the
+   * standard devices, /dev/pts, /dev/shm, /sys read-only), then `mounts`.
+   * Missing mount points are made; a directory holding one static binary
+   * is enough. c.spawn() and c.run() join its mount namespace and so land
+   * in it. Needs "mnt" in unshare.
+   */
+  rootfs?: string | OwnedFd | undefined;
+  /** The rootfs read-only (its mount points made first). */
+  readonlyRootfs?: boolean | undefined;
+  /** More mounts in the rootfs, OCI-style: {type: "bind"|"tmpfs"|..., source?, destination, options?: ["ro", "nosuid", "size=1m", ...]}. */
+  mounts?: readonly MountSpec[] | undefined;
+  /**
+   * The workload: run under nsfd's init (which forwards signals to it and
+   * exits with its status: see c.exited), or as pid 1 itself with
+   * `init: false`. Without it the init just waits until closed.
+   */
+  command?: readonly string[] | undefined;
   /** sethostname() inside (needs "uts"). */
   hostname?: string | undefined;
   domainname?: string | undefined;
@@ -53,8 +73,14 @@ export interface ContainerCreateOptions {
    * namespace). Default true.
    */
   killOnClose?: boolean | undefined;
-  /** The init program and its args (default DEFAULT_INIT). */
-  init?: readonly string[] | undefined;
+  /**
+   * The init. Default: nsfd-init, a static program shipped with the addon
+   * and executed from the host by fd (so the rootfs needs nothing), pid 1
+   * that reaps orphans and forwards signals to `command`; when that binary
+   * is missing, DEFAULT_INIT (needs /bin/sh). `false`: `command` is pid 1
+   * itself. An array: that program is the init (no `command` then).
+   */
+  init?: false | readonly string[] | undefined;
   env?: Readonly<Record<string, string | undefined>> | undefined;
   /** A fresh /proc (default: when both pid and mnt are new). */
   mountProc?: boolean | undefined;
@@ -107,6 +133,10 @@ const CREATE_OPTION_KEYS = optionKeys<ContainerCreateOptions>({
   noNewPrivileges: true,
   seccomp: true,
   rlimits: true,
+  rootfs: true,
+  readonlyRootfs: true,
+  mounts: true,
+  command: true,
 });
 
 /** Checked create options: everything create() does, decided before anything is started. */
@@ -124,13 +154,12 @@ export interface CreatePlan {
   readonly newCgroup: { parent: string | undefined; resources: CgroupResources | undefined } | undefined;
   /** Limits for the cgroup given as a path. */
   readonly resources: CgroupResources | undefined;
-  /** The default init: wait for its SIGTERM trap before using it. */
-  readonly awaitTrap: boolean;
-  readonly hostname: string | undefined;
-  readonly domainname: string | undefined;
-  readonly loopback: boolean;
   /** The init's credentials and privileges, for c.spawn()/c.run(). */
   readonly process: ProcessDefaults;
+  /** The fallback init: wait for its SIGTERM trap before using it. */
+  readonly awaitTrap: boolean;
+  /** nsfd-init: its path or 'embedded' (opened and executed by fd), and its control socket's stdio slot. */
+  readonly shipped: { readonly path: string; readonly ctlSlot: number | undefined } | undefined;
 }
 
 /** Checks create options (throwing before anything is started) and plans the init. */
@@ -141,9 +170,9 @@ export function planCreate(options: ContainerCreateOptions): CreatePlan {
   if (options.uidMap !== undefined || options.gidMap !== undefined || (!privilege().admin && options.unshare === undefined)) unshare.add('user');
   const killOnClose = options.killOnClose ?? true;
   if (typeof killOnClose !== 'boolean') throw invalidArg('options.killOnClose', 'a boolean', killOnClose);
-  const init = options.init ?? DEFAULT_INIT;
-  if (!Array.isArray(init) || init.length === 0 || init.some((a) => typeof a !== 'string')) {
-    throw invalidArg('options.init', 'a non-empty array of strings', init);
+  const command = options.command;
+  if (command !== undefined && (!Array.isArray(command) || command.length === 0 || command.some((a) => typeof a !== 'string'))) {
+    throw invalidArg('options.command', 'a non-empty array of strings', command);
   }
   if (options.hostname !== undefined && !unshare.has('uts')) {
     throw invalidValue('options.hostname', 'needs a new uts namespace (it would rename the host)', options.hostname);
@@ -152,12 +181,55 @@ export function planCreate(options: ContainerCreateOptions): CreatePlan {
   if (options.resources !== undefined && options.cgroup !== undefined && typeof options.cgroup !== 'string') {
     throw invalidValue('options.resources', 'needs options.cgroup as a path (or no cgroup: one is made)', options.resources);
   }
-  const [file, ...args] = init as [string, ...string[]];
+  const spawnOpts = initSpawnOptions(options, unshare, killOnClose);
+  let argv: readonly string[];
+  let shipped: CreatePlan['shipped'];
+  let awaitTrap = false;
+  if (options.init === false) {
+    if (command === undefined) throw invalidValue('options.init', 'false needs options.command (the process to run as pid 1)', false);
+    argv = command;
+  } else if (options.init !== undefined) {
+    const init = options.init;
+    if (!Array.isArray(init) || init.length === 0 || init.some((a) => typeof a !== 'string')) {
+      throw invalidArg('options.init', 'false or a non-empty array of strings', init);
+    }
+    if (command !== undefined) throw invalidValue('options.command', 'not with an init of your own (give it its arguments)', command);
+    argv = init;
+    awaitTrap = init === DEFAULT_INIT;  // its trap, as for the fallback
+  } else {
+    const initPath = shippedInit();
+    if (initPath === undefined) {
+      if (command !== undefined) throw invalidValue('options.command', 'needs nsfd-init, which was not found (build it: npm run build:native)', command);
+      argv = DEFAULT_INIT;
+      awaitTrap = true;
+    } else {
+      // It starts with every signal blocked: one sent right after create()
+      // waits for it. Hostname and lo are set before it runs. It starts
+      // `command` only on our "go" (a byte on a control socket in the first
+      // slot after the stdio), written once we hold its namespaces (a short
+      // command would otherwise be gone, init and all, before we read them)
+      // and its mount namespace is private (when spawn did not do it).
+      spawnOpts.blockSignals = true;
+      const needsGo = command !== undefined || (unshare.has('mnt') && spawnOpts.mountProc !== true && spawnOpts.rootfs === undefined);
+      let ctlSlot: number | undefined;
+      if (needsGo) {
+        const base = spawnOpts.stdio ?? 'ignore';
+        const slots: StdioSlot[] = typeof base === 'string' ? [base, base, base] : Array.from(base as readonly StdioSlot[]);
+        while (slots.length < 3) slots.push(undefined);
+        ctlSlot = slots.length;
+        slots.push('pipe');
+        spawnOpts.stdio = slots;
+      }
+      shipped = { path: initPath, ctlSlot };
+      argv = ['nsfd-init', ...(ctlSlot === undefined ? [] : ['-r', String(ctlSlot)]), '--', ...(command ?? [])];
+    }
+  }
+  const [file, ...args] = argv as [string, ...string[]];
   const proc = processDefaults(options);
   return {
     file,
     args,
-    spawn: { ...initSpawnOptions(options, unshare, killOnClose), ...proc },
+    spawn: { ...spawnOpts, ...proc },
     process: proc,
     unshare,
     killOnClose,
@@ -165,10 +237,8 @@ export function planCreate(options: ContainerCreateOptions): CreatePlan {
     cgroupPath: typeof options.cgroup === 'string' ? options.cgroup : undefined,
     newCgroup: options.cgroup === undefined && (options.resources !== undefined || options.cgroupParent !== undefined) ? { parent: options.cgroupParent, resources: options.resources } : undefined,
     resources: options.cgroup !== undefined ? options.resources : undefined,
-    awaitTrap: options.init === undefined,
-    hostname: options.hostname,
-    domainname: options.domainname,
-    loopback: options.loopback !== false,
+    awaitTrap,
+    shipped,
   };
 }
 
@@ -204,6 +274,17 @@ function initSpawnOptions(options: ContainerCreateOptions, unshare: ReadonlySet<
   }
   if (options.setgroups !== undefined) spawnOpts.setgroups = options.setgroups;
   if (options.root !== undefined) spawnOpts.root = options.root;
+  if (options.rootfs !== undefined) {
+    spawnOpts.rootfs = options.rootfs;
+    spawnOpts.mountProc = false;  // the rootfs's default mounts have /proc
+    if (options.mountProc === true) throw invalidValue('options.mountProc', 'not with rootfs (its default mounts include /proc)', true);
+  }
+  if (options.readonlyRootfs !== undefined) spawnOpts.readonlyRootfs = options.readonlyRootfs;
+  // Set by the child itself, before the init runs (so before `command`, with init: false too).
+  if (options.hostname !== undefined) spawnOpts.hostname = options.hostname;
+  if (options.domainname !== undefined) spawnOpts.domainname = options.domainname;
+  if (unshare.has('net') && options.loopback !== false) spawnOpts.loopback = true;
+  if (options.mounts !== undefined) spawnOpts.mounts = options.mounts;
   if (options.cgroup !== undefined) spawnOpts.cgroup = options.cgroup;
   if (options.env !== undefined) spawnOpts.env = options.env;
   return spawnOpts;

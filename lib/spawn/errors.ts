@@ -108,6 +108,17 @@ export function spawnError(r: NativeFailure, prep: Prepared): NsError {
     case 'setuid':
       hint = credHint(e, r.step);
       break;
+    case 'fs_op':
+    case 'rootfs':
+    case 'pivot_root':
+      path = prep.rootfs?.path;
+      hint = r.step === 'fs_op' ? `rootfs: ${prep.rootfs?.labels[r.detail] ?? `op ${r.detail}`}${e === E.ELOOP ? ' (a symlink in the destination: refused)' : ''}` : `rootfs: ${r.step}`;
+      break;
+    case 'hostname':
+    case 'domainname':
+    case 'loopback':
+      hint = e === E.EPERM ? `${r.step}: needs a namespace of the child's own` : undefined;
+      break;
     case 'mount_proc':
     case 'mount':
       hint = e === E.EPERM ? 'mounting proc needs CAP_SYS_ADMIN over the mount and pid namespaces' : undefined;

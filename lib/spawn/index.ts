@@ -7,4 +7,6 @@ export { spawn } from './spawn';
 export { run, runWith } from './run';
 export { Subprocess } from './subprocess';
 export type { IdMapEntry, SpawnOptions, StdioName, StdioSlot } from './options';
+export type { MountSpec } from './rootfs';
+export { MASKED_PATHS, READONLY_PATHS } from './rootfs';
 export type { RunFailure, RunOptions, RunResult } from './run';

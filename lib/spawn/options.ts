@@ -7,6 +7,7 @@ import type { NsType } from '../core/ns-types';
 import type { Namespace } from '../namespace';
 import type { Pidfd } from '../pidfd';
 import type { CapabilitiesOption, RlimitsOption, SeccompOption } from '../privileges';
+import type { MountSpec } from './rootfs';
 
 /** One line of a uid_map or gid_map. */
 export interface IdMapEntry {
@@ -94,6 +95,46 @@ export interface SpawnOptions {
   rlimits?: RlimitsOption | undefined;
   /** A seccomp filter installed last before execve: nsfd's 'default' (Docker's in effect) or an OCI profile. Default none. */
   seccomp?: SeccompOption | undefined;
+  /**
+   * pivot_root into this directory (a path, or an OwnedFd of one): needs
+   * unshare "mnt" (the child makes the mount namespace itself, after
+   * entering the directory), not with `root` or `mountProc`. The directory
+   * is bind-mounted onto itself, the default mounts (below) and `mounts`
+   * are made in it, mount points created when missing (resolved inside it,
+   * symlinks refused), then pivot_root and the old root detached.
+   */
+  rootfs?: string | OwnedFd | undefined;
+  /** Mounts made in the rootfs after the default ones, in order (needs rootfs). */
+  mounts?: readonly MountSpec[] | undefined;
+  /** The rootfs mount read-only, once its mount points are made (needs rootfs). */
+  readonlyRootfs?: boolean | undefined;
+  /**
+   * The default mounts of OCI runtimes (default true with rootfs): /proc
+   * (masked and read-only paths as runc's defaults), /dev as a tmpfs with
+   * null, zero, full, random, urandom, tty, /dev/pts, /dev/shm and the
+   * fd/stdin/stdout/stderr/ptmx symlinks, /sys read-only.
+   */
+  defaultMounts?: boolean | undefined;
+  /** sethostname() in the child before exec (needs unshare "uts"). */
+  hostname?: string | undefined;
+  /** setdomainname() in the child before exec (needs unshare "uts"). */
+  domainname?: string | undefined;
+  /** Bring lo up in the child's new network namespace before exec (needs unshare "net"). */
+  loopback?: boolean | undefined;
+  /**
+   * Exec with every signal blocked (default: none blocked), for an init
+   * that takes them with sigwaitinfo or a signalfd: a signal sent before
+   * it gets there waits instead of being dropped (pid 1 of a pid namespace
+   * drops signals it has no handler for).
+   */
+  blockSignals?: boolean | undefined;
+  /**
+   * Run this program (an OwnedFd of an executable, O_PATH is enough)
+   * with execveat(AT_EMPTY_PATH) instead of looking `file` up; `file` is
+   * then only argv[0]. It needs nothing from the child's root (a static
+   * binary). (nsfd's own init runs this way.)
+   */
+  executable?: OwnedFd | undefined;
 }
 
 /** Every option name spawn() knows: any other is a typo, an error rather than a silent default. */
@@ -124,4 +165,13 @@ export const SPAWN_OPTION_KEYS = optionKeys<SpawnOptions>({
   noNewPrivileges: true,
   rlimits: true,
   seccomp: true,
+  rootfs: true,
+  mounts: true,
+  readonlyRootfs: true,
+  defaultMounts: true,
+  hostname: true,
+  domainname: true,
+  loopback: true,
+  blockSignals: true,
+  executable: true,
 });

@@ -7,7 +7,7 @@ import { E, NsError, invalidArg, invalidValue } from '../core/errors';
 import { OwnedFd } from '../core/owned-fd';
 import { CLONE_FLAG, NsType, checkNsTypes } from '../core/ns-types';
 import { privilege } from '../core/privilege';
-import { AT_FDCWD, CGROUP2_SUPER_MAGIC, O_DIRECTORY, O_RDONLY } from '../sys/constants';
+import { AT_FDCWD, CGROUP2_SUPER_MAGIC, O_DIRECTORY, O_PATH, O_RDONLY, UTS_NAME_MAX } from '../sys/constants';
 import { native } from '../sys/native';
 import { procRootFd } from '../inside';
 import { ownProcfs } from '../core/procfs';
@@ -19,11 +19,33 @@ import { UserNamespaceEntry, childIds } from './identity';
 import type { SpawnOptions } from './options';
 import { OpenedFds, closeAll, openStdio, stdioSlots } from './stdio';
 import type { SpawnSpec } from './wire';
+import { FsPlan, planRootfs } from './rootfs';
 
 export interface Prepared extends OpenedFds {
   spec: SpawnSpec;
   file: string;
   cgroupPath?: string;
+  /** The rootfs ops, for error messages. */
+  rootfs?: FsPlan & { path: string | undefined };
+}
+
+/** options.rootfs and friends, checked: the fs plan, or undefined without a rootfs. */
+function checkRootfs(options: SpawnOptions, unshare: NsType[], joinsMnt: boolean, mountProc: boolean): (FsPlan & { path: string | undefined }) | undefined {
+  const { rootfs } = options;
+  if (rootfs === undefined) {
+    for (const k of ['mounts', 'readonlyRootfs', 'defaultMounts'] as const) {
+      if (options[k] !== undefined) throw invalidValue(`options.${k}`, 'needs options.rootfs', options[k]);
+    }
+    return undefined;
+  }
+  if (typeof rootfs !== 'string' && !(rootfs instanceof OwnedFd)) throw invalidArg('options.rootfs', 'a directory path or an OwnedFd of one', rootfs);
+  if (typeof rootfs === 'string') checkString(rootfs, 'options.rootfs');
+  if (!unshare.includes('mnt') || joinsMnt) throw invalidValue('options.rootfs', 'needs a new mount namespace (unshare: ["mnt", ...])', rootfs);
+  if (options.root !== undefined) throw invalidValue('options.root', 'not with options.rootfs (a container pivots, never chroots)', options.root);
+  if (mountProc) throw invalidValue('options.mountProc', 'not with options.rootfs (its default mounts include /proc)', mountProc);
+  checkBool(options.readonlyRootfs, 'options.readonlyRootfs');
+  if (options.defaultMounts !== undefined) checkBool(options.defaultMounts, 'options.defaultMounts');
+  return { ...planRootfs(options, unshare), path: typeof rootfs === 'string' ? rootfs : undefined };
 }
 
 /** The boolean switches and the namespaces to create. */
@@ -183,6 +205,33 @@ function openRoot(root: Pidfd | OwnedFd, prep: Prepared): number {
   return root.fd;
 }
 
+/** hostname, domainname and lo, set in the child: only in namespaces it makes. */
+function checkUts(options: SpawnOptions, unshare: NsType[]): Pick<SpawnSpec, 'hostname' | 'domainname' | 'loopbackUp'> {
+  const names = { hostname: options.hostname, domainname: options.domainname };
+  for (const [k, v] of Object.entries(names)) {
+    if (v === undefined) continue;
+    if (typeof v !== 'string' || v.includes('\0') || Buffer.byteLength(v) > UTS_NAME_MAX || (k === 'hostname' && v === '')) {
+      throw invalidValue(`options.${k}`, `must be a string of ${k === 'hostname' ? 1 : 0} to ${UTS_NAME_MAX} bytes`, v);
+    }
+    if (!unshare.includes('uts')) throw invalidValue(`options.${k}`, 'needs a new uts namespace (unshare: ["uts", ...]); it would rename the host', v);
+  }
+  const loopbackUp = checkBool(options.loopback, 'options.loopback');
+  if (loopbackUp && !unshare.includes('net')) throw invalidValue('options.loopback', 'needs a new network namespace (unshare: ["net", ...])', true);
+  return { hostname: names.hostname, domainname: names.domainname, loopbackUp };
+}
+
+/** options.rootfs as a directory fd (a path is opened O_PATH into opened.temp). */
+function openRootfs(rootfs: string | OwnedFd, prep: Prepared): number {
+  if (rootfs instanceof OwnedFd) {
+    if (rootfs.closed) throw new NsError(-E.EBADF, 'fchdir', { step: 'root' }, 'EBADF: file descriptor closed, options.rootfs');
+    return rootfs.fd;
+  }
+  const r = native.openat(AT_FDCWD, rootfs, O_PATH | O_DIRECTORY, 0);
+  if (r < 0) throw new NsError(r, 'open', { step: 'rootfs', path: rootfs });
+  prep.temp.push(r);
+  return r;
+}
+
 /** Checks everything, then opens the fds the child needs; on failure nothing stays open. */
 export function prepare(file: string, args: readonly string[], options: SpawnOptions): Prepared {
   checkString(file, 'file');
@@ -205,6 +254,12 @@ export function prepare(file: string, args: readonly string[], options: SpawnOpt
   const hasJoin = join.types.length > 0;
   const unshareFlags = flagsOf(unshare);
   const parentPidFd = takeParentPidJoin(join);
+  const rootfs = checkRootfs(options, unshare, joined.has('mnt'), mountProc);
+  // With a rootfs the child makes the mount namespace itself (spawn_child.cc EnterRootfs).
+  const nsFlags = rootfs === undefined ? unshareFlags : unshareFlags & ~CLONE_FLAG.mnt;
+  if (options.executable !== undefined && !(options.executable instanceof OwnedFd)) {
+    throw invalidArg('options.executable', 'an OwnedFd of an executable', options.executable);
+  }
 
   const prep: Prepared = {
     spec: {
@@ -212,13 +267,13 @@ export function prepare(file: string, args: readonly string[], options: SpawnOpt
       argv: [argv0, ...argList],
       // Without a join, clone3 makes the namespaces. After a join, unshare()
       // makes them, so they belong to the joined user namespace.
-      cloneFlags: hasJoin ? 0 : unshareFlags,
+      cloneFlags: hasJoin ? 0 : nsFlags,
       joinPidfd: join.pidfd,
       joinFlags: join.flags,
       joinFds: join.fds,
       joinTypes: join.fds.length > 0 ? join.types.map((t) => CLONE_FLAG[t]) : [],
       parentPidFd,
-      unshareAfter: hasJoin ? unshareFlags : 0,
+      unshareAfter: hasJoin ? nsFlags : 0,
       // A pid namespace entered (or made) by a process holds only its children.
       twoStage: hasJoin && ((joined.has('pid') && parentPidFd < 0) || unshare.includes('pid')),
       // The kernel refuses a time namespace join to a task sharing its mm (EUSERS).
@@ -234,17 +289,29 @@ export function prepare(file: string, args: readonly string[], options: SpawnOpt
       newSession,
       procFd: ownProcfs().fd,
       ...privileges,
+      rootfsFd: -1,
+      fsOps: rootfs?.fsOps ?? [],
+      fsStrs: rootfs?.fsStrs ?? [],
+      execFd: -1,
+      ...checkUts(options, unshare),
+      blockSignals: checkBool(options.blockSignals, 'options.blockSignals'),
     },
     temp: [],
     pipes: [],
     file,
   };
+  if (rootfs !== undefined) prep.rootfs = rootfs;
 
   // From here on fds are opened: close them all if anything fails.
   try {
     if (options.cgroup !== undefined) prep.spec.cgroupFd = openCgroup(options.cgroup, prep);
     const rootOption = options.root;
     if (rootOption instanceof Pidfd || rootOption instanceof OwnedFd) prep.spec.rootFd = openRoot(rootOption, prep);
+    if (options.rootfs !== undefined) prep.spec.rootfsFd = openRootfs(options.rootfs, prep);
+    if (options.executable !== undefined) {
+      if (options.executable.closed) throw new NsError(-E.EBADF, 'execveat', { step: 'execve' }, 'EBADF: file descriptor closed, options.executable');
+      prep.spec.execFd = options.executable.fd;
+    }
     prep.spec.fds = openStdio(stdio, prep);
   } catch (err) {
     closeAll(prep.temp);

@@ -45,6 +45,19 @@ export interface SpawnSpec {
   rlimits: number[];
   /** The seccomp BPF program: (code | jt << 16 | jf << 24, k) pairs, or []. */
   seccomp: number[];
+  /** A directory fd to pivot_root into (spawn_child.cc EnterRootfs), or -1. */
+  rootfsFd: number;
+  /** The fs ops run there (spawn_wire.h: 8 ints per op) and the strings they index. */
+  fsOps: number[];
+  fsStrs: string[];
+  /** execveat(execFd, "", AT_EMPTY_PATH) instead of the paths, or -1. */
+  execFd: number;
+  /** sethostname/setdomainname in the child (undefined: unchanged), and lo up. */
+  hostname: string | undefined;
+  domainname: string | undefined;
+  loopbackUp: boolean;
+  /** Exec with every signal blocked. */
+  blockSignals: boolean;
 }
 
 // Every key of SpawnSpec, checked by the compiler both ways.
@@ -81,6 +94,14 @@ const SPEC_KEYS: { readonly [K in keyof SpawnSpec]-?: true } = {
   noNewPrivs: true,
   rlimits: true,
   seccomp: true,
+  rootfsFd: true,
+  fsOps: true,
+  fsStrs: true,
+  execFd: true,
+  hostname: true,
+  domainname: true,
+  loopbackUp: true,
+  blockSignals: true,
 };
 
 /** The keys this side sends, sorted. */

@@ -276,3 +276,17 @@ export const X32_SYSCALL_BIT = 0x40000000;
 // capability bits (linux/capability.h), as in /proc/PID/status CapEff
 export const CAP_SETGID = 6;
 export const CAP_SYS_ADMIN = 21;
+
+// Container rootfs set-up (native/spawn_wire.h FsOpKind / FsOpFlag: nsfd's
+// own wire numbers, kept with the kernel's so the layout rule holds)
+export const S_IFCHR = 0o020000;
+export const FS_OP_MOUNT = 1;
+export const FS_OP_BIND = 2;
+export const FS_OP_MASK = 3;
+export const FS_OP_MKNOD = 4;
+export const FS_OP_SYMLINK = 5;
+export const FS_OP_ROOT_RO = 6;
+export const FS_RECURSIVE = 1;
+export const FS_OPTIONAL = 2;
+export const FS_SRC_IN_ROOT = 4;
+export const FS_FILE = 8;

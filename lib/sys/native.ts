@@ -30,6 +30,8 @@ export interface RawWaitid {
 export interface NativeBinding {
   close(fd: number): number;
   dup_cloexec(fd: number): number;
+  /** A sealed memfd holding the nsfd-init the addon carries, or -errno (-ENOENT: none). */
+  init_memfd(): number;
   fcntl_getfd(fd: number): number;
   fcntl_getfl(fd: number): number;
   /** fcntl(F_SETFL): 0 or -errno. */
@@ -162,3 +164,12 @@ function packageRoot(): string {
 }
 
 export const native: NativeBinding = load();
+
+/** The directory the addon was loaded from: nsfd-init is built beside it. */
+export function addonDir(): string {
+  const override = process.env.NSFD_NATIVE_PATH;
+  if (override) return path.dirname(path.resolve(override));
+  const require = createRequire(__filename);
+  const nodeGypBuild = require('node-gyp-build') as { path(dir: string): string };
+  return path.dirname(nodeGypBuild.path(path.join(__dirname, '..', '..')));
+}

@@ -3,50 +3,52 @@
 // round-robin (so a busy moment hits all of them alike); the median is
 // reported. The target of exec is a process in new namespaces. Needs root
 // for exec/unshare rows (skipped otherwise).
-'use strict';
-const { spawnSync } = require('node:child_process');
-const path = require('node:path');
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
 
-const { fmt, startTarget } = require('./_util');
+import { fmt, startTarget } from './_util.js';
 
-const root = path.join(__dirname, '..', '..');
+// Compiled to dist-dev/scripts/bench/: the repository is three levels up.
+const root = path.join(__dirname, '..', '..', '..');
 const bin = path.join(root, 'bin', 'nsfd.js');
 const RUNS = Number(process.env.NSFD_BENCH_RUNS ?? 30);
 const node = process.execPath;
 
-function median(xs) {
+function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
+  return s[Math.floor(s.length / 2)] as number;
 }
 
 /** Median µs of each command line, run round-robin RUNS times after 2 warm-up rounds. */
-function timeAll(rows) {
-  const times = rows.map(() => []);
+type Row = [name: string, argv: string[], peer?: string];
+
+function timeAll(rows: Row[]): number[] {
+  const times: number[][] = rows.map(() => []);
   for (let i = 0; i < RUNS + 2; i++) {
     rows.forEach(([, argv], k) => {
       const t0 = process.hrtime.bigint();
-      const r = spawnSync(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], cwd: root });
+      const r = spawnSync(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], cwd: root });
       const us = Number(process.hrtime.bigint() - t0) / 1e3;
       if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status ?? r.signal}: ${r.stderr}`);
-      if (i >= 2) times[k].push(us);
+      if (i >= 2) (times[k] as number[]).push(us);
     });
   }
   return times.map(median);
 }
 
 /** How many module files `code` leaves in require.cache (the loader's per-file work). */
-function modulesLoaded(code) {
+function modulesLoaded(code: string): string {
   const r = spawnSync(node, ['-e', `${code}; process.stdout.write(String(Object.keys(require.cache).length))`], { cwd: root, encoding: 'utf8' });
   return r.stdout;
 }
 
-async function main() {
-  const isRoot = process.getuid() === 0;
+async function main(): Promise<void> {
+  const isRoot = process.getuid?.() === 0;
   const target = isRoot ? await startTarget() : undefined;
   try {
     const t = target ? String(target.pid) : '';
     // [name, argv, peer row name (for the ratio)]
-    const rows = [
+    const rows: Row[] = [
       ['node -e 0', [node, '-e', '0']],
       ["require('nsfd')", [node, '-e', "require('./dist')"]],
       ['nsfd --help', [node, bin, '--help']],
@@ -62,14 +64,15 @@ async function main() {
       );
     }
     const us = timeAll(rows);
-    const base = us[0];
+    const base = us[0] as number;
     const byName = new Map(rows.map(([name], k) => [name, us[k]]));
     console.log(`\nstart-up (median of ${RUNS} round-robin runs; gap = over node -e 0)`);
     const w = Math.max(...rows.map((r) => r[0].length));
     rows.forEach(([name, , peer], k) => {
-      const gap = k === 0 || !name.startsWith('nsfd') && !name.startsWith('require') ? '' : `${us[k] >= base ? '+' : '-'}${fmt(Math.abs(us[k] - base))} over node`;
-      const vs = peer ? `, ${(us[k] / byName.get(peer)).toFixed(1)}x ${peer}` : '';
-      console.log(`  ${name.padEnd(w)}  ${fmt(us[k]).padStart(10)}  ${gap}${vs}`);
+      const u = us[k] as number;
+      const gap = k === 0 || (!name.startsWith('nsfd') && !name.startsWith('require')) ? '' : `${u >= base ? '+' : '-'}${fmt(Math.abs(u - base))} over node`;
+      const vs = peer ? `, ${(u / (byName.get(peer) as number)).toFixed(1)}x ${peer}` : '';
+      console.log(`  ${name.padEnd(w)}  ${fmt(u).padStart(10)}  ${gap}${vs}`);
     });
     console.log(`  module files loaded: require('nsfd') ${modulesLoaded("require('./dist')")}, nsfd ls ${modulesLoaded("require('./dist/cli/ls.js')")}, nsfd exec ${modulesLoaded("require('./dist/cli/exec.js')")}`);
     if (!target) console.log('  (exec and unshare rows need root; skipped)');
@@ -78,7 +81,7 @@ async function main() {
   }
 }
 
-main().catch((err) => {
+main().catch((err: unknown) => {
   console.error(err);
   process.exit(1);
 });

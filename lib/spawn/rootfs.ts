@@ -1,0 +1,195 @@
+// A container root filesystem: options.rootfs, options.mounts and the
+// default mounts of OCI runtimes, turned into the list of fs ops the
+// spawned child runs between clone and exec (native/spawn_child.cc
+// EnterRootfs) before its pivot_root. Everything is decided here; the child
+// only executes the list.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { invalidArg, invalidValue } from '../core/errors';
+import type { NsType } from '../core/ns-types';
+import {
+  FS_FILE,
+  FS_OPTIONAL,
+  FS_OP_BIND,
+  FS_OP_MASK,
+  FS_OP_MKNOD,
+  FS_OP_MOUNT,
+  FS_OP_ROOT_RO,
+  FS_OP_SYMLINK,
+  FS_RECURSIVE,
+  FS_SRC_IN_ROOT,
+  MOUNT_ATTR_NODEV,
+  MOUNT_ATTR_NOEXEC,
+  MOUNT_ATTR_NOSUID,
+  MOUNT_ATTR_RDONLY,
+  MOUNT_ATTR_NOATIME,
+  MOUNT_ATTR_STRICTATIME,
+  S_IFCHR,
+} from '../sys/constants';
+
+/** A mount inside the container, as in an OCI config.json's `mounts`. */
+export interface MountSpec {
+  /** "bind" (a host path), or a filesystem type: "tmpfs", "proc", "sysfs", "mqueue", "devpts", ... */
+  type: string;
+  /** The host path of a bind mount (ignored for other types). */
+  source?: string | undefined;
+  /** Absolute path inside the container; missing directories are made (symlinks in it are refused: ELOOP). */
+  destination: string;
+  /** ro, nosuid, nodev, noexec, bind, rbind, noatime, strictatime, rw, ...; other "key=value" or "key" strings (mode=755, size=64m) go to the filesystem. */
+  options?: readonly string[] | undefined;
+}
+
+/** The OCI runtime spec's default maskedPaths (runc spec, Docker). */
+export const MASKED_PATHS: readonly string[] = [
+  '/proc/acpi',
+  '/proc/asound',
+  '/proc/kcore',
+  '/proc/keys',
+  '/proc/latency_stats',
+  '/proc/timer_list',
+  '/proc/timer_stats',
+  '/proc/sched_debug',
+  '/proc/scsi',
+  '/sys/firmware',
+];
+
+/** The OCI runtime spec's default readonlyPaths. */
+export const READONLY_PATHS: readonly string[] = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+
+/** The devices of a default /dev: name, major, minor (all 0666, as runc makes them). */
+const DEVICES: readonly [string, number, number][] = [
+  ['null', 1, 3],
+  ['zero', 1, 5],
+  ['full', 1, 7],
+  ['random', 1, 8],
+  ['urandom', 1, 9],
+  ['tty', 5, 0],
+];
+
+export interface FsPlan {
+  fsOps: number[];
+  fsStrs: string[];
+  /** What each op does, for error messages: fsOps index / 8 -> "mount tmpfs on /dev". */
+  labels: string[];
+}
+
+class Builder implements FsPlan {
+  fsOps: number[] = [];
+  fsStrs: string[] = [];
+  labels: string[] = [];
+  #str(s: string | undefined): number {
+    if (s === undefined) return -1;
+    this.fsStrs.push(s);
+    return this.fsStrs.length - 1;
+  }
+  op(label: string, kind: number, o: { dest?: string; src?: string; fstype?: string; opts?: readonly string[]; attrs?: number; flags?: number; dev?: number }): void {
+    const dest = this.#str(o.dest);
+    const src = this.#str(o.src);
+    const fstype = this.#str(o.fstype);
+    const opts = o.opts ?? [];
+    const optStart = opts.length > 0 ? this.fsStrs.length : o.dev ?? 0;
+    for (const x of opts) this.#str(x);
+    this.fsOps.push(kind, dest, src, fstype, optStart, opts.length, o.attrs ?? 0, o.flags ?? 0);
+    this.labels.push(label);
+  }
+}
+
+/** An absolute container path as the child resolves it: relative, no ".", no "..", no empty part. */
+export function containerPath(p: unknown, name: string): string {
+  if (typeof p !== 'string' || !p.startsWith('/') || p.includes('\0')) throw invalidArg(name, 'an absolute path', p);
+  const parts = p.split('/').filter((x) => x !== '' && x !== '.');
+  if (parts.includes('..')) throw invalidValue(name, 'may not contain ".."', p);
+  if (parts.some((x) => Buffer.byteLength(x) > 255)) throw invalidValue(name, 'has a component longer than 255 bytes', p);
+  return parts.join('/');
+}
+
+const FLAG_OPTIONS: Readonly<Record<string, number>> = {
+  ro: MOUNT_ATTR_RDONLY,
+  nosuid: MOUNT_ATTR_NOSUID,
+  nodev: MOUNT_ATTR_NODEV,
+  noexec: MOUNT_ATTR_NOEXEC,
+  noatime: MOUNT_ATTR_NOATIME,
+  strictatime: MOUNT_ATTR_STRICTATIME,
+};
+/** Options that ask for the default, or for what we do anyway. */
+const NO_OP_OPTIONS = new Set(['rw', 'suid', 'dev', 'exec', 'relatime', 'private', 'rprivate', 'slave', 'rslave']);
+
+function userMount(b: Builder, m: MountSpec, i: number): void {
+  const name = `options.mounts[${i}]`;
+  if (m === null || typeof m !== 'object') throw invalidArg(name, 'an object {type, source?, destination, options?}', m);
+  if (typeof m.type !== 'string' || m.type === '' || m.type.includes('\0')) throw invalidArg(`${name}.type`, 'a filesystem type or "bind"', m.type);
+  const dest = containerPath(m.destination, `${name}.destination`);
+  const options = m.options ?? [];
+  if (!Array.isArray(options) || options.some((o) => typeof o !== 'string' || o === '' || o.includes('\0'))) {
+    throw invalidArg(`${name}.options`, 'an array of non-empty strings', options);
+  }
+  let attrs = 0;
+  let bind = m.type === 'bind';
+  let recursive = false;
+  const fsOpts: string[] = [];
+  for (const o of options as readonly string[]) {
+    if (o === 'bind') bind = true;
+    else if (o === 'rbind') bind = recursive = true;
+    else if (FLAG_OPTIONS[o] !== undefined) attrs |= FLAG_OPTIONS[o] as number;
+    else if (!NO_OP_OPTIONS.has(o)) fsOpts.push(o);
+  }
+  const label = `${m.type} on ${m.destination}`;
+  if (bind) {
+    if (typeof m.source !== 'string' || m.source === '' || m.source.includes('\0')) throw invalidArg(`${name}.source`, 'a host path', m.source);
+    if (fsOpts.length > 0) throw invalidValue(`${name}.options`, `a bind mount takes no filesystem options (${fsOpts.join(', ')})`, options);
+    const source = path.resolve(m.source);
+    let isDir: boolean;
+    try {
+      isDir = fs.statSync(source).isDirectory();
+    } catch (err) {
+      throw invalidValue(`${name}.source`, `cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`, m.source);
+    }
+    b.op(label, FS_OP_BIND, { dest, src: source, attrs, flags: (recursive ? FS_RECURSIVE : 0) | (isDir ? 0 : FS_FILE) });
+  } else {
+    b.op(label, FS_OP_MOUNT, { dest, fstype: m.type, opts: fsOpts, attrs });
+  }
+}
+
+/** The ops: default mounts (unless defaultMounts is false), the user's, then a read-only root. */
+export function planRootfs(options: { mounts?: readonly MountSpec[] | undefined; readonlyRootfs?: boolean | undefined; defaultMounts?: boolean | undefined }, unshare: readonly NsType[]): FsPlan {
+  const b = new Builder();
+  const nosuidEtc = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+  if (options.defaultMounts !== false) {
+    // /proc: fresh for a pid namespace of our own; without one a fresh proc
+    // would be the host's anyway (and refused unprivileged): bind it.
+    if (unshare.includes('pid')) b.op('proc on /proc', FS_OP_MOUNT, { dest: 'proc', fstype: 'proc', attrs: nosuidEtc });
+    else b.op('bind /proc on /proc', FS_OP_BIND, { dest: 'proc', src: '/proc', attrs: nosuidEtc, flags: FS_RECURSIVE });
+    b.op('tmpfs on /dev', FS_OP_MOUNT, { dest: 'dev', fstype: 'tmpfs', opts: ['mode=755', 'size=65536k'], attrs: MOUNT_ATTR_NOSUID | MOUNT_ATTR_STRICTATIME });
+    for (const [dev, major, minor] of DEVICES) {
+      // makedev() for small numbers; EPERM (a user namespace): the host's node is bind-mounted instead.
+      b.op(`mknod /dev/${dev}`, FS_OP_MKNOD, { dest: `dev/${dev}`, src: `/dev/${dev}`, attrs: S_IFCHR | 0o666, dev: (major << 8) | minor });
+    }
+    b.op('devpts on /dev/pts', FS_OP_MOUNT, { dest: 'dev/pts', fstype: 'devpts', opts: ['newinstance', 'ptmxmode=0666', 'mode=0620'], attrs: MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC });
+    b.op('tmpfs on /dev/shm', FS_OP_MOUNT, { dest: 'dev/shm', fstype: 'tmpfs', opts: ['mode=1777', 'size=65536k'], attrs: nosuidEtc });
+    for (const [link, target] of [
+      ['fd', '/proc/self/fd'],
+      ['stdin', '/proc/self/fd/0'],
+      ['stdout', '/proc/self/fd/1'],
+      ['stderr', '/proc/self/fd/2'],
+      ['ptmx', 'pts/ptmx'],
+    ] as const) {
+      b.op(`symlink /dev/${link}`, FS_OP_SYMLINK, { dest: `dev/${link}`, src: target });
+    }
+    // /sys: sysfs shows the network namespace that mounts it; without one of
+    // our own, the host's, read-only.
+    if (unshare.includes('net')) b.op('sysfs on /sys', FS_OP_MOUNT, { dest: 'sys', fstype: 'sysfs', attrs: nosuidEtc | MOUNT_ATTR_RDONLY });
+    else b.op('bind /sys on /sys', FS_OP_BIND, { dest: 'sys', src: '/sys', attrs: nosuidEtc | MOUNT_ATTR_RDONLY, flags: FS_RECURSIVE });
+    for (const p of MASKED_PATHS) b.op(`mask ${p}`, FS_OP_MASK, { dest: containerPath(p, 'maskedPaths'), src: '/dev/null' });
+    for (const p of READONLY_PATHS) {
+      const rel = containerPath(p, 'readonlyPaths');
+      b.op(`read-only ${p}`, FS_OP_BIND, { dest: rel, src: rel, attrs: MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, flags: FS_RECURSIVE | FS_OPTIONAL | FS_SRC_IN_ROOT });
+    }
+  }
+  if (options.mounts !== undefined) {
+    if (!Array.isArray(options.mounts)) throw invalidArg('options.mounts', 'an array of mounts', options.mounts);
+    (options.mounts as readonly MountSpec[]).forEach((m, i) => userMount(b, m, i));
+  }
+  if (options.readonlyRootfs === true) b.op('read-only root', FS_OP_ROOT_RO, {});
+  return b;
+}

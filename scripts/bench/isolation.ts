@@ -1,0 +1,126 @@
+// npm run bench -- isolation
+//
+// A container with full filesystem isolation running /bin/true, end to end,
+// on the same busybox rootfs:
+//   nsfd Container.create({rootfs, command}) + exited + close
+//        new mnt/uts/ipc/pid/net/cgroup namespaces, pivot_root, OCI default
+//        mounts (/proc masked, /dev tmpfs + devices, /dev/pts, /dev/shm,
+//        /sys), nsfd-init (by fd) as pid 1 running /bin/true
+//   nsfd Container.create({rootfs}) + c.run('/bin/true') + close
+//   nsfd run('/bin/true', {unshare, rootfs})   the same mounts, no init, no Container
+//   execFile('bwrap', [--unshare-all, --ro-bind ROOT /, --proc /proc, --dev /dev, /bin/true])
+//   execFile('runc', ['run', ...])              an OCI bundle from `runc spec`
+// Median call of interleaved rounds, so load from elsewhere hits each alike.
+import * as cp from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+
+import { fmt } from './_util.js';
+import * as nsfd from '../../lib/index.js';
+
+const execFile = promisify(cp.execFile);
+const ROUNDS = 5;
+const N = 20;
+
+function which(names: string[]): string | undefined {
+  for (const n of names) if (fs.existsSync(n)) return n;
+  return undefined;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] as number;
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) {
+    console.log('isolation: run as root (runc and the comparison need it); skipped');
+    return;
+  }
+  const busybox = '/usr/bin/busybox';
+  if (!fs.existsSync(busybox)) {
+    console.log('isolation: no /usr/bin/busybox (busybox-static); skipped');
+    return;
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsfd-bench-iso-'));
+  fs.chmodSync(dir, 0o755);
+  const root = path.join(dir, 'rootfs');
+  fs.mkdirSync(path.join(root, 'bin'), { recursive: true });
+  fs.copyFileSync(busybox, path.join(root, 'bin/busybox'));
+  fs.chmodSync(path.join(root, 'bin/busybox'), 0o755);
+  fs.symlinkSync('busybox', path.join(root, 'bin/true'));
+  // bwrap --ro-bind needs its mount points to exist on a read-only root.
+  for (const d of ['proc', 'dev', 'sys']) fs.mkdirSync(path.join(root, d));
+
+  const variants = new Map<string, () => Promise<void>>();
+  const unshare: nsfd.NsType[] = ['mnt', 'uts', 'ipc', 'pid', 'net', 'cgroup'];
+  variants.set('nsfd Container.create({rootfs, command}) + exited + close', async () => {
+    const c = await nsfd.Container.create({ rootfs: root, command: ['/bin/true'] });
+    await c.exited;
+    c.close();
+  });
+  variants.set("nsfd Container.create({rootfs}) + c.run('/bin/true') + close", async () => {
+    const c = await nsfd.Container.create({ rootfs: root });
+    await c.run('/bin/true', [], { env: {} });
+    c.close();
+  });
+  variants.set("nsfd run('/bin/true', {unshare: 6, rootfs})  (no init)", async () => {
+    await nsfd.run('/bin/true', [], { unshare, rootfs: root, env: {} });
+  });
+  const bwrap = which(['/usr/bin/bwrap']);
+  if (bwrap) {
+    variants.set('execFile(bwrap --unshare-all --ro-bind ROOT / --proc --dev)', async () => {
+      await execFile(bwrap, ['--unshare-all', '--ro-bind', root, '/', '--proc', '/proc', '--dev', '/dev', '/bin/true']);
+    });
+  }
+  const runc = which(['/usr/sbin/runc', '/usr/bin/runc']);
+  if (runc) {
+    const bundle = path.join(dir, 'bundle');
+    fs.mkdirSync(bundle);
+    cp.execFileSync(runc, ['spec'], { cwd: bundle });
+    const config = JSON.parse(fs.readFileSync(path.join(bundle, 'config.json'), 'utf8'));
+    config.process.terminal = false;
+    config.process.args = ['/bin/true'];
+    config.root = { path: root, readonly: true };
+    fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(config));
+    let k = 0;
+    variants.set('execFile(runc run)', async () => {
+      await execFile(runc, ['run', '--bundle', bundle, `nsfd-bench-${process.pid}-${k++}`]);
+    });
+  }
+
+  const results = new Map<string, number[]>([...variants.keys()].map((k) => [k, []]));
+  try {
+    for (const [, fn] of variants) for (let i = 0; i < 3; i++) await fn(); // warm-up
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const [name, fn] of variants) {
+        for (let i = 0; i < N; i++) {
+          const t0 = process.hrtime.bigint();
+          await fn();
+          (results.get(name) as number[]).push(Number(process.hrtime.bigint() - t0) / 1e3);
+        }
+      }
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+
+  const rows: [string, number][] = [...results].map(([name, xs]) => [name, median(xs)]);
+  console.log(`container running /bin/true on a busybox rootfs, median call of ${ROUNDS}x${N} interleaved, ${os.cpus().length} CPUs, Linux ${os.release()}`);
+  const w = Math.max(...rows.map((r) => r[0].length));
+  const base = (rows[0] as [string, number])[1];
+  for (const [name, us] of rows) console.log(`  ${name.padEnd(w)}  ${fmt(us).padStart(10)}/op  ${(us / base).toFixed(2)}x the first`);
+  const get = (prefix: string): number | undefined => rows.find((r) => r[0].startsWith(prefix))?.[1];
+  const full = base;
+  const bw = get('execFile(bwrap');
+  const rc = get('execFile(runc');
+  if (bw !== undefined) console.log(`  bwrap / nsfd Container: ${(bw / full).toFixed(2)}x`);
+  if (rc !== undefined) console.log(`  runc / nsfd Container: ${(rc / full).toFixed(2)}x`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
