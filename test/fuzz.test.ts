@@ -26,6 +26,8 @@ const MODULES: [string, RegExp][] = [
   ['inns', /^(socketIn|socketNamespace|openIn|readFileIn|writeFileIn|mkdirIn|mountIn|loopbackUp|openFlags)\b/],
   ['list', /^(listNamespaces|namespaceTree|buildNamespaceTree)\b/],
   ['container', /^Container\b/],
+  ['cgroup', /^Cgroup\b/],
+  ['conventions (withNamespaces, the reaper hook)', /^(withNamespaces|_startReaper)\b/],
 ];
 
 describe('API fuzzing', () => {

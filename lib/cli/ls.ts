@@ -1,7 +1,10 @@
 // nsfd ls: lsns(8)'s options, columns and JSON keys, over listNamespaces()
 // (which also finds namespaces held only by an fd, a socket or a bind
 // mount).
-import { type NamespaceInfo, type NamespaceTreeNode, type NsType, buildNamespaceTree, listNamespaces } from '../index';
+import type { NamespaceInfo, NamespaceTreeNode, NsType } from '../index';
+// From their module, not lib/index.ts: the bundle of this command then holds
+// only the listing code (index also installs Namespace.create, which pulls in spawn).
+import { buildNamespaceTree, listNamespaces } from '../list';
 import { UsageError, checkType, intArg } from './args';
 import { getopt } from './getopt';
 import { COLUMNS, type Column, DEFAULT_COLUMNS, NET_COLUMNS, isColumn, jsonOf, ppidOf, printRows, printTable, processOf } from './ls-table';

@@ -166,7 +166,6 @@ export function readFileIn(target: InTarget, file: string, options?: ReadFileInO
 export function readFileIn(target: InTarget, file: string, options: BufferEncoding | ReadFileInOptions = {}): string | Buffer {
   const o: ReadFileInOptions = typeof options === 'string' ? { encoding: options } : options;
   if (o === null || typeof o !== 'object') throw invalidArg('options', 'an object or an encoding', options);
-  checkOptionKeys(o, optionKeys<WriteFileInOptions>({ encoding: true, mode: true, flag: true }));
   checkOptionKeys(o, optionKeys<ReadFileInOptions>({ encoding: true, flag: true, maxSize: true }));
   const max = o.maxSize ?? READ_FILE_IN_MAX_SIZE;
   if (typeof max !== 'number' || !Number.isSafeInteger(max) || max < 0 || max > buffer.constants.MAX_LENGTH) {
@@ -221,6 +220,7 @@ export function writeFileIn(
 ): void {
   const o: WriteFileInOptions = typeof options === 'string' ? { encoding: options } : options;
   if (o === null || typeof o !== 'object') throw invalidArg('options', 'an object or an encoding', options);
+  checkOptionKeys(o, optionKeys<WriteFileInOptions>({ encoding: true, mode: true, flag: true }));
   if (typeof data !== 'string' && !ArrayBuffer.isView(data)) throw invalidArg('data', 'a string, Buffer, TypedArray or DataView', data);
   using fd = openRegular(target, file, o.flag ?? 'w', o.mode ?? 0o666, 'writeFileIn');
   fs.writeFileSync(fd.fd, data, o.encoding === undefined ? {} : { encoding: o.encoding });

@@ -177,6 +177,7 @@ export class Subprocess extends EventEmitter implements Disposable {
 
   /** @internal Runs `fn` when the child has exited or the handle is closed (spawn's timeout and abort listener). */
   onEnd(fn: () => void): void {
+    if (typeof fn !== 'function') throw invalidArg('fn', 'a function', fn);
     this.#cleanups.push(fn);
   }
 

@@ -140,14 +140,23 @@ function load(): NativeBinding {
   // NSFD_NATIVE_PATH=/abs/path/nsfd.node loads that build instead (the
   // ASan/UBSan variant from scripts/sanitize.sh, for instance).
   const override = process.env.NSFD_NATIVE_PATH;
-  if (override) return require(path.resolve(override)) as NativeBinding;
+  if (override) return loadFrom(require, path.resolve(override));
   const root = packageRoot();
   // What node-gyp-build would pick first (a local build), without loading
   // it and its directory scans: ~1.5 ms of every CLI call.
   const local = path.join(root, 'build', 'Release', 'nsfd.node');
-  if (fs.existsSync(local)) return require(local) as NativeBinding;
-  const nodeGypBuild = require('node-gyp-build') as (dir: string) => NativeBinding;
-  return nodeGypBuild(root);
+  if (fs.existsSync(local)) return loadFrom(require, local);
+  const nodeGypBuild = require('node-gyp-build') as { path(dir: string): string };
+  return loadFrom(require, nodeGypBuild.path(root));
+}
+
+/** The file the addon was loaded from (addonDir()). */
+let loadedFrom = '';
+
+function loadFrom(require: NodeJS.Require, file: string): NativeBinding {
+  const binding = require(file) as NativeBinding;
+  loadedFrom = file;
+  return binding;
 }
 
 /**
@@ -167,9 +176,5 @@ export const native: NativeBinding = load();
 
 /** The directory the addon was loaded from: nsfd-init is built beside it. */
 export function addonDir(): string {
-  const override = process.env.NSFD_NATIVE_PATH;
-  if (override) return path.dirname(path.resolve(override));
-  const require = createRequire(__filename);
-  const nodeGypBuild = require('node-gyp-build') as { path(dir: string): string };
-  return path.dirname(nodeGypBuild.path(path.join(__dirname, '..', '..')));
+  return path.dirname(loadedFrom);
 }
