@@ -193,15 +193,17 @@ describe('NODE_DEBUG=nsfd', () => {
     const script = `
       const nsfd = require(${JSON.stringify(`${__dirname}/../dist/index.js`)});
       (async () => {
-        const c = nsfd.spawn('/bin/true', [], { stdio: 'ignore', unshare: ['uts'${isRoot ? '' : ", 'user'"}] });
+        const ids = ${isRoot ? '{}' : `{ uidMap: [{ inside: 0, outside: ${process.getuid?.()}, count: 1 }], gidMap: [{ inside: 0, outside: ${process.getgid?.()}, count: 1 }] }`};
+        const c = nsfd.spawn('/bin/sleep', ['5'], { stdio: 'ignore', unshare: ['uts'${isRoot ? '' : ", 'user'"}], ...ids });
+        nsfd.readFileIn(c.pidfd, '/proc/self/stat');
+        c.kill('SIGKILL');
         await c.exited;
-        nsfd.readFileIn(nsfd.Pidfd.self(), '/proc/self/stat');
       })().catch(() => process.exit(3));`;
     const quiet = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, NODE_DEBUG: '' } });
     expect(quiet.stderr).toBe('');
     const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, NODE_DEBUG: 'nsfd' } });
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(new RegExp(`^NSFD ${r.pid}: spawn /bin/true \\[\\]: clone3 flags 0x[0-9a-f]*4000000[0-9a-f]*, .* -> pid \\d+, pidfd \\d+$`, 'm'));
+    expect(r.stderr).toMatch(new RegExp(`^NSFD ${r.pid}: spawn /bin/sleep \\["5"\\]: clone3 flags 0x[0-9a-f]*4000000[0-9a-f]*, .* -> pid \\d+, pidfd \\d+$`, 'm'));
     expect(r.stderr).toMatch(/^NSFD \d+: inside: open(at2)? on (this thread|helper child) \(.*\): ok \d+$/m);
   });
 });
