@@ -195,10 +195,10 @@ describe('NODE_DEBUG=nsfd', () => {
       (async () => {
         const ids = ${isRoot ? '{}' : `{ uidMap: [{ inside: 0, outside: ${process.getuid?.()}, count: 1 }], gidMap: [{ inside: 0, outside: ${process.getgid?.()}, count: 1 }] }`};
         const c = nsfd.spawn('/bin/sleep', ['5'], { stdio: 'ignore', unshare: ['uts'${isRoot ? '' : ", 'user'"}], ...ids });
-        nsfd.readFileIn(c.pidfd, '/proc/self/stat');
+        nsfd.readFileIn(c.pidfd, '/etc/passwd');
         c.kill('SIGKILL');
         await c.exited;
-      })().catch(() => process.exit(3));`;
+      })().catch((e) => { console.error(String(e)); process.exit(3); });`;
     const quiet = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, NODE_DEBUG: '' } });
     expect(quiet.stderr).toBe('');
     const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, NODE_DEBUG: 'nsfd' } });
