@@ -30,5 +30,5 @@ export { DEFAULT_CAPABILITIES } from './privileges';
 export type { CapabilitiesOption, CapabilityName, CapabilitySets, RlimitsOption, RlimitValue, SeccompOption, OciSeccompProfile, OciSeccompSyscall } from './privileges';
 export { Rtnetlink, Network, NETWORK_RUN_DIR } from './net';
 export type { Address, AddressOptions, Link, LinkChange, MacvlanMode, Route, RouteSpec, VethOptions, LinkEnd, LinkOptions, NetNode, NetworkOptions, IpFamily } from './net';
-/** @internal For nsfd/testing: starts the reaper (its long-lived fds) before a leak check counts fds. */
-export { startReaper as _startReaper } from './core/reaper';
+/** @internal For nsfd/testing: opens the package's long-lived fds (the reaper's, the embedded init's memfd) before a leak check counts fds. */
+export { openLongLivedFds as _openLongLivedFds } from './container/init';

@@ -27,7 +27,7 @@ const MODULES: [string, RegExp][] = [
   ['list', /^(listNamespaces|namespaceTree|buildNamespaceTree)\b/],
   ['container', /^Container\b/],
   ['cgroup', /^Cgroup\b/],
-  ['conventions (withNamespaces, the reaper hook)', /^(withNamespaces|_startReaper)\b/],
+  ['conventions (withNamespaces, the reaper hook)', /^(withNamespaces|_openLongLivedFds)\b/],
 ];
 
 describe('API fuzzing', () => {

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { Pidfd, SpawnOptions, features } from '../lib/index';
+import { openLongLivedFds } from '../lib/container/init';
 import { UnsharedTarget, startUnshared, until } from './fixtures/_util.js';
 
 export { until };
@@ -153,6 +154,8 @@ export async function warmUp(): Promise<void> {
   await p.wait();
   p.close();
   await new Promise((r) => (cp.exitCode !== null ? r(null) : cp.once('exit', r)));
+  // And the embedded init's memfd, kept once made.
+  openLongLivedFds();
 }
 
 /** Our uid and gid (what a rootless user namespace maps 0 to). */

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 
 // The public API only (one copy of the library: the bundle of nsfd/testing
 // requires dist/index.js, scripts/bundle.ts).
-import { Container, ContainerCreateOptions, _startReaper as startReaper } from '../index';
+import { Container, ContainerCreateOptions, _openLongLivedFds as openLongLivedFds } from '../index';
 
 /**
  * A throwaway target: a Container in new namespaces (by default mnt, uts,
@@ -101,13 +101,13 @@ function diff<T>(before: readonly T[], after: readonly T[]): { added: T[]; remov
 /**
  * Takes a snapshot now; `assertNone()` (or disposing it) throws a LeakError
  * listing every fd, child, mount (and thread, if asked) that differs since.
- * The package's own long-lived fds (the reaper's epoll and eventfd) are
- * created first, so they never count.
+ * The package's own long-lived fds (the reaper's epoll and eventfd, the
+ * embedded init's memfd) are created first, so they never count.
  *
  *     using _ = leakCheck();   // throws at the end of the block on a leak
  */
 export function leakCheck(options: LeakCheckOptions = {}): { readonly before: ResourceSnapshot; diff(): LeakError | undefined; assertNone(): void; [Symbol.dispose](): void } {
-  startReaper();
+  openLongLivedFds();
   const want = { fds: options.fds ?? true, children: options.children ?? true, threads: options.threads ?? false, mounts: options.mounts ?? true };
   const before = snapshot();
   const check = (): LeakError | undefined => {
