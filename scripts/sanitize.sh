@@ -102,7 +102,7 @@ base_asan=halt_on_error=1:abort_on_error=1:handle_segv=0:verify_asan_link_order=
 export UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1
 # Make sure the sanitized build is the one loaded.
 LD_PRELOAD=$libasan ASAN_OPTIONS=$base_asan:detect_leaks=0 node -e "
-  const n = require('./dist/sys/native.js').native;
+  const n = require('./dist-dev/lib/sys/native.js').native;
   if (!process.env.NSFD_NATIVE_PATH || typeof n.pidfd_open !== 'function') process.exit(1);
   const maps = require('fs').readFileSync('/proc/self/maps', 'utf8');
   if (!maps.includes(process.env.NSFD_NATIVE_PATH) || !maps.includes('libasan')) { console.error('sanitized build not loaded'); process.exit(1); }
