@@ -156,6 +156,9 @@ export async function warmUp(): Promise<void> {
   await new Promise((r) => (cp.exitCode !== null ? r(null) : cp.once('exit', r)));
   // And the embedded init's memfd, kept once made.
   openLongLivedFds();
+  // And libuv's thread pool (started on first use: on Node 22 and 24 that
+  // can fall inside a test that counts threads).
+  await fs.promises.stat('/');
 }
 
 /** Our uid and gid (what a rootless user namespace maps 0 to). */
