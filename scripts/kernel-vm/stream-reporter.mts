@@ -10,7 +10,7 @@
 //   (retries: how many times a test was retried before this result)
 //   {"ev":"module","file","state","errors"?}           a test file ends
 //   {"ev":"end","reason","unhandled"?}                 the run ends
-import { openSync, writeSync } from 'node:fs';
+import { appendFileSync, openSync, writeSync } from 'node:fs';
 import { relative } from 'node:path';
 
 const target = process.env.NSFD_VM_RESULTS;
@@ -87,6 +87,16 @@ export default class NsfdStreamReporter {
     const e = errs(m.errors());
     if (e) o.errors = e;
     emit(o);
+    // The files done, for init.sh: a runner that crashes (arm64 under TCG)
+    // is run again on the files it had not finished.
+    const done = process.env.NSFD_VM_DONE;
+    if (done) {
+      try {
+        appendFileSync(done, `${o.file}\n`);
+      } catch {
+        /* no list: init.sh runs the whole suite again */
+      }
+    }
   }
 
   onTestRunEnd(_modules: any, unhandled: any, reason: any) {
