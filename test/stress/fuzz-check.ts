@@ -1,6 +1,7 @@
 // Shared by test/fuzz.test.ts (bounded, in `npm test`) and
 // test/stress/fuzz.test.ts (`npm run test:stress`): runs
 // test/fixtures/fuzz-api.ts in a child process and checks what it reports.
+import { ownCgroup } from '../../lib/cgroup';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -66,6 +67,16 @@ function fuzzableMounts(): string[] {
 }
 
 /** Runs the fuzzer; on a crash or a hang, fails with the seed and the call in flight. */
+/** The cgroups under the cgroup v2 this process is in (none without one). */
+function ourCgroups(): string[] {
+  try {
+    const dir = ownCgroup();
+    return fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+  } catch {
+    return [];
+  }
+}
+
 export function runFuzz(seed: number, count: number, timeoutMs: number): FuzzResult {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsfd-fuzz-result-'));
   const result = path.join(dir, 'result.json');
@@ -81,6 +92,7 @@ export function runFuzz(seed: number, count: number, timeoutMs: number): FuzzRes
     const isRoot = process.getuid?.() === 0;
     if (isRoot) argv.unshift('unshare', '--mount', '--propagation', 'private', '--pid', '--fork', '--mount-proc', '--net', '--uts', '--ipc', '--cgroup');
     const mountsBefore = fuzzableMounts();
+    const cgroupsBefore = ourCgroups();
     const hostnameBefore = os.hostname();
     const r = spawnSync(argv[0] as string, argv.slice(1), {
       encoding: 'utf8',
@@ -92,6 +104,8 @@ export function runFuzz(seed: number, count: number, timeoutMs: number): FuzzRes
     // Nothing it did shows here: no mount under its temp dir, no namespace bound, the same hostname.
     const added = fuzzableMounts().filter((l) => !mountsBefore.includes(l));
     expect(added, `the fuzzer (seed ${seed}) mounted in our mount namespace`).toEqual([]);
+    // Nor a cgroup: its cgroup namespace does not stop it writing ours.
+    expect(ourCgroups().filter((d) => !cgroupsBefore.includes(d)), `the fuzzer (seed ${seed}) made cgroups beside ours`).toEqual([]);
     expect(os.hostname()).toBe(hostnameBefore);
     const progress = fs.existsSync(`${result}.progress`) ? fs.readFileSync(`${result}.progress`, 'utf8').trim() : '(none)';
     const replay = `seed ${seed}, count ${count}; call in flight: ${progress}; replay: NSFD_FUZZ_SEED=${seed} NSFD_FUZZ_COUNT=${count} npx vitest run test/fuzz.test.ts`;
