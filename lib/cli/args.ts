@@ -13,7 +13,7 @@ export class UsageError extends Error {
 
 /**
  * A UsageError of any copy of this module: each command's bundle has its
- * own (scripts/bundle.js), so main tells them by name, not instanceof.
+ * own (scripts/bundle.ts), so main tells them by name, not instanceof.
  */
 export function isUsageError(err: unknown): err is UsageError {
   return err instanceof Error && err.name === 'UsageError' && typeof (err as { usage?: unknown }).usage === 'string';

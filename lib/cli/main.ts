@@ -10,7 +10,7 @@
 // Errors print one line ("nsfd: ...") and exit 1; bad usage prints the
 // usage and exits 2. bin/nsfd.js calls cli(). A command's module is loaded
 // only when it runs, the help texts only when printed, and the library only
-// by the command that needs it: scripts/bundle.js makes each module main
+// by the command that needs it: scripts/bundle.ts makes each module main
 // requires here one file with the library code it uses and nothing else,
 // since start-up time is most of what `nsfd ls` costs. A command joins
 // with one line in COMMANDS (and its help text in usage.ts).

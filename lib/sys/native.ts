@@ -163,7 +163,7 @@ function loadFrom(require: NodeJS.Require, file: string): NativeBinding {
  * The package root, which holds binding.gyp, build/ and prebuilds/: the
  * nearest folder up with a package.json. This module runs from lib/sys/
  * (tests), dist/sys/, or bundled into dist/index.js and dist/cli/*.js
- * (scripts/bundle.js), so the depth varies.
+ * (scripts/bundle.ts), so the depth varies.
  */
 function packageRoot(): string {
   for (let dir = __dirname; ; dir = path.dirname(dir)) {
