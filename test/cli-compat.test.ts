@@ -361,7 +361,7 @@ describe.skipIf(!distBuilt)('nsfd as nsenter, lsns and unshare', () => {
     });
   });
 
-  it('each command is one file with only the library code it uses (scripts/bundle.js)', () => {
+  it('each command is one file with only the library code it uses (scripts/bundle.ts)', () => {
     const loaded = (file: string) => {
       const r = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(file)}); console.log(JSON.stringify(Object.keys(require.cache)))`], { encoding: 'utf8' });
       return (JSON.parse(r.stdout) as string[]).map((f) => path.relative(repoRoot, f));
