@@ -45,17 +45,6 @@
 namespace nsfd::inns {
 namespace {
 
-constexpr unsigned kAtRecursive = 0x8000;
-constexpr unsigned kAtEmptyPath = 0x1000;
-
-struct MountAttr {
-  uint64_t attr_set;
-  uint64_t attr_clr;
-  uint64_t propagation;
-  uint64_t userns_fd;
-};
-static_assert(sizeof(MountAttr) == 32);
-
 // ---- marshalling ----------------------------------------------------------
 
 struct Marshalled {

@@ -26,7 +26,6 @@
 namespace nsfd::inns {
 namespace {
 
-constexpr unsigned kMoveMountTEmptyPath = 0x00000040;
 constexpr int kMaxAgain = 64;
 
 inline long Sys(long r) { return r < 0 ? -errno : r; }

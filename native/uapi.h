@@ -249,6 +249,7 @@ constexpr short kIffUp = 0x1;
 static_assert(SIOCGIFFLAGS == kSiocgifflags);  // <sys/ioctl.h>
 static_assert(SIOCSIFFLAGS == kSiocsifflags);
 constexpr unsigned kAtRecursive = 0x8000;
+constexpr unsigned kAtEmptyPath = 0x1000;
 constexpr uint64_t kMountAttrRdonly = 0x1;
 // struct mount_attr (mount_setattr, 5.12)
 struct MountAttr {
