@@ -25,6 +25,22 @@ export function isUsageError(err: unknown): err is UsageError {
 const TYPE_ORDER: Record<NsType, null> = { user: null, mnt: null, uts: null, ipc: null, pid: null, net: null, cgroup: null, time: null };
 export const NS_TYPES = Object.keys(TYPE_ORDER) as readonly NsType[];
 
+/**
+ * The namespace options nsenter and unshare share (-m/--mount ... -T/--time),
+ * in nsenter's order: each takes an optional FILE (-nFILE, --net=FILE), a
+ * namespace to join for exec, a file to bind the new one on for unshare.
+ */
+export const NS_OPTIONS: readonly (readonly [long: string, short: string, type: NsType])[] = [
+  ['mount', 'm', 'mnt'],
+  ['uts', 'u', 'uts'],
+  ['ipc', 'i', 'ipc'],
+  ['net', 'n', 'net'],
+  ['pid', 'p', 'pid'],
+  ['cgroup', 'C', 'cgroup'],
+  ['user', 'U', 'user'],
+  ['time', 'T', 'time'],
+];
+
 type Options = NonNullable<ParseArgsConfig['options']>;
 /** What parseArgs gives for these options (strict; positionals allowed or not). */
 type Parsed<O extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: O; allowPositionals: boolean; strict: true }>>;

@@ -3,20 +3,8 @@
 import * as fs from 'node:fs';
 
 import type { NsType } from '../index';
-import { NS_TYPES, UsageError, intArg } from './args';
+import { NS_OPTIONS, NS_TYPES, UsageError, intArg } from './args';
 import { type OptSpec, getopt, ownArgsOf } from './getopt';
-
-/** nsenter's namespace options: each takes an optional FILE (-nFILE, --net=FILE). */
-const NS_OPTIONS: readonly (readonly [long: string, short: string, type: NsType])[] = [
-  ['mount', 'm', 'mnt'],
-  ['uts', 'u', 'uts'],
-  ['ipc', 'i', 'ipc'],
-  ['net', 'n', 'net'],
-  ['pid', 'p', 'pid'],
-  ['cgroup', 'C', 'cgroup'],
-  ['user', 'U', 'user'],
-  ['time', 'T', 'time'],
-];
 
 const SPECS: readonly OptSpec[] = [
   { long: 'target', short: 't', arg: 'required' },

@@ -1,20 +1,8 @@
 // nsfd unshare's command line, read as unshare(1) reads its own.
 import type { IdMapEntry, NsType } from '../index';
-import { UsageError, intArg } from './args';
+import { NS_OPTIONS, UsageError, intArg } from './args';
 import { lookupName } from './exec-args';
 import { type OptSpec, getopt, ownArgsOf } from './getopt';
-
-/** unshare's namespace options: each takes an optional FILE to bind the new namespace on. */
-const NS_OPTIONS: readonly (readonly [long: string, short: string, type: NsType])[] = [
-  ['mount', 'm', 'mnt'],
-  ['uts', 'u', 'uts'],
-  ['ipc', 'i', 'ipc'],
-  ['net', 'n', 'net'],
-  ['pid', 'p', 'pid'],
-  ['user', 'U', 'user'],
-  ['cgroup', 'C', 'cgroup'],
-  ['time', 'T', 'time'],
-];
 
 const SPECS: readonly OptSpec[] = [
   ...NS_OPTIONS.map(([long, short]): OptSpec => ({ long, short, arg: 'optional', shortArg: 'none' })),
