@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { E, NsError, checkOptionKeys, invalidArg, invalidValue, optionKeys } from './core/errors';
 import { native } from './sys/native';
 import { NS_TYPES, NsType } from './core/ns-types';
-import { CreatableNsType, CreateNamespaceOptions, CreatedNamespaces, Namespace, setNamespaceCreator } from './namespace';
+import { CreatableNsType, CreateNamespaceOptions, CreatedNamespaces, Namespace, persistAll, setNamespaceCreator } from './namespace';
 import { spawn } from './spawn';
 import type { SpawnOptions } from './spawn';
 import { AT_FDCWD, AT_RECURSIVE, MOVE_MOUNT_F_EMPTY_PATH, MS_SHARED, OPEN_TREE_CLONE, O_DIRECTORY, O_PATH } from './sys/constants';
@@ -92,24 +92,10 @@ function persistCreated(out: Partial<Record<NsType, Namespace>>, types: readonly
     return { [t]: where };
   }
   fs.mkdirSync(where, { recursive: true, mode: 0o755 });
-  const done: Partial<Record<NsType, string>> = {};
-  try {
-    for (const t of types) {
-      const p = path.join(where, t);
-      persistFile(out[t] as Namespace, p);
-      done[t] = p;
-    }
-  } catch (err) {
-    for (const p of Object.values(done)) {
-      try {
-        Namespace.unpersist(p);
-      } catch {
-        // best effort: the first error is the one to report
-      }
-    }
-    throw err;
-  }
-  return done;
+  return persistAll(
+    types.map((t) => [t, path.join(where, t)] as const),
+    (t, p) => persistFile(out[t] as Namespace, p),
+  );
 }
 
 /**

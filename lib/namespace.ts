@@ -319,6 +319,32 @@ function identify(fd: number): NsIdentity {
 }
 
 /** dev:inode of a raw nsfd, as a string key: a namespace's identity on every kernel. */
+/**
+ * Bind-mounts several namespaces, one file each, all or none:
+ * `persistOne(type, file)` for each entry of `files`; when one throws, the
+ * bind mounts already made are undone (best effort) and its error thrown.
+ * Returns the files made, by type.
+ */
+export function persistAll(files: readonly (readonly [NsType, string])[], persistOne: (type: NsType, file: string) => void): Partial<Record<NsType, string>> {
+  const done: Partial<Record<NsType, string>> = {};
+  try {
+    for (const [t, file] of files) {
+      persistOne(t, file);
+      done[t] = file;
+    }
+  } catch (err) {
+    for (const file of Object.values(done)) {
+      try {
+        Namespace.unpersist(file);
+      } catch {
+        // best effort: the first error is the one to report
+      }
+    }
+    throw err;
+  }
+  return done;
+}
+
 export function nsIdentity(fd: number): string {
   const key = identityKey(fd);
   if (typeof key === 'number') throw new NsError(key, 'fstat', { fd });

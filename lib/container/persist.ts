@@ -5,35 +5,23 @@ import * as path from 'node:path';
 
 import { E, NsError, invalidArg } from '../core/errors';
 import { NS_TYPES, NsType } from '../core/ns-types';
-import { Namespace } from '../namespace';
+import { Namespace, persistAll } from '../namespace';
 
 /** Bind-mounts each of `types` of `namespaces` on dir/<type>, all or none (see Container#persist). */
 export function persistNamespaces(namespaces: Readonly<Partial<Record<NsType, Namespace>>>, dir: string, types: readonly NsType[]): Partial<Record<NsType, string>> {
   fs.mkdirSync(dir, { recursive: true });
-  const done: Partial<Record<NsType, string>> = {};
-  try {
-    for (const t of types) {
+  return persistAll(
+    types.map((t) => [t, path.join(dir, t)] as const),
+    (t, p) => {
       const ns = namespaces[t];
       if (ns === undefined) throw new NsError(-E.EOPNOTSUPP, 'persist', { hint: `this kernel has no ${t} namespaces` });
-      const p = path.join(dir, t);
       try {
         ns.persist(p);
       } catch (err) {
         throw t === 'mnt' && err instanceof NsError && err.code === 'EINVAL' ? mntLoopError(ns, p) ?? err : err;
       }
-      done[t] = p;
-    }
-  } catch (err) {
-    for (const p of Object.values(done)) {
-      try {
-        Namespace.unpersist(p);
-      } catch {
-        // best effort
-      }
-    }
-    throw err;
-  }
-  return done;
+    },
+  );
 }
 
 /** See Container.unpersist. */
