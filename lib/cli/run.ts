@@ -1,11 +1,10 @@
 // nsfd run --rootfs DIR [--hostname H] [--bind SRC:DST[:ro]]... [--ro] -- CMD...
 // A command in a new container (all namespaces, pivot_root into DIR, the
 // OCI default mounts), under nsfd-init; its exit status is ours.
-import * as os from 'node:os';
-
 import type { ContainerCreateOptions, MountSpec } from '../index';
 import { api } from './api';
 import { UsageError } from './args';
+import { waitPassingSignals } from './child';
 
 interface RunRequest {
   rootfs: string;
@@ -55,23 +54,7 @@ export async function cmdRun(args: readonly string[]): Promise<number> {
   const c = await api().Container.create(options);
   // nsfd-init leads a session of its own: the terminal's signals do not
   // reach it; pass them on (it forwards them to CMD).
-  const handlers = new Map<NodeJS.Signals, () => void>();
-  for (const sig of ['SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGHUP'] as const) {
-    const handler = (): void => {
-      if (!c.closed) c.kill(sig);
-    };
-    handlers.set(sig, handler);
-    process.on(sig, handler);
-  }
-  let status;
-  try {
-    status = await c.exited;
-  } finally {
-    for (const [sig, h] of handlers) process.off(sig, h);
-    c.close();
-  }
-  if (status.code !== null) return status.code;
-  return 128 + (status.signal === null ? 0 : os.constants.signals[status.signal] ?? 0);
+  return waitPassingSignals(c, ['SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGHUP']);
 }
 
 /** nsfd's own options: those before "--" (what follows is the container's command, -h included). */
