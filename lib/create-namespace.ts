@@ -15,6 +15,9 @@ import { spawn } from './spawn';
 import type { SpawnOptions } from './spawn';
 import { AT_FDCWD, AT_RECURSIVE, MOVE_MOUNT_F_EMPTY_PATH, MS_SHARED, OPEN_TREE_CLONE, O_DIRECTORY, O_PATH } from './sys/constants';
 
+/** The option names the checks below know: any other is a typo (checkOptionKeys). */
+const CREATE_OPTION_KEYS = optionKeys<CreateNamespaceOptions>({ persist: true, userns: true });
+
 /** Where iproute2 keeps named network namespaces. */
 export const NETNS_RUN_DIR = '/run/netns';
 
@@ -36,7 +39,7 @@ function checkTypes(types: unknown): CreatableNsType[] {
 async function createNamespaces(typesIn: readonly CreatableNsType[], options: CreateNamespaceOptions): Promise<CreatedNamespaces<CreatableNsType>> {
   const types = checkTypes(typesIn);
   if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
-  checkOptionKeys(options, optionKeys<CreateNamespaceOptions>({ persist: true, userns: true }));
+  checkOptionKeys(options, CREATE_OPTION_KEYS);
   const { persist, userns } = options;
   if (persist !== undefined && (typeof persist !== 'string' || persist === '' || persist.includes('\0'))) {
     throw invalidArg('options.persist', 'a non-empty path without null bytes', persist);

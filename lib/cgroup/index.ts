@@ -14,6 +14,13 @@ import { E, NsError, UnsupportedError, checkOptionKeys, invalidArg, invalidValue
 import { procRead } from '../core/procfs';
 import { parseMountinfo } from '../list/mountinfo';
 
+/** The option names the checks below know: any other is a typo (checkOptionKeys). */
+const MEMORY_KEYS = optionKeys<NonNullable<CgroupResources['memory']>>({ max: true, swap: true, high: true });
+const PIDS_KEYS = optionKeys<NonNullable<CgroupResources['pids']>>({ max: true });
+const CPU_KEYS = optionKeys<NonNullable<CgroupResources['cpu']>>({ quota: true, period: true, weight: true });
+const IO_KEYS = optionKeys<NonNullable<CgroupResources['io']>>({ weight: true });
+const CREATE_OPTION_KEYS = optionKeys<{ parent?: string; name?: string; resources?: CgroupResources }>({ parent: true, name: true, resources: true });
+
 /** Resource limits, with the OCI runtime spec's names (linux.resources) where they exist. */
 export interface CgroupResources {
   /** memory.max and memory.swap.max, in bytes ('max' for none). OCI: memory.limit and memory.swap (here swap alone, not memory+swap). */
@@ -74,17 +81,17 @@ function resourceWrites(resources: CgroupResources): { file: string; value: stri
   };
   const { memory, pids, cpu, io } = resources;
   if (memory !== undefined) {
-    checkOptionKeys(memory, optionKeys<NonNullable<CgroupResources['memory']>>({ max: true, swap: true, high: true }), 'resources.memory');
+    checkOptionKeys(memory, MEMORY_KEYS, 'resources.memory');
     add('memory.high', limit(memory.high, 'resources.memory.high'), 'memory');
     add('memory.max', limit(memory.max, 'resources.memory.max'), 'memory');
     add('memory.swap.max', limit(memory.swap, 'resources.memory.swap'), 'memory');
   }
   if (pids !== undefined) {
-    checkOptionKeys(pids, optionKeys<NonNullable<CgroupResources['pids']>>({ max: true }), 'resources.pids');
+    checkOptionKeys(pids, PIDS_KEYS, 'resources.pids');
     add('pids.max', limit(pids.max, 'resources.pids.max'), 'pids');
   }
   if (cpu !== undefined) {
-    checkOptionKeys(cpu, optionKeys<NonNullable<CgroupResources['cpu']>>({ quota: true, period: true, weight: true }), 'resources.cpu');
+    checkOptionKeys(cpu, CPU_KEYS, 'resources.cpu');
     if (cpu.quota !== undefined || cpu.period !== undefined) {
       const period = cpu.period ?? 100000;
       if (!Number.isInteger(period) || period < 1000 || period > 1000000) throw outOfRange('resources.cpu.period', '>= 1000 and <= 1000000 (µs)', cpu.period);
@@ -93,7 +100,7 @@ function resourceWrites(resources: CgroupResources): { file: string; value: stri
     add('cpu.weight', weight(cpu.weight, 'resources.cpu.weight'), 'cpu');
   }
   if (io !== undefined) {
-    checkOptionKeys(io, optionKeys<NonNullable<CgroupResources['io']>>({ weight: true }), 'resources.io');
+    checkOptionKeys(io, IO_KEYS, 'resources.io');
     add('io.weight', weight(io.weight, 'resources.io.weight'), 'io');
   }
   return out;
@@ -143,7 +150,7 @@ export class Cgroup {
    */
   static create(options: { parent?: string | undefined; name?: string | undefined; resources?: CgroupResources | undefined } = {}): Cgroup {
     if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
-    checkOptionKeys(options, optionKeys<{ parent?: string; name?: string; resources?: CgroupResources }>({ parent: true, name: true, resources: true }));
+    checkOptionKeys(options, CREATE_OPTION_KEYS);
     const writes = options.resources === undefined ? [] : resourceWrites(options.resources);
     const parent = options.parent ?? ownCgroup();
     if (typeof parent !== 'string' || parent === '') throw invalidArg('options.parent', 'a cgroup v2 directory path', parent);

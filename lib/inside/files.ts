@@ -17,6 +17,11 @@ import { InTarget, pidOf } from './target';
 import { RESOLVE, runUnderRoot } from './vehicle';
 import { opCall } from './wire';
 
+/** The option names the checks below know: any other is a typo (checkOptionKeys). */
+const READ_FILE_IN_KEYS = optionKeys<ReadFileInOptions>({ encoding: true, flag: true, maxSize: true });
+const WRITE_FILE_IN_KEYS = optionKeys<WriteFileInOptions>({ encoding: true, mode: true, flag: true });
+const MKDIR_IN_KEYS = optionKeys<MkdirInOptions>({ recursive: true, mode: true });
+
 /** open flags: fs-style strings ('r', 'w', 'a+'...) or a number of O_* bits. */
 export type OpenFlags = string | number;
 
@@ -166,7 +171,7 @@ export function readFileIn(target: InTarget, file: string, options?: ReadFileInO
 export function readFileIn(target: InTarget, file: string, options: BufferEncoding | ReadFileInOptions = {}): string | Buffer {
   const o: ReadFileInOptions = typeof options === 'string' ? { encoding: options } : options;
   if (o === null || typeof o !== 'object') throw invalidArg('options', 'an object or an encoding', options);
-  checkOptionKeys(o, optionKeys<ReadFileInOptions>({ encoding: true, flag: true, maxSize: true }));
+  checkOptionKeys(o, READ_FILE_IN_KEYS);
   const max = o.maxSize ?? READ_FILE_IN_MAX_SIZE;
   if (typeof max !== 'number' || !Number.isSafeInteger(max) || max < 0 || max > buffer.constants.MAX_LENGTH) {
     throw outOfRange('options.maxSize', `an integer >= 0 and <= ${buffer.constants.MAX_LENGTH}`, max);
@@ -220,7 +225,7 @@ export function writeFileIn(
 ): void {
   const o: WriteFileInOptions = typeof options === 'string' ? { encoding: options } : options;
   if (o === null || typeof o !== 'object') throw invalidArg('options', 'an object or an encoding', options);
-  checkOptionKeys(o, optionKeys<WriteFileInOptions>({ encoding: true, mode: true, flag: true }));
+  checkOptionKeys(o, WRITE_FILE_IN_KEYS);
   if (typeof data !== 'string' && !ArrayBuffer.isView(data)) throw invalidArg('data', 'a string, Buffer, TypedArray or DataView', data);
   using fd = openRegular(target, file, o.flag ?? 'w', o.mode ?? 0o666, 'writeFileIn');
   fs.writeFileSync(fd.fd, data, o.encoding === undefined ? {} : { encoding: o.encoding });
@@ -244,7 +249,7 @@ export function mkdirIn(target: InTarget, dir: string, options: MkdirInOptions |
   checkString(dir, 'dir');
   const o: MkdirInOptions = typeof options === 'number' ? { mode: options } : options;
   if (o === null || typeof o !== 'object') throw invalidArg('options', 'an object or a mode', options);
-  checkOptionKeys(o, optionKeys<MkdirInOptions>({ recursive: true, mode: true }));
+  checkOptionKeys(o, MKDIR_IN_KEYS);
   const norm = path.posix.normalize('/' + dir).replace(/\/+$/, '');
   if (norm === '' || norm === '/') {
     if (o.recursive) return;

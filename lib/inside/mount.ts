@@ -20,6 +20,9 @@ import { InTarget, nsOfType, pidOf, resolveTarget } from './target';
 import { RESOLVE, runUnderRoot } from './vehicle';
 import { opCall } from './wire';
 
+/** The option names the checks below know: any other is a typo (checkOptionKeys). */
+const MOUNT_IN_KEYS = optionKeys<MountOptions>({ options: true, readonly: true, nosuid: true, nodev: true, noexec: true, recursive: true, bind: true });
+
 export const MOUNT_ATTR = {
   rdonly: MOUNT_ATTR_RDONLY,
   nosuid: MOUNT_ATTR_NOSUID,
@@ -61,7 +64,7 @@ export function mountIn(target: InTarget, source: string, targetPath: string, op
   checkString(source, 'source');
   checkString(targetPath, 'target');
   if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
-  checkOptionKeys(options, optionKeys<MountOptions>({ options: true, readonly: true, nosuid: true, nodev: true, noexec: true, recursive: true, bind: true }));
+  checkOptionKeys(options, MOUNT_IN_KEYS);
   const isBind = options.bind ?? (source.startsWith('/') || source.startsWith('.'));
   const attrs = attrFlags(options);
   if (!isBind) {

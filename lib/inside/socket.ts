@@ -35,6 +35,9 @@ import { InTarget, pidOf } from './target';
 import { runInThreadNs } from './vehicle';
 import { SOCKOPT, opCall } from './wire';
 
+/** The option names the checks below know: any other is a typo (checkOptionKeys). */
+const SOCKET_IN_KEYS = optionKeys<SocketInOptions>({ family: true, type: true, protocol: true, bind: true, reuseAddr: true, reusePort: true, ipv6Only: true, nonblock: true });
+
 export type { SocketBind, SocketFamily } from './sockaddr';
 /** The socket type of socketIn(). */
 export type SocketType = 'stream' | 'dgram' | 'raw' | 'seqpacket';
@@ -124,7 +127,7 @@ function sockoptBits(family: SocketFamily, options: SocketInOptions): number {
  */
 export function socketIn(target: InTarget, options: SocketInOptions): OwnedFd {
   if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
-  checkOptionKeys(options, optionKeys<SocketInOptions>({ family: true, type: true, protocol: true, bind: true, reuseAddr: true, reusePort: true, ipv6Only: true, nonblock: true }));
+  checkOptionKeys(options, SOCKET_IN_KEYS);
   const family = options.family;
   const familyNum = typeof family === 'string' ? FAMILIES.get(family) : undefined;
   if (familyNum === undefined) {

@@ -13,6 +13,10 @@ import { Rtnetlink } from './rtnetlink';
 import { nthAddress, parsePrefix } from './ip';
 import { procRead } from '../core/procfs';
 
+/** The option names the checks below know: any other is a typo (checkOptionKeys). */
+const NETWORK_OPTION_KEYS = optionKeys<NetworkOptions>({ persist: true });
+const LINK_OPTION_KEYS = optionKeys<LinkOptions>({ subnet: true, names: true, mtu: true });
+
 /** Where Network persists its nodes: one directory per run, "<pid ns inode>-<pid>-<start time>-<n>". */
 export const NETWORK_RUN_DIR = '/run/nsfd/net';
 
@@ -127,7 +131,7 @@ export class Network {
    */
   static async create(options: NetworkOptions = {}): Promise<Network> {
     if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
-    checkOptionKeys(options, optionKeys<NetworkOptions>({ persist: true }));
+    checkOptionKeys(options, NETWORK_OPTION_KEYS);
     const root = privilege().admin;
     if (options.persist !== undefined && typeof options.persist !== 'boolean') throw invalidArg('options.persist', 'a boolean', options.persist);
     const persist = options.persist ?? root;
@@ -181,7 +185,7 @@ export class Network {
     }
     if (a === b) throw invalidValue('b', 'must be another node than a', b.name);
     if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
-    checkOptionKeys(options, optionKeys<LinkOptions>({ subnet: true, names: true, mtu: true }));
+    checkOptionKeys(options, LINK_OPTION_KEYS);
     const subnet = parsePrefix(options.subnet, 'options.subnet');
     const hostBits = (subnet.family === 'inet' ? 32 : 128) - subnet.length;
     if (hostBits < 1) throw invalidValue('options.subnet', 'has no room for two addresses', options.subnet);

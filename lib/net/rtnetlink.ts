@@ -60,6 +60,14 @@ import { Address, Link, Route, ifaddrmsg, ifinfomsg, parseAddress, parseLink, pa
 import { RequestName, RtnlSocket } from './socket';
 import { Attr, Message, decodeAttrs, encodeAttrs, i32, str, u32 } from './wire';
 
+/** The option names the checks below know: any other is a typo (checkOptionKeys). */
+const VETH_OPTION_KEYS = optionKeys<VethOptions>({ peerNamespace: true, mtu: true });
+const MACVLAN_OPTION_KEYS = optionKeys<{ mode?: MacvlanMode }>({ mode: true });
+const LINK_CHANGE_KEYS = optionKeys<LinkChange>({ up: true, mtu: true, name: true, master: true, namespace: true });
+const ADDRESS_FILTER_KEYS = optionKeys<{ dev?: string | number; family?: IpFamily }>({ dev: true, family: true });
+const ADDRESS_OPTION_KEYS = optionKeys<AddressOptions>({ nodad: true, broadcast: true });
+const ROUTE_KEYS = optionKeys<RouteSpec>({ dst: true, gateway: true, dev: true, table: true, metric: true, src: true });
+
 export type { Address, Link, Route } from './messages';
 
 /** What Rtnetlink#setLink() changes on a link. */
@@ -230,7 +238,7 @@ export class Rtnetlink {
     checkName(name, 'name');
     checkName(peer, 'peer');
     checkObject(options, 'options');
-    checkOptionKeys(options, optionKeys<VethOptions>({ peerNamespace: true, mtu: true }));
+    checkOptionKeys(options, VETH_OPTION_KEYS);
     const extra: Attr[] = [];
     const peerAttrs: Attr[] = [[IFLA_IFNAME, str(peer)]];
     if (options.mtu !== undefined) {
@@ -260,7 +268,7 @@ export class Rtnetlink {
   async addMacvlan(name: string, parent: string | number, options: { mode?: MacvlanMode } = {}): Promise<void> {
     checkName(name, 'name');
     checkObject(options, 'options');
-    checkOptionKeys(options, optionKeys<{ mode?: MacvlanMode }>({ mode: true }));
+    checkOptionKeys(options, MACVLAN_OPTION_KEYS);
     const mode = options.mode ?? 'bridge';
     if (typeof mode !== 'string' || !Object.hasOwn(MACVLAN_MODES, mode)) throw invalidValue('options.mode', `must be one of ${Object.keys(MACVLAN_MODES).join(', ')}`, mode);
     const parentIndex = await this.#index(parent, 'parent');
@@ -271,7 +279,7 @@ export class Rtnetlink {
   async setLink(dev: string | number, change: LinkChange): Promise<void> {
     checkDev(dev, 'dev');
     if (change === null || typeof change !== 'object') throw invalidArg('change', 'an object', change);
-    checkOptionKeys(change, optionKeys<LinkChange>({ up: true, mtu: true, name: true, master: true, namespace: true }), 'change');
+    checkOptionKeys(change, LINK_CHANGE_KEYS, 'change');
     const attrs: Attr[] = [];
     if (change.mtu !== undefined) {
       checkMtu(change.mtu, 'change.mtu');
@@ -320,7 +328,7 @@ export class Rtnetlink {
   /** The addresses of the namespace, of one link or one family if asked (RTM_GETADDR dump). */
   async addresses(filter: { dev?: string | number; family?: IpFamily } = {}): Promise<Address[]> {
     checkObject(filter, 'filter');
-    checkOptionKeys(filter, optionKeys<{ dev?: string | number; family?: IpFamily }>({ dev: true, family: true }), 'filter');
+    checkOptionKeys(filter, ADDRESS_FILTER_KEYS, 'filter');
     checkFamily(filter.family, 'filter.family');
     const index = filter.dev === undefined ? undefined : await this.#index(filter.dev, 'filter.dev');
     const fam = filter.family === undefined ? AF_UNSPEC : familyNumber(filter.family);
@@ -334,7 +342,7 @@ export class Rtnetlink {
   /** Adds "10.0.0.1/24" or "fd00::1/64" to a link. */
   async addAddress(dev: string | number, cidr: string, options: AddressOptions = {}): Promise<void> {
     checkObject(options, 'options');
-    checkOptionKeys(options, optionKeys<AddressOptions>({ nodad: true, broadcast: true }));
+    checkOptionKeys(options, ADDRESS_OPTION_KEYS);
     const p = parsePrefix(cidr, 'cidr');
     const index = await this.#index(dev, 'dev');
     const attrs: Attr[] = [
@@ -386,7 +394,7 @@ export class Rtnetlink {
 
   async #routeMessage(spec: RouteSpec): Promise<{ header: Buffer; attrs: Attr[]; subject: string }> {
     if (spec === null || typeof spec !== 'object') throw invalidArg('route', 'an object', spec);
-    checkOptionKeys(spec, optionKeys<RouteSpec>({ dst: true, gateway: true, dev: true, table: true, metric: true, src: true }), 'route');
+    checkOptionKeys(spec, ROUTE_KEYS, 'route');
     const gw = spec.gateway === undefined ? undefined : ipBytes(spec.gateway, 'route.gateway');
     let family: IpFamily;
     let dstLen = 0;
