@@ -303,6 +303,14 @@ describe.runIf(haveBusybox && haveInit)('nsfd-init', () => {
     child.close();
   });
 
+  it.runIf(haveEmbeddedInit)('a container\'s init is the sealed memfd, not a host file: its /proc/PID/exe names no file a process inside could reopen for writing (CVE-2019-5736)', async () => {
+    await using c = await Container.create({ rootfs: bare });
+    expect(fs.readlinkSync(`/proc/${c.pid}/exe`)).toMatch(/^\/memfd:nsfd-init/);
+    // And from inside: what the container's own root sees as pid 1's executable.
+    const r = await c.run('/busybox', ['readlink', '/proc/1/exe']);
+    expect(r.stdout).toMatch(/^\/memfd:nsfd-init/);
+  });
+
   it('hostname and lo are set by the child before exec: init: false sees them from its first instruction', async () => {
     const c = await Container.create({ rootfs: bare, init: false, hostname: 'early', command: ['/busybox', 'sh', '-c', '/busybox hostname > /dev/shm/h; /busybox cat /sys/class/net/lo/flags >> /dev/shm/h; exec /busybox sleep 30'] });
     try {

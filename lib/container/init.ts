@@ -60,9 +60,20 @@ function embeddedInit(): OwnedFd | null {
   return embedded;
 }
 
-/** Where nsfd-init comes from: a file, else the addon's own copy; undefined: neither. */
+/**
+ * Where nsfd-init comes from: the addon's own copy in a sealed memfd, else
+ * a file ($NSFD_INIT_PATH first); undefined: neither. The memfd comes first
+ * because the container can reach its init's executable through
+ * /proc/PID/exe: a process in it that keeps that open (O_PATH) until the
+ * init has exited could then reopen a host file for writing and replace
+ * the binary the next container runs (runc's CVE-2019-5736). A sealed
+ * memfd cannot be written, and belongs to no one else. A file serves only
+ * a build without the copy (scripts/sanitize.sh), or when
+ * $NSFD_INIT_PATH asks for one.
+ */
 export function shippedInit(): string | undefined {
-  return shippedInitPath() ?? (embeddedInit() !== null ? 'embedded' : undefined);
+  if (process.env.NSFD_INIT_PATH) return shippedInitPath() ?? (embeddedInit() !== null ? 'embedded' : undefined);
+  return embeddedInit() !== null ? 'embedded' : shippedInitPath();
 }
 
 /**
