@@ -32,8 +32,7 @@ function adoptOrphan(pidfd: Pidfd): void {
   if (sweeper !== undefined) return;
   sweeper = setInterval(() => {
     for (const p of orphans) {
-      const r = native.waitid_pidfd(p.fd, WEXITED | WNOHANG);
-      if (typeof r === 'number' || r.pid !== 0) {
+      if (reapedNow(p)) {
         orphans.delete(p);
         p.close();
       }
