@@ -21,33 +21,13 @@
 #include <cstring>
 
 #include "inns.h"
+#include "openat2.h"
 #include "uapi.h"
 
 namespace nsfd::inns {
 namespace {
 
-constexpr int kMaxAgain = 64;
-
 inline long Sys(long r) { return r < 0 ? -errno : r; }
-
-// openat2 with the kernel's EAGAIN (a rename or mount raced a ".."
-// lookup under RESOLVE_IN_ROOT/BENEATH) retried a bounded number of times.
-// Always O_CLOEXEC, and O_NOCTTY: a path the target points at a tty must
-// never become the controlling terminal of a session-leading caller (the
-// target could then signal it with ^C). openat2 refuses O_NOCTTY beside
-// O_PATH, which never acquires a terminal anyway.
-long Openat2(int dirfd, const char* path, uint64_t flags, uint64_t mode, uint64_t resolve) {
-  OpenHow how;
-  std::memset(&how, 0, sizeof how);
-  how.flags = flags | O_CLOEXEC | ((flags & O_PATH) ? 0 : O_NOCTTY);
-  how.mode = mode;
-  how.resolve = resolve;
-  long r = -EAGAIN;
-  for (int tries = 0; tries < kMaxAgain && r == -EAGAIN; tries++) {
-    r = Sys(syscall(kSysOpenat2, dirfd, path, &how, sizeof how));
-  }
-  return r;
-}
 
 // The root the op resolves under: the given fd, or an O_PATH fd of "/"
 // (after a mount-ns join, "/" is that namespace's root). *owned says

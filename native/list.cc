@@ -11,6 +11,7 @@
 #include <cstring>
 #include <string>
 
+#include "openat2.h"
 #include "uapi.h"
 #include "util.h"
 
@@ -29,17 +30,9 @@ Napi::Value Readlink(const Napi::CallbackInfo& info) {
 }
 
 // A directory or file under dirfd, never crossing a mount (something
-// mounted over a /proc/PID entry is not the process's), O_CLOEXEC|O_NOCTTY.
+// mounted over a /proc/PID entry is not the process's): the fd or -errno.
 int OpenBeneath(int dirfd, const char* path, int flags) {
-  OpenHow how;
-  std::memset(&how, 0, sizeof how);
-  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC | O_NOCTTY);
-  how.resolve = kResolveNoXdev | kResolveNoMagiclinks;
-  long r;
-  do {
-    r = syscall(kSysOpenat2, dirfd, path, &how, sizeof how);
-  } while (r < 0 && errno == EAGAIN);
-  return r < 0 ? -errno : static_cast<int>(r);
+  return static_cast<int>(Openat2(dirfd, path, static_cast<uint64_t>(flags), 0, kResolveNoXdev | kResolveNoMagiclinks));
 }
 
 // The whole file (a procfs file reports size 0: read to EOF), or "" if it
