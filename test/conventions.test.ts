@@ -217,8 +217,10 @@ describe('JavaScript `using` (Node 24+; on Node 20 and 22 only TypeScript compil
       (async () => {
         let fd, pid;
         { using p = Pidfd.self(); fd = p.fd; }
+        // Checked at once: the container below may be given the same fd number.
+        const fdOpen = fs.existsSync('/proc/self/fd/' + fd);
         { await using c = await Container.create({ unshare: ['uts'${isRoot ? '' : ", 'user'"}] }); pid = c.pid; }
-        console.log(JSON.stringify({ fdOpen: fs.existsSync('/proc/self/fd/' + fd), initAlive: fs.existsSync('/proc/' + pid) }));
+        console.log(JSON.stringify({ fdOpen, initAlive: fs.existsSync('/proc/' + pid) }));
       })();`;
     const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
     expect(r.stderr).toBe('');
