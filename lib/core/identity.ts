@@ -84,8 +84,8 @@ export function ownNamespace(type: NsType): NsIdentity | null {
   return id;
 }
 
-/** The dev:inode key of this process's own user or pid namespace. */
-export function ownNamespaceKey(type: 'user' | 'pid'): string {
+/** The dev:inode key of the calling thread's namespace of `type`. */
+export function ownNamespaceKey(type: NsType): string {
   const id = ownNamespace(type);
   if (id === null) throw new NsError(-E.ENOENT, 'open', { path: `/proc/thread-self/ns/${type}` });
   return `${id.dev}:${id.inode}`;

@@ -88,6 +88,34 @@ export function pidfdUserDiffers(pidfd: Pidfd): boolean {
 }
 
 /**
+ * Is the target's namespace of `type` the one this thread is in? Then an
+ * op needs no setns, which (even into one's own namespace) takes
+ * CAP_SYS_ADMIN: an unprivileged socketIn(Pidfd.self()) would be EPERM.
+ * When we may not look (EACCES), answer no and let the join decide.
+ */
+export function pidfdNsIsOurs(pidfd: Pidfd, type: NsType): boolean {
+  let fd: number;
+  try {
+    fd = pidfd.namespaceFd(type);
+  } catch (err) {
+    if (err instanceof NsError && (err.code === 'EACCES' || err.code === 'EPERM')) return false;
+    throw err;
+  }
+  try {
+    const key = identityKey(fd);
+    if (typeof key === 'number') throw new NsError(key, 'fstat', { fd });
+    return key === ownNamespaceKey(type);
+  } finally {
+    native.close(fd);
+  }
+}
+
+/** Is `ns` the namespace of its type this thread is in? */
+export function isOurNamespace(ns: Namespace): boolean {
+  return `${ns.dev}:${ns.inode}` === ownNamespaceKey(ns.type);
+}
+
+/**
  * The user namespace to join for a Namespace target (given in the list, or
  * the owner of `ns`), or undefined when it is ours.
  */

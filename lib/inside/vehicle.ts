@@ -11,7 +11,7 @@ import { E, NsError } from '../core/errors';
 import { RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS } from '../sys/constants';
 import { deniedAtSetns } from './failure';
 import type { Pidfd } from '../pidfd';
-import { InTarget, fdOf, nsOfType, openProcRoot, pidfdUserDiffers, resolveTarget, userFor } from './target';
+import { InTarget, fdOf, isOurNamespace, nsOfType, openProcRoot, pidfdNsIsOurs, pidfdUserDiffers, resolveTarget, userFor } from './target';
 import { HELPER_BECOME_ROOT, HELPER_INTO_PIDNS, HELPER_REQUIRE_ROOT, OpCall, Raw, layout } from './wire';
 
 /** How every path under a target's root is resolved. */
@@ -51,7 +51,10 @@ export function runInThreadNs(target: InTarget, type: NsType, c: OpCall, opName:
     const pidfd = t.pidfd;
     const pfd = pidfd.fdFor('setns');
     let userDiffers: boolean | undefined;
-    if (!privilege().admin) userDiffers = pidfdUserDiffers(pidfd);
+    if (!privilege().admin) {
+      if (pidfdNsIsOurs(pidfd, type)) return runDirect(c);
+      userDiffers = pidfdUserDiffers(pidfd);
+    }
     if (userDiffers !== true) {
       const r = runThread(pfd, flag, c);
       if (!deniedAtSetns(r)) return r;
@@ -65,6 +68,7 @@ export function runInThreadNs(target: InTarget, type: NsType, c: OpCall, opName:
     throw new NsError(-E.EINVAL, opName, { hint: `${opName} needs a ${type} namespace (or a Pidfd / Container) as its target` });
   }
   const nfd = fdOf(ns, 'setns');
+  if (!privilege().admin && isOurNamespace(ns)) return runDirect(c);
   if (privilege().admin) {
     const r = runThread(nfd, flag, c);
     if (!deniedAtSetns(r)) return r;
