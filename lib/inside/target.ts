@@ -59,55 +59,46 @@ export function fdOf(ns: Namespace, syscall: string): number {
   return ns.fd;
 }
 
-/** Is `ns` (a user namespace) the one we are in? */
-function isOurUserns(ns: Namespace): boolean {
-  return `${ns.dev}:${ns.inode}` === ownNamespaceKey('user');
-}
-
 /**
- * Is the target in a user namespace other than ours? When we may not even
- * look (EACCES: no ptrace access), we may not join it either: answer no, and
- * let the join itself fail with the kernel's EPERM.
+ * The dev:inode key of the target's namespace of `type`, or undefined when
+ * we may not look (EACCES/EPERM: no ptrace access). A raw fd: this runs on
+ * every *In() call.
  */
-export function pidfdUserDiffers(pidfd: Pidfd): boolean {
-  // A raw fd and its dev:inode: this runs on every *In() call.
+function pidfdNsKey(pidfd: Pidfd, type: NsType): string | undefined {
   let fd: number;
   try {
-    fd = pidfd.namespaceFd('user');
+    fd = pidfd.namespaceFd(type);
   } catch (err) {
-    if (err instanceof NsError && (err.code === 'EACCES' || err.code === 'EPERM')) return false;
+    if (err instanceof NsError && (err.code === 'EACCES' || err.code === 'EPERM')) return undefined;
     throw err;
   }
   try {
     const key = identityKey(fd);
     if (typeof key === 'number') throw new NsError(key, 'fstat', { fd });
-    return key !== ownNamespaceKey('user');
+    return key;
   } finally {
     native.close(fd);
   }
+}
+
+/**
+ * Is the target in a user namespace other than ours? When we may not even
+ * look, we may not join it either: answer no, and let the join itself fail
+ * with the kernel's EPERM.
+ */
+export function pidfdUserDiffers(pidfd: Pidfd): boolean {
+  const key = pidfdNsKey(pidfd, 'user');
+  return key !== undefined && key !== ownNamespaceKey('user');
 }
 
 /**
  * Is the target's namespace of `type` the one this thread is in? Then an
  * op needs no setns, which (even into one's own namespace) takes
  * CAP_SYS_ADMIN: an unprivileged socketIn(Pidfd.self()) would be EPERM.
- * When we may not look (EACCES), answer no and let the join decide.
+ * When we may not look, answer no and let the join decide.
  */
 export function pidfdNsIsOurs(pidfd: Pidfd, type: NsType): boolean {
-  let fd: number;
-  try {
-    fd = pidfd.namespaceFd(type);
-  } catch (err) {
-    if (err instanceof NsError && (err.code === 'EACCES' || err.code === 'EPERM')) return false;
-    throw err;
-  }
-  try {
-    const key = identityKey(fd);
-    if (typeof key === 'number') throw new NsError(key, 'fstat', { fd });
-    return key === ownNamespaceKey(type);
-  } finally {
-    native.close(fd);
-  }
+  return pidfdNsKey(pidfd, type) === ownNamespaceKey(type);
 }
 
 /** Is `ns` the namespace of its type this thread is in? */
@@ -122,7 +113,7 @@ export function isOurNamespace(ns: Namespace): boolean {
 export function userFor(list: readonly Namespace[], ns: Namespace, op: string): Namespace | undefined {
   const given = nsOfType(list, 'user', op);
   const u = given ? given.dup() : ns.owner();
-  if (isOurUserns(u)) {
+  if (isOurNamespace(u)) {
     u.close();
     return undefined;
   }
