@@ -645,17 +645,17 @@ int IdmapTree(int tree, int userns_fd) {
 int IdmapRootfs(const Spec& s, int pid, Outcome* o) {
   o->map_step = kStepIdmap;
   int ns = OpenUserns(s, pid);
-  if (ns < 0) return o->map_err = -ns, o->map_syscall = "open", -1;
+  if (ns < 0) return o->map_err = ns, o->map_syscall = "open", -1;
   int tree = CloneRootfs(s.rootfs_fd);
   if (tree < 0) {
     close(ns);
-    return o->map_err = -tree, o->map_syscall = "open_tree", -1;
+    return o->map_err = tree, o->map_syscall = "open_tree", -1;
   }
   int r = IdmapTree(tree, ns);
   close(ns);
   if (r < 0) {
     close(tree);
-    return o->map_err = -r, o->map_syscall = "mount_setattr", -1;
+    return o->map_err = r, o->map_syscall = "mount_setattr", -1;
   }
   return tree;
 }
