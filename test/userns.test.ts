@@ -179,7 +179,7 @@ needsRoot('id ranges of other host ids need CAP_SETUID/CAP_SETGID').describe.run
   it('the scan counts a user namespace nsfd did not make: its mapped range is in use', async () => {
     const base = 0x6ff00000;  // below the top of the picked bases
     const map = [{ inside: 0, outside: base, count: 65536 }];
-    const { spawn } = await import('../lib/index');
+    const { spawn } = await import('../lib/index.js');
     const child = spawn('/bin/sleep', ['30'], { unshare: ['user'], uidMap: map, gidMap: map, killOnClose: true });
     try {
       const busy = idsInUse();

@@ -25,7 +25,7 @@ import { AT_FDCWD, LOCK_EX, LOCK_NB, O_CREAT, O_NOFOLLOW, O_RDWR } from '../sys/
 import { native } from '../sys/native';
 
 /** Ids per range: uid 0 to 65535 inside, as nspawn -U and podman's auto give. */
-export const USERNS_RANGE_SIZE = 0x10000;
+export const USERNS_RANGE_SIZE = 2 ** 16;
 /** The lowest and highest base (nspawn's UID_SHIFT_PICK_MIN/MAX: above the 16-bit ids and the usual subuid ranges, below systemd's dynamic and container-uid ranges). */
 export const USERNS_RANGE_MIN = 0x80000;
 export const USERNS_RANGE_MAX = 0x6fff0000;
@@ -88,7 +88,7 @@ function mapIntervals(text: string | undefined, out: Interval[]): void {
     const count = Number(f[2]);
     // An identity map of (nearly) every id (systemd's PrivateUsers=full)
     // reserves nothing: its processes use host ids as they are.
-    if (!Number.isSafeInteger(outside) || !Number.isSafeInteger(count) || count >= 0x80000000) continue;
+    if (!Number.isSafeInteger(outside) || !Number.isSafeInteger(count) || count > 2 ** 31) continue;
     out.push([outside, outside + count]);
   }
 }
