@@ -39,6 +39,7 @@ import { killAll, leadsPidNamespace } from './kill';
 import { Cgroup, CgroupResources, CgroupStats } from '../cgroup';
 import { ContainerCreateOptions, ProcessDefaults, planCreate } from './options';
 import { persistNamespaces, unpersistDir } from './persist';
+import { adoptedDefaults } from './adopt';
 
 /**
  * A container as a kernel object in userspace: a pidfd on its init plus the
@@ -65,8 +66,8 @@ export class Container implements Disposable, AsyncDisposable {
   readonly #started = new Set<Pidfd>();
   /** Sessions that c.spawn()/c.run() processes were started in (see close()). */
   readonly #sessions = new Set<number>();
-  /** Credentials and privileges of the created container's processes (none known for an adopted one). */
-  readonly #process: ProcessDefaults;
+  /** Credentials and privileges of the created container's processes (undefined: adopted, read from its init at each spawn). */
+  readonly #process: ProcessDefaults | undefined;
   /** Whether the init is pid 1 of its own pid namespace: read on the first spawn, it does not change. */
   #ownPidNs: boolean | undefined;
 
@@ -83,7 +84,7 @@ export class Container implements Disposable, AsyncDisposable {
   ) {
     this.#idRange = opts.idRange;
     this.#pidfd = pidfd;
-    this.#process = opts.process ?? {};
+    this.#process = opts.process;
     this.#child = opts.child;
     this.#killOnClose = opts.killOnClose;
     this.#root = opts.root;
@@ -313,7 +314,9 @@ export class Container implements Disposable, AsyncDisposable {
     if (this.#cgroupPath !== undefined && o.cgroup === undefined) o.cgroup = this.#cgroupPath;
     // The init's credentials, capabilities, no_new_privs, seccomp and
     // rlimits, as `runc exec` gives the container's, unless overridden.
-    for (const [k, v] of Object.entries(this.#process) as [keyof ProcessDefaults, unknown][]) {
+    // Adopted: what its init has now (adopt.ts).
+    const defaults = this.#process ?? adoptedDefaults(this.#pidfd);
+    for (const [k, v] of Object.entries(defaults) as [keyof ProcessDefaults, unknown][]) {
       if ((k === 'uid' || k === 'gid') && o.preserveCredentials === true) continue;
       if (o[k] === undefined) (o as Record<string, unknown>)[k] = v;
     }
