@@ -235,6 +235,21 @@ needsRoot('id ranges of other host ids need CAP_SETUID/CAP_SETGID').describe.run
     expect(r.stdout.split(/\s+/).slice(2, 4)).toEqual(['65534', '65534']);
   });
 
+  it('nsfd run: a user namespace of its own by default, none with --no-userns', () => {
+    const bin = path.join(repoRoot, 'bin', 'nsfd.js');
+    const map = (extra: string[]) => {
+      const r = spawnSync(process.execPath, [bin, 'run', '--rootfs', rootfs, ...extra, '--', '/bin/busybox', 'cat', '/proc/self/uid_map'], { encoding: 'utf8', timeout: 20000 });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      return mapOf(r.stdout);
+    };
+    const [auto] = map([]);
+    expect(auto?.[0]).toBe(0);
+    expect(auto?.[1]).toBeGreaterThanOrEqual(0x80000);
+    expect(auto?.[2]).toBe(65536);
+    expect(map(['--no-userns'])).toEqual([[0, 0, 4294967295]]);
+  });
+
   it('spawn({ idmapRootfs }) on its own: the same idmapped rootfs for one process', async () => {
     const m = [{ inside: 0, outside: 3100000, count: 65536 }];
     const r = await run('/bin/busybox', ['sh', '-c', 'ls -ln /bin/busybox; id -u'], { unshare: ['user', 'mnt', 'pid'], uidMap: m, gidMap: m, rootfs, idmapRootfs: true, env });
