@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Container, NsError, run } from '../lib/index';
-import { USERNS_LOCK_DIR, idsInUse } from '../lib/userns';
+import { USERNS_LOCK_DIR, allocateIdRange, idsInUse } from '../lib/userns';
 import { AT_FDCWD, LOCK_EX, LOCK_NB, LOCK_UN, O_RDWR } from '../lib/sys/constants';
 import { native } from '../lib/sys/native';
 import { fdCount, isRoot, needsRoot, repoRoot } from './helpers';
@@ -259,6 +259,43 @@ needsRoot('id ranges of other host ids need CAP_SETUID/CAP_SETGID').describe.run
     expect(lines[1]).toBe('0');
   });
 });
+
+// runc as the reference: the same user namespace set up by hand in config.json
+// (runc has no "auto"; the range is one we lock, so no one else has it).
+const runcPath = ['/usr/sbin/runc', '/usr/bin/runc'].find((p) => fs.existsSync(p));
+needsRoot('runc run as root').describe.runIf(haveBusybox && runcPath !== undefined)('side by side with runc (user namespace)', () => {
+  it('both: uid 0 inside, on a host range that is not 0; on a root-owned rootfs runc 1.1 shows the overflow id, nsfd (idmapped) shows 0', async () => {
+    const script = '/bin/busybox id -u; /bin/busybox cat /proc/self/uid_map; /bin/busybox ls -ln /bin/busybox';
+    for (const d of ['proc', 'dev', 'sys']) fs.mkdirSync(path.join(rootfs, d), { recursive: true });
+    using range = allocateIdRange();
+    const bundle = fs.mkdtempSync(path.join(dir, 'bundle-'));
+    execFileSync(runcPath as string, ['spec'], { cwd: bundle });
+    const config = JSON.parse(fs.readFileSync(path.join(bundle, 'config.json'), 'utf8'));
+    config.process.terminal = false;
+    config.process.args = ['/bin/busybox', 'sh', '-c', script];
+    config.root = { path: rootfs, readonly: true };
+    config.linux.namespaces.push({ type: 'user' });
+    config.linux.uidMappings = [{ containerID: 0, hostID: range.base, size: range.count }];
+    config.linux.gidMappings = [{ containerID: 0, hostID: range.base, size: range.count }];
+    fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(config));
+    const theirs = execFileSync(runcPath as string, ['run', '--bundle', bundle, `nsfd-userns-${process.pid}`], { encoding: 'utf8', timeout: 20000 }).trim().split('\n');
+    await using c = await Container.create({ rootfs, readonlyRootfs: true });
+    const ours = (await sh(c, script)).stdout.trim().split('\n');
+    // uid 0 inside, in both.
+    expect(theirs[0]).toBe('0');
+    expect(ours[0]).toBe('0');
+    // One map line: 0 -> a host range of 65536 that is not 0.
+    for (const [line, base] of [[theirs[1], range.base], [ours[1], (c.idRange as { base: number }).base]] as const) {
+      expect(mapOf(line as string)).toEqual([[0, base, 65536]]);
+      expect(base).not.toBe(0);
+    }
+    // The root-owned busybox: runc 1.1 cannot idmap a rootfs (1.2 can), so its
+    // owner is unmapped there; nsfd presents it as root's.
+    expect(theirs[2]?.split(/\s+/).slice(2, 4)).toEqual(['65534', '65534']);
+    expect(ours[2]?.split(/\s+/).slice(2, 4)).toEqual(['0', '0']);
+  });
+});
+if (runcPath === undefined) it.skip('side by side with runc (user namespace) [skipped: runc is not installed: apt-get install -y runc]', () => {});
 
 describe('userns option checks', () => {
   it('bad values are typed errors before anything starts', async () => {
