@@ -37,9 +37,21 @@ import { IdRange, allocateIdRange } from '../userns';
 import { ContainerInfo, listContainers, openAdopted } from './discover';
 import { killAll, leadsPidNamespace } from './kill';
 import { Cgroup, CgroupResources, CgroupStats } from '../cgroup';
-import { ContainerCreateOptions, ProcessDefaults, planCreate } from './options';
+import { ContainerCreateOptions, CreatePlan, ProcessDefaults, planCreate, withoutUserns } from './options';
 import { persistNamespaces, unpersistDir } from './persist';
 import { adoptedDefaults } from './adopt';
+
+/** Warns (once per rootfs) that the default user namespace was given up for a rootfs that cannot be idmapped. */
+const warnedNoIdmap = new Set<string>();
+function warnNoIdmap(rootfs: string | undefined): void {
+  const key = rootfs ?? '';
+  if (warnedNoIdmap.has(key)) return;
+  warnedNoIdmap.add(key);
+  process.emitWarning(`the filesystem of rootfs ${rootfs ?? '(fd)'} does not support idmapped mounts: the container runs without a user namespace (root inside is root outside). Put the rootfs on ext4, xfs, btrfs or tmpfs (Linux 6.3+), or pass userns: 'auto' to make this an error, or userns: false to silence this.`, {
+    type: 'NsfdWarning',
+    code: 'NSFD_USERNS_NO_IDMAP',
+  });
+}
 
 /**
  * A container as a kernel object in userspace: a pidfd on its init plus the
@@ -99,7 +111,21 @@ export class Container implements Disposable, AsyncDisposable {
    * in place; then sets hostname, lo up, and private mount propagation.
    */
   static async create(options: ContainerCreateOptions = {}): Promise<Container> {
-    let plan = planCreate(options);
+    const plan = planCreate(options);
+    try {
+      return await Container.#create(plan);
+    } catch (err) {
+      // The default 'auto' on a filesystem without idmapped mounts (tmpfs
+      // before 6.3, ramfs, NFS...): what the default was before, with a
+      // warning. Asked for explicitly, 'auto' fails instead.
+      if (!plan.autoByDefault || !(err instanceof NsError) || err.step !== 'idmap' || err.code !== 'EINVAL') throw err;
+      warnNoIdmap(err.path);
+      return Container.#create(withoutUserns(options));
+    }
+  }
+
+  static async #create(planned: CreatePlan): Promise<Container> {
+    let plan = planned;
     // userns 'auto' as root: an id range of its own, locked before its maps are written.
     const idRange = plan.autoRange ? allocateIdRange() : undefined;
     if (idRange !== undefined) plan = withIdRange(plan, idRange);

@@ -177,6 +177,12 @@ export interface CreatePlan {
    * maps and, when the rootfs's files are not the range's, idmapRootfs.
    */
   readonly autoRange: boolean;
+  /**
+   * 'auto' by default, not asked for: when the rootfs's filesystem cannot
+   * be idmapped, create() falls back to no user namespace (as before 'auto'
+   * was the default), with a warning, instead of failing.
+   */
+  readonly autoByDefault: boolean;
   /** nsfd-init: its path or 'embedded' (opened and executed by fd), and its control socket's stdio slot. */
   readonly shipped: { readonly path: string; readonly ctlSlot: number | undefined } | undefined;
 }
@@ -261,7 +267,17 @@ export function planCreate(options: ContainerCreateOptions): CreatePlan {
     awaitTrap,
     shipped,
     autoRange,
+    autoByDefault: autoRange && options.userns === undefined,
   };
+}
+
+/**
+ * The plan of an implicit 'auto' without its user namespace (userns: false
+ * as it was before 'auto' became the default): for a rootfs on a filesystem
+ * without idmapped mounts.
+ */
+export function withoutUserns(options: ContainerCreateOptions): CreatePlan {
+  return planCreate({ ...options, userns: false });
 }
 
 /**
