@@ -543,8 +543,6 @@ NSFD_CHILD void EnterRootfs(const Plan* p, int rep) {
   if (r < 0) Die(rep, kStepRootfs, r, -1);
   r = Sys(SYS_mount, 0, reinterpret_cast<long>("/"), 0, MS_REC | MS_SLAVE, 0);
   if (r < 0) Die(rep, kStepMount, r);
-  // The bind of the rootfs onto itself: ours, or the idmapped copy the
-  // parent sent (made after our maps, with our user namespace).
   if (p->need_maps) {
     // In a user namespace of our own, mount points and /dev nodes are made
     // as its root: our host ids may be unmapped there, and then could
@@ -554,6 +552,8 @@ NSFD_CHILD void EnterRootfs(const Plan* p, int rep) {
     Sys(SYS_setfsgid, 0);
     Sys(SYS_setfsuid, 0);
   }
+  // The bind of the rootfs onto itself: ours, or the idmapped copy the
+  // parent sent (made after our maps, with our user namespace).
   long t = p->idmap_rootfs ? *p->tree_fd : Sys(kSysOpenTree, AT_FDCWD, reinterpret_cast<long>("."), kOpenTreeClone | kOpenTreeCloexec | kAtRecursive);
   if (t < 0) Die(rep, kStepFsOpenTree, t, -1);
   r = Sys(kSysMoveMount, t, reinterpret_cast<long>(""), AT_FDCWD, reinterpret_cast<long>("."), kMoveMountFEmptyPath);
