@@ -1,6 +1,7 @@
-// Plain fd syscalls: close, dup, flags, fstat, fstatfs, open.
+// Plain fd syscalls: close, dup, flags, fstat, fstatfs, open, flock.
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
@@ -92,6 +93,15 @@ Napi::Value PollIn(const Napi::CallbackInfo& info) {
   return Num(info, p.revents);
 }
 
+// flock(fd, op): 0 or -errno (EWOULDBLOCK with LOCK_NB when held elsewhere).
+Napi::Value Flock(const Napi::CallbackInfo& info) {
+  NSFD_INT(0, fd);
+  if (BadFd(info, 0)) return Num(info, -EBADF);
+  NSFD_INT(1, op);
+  if (op < 0 || op > INT32_MAX) return Num(info, -EINVAL);
+  return Num(info, Ret(flock(static_cast<int>(fd), static_cast<int>(op))));
+}
+
 }  // namespace
 
 void InitFd(Napi::Env env, Napi::Object exports) {
@@ -102,6 +112,7 @@ void InitFd(Napi::Env env, Napi::Object exports) {
   exports.Set("fcntl_setfl", Napi::Function::New(env, SetFlFlags, "fcntl_setfl"));
   exports.Set("fstat", Napi::Function::New(env, Fstat, "fstat"));
   exports.Set("fstatfs_type", Napi::Function::New(env, FstatfsType, "fstatfs_type"));
+  exports.Set("flock", Napi::Function::New(env, Flock, "flock"));
   exports.Set("poll_in", Napi::Function::New(env, PollIn, "poll_in"));
   exports.Set("openat", Napi::Function::New(env, Openat, "openat"));
 }

@@ -95,7 +95,7 @@ struct Spec {
   int clone_flags, cgroup_fd, join_pidfd, join_flags, unshare_after, uid, gid, parent_pid_fd, root_fd;
   int rootfs_fd, exec_fd;
   std::string hostname, domainname;
-  bool has_hostname, has_domainname, loopback_up, block_signals;
+  bool has_hostname, has_domainname, loopback_up, block_signals, idmap_rootfs;
   std::vector<int32_t> fs_ops;
   std::vector<std::string> fs_strs;
   int proc_fd;  // our procfs (lib/core/procfs.ts): the maps and pid_for_children are opened under it
@@ -249,6 +249,12 @@ bool ReadPrivileges(const Napi::CallbackInfo& info, SpecReader& rd, Spec* s) {
 }
 
 // The child indexes fs_strs with the ops' numbers: check them all here.
+// idmapRootfs needs a rootfs and maps to write (the tree is made after them).
+bool IdmapValid(const Napi::CallbackInfo& info, const Spec& s) {
+  if (s.idmap_rootfs && (s.rootfs_fd < 0 || s.uid_map.empty())) return Fail(info, "nsfd native: spawn spec: idmapRootfs without rootfsFd and uidMap"), false;
+  return true;
+}
+
 bool FsOpsValid(const Napi::CallbackInfo& info, const Spec& s) {
   if (s.fs_ops.size() % kFsOpInts != 0) return Fail(info, "nsfd native: spawn spec: bad fsOps"), false;
   int64_t n = static_cast<int64_t>(s.fs_strs.size());
@@ -300,7 +306,8 @@ bool ReadSpec(const Napi::CallbackInfo& info, Napi::Object obj, Spec* s) {
          rd.Int(kKeyRootfsFd, -1, &s->rootfs_fd, -1, INT32_MAX) && rd.Int(kKeyExecFd, -1, &s->exec_fd, -1, INT32_MAX) &&
          rd.Ints(kKeyFsOps, &s->fs_ops, INT32_MIN, INT32_MAX) && rd.Strs(kKeyFsStrs, &s->fs_strs) && FsOpsValid(info, *s) &&
          rd.Str(kKeyHostname, &s->hostname, &s->has_hostname) && rd.Str(kKeyDomainname, &s->domainname, &s->has_domainname) &&
-         rd.Bool(kKeyLoopbackUp, &s->loopback_up) && rd.Bool(kKeyBlockSignals, &s->block_signals) && rd.Keys();
+         rd.Bool(kKeyLoopbackUp, &s->loopback_up) && rd.Bool(kKeyBlockSignals, &s->block_signals) &&
+         rd.Bool(kKeyIdmapRootfs, &s->idmap_rootfs) && IdmapValid(info, *s) && rd.Keys();
 }
 
 // --- 2. build argv, env and the Plan ---------------------------------------
@@ -309,6 +316,7 @@ bool ReadSpec(const Napi::CallbackInfo& info, Napi::Object obj, Spec* s) {
 struct PlanBuffers {
   std::vector<char*> paths, argv, envp, fs_strs;
   std::vector<int> fd_src, fd_slot, fd_tmp;
+  int tree_fd = -1;  // the idmapped rootfs, as the child received it (its own fd table)
   std::vector<SockFilter> filter;
   SockFprog prog;
 };
@@ -392,6 +400,8 @@ void BuildPlan(Spec& s, PlanBuffers* b, Plan* p) {
   p->domainname = s.has_domainname ? s.domainname.c_str() : nullptr;
   p->loopback_up = s.loopback_up;
   p->block_signals = s.block_signals;
+  p->idmap_rootfs = s.idmap_rootfs;
+  p->tree_fd = &b->tree_fd;
   p->parent_pidfd = -1;
   p->go_fd = -1;
 }
@@ -444,7 +454,10 @@ bool OpenChannels(Napi::Env env, Plan* p, Launch* l, Napi::Value* failure) {
   l->rep_w = l->own.Add(rep[1]);
   p->report_fd = rep[1];
   if (p->need_maps) {
-    if (pipe2(go, O_CLOEXEC) < 0) return *failure = Failure(env, kStepClone3, errno, 0, "pipe2"), false;
+    // A socket when the idmapped rootfs is to be sent along with the go.
+    if (p->idmap_rootfs ? socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, go) < 0 : pipe2(go, O_CLOEXEC) < 0) {
+      return *failure = Failure(env, kStepClone3, errno, 0, p->idmap_rootfs ? "socketpair" : "pipe2"), false;
+    }
     l->own.Add(go[0]);
     l->go_w = l->own.Add(go[1]);
     p->go_fd = go[0];
@@ -602,6 +615,79 @@ void WriteMaps(const Spec& s, int pid, Outcome* o) {
   }
 }
 
+// The child's user namespace, opened under our procfs: the pid is our
+// child's, not reaped, so it names no other process. An fd or -errno.
+int OpenUserns(const Spec& s, int pid) {
+  char path[48];
+  std::snprintf(path, sizeof path, "%d/ns/user", pid);
+  int fd = openat(s.proc_fd, path, O_RDONLY | O_CLOEXEC);
+  return fd < 0 ? -errno : fd;
+}
+
+// open_tree(OPEN_TREE_CLONE | AT_RECURSIVE) of the rootfs: a detached copy
+// of it and the mounts below. An fd or -errno.
+int CloneRootfs(int rootfs_fd) {
+  long r = syscall(kSysOpenTree, rootfs_fd, "", kOpenTreeClone | kOpenTreeCloexec | kAtRecursive | kAtEmptyPath);
+  return r < 0 ? -errno : static_cast<int>(r);
+}
+
+// mount_setattr(MOUNT_ATTR_IDMAP) on a detached tree, recursively: 0 or -errno.
+int IdmapTree(int tree, int userns_fd) {
+  MountAttr a = {kMountAttrIdmap, 0, 0, static_cast<uint64_t>(userns_fd)};
+  return syscall(kSysMountSetattr, tree, "", kAtEmptyPath | kAtRecursive, &a, sizeof a) < 0 ? -errno : 0;
+}
+
+// The rootfs presented with the child's id maps: host ids shifted into its
+// user namespace (uid 0 on disk is its root). Done here, by us: the mount
+// must be made with CAP_SYS_ADMIN over the filesystem's user namespace,
+// which the child lacks; it attaches the tree in its own mount namespace.
+// The tree's fd, or -1 with the failure in *o.
+int IdmapRootfs(const Spec& s, int pid, Outcome* o) {
+  o->map_step = kStepIdmap;
+  int ns = OpenUserns(s, pid);
+  if (ns < 0) return o->map_err = ns, o->map_syscall = "open", -1;
+  int tree = CloneRootfs(s.rootfs_fd);
+  if (tree < 0) {
+    close(ns);
+    return o->map_err = tree, o->map_syscall = "open_tree", -1;
+  }
+  int r = IdmapTree(tree, ns);
+  close(ns);
+  if (r < 0) {
+    close(tree);
+    return o->map_err = r, o->map_syscall = "mount_setattr", -1;
+  }
+  return tree;
+}
+
+// The go byte, with fd attached (SCM_RIGHTS): true once sent.
+bool SendFd(int sock, int fd) {
+  char byte = 1;
+  struct iovec iov = {&byte, 1};
+  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  std::memset(control, 0, sizeof control);
+  struct msghdr m = {};
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = control;
+  m.msg_controllen = sizeof control;
+  struct cmsghdr* c = CMSG_FIRSTHDR(&m);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  ssize_t n;
+  do n = sendmsg(sock, &m, MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  return n == 1;
+}
+
+// The go byte alone.
+bool Go(int fd) {
+  char byte = 1;
+  return write(fd, &byte, 1) == 1;
+}
+
 Outcome AwaitChild(const Spec& s, const Plan& p, const Launch& l) {
   Outcome o;
   auto drain = [&] {
@@ -635,8 +721,17 @@ Outcome AwaitChild(const Spec& s, const Plan& p, const Launch& l) {
         syscall(kSysPidfdSendSignal, l.child_pidfd, SIGKILL, nullptr, 0);
         break;
       }
-      char go_byte = 1;
-      if (write(l.go_w, &go_byte, 1) != 1) {
+      int tree = -1;
+      if (s.idmap_rootfs) {
+        tree = IdmapRootfs(s, static_cast<int>(l.pid), &o);
+        if (tree < 0) {
+          syscall(kSysPidfdSendSignal, l.child_pidfd, SIGKILL, nullptr, 0);
+          break;
+        }
+      }
+      bool sent = tree >= 0 ? SendFd(l.go_w, tree) : Go(l.go_w);
+      if (tree >= 0) close(tree);
+      if (!sent) {
         syscall(kSysPidfdSendSignal, l.child_pidfd, SIGKILL, nullptr, 0);
         break;
       }

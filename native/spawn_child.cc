@@ -151,6 +151,42 @@ NSFD_CHILD bool ParentGone(int parent_pidfd) {
   return r > 0 && (pfd.revents & POLLIN);
 }
 
+// The go byte: 1, 0 at EOF, or -errno.
+NSFD_CHILD long AwaitGo(int fd) {
+  char c;
+  long r;
+  do r = Sys(SYS_read, fd, reinterpret_cast<long>(&c), 1);
+  while (r == -EINTR);
+  return r;
+}
+
+// The go byte with an fd attached (SCM_RIGHTS, made O_CLOEXEC), stored in
+// *out: 1, 0 at EOF (or no fd came), or -errno. The buffers are on our stack.
+NSFD_CHILD long RecvFd(int sock, int* out) {
+  char c;
+  struct iovec iov = {&c, 1};
+  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  struct msghdr m;
+  volatile char* z = reinterpret_cast<volatile char*>(&m);  // no memset: no libc
+  for (size_t k = 0; k < sizeof m; k++) z[k] = 0;
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = control;
+  m.msg_controllen = sizeof control;
+  long r;
+  do r = Sys(SYS_recvmsg, sock, reinterpret_cast<long>(&m), MSG_CMSG_CLOEXEC);
+  while (r == -EINTR);
+  if (r != 1) return r;
+  // (CMSG_FIRSTHDR and CMSG_DATA are pointer arithmetic, no libc call.)
+  struct cmsghdr* h = CMSG_FIRSTHDR(&m);
+  if (h == nullptr || h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS || h->cmsg_len != CMSG_LEN(sizeof(int))) return 0;
+  const unsigned char* d = CMSG_DATA(h);
+  int fd = 0;
+  for (size_t k = 0; k < sizeof fd; k++) reinterpret_cast<unsigned char*>(&fd)[k] = d[k];
+  *out = fd;
+  return 1;
+}
+
 // Joins, unshares and waits for the id maps: what the child (one stage) or
 // the relay (two stages) does before the final process exists.
 NSFD_CHILD void EnterNamespaces(const Plan* p) {
@@ -173,10 +209,7 @@ NSFD_CHILD void EnterNamespaces(const Plan* p) {
     Sys(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL);
     if (ParentGone(p->parent_pidfd)) Sys(SYS_exit_group, 127);
     Report(rep, kNeedMaps, kStepSync, 0);
-    char c;
-    long r;
-    do r = Sys(SYS_read, p->go_fd, reinterpret_cast<long>(&c), 1);
-    while (r == -EINTR);
+    long r = p->idmap_rootfs ? RecvFd(p->go_fd, p->tree_fd) : AwaitGo(p->go_fd);
     if (r != 1) Die(rep, kStepSync, r < 0 ? r : -EPIPE);
     if (!p->kill_on_close) Sys(SYS_prctl, PR_SET_PDEATHSIG, 0);
   }
@@ -510,7 +543,18 @@ NSFD_CHILD void EnterRootfs(const Plan* p, int rep) {
   if (r < 0) Die(rep, kStepRootfs, r, -1);
   r = Sys(SYS_mount, 0, reinterpret_cast<long>("/"), 0, MS_REC | MS_SLAVE, 0);
   if (r < 0) Die(rep, kStepMount, r);
-  long t = Sys(kSysOpenTree, AT_FDCWD, reinterpret_cast<long>("."), kOpenTreeClone | kOpenTreeCloexec | kAtRecursive);
+  if (p->need_maps) {
+    // In a user namespace of our own, mount points and /dev nodes are made
+    // as its root: our host ids may be unmapped there, and then could
+    // create nothing (EOVERFLOW) in its tmpfs or through an idmapped tree.
+    // Only the fs ids (a no-op when 0 is not mapped): SetCredentials sets
+    // the rest later.
+    Sys(SYS_setfsgid, 0);
+    Sys(SYS_setfsuid, 0);
+  }
+  // The bind of the rootfs onto itself: ours, or the idmapped copy the
+  // parent sent (made after our maps, with our user namespace).
+  long t = p->idmap_rootfs ? *p->tree_fd : Sys(kSysOpenTree, AT_FDCWD, reinterpret_cast<long>("."), kOpenTreeClone | kOpenTreeCloexec | kAtRecursive);
   if (t < 0) Die(rep, kStepFsOpenTree, t, -1);
   r = Sys(kSysMoveMount, t, reinterpret_cast<long>(""), AT_FDCWD, reinterpret_cast<long>("."), kMoveMountFEmptyPath);
   if (r < 0) Die(rep, kStepFsMove, r, -1);

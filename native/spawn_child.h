@@ -17,7 +17,7 @@ namespace nsfd {
 namespace spawn {
 
 // Everything the child needs, built before clone3. The child only reads it
-// (fd_tmp aside): with CLONE_VM it is our memory, shared by relay and grandchild.
+// (fd_tmp and tree_fd aside): with CLONE_VM it is our memory, shared by relay and grandchild.
 struct Plan {
   char* const* paths;  // execve candidates, tried in order (PATH lookup done in JS)
   int npaths;
@@ -54,6 +54,8 @@ struct Plan {
   bool loopback_up;        // lo up in the new net namespace
   bool block_signals;      // exec with every signal blocked (an init that takes them with sigwaitinfo)
   int exec_fd;  // >= 0: execveat(exec_fd, "", AT_EMPTY_PATH) instead of the paths
+  bool idmap_rootfs;  // the go byte on go_fd (a socket) carries the idmapped rootfs tree
+  int* tree_fd;       // scratch: where the child keeps that tree's fd (its own fd table)
 
   int uid, gid;  // -1: unchanged
   const uint32_t* groups;

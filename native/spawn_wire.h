@@ -50,7 +50,8 @@ namespace spawn {
   X(kKeyHostname, "hostname")           \
   X(kKeyDomainname, "domainname")       \
   X(kKeyLoopbackUp, "loopbackUp")       \
-  X(kKeyBlockSignals, "blockSignals")
+  X(kKeyBlockSignals, "blockSignals")   \
+  X(kKeyIdmapRootfs, "idmapRootfs")
 
 #define NSFD_KEY_ENUM(id, name) id,
 enum SpecKey : int { NSFD_SPAWN_SPEC_KEYS(NSFD_KEY_ENUM) kSpecKeyCount };
@@ -107,6 +108,9 @@ enum Step : int32_t {
   kStepHostname,
   kStepDomainname,
   kStepLoopback,
+  // the parent, after the maps: the rootfs cloned (open_tree) and idmapped
+  // (mount_setattr MOUNT_ATTR_IDMAP) with the child's user namespace
+  kStepIdmap,
 };
 struct StepName {
   const char* step;
@@ -128,6 +132,7 @@ constexpr StepName kStepNames[] = {
     {"fs_op", "mount_setattr"}, {"fs_op", "move_mount"},     {"fs_op", "mknodat"},
     {"fs_op", "symlinkat"},     {"pivot_root", "pivot_root"}, {"pivot_root", "umount2"},
     {"hostname", "sethostname"}, {"domainname", "setdomainname"}, {"loopback", "ioctl"},
+    {"idmap", "mount_setattr"},
 };
 
 // The rootfs set-up the child runs between clone and exec, one op per

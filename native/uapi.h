@@ -251,6 +251,8 @@ static_assert(SIOCSIFFLAGS == kSiocsifflags);
 constexpr unsigned kAtRecursive = 0x8000;
 constexpr unsigned kAtEmptyPath = 0x1000;
 constexpr uint64_t kMountAttrRdonly = 0x1;
+// MOUNT_ATTR_IDMAP (5.12): mount_setattr's userns_fd maps the mount's ids
+constexpr uint64_t kMountAttrIdmap = 0x00100000;
 // struct mount_attr (mount_setattr, 5.12)
 struct MountAttr {
   uint64_t attr_set;

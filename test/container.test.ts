@@ -526,6 +526,28 @@ describe('Container.fromPid (adopting a running container)', () => {
     expect(catchErr(() => c.kill('SIGTERM'))).toMatchObject({ code: 'ESRCH' });
     c.close();
   });
+
+  it.runIf(haveInit)('c.spawn() into an adopted container gets its init\'s capabilities, no_new_privs, seccomp and ids, as read from /proc', async () => {
+    const fields = (text: string) => Object.fromEntries(text.split('\n').filter((l) => /^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs|Seccomp|Uid|Gid):/.test(l)).map((l) => l.split(/:\s*/) as [string, string]));
+    // An nsfd container: Docker's capabilities, no_new_privs, the default filter.
+    await using made = await Container.create();
+    const initFields = fields(fs.readFileSync(`/proc/${made.pidfd.pid}/status`, 'latin1'));
+    expect(initFields.NoNewPrivs).toBe('1');
+    expect(initFields.Seccomp).toBe('2');
+    const adopted = Container.fromPid(made.pidfd.pid);
+    try {
+      const r = await adopted.run('cat', ['/proc/self/status']);
+      expect(r.code).toBe(0);
+      const ours = fields(r.stdout);
+      for (const k of ['CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb', 'NoNewPrivs', 'Seccomp']) expect(ours[k], k).toBe(initFields[k]);
+      // Overrides still win.
+      const all = await adopted.run('cat', ['/proc/self/status'], { capabilities: ['ALL'], noNewPrivileges: false, seccomp: false });
+      expect(fields(all.stdout).NoNewPrivs).toBe('0');
+      expect(fields(all.stdout).Seccomp).toBe('0');
+    } finally {
+      adopted.close();
+    }
+  });
 });
 
 describe('Container.list and persist', () => {

@@ -1,4 +1,4 @@
-// nsfd run --rootfs DIR [--hostname H] [--bind SRC:DST[:ro]]... [--ro] -- CMD...
+// nsfd run --rootfs DIR [--hostname H] [--bind SRC:DST[:ro]]... [--ro] [--no-userns] -- CMD...
 // A command in a new container (all namespaces, pivot_root into DIR, the
 // OCI default mounts), under nsfd-init; its exit status is ours.
 import type { ContainerCreateOptions, MountSpec } from '../index';
@@ -11,6 +11,7 @@ interface RunRequest {
   hostname?: string;
   mounts: MountSpec[];
   readonly: boolean;
+  noUserns: boolean;
   cmd: string[];
 }
 
@@ -21,6 +22,7 @@ export function parseRunArgs(args: readonly string[]): RunRequest {
   let rootfs: string | undefined;
   let hostname: string | undefined;
   let readonly = false;
+  let noUserns = false;
   const mounts: MountSpec[] = [];
   for (let i = 0; i < own.length; i++) {
     const a = own[i] as string;
@@ -32,6 +34,7 @@ export function parseRunArgs(args: readonly string[]): RunRequest {
     if (a === '--rootfs') rootfs = value();
     else if (a === '--hostname') hostname = value();
     else if (a === '--ro') readonly = true;
+    else if (a === '--no-userns') noUserns = true;
     else if (a === '--bind') {
       const v = value();
       const parts = v.split(':');
@@ -42,7 +45,7 @@ export function parseRunArgs(args: readonly string[]): RunRequest {
   }
   if (rootfs === undefined) throw new UsageError('--rootfs is required');
   if (cmd.length === 0) throw new UsageError('missing command (after --)');
-  const req: RunRequest = { rootfs, mounts, readonly, cmd };
+  const req: RunRequest = { rootfs, mounts, readonly, noUserns, cmd };
   if (hostname !== undefined) req.hostname = hostname;
   return req;
 }
@@ -51,6 +54,7 @@ export async function cmdRun(args: readonly string[]): Promise<number> {
   const req = parseRunArgs(args);
   const options: ContainerCreateOptions = { rootfs: req.rootfs, mounts: req.mounts, readonlyRootfs: req.readonly, command: req.cmd, stdio: 'inherit' };
   if (req.hostname !== undefined) options.hostname = req.hostname;
+  if (req.noUserns) options.userns = false;
   const c = await api().Container.create(options);
   // nsfd-init leads a session of its own: the terminal's signals do not
   // reach it; pass them on (it forwards them to CMD).

@@ -130,7 +130,8 @@ Options:
   run: `Usage: nsfd run --rootfs DIR [options] -- CMD [ARG...]
 
 Run CMD in a new container: new mount, uts, ipc, pid, net and cgroup
-namespaces (and user, unprivileged), DIR as its root by pivot_root, /proc
+namespaces and a user namespace (as root: 65536 host ids of its own, DIR
+shown through an idmapped mount when root owns it), DIR as its root by pivot_root, /proc
 (with runc's masked and read-only paths), a minimal /dev, /sys read-only,
 nsfd-init as pid 1 forwarding signals. The exit status is CMD's (128+N when
 signal N ended it).
@@ -140,6 +141,7 @@ Options:
   --hostname NAME      the container's hostname
   --bind SRC:DST[:ro]  bind-mount host path SRC on DST inside (repeatable)
   --ro                 the root filesystem read-only
+  --no-userns          as root: no user namespace (root inside is root outside)
   -h, --help           this help`,
 } as const;
 

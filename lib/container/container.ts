@@ -32,12 +32,26 @@ import {
 import { Namespace } from '../namespace';
 import { ExitStatus, Pidfd } from '../pidfd';
 import { RunOptions, RunResult, SpawnOptions, Subprocess, runWith, spawn } from '../spawn';
-import { abandonInit, destroyStdio, setUpInit, spawnInit } from './create';
+import { abandonInit, destroyStdio, setUpInit, spawnInit, withIdRange } from './create';
+import { IdRange, allocateIdRange } from '../userns';
 import { ContainerInfo, listContainers, openAdopted } from './discover';
 import { killAll, leadsPidNamespace } from './kill';
 import { Cgroup, CgroupResources, CgroupStats } from '../cgroup';
-import { ContainerCreateOptions, ProcessDefaults, planCreate } from './options';
+import { ContainerCreateOptions, CreatePlan, ProcessDefaults, planCreate, withoutUserns } from './options';
 import { persistNamespaces, unpersistDir } from './persist';
+import { adoptedDefaults } from './adopt';
+
+/** Warns (once per rootfs) that the default user namespace was given up for a rootfs that cannot be idmapped. */
+const warnedNoIdmap = new Set<string>();
+function warnNoIdmap(rootfs: string | undefined): void {
+  const key = rootfs ?? '';
+  if (warnedNoIdmap.has(key)) return;
+  warnedNoIdmap.add(key);
+  process.emitWarning(`the filesystem of rootfs ${rootfs ?? '(fd)'} does not support idmapped mounts: the container runs without a user namespace (root inside is root outside). Put the rootfs on ext4, xfs, btrfs or tmpfs (Linux 6.3+), or pass userns: 'auto' to make this an error, or userns: false to silence this.`, {
+    type: 'NsfdWarning',
+    code: 'NSFD_USERNS_NO_IDMAP',
+  });
+}
 
 /**
  * A container as a kernel object in userspace: a pidfd on its init plus the
@@ -64,8 +78,8 @@ export class Container implements Disposable, AsyncDisposable {
   readonly #started = new Set<Pidfd>();
   /** Sessions that c.spawn()/c.run() processes were started in (see close()). */
   readonly #sessions = new Set<number>();
-  /** Credentials and privileges of the created container's processes (none known for an adopted one). */
-  readonly #process: ProcessDefaults;
+  /** Credentials and privileges of the created container's processes (undefined: adopted, read from its init at each spawn). */
+  readonly #process: ProcessDefaults | undefined;
   /** Whether the init is pid 1 of its own pid namespace: read on the first spawn, it does not change. */
   #ownPidNs: boolean | undefined;
 
@@ -73,13 +87,16 @@ export class Container implements Disposable, AsyncDisposable {
   readonly #cgroup: Cgroup | undefined;
   /** Removal of a cgroup of its own, started by close(). */
   #cgroupRemoved: Promise<void> | undefined;
+  /** The host id range of its user namespace (userns 'auto' as root), locked until the init is gone. */
+  readonly #idRange: IdRange | undefined;
 
   private constructor(
     pidfd: Pidfd,
-    opts: { child?: Subprocess; killOnClose: boolean; root?: string | undefined; cgroupPath?: string | undefined; cgroup?: Cgroup | undefined; process?: ProcessDefaults },
+    opts: { child?: Subprocess; killOnClose: boolean; root?: string | undefined; cgroupPath?: string | undefined; cgroup?: Cgroup | undefined; process?: ProcessDefaults; idRange?: IdRange | undefined },
   ) {
+    this.#idRange = opts.idRange;
     this.#pidfd = pidfd;
-    this.#process = opts.process ?? {};
+    this.#process = opts.process;
     this.#child = opts.child;
     this.#killOnClose = opts.killOnClose;
     this.#root = opts.root;
@@ -95,13 +112,32 @@ export class Container implements Disposable, AsyncDisposable {
    */
   static async create(options: ContainerCreateOptions = {}): Promise<Container> {
     const plan = planCreate(options);
-    // Its own cgroup first, limits applied: the init is born in it.
-    const cgroup = plan.newCgroup !== undefined ? Cgroup.create(plan.newCgroup) : plan.cgroupPath !== undefined ? Cgroup.open(plan.cgroupPath) : undefined;
+    try {
+      return await Container.#create(plan);
+    } catch (err) {
+      // The default 'auto' on a filesystem without idmapped mounts (tmpfs
+      // before 6.3, ramfs, NFS...): what the default was before, with a
+      // warning. Asked for explicitly, 'auto' fails instead.
+      if (!plan.autoByDefault || !(err instanceof NsError) || err.step !== 'idmap' || err.code !== 'EINVAL') throw err;
+      warnNoIdmap(err.path);
+      return Container.#create(withoutUserns(options));
+    }
+  }
+
+  static async #create(planned: CreatePlan): Promise<Container> {
+    let plan = planned;
+    // userns 'auto' as root: an id range of its own, locked before its maps are written.
+    const idRange = plan.autoRange ? allocateIdRange() : undefined;
+    if (idRange !== undefined) plan = withIdRange(plan, idRange);
+    let cgroup: Cgroup | undefined;
     let child: Subprocess;
     try {
+      // Its own cgroup first, limits applied: the init is born in it.
+      cgroup = plan.newCgroup !== undefined ? Cgroup.create(plan.newCgroup) : plan.cgroupPath !== undefined ? Cgroup.open(plan.cgroupPath) : undefined;
       if (plan.resources !== undefined) cgroup?.update(plan.resources);
       child = spawnInit(plan.newCgroup !== undefined && cgroup !== undefined ? { ...plan, spawn: { ...plan.spawn, cgroup: cgroup.path } } : plan);
     } catch (err) {
+      idRange?.close();
       if (plan.newCgroup !== undefined) await cgroup?.remove();
       throw err;
     }
@@ -115,9 +151,11 @@ export class Container implements Disposable, AsyncDisposable {
         cgroupPath: plan.cgroupPath,
         cgroup: plan.newCgroup !== undefined ? cgroup : undefined,
         process: plan.process,
+        idRange,
       });
     } catch (err) {
       abandonInit(child);
+      idRange?.close();
       if (plan.newCgroup !== undefined) await cgroup?.remove();
       throw err;
     }
@@ -169,6 +207,15 @@ export class Container implements Disposable, AsyncDisposable {
   /** Removes what persist(dir) made (unmounts each namespace file and removes it, then the directory if empty). */
   static unpersist(dir: string): void {
     unpersistDir(dir);
+  }
+
+  /**
+   * The host ids of its user namespace when create() picked them (userns
+   * 'auto' as root): uid and gid 0 inside are `base` outside. Held (locked
+   * against other nsfd users) until close() and the init's exit.
+   */
+  get idRange(): { readonly base: number; readonly count: number } | undefined {
+    return this.#idRange === undefined ? undefined : { base: this.#idRange.base, count: this.#idRange.count };
   }
 
   /** The init's pidfd (owned by the container: closed by close()). */
@@ -293,7 +340,9 @@ export class Container implements Disposable, AsyncDisposable {
     if (this.#cgroupPath !== undefined && o.cgroup === undefined) o.cgroup = this.#cgroupPath;
     // The init's credentials, capabilities, no_new_privs, seccomp and
     // rlimits, as `runc exec` gives the container's, unless overridden.
-    for (const [k, v] of Object.entries(this.#process) as [keyof ProcessDefaults, unknown][]) {
+    // Adopted: what its init has now (adopt.ts).
+    const defaults = this.#process ?? adoptedDefaults(this.#pidfd);
+    for (const [k, v] of Object.entries(defaults) as [keyof ProcessDefaults, unknown][]) {
       if ((k === 'uid' || k === 'gid') && o.preserveCredentials === true) continue;
       if (o[k] === undefined) (o as Record<string, unknown>)[k] = v;
     }
@@ -460,6 +509,7 @@ export class Container implements Disposable, AsyncDisposable {
       // Killed, or exited already (exited does not reap it): reap it now
       // (the wait's first waitid runs at once), not in the background.
       if (kill || !this.#pidfd.isAlive()) this.#child.exited.catch(() => {});
+      this.#releaseIdRange(kill || !this.#pidfd.isAlive());
       this.#child.close();
       // Our ends of its pipes: nothing can reach them once the handle is
       // closed, and an open stdin would never close by itself.
@@ -467,6 +517,18 @@ export class Container implements Disposable, AsyncDisposable {
     } else {
       this.#pidfd.close();
     }
+  }
+
+  /**
+   * Frees the id range: once the init has exited (its pid namespace, and
+   * all in it, gone with it) when it was killed; at once when its
+   * processes run on (their uid_map keeps the range out of other picks).
+   */
+  #releaseIdRange(dying: boolean): void {
+    const range = this.#idRange;
+    if (range === undefined) return;
+    if (dying && this.#child !== undefined) void this.#child.exited.catch(() => {}).finally(() => range.close());
+    else range.close();
   }
 
   [Symbol.dispose](): void {
@@ -483,6 +545,7 @@ export class Container implements Disposable, AsyncDisposable {
     if (!this.#closed && this.#killOnClose) gone = this.#child !== undefined ? this.#child.exited : this.#pidfd.wait();
     this.close();
     await gone?.catch(() => {});
+    if (gone !== undefined) this.#idRange?.close();  // (the init is gone: free its range now, not a tick later)
     await this.#cgroupRemoved;
   }
 }

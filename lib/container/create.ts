@@ -6,6 +6,9 @@ import { Subprocess, spawn } from '../spawn';
 import { letGo, openShippedInit, untilTrapped } from './init';
 import { killAll } from './kill';
 import type { CreatePlan } from './options';
+import * as fs from 'node:fs';
+import { OwnedFd } from '../core/owned-fd';
+import type { IdRange } from '../userns';
 
 /** Starts the init as planned: in its new namespaces, leading a session of its own. */
 export function spawnInit(plan: CreatePlan): Subprocess {
@@ -30,6 +33,32 @@ export async function setUpInit(child: Subprocess, plan: CreatePlan): Promise<vo
   if (plan.unshare.has('mnt') && !plan.spawn.mountProc && plan.spawn.rootfs === undefined) makePrivateIn(init);
   const ctl = plan.shipped?.ctlSlot === undefined ? undefined : child.stdio[plan.shipped.ctlSlot];
   if (ctl) letGo(ctl);
+}
+
+/**
+ * The plan with a picked id range (userns 'auto' as root): the range as both
+ * maps, and the rootfs idmapped unless its root directory already belongs
+ * to the range (a rootfs chowned for it, as nspawn's ownership "auto").
+ */
+export function withIdRange(plan: CreatePlan, range: IdRange): CreatePlan {
+  const spawn = { ...plan.spawn, uidMap: range.map, gidMap: range.map };
+  const rootfs = plan.spawn.rootfs;
+  if (rootfs !== undefined) {
+    const owner = rootfsOwner(rootfs);
+    // (Unreadable: spawn() gives the typed error for the rootfs.)
+    if (owner !== undefined && !range.has(owner)) spawn.idmapRootfs = true;
+  }
+  return { ...plan, spawn };
+}
+
+/** The uid owning the rootfs's root directory, or undefined if it cannot be read. */
+function rootfsOwner(rootfs: string | OwnedFd): number | undefined {
+  try {
+    if (rootfs instanceof OwnedFd) return rootfs.closed ? undefined : fs.fstatSync(rootfs.fd).uid;
+    return fs.statSync(rootfs).uid;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Undoes spawnInit() when no Container could be made of it. */

@@ -9,7 +9,7 @@ import type { IdMapEntry, MountSpec, SpawnOptions, StdioSlot } from '../spawn';
 import { CapabilitiesOption, DEFAULT_CAPABILITIES, RlimitsOption, SeccompOption } from '../privileges';
 import { DEFAULT_INIT, shippedInit } from './init';
 
-/** What Container.create makes by default (plus "user" when unprivileged or given id maps). */
+/** What Container.create makes by default (plus "user": unprivileged, with a rootfs as root, or given id maps). */
 export const DEFAULT_UNSHARE: readonly NsType[] = ['mnt', 'uts', 'ipc', 'pid', 'net', 'cgroup'];
 
 /** Options of Container.create(). */
@@ -22,6 +22,19 @@ export interface ContainerCreateOptions {
    */
   uidMap?: readonly IdMapEntry[] | undefined;
   gidMap?: readonly IdMapEntry[] | undefined;
+  /**
+   * The user namespace. `'auto'` (the default with a `rootfs`, or when
+   * unprivileged): as root, a range of 65536 host ids no one else uses,
+   * picked and locked for the container's life (as `systemd-nspawn -U`),
+   * root inside = the range's first id outside; a rootfs whose files
+   * belong to host ids (its root directory is not owned by the range) is
+   * presented through an idmapped mount, so a root-owned rootfs works
+   * unchanged. Unprivileged: root inside = our uid/gid (as before).
+   * `false`: no user namespace; as root, root inside is root outside.
+   * `{ uidMap, gidMap }`: these maps (as the options of those names).
+   * Without a rootfs, the default as root stays no user namespace.
+   */
+  userns?: 'auto' | false | { uidMap: readonly IdMapEntry[]; gidMap?: readonly IdMapEntry[] | undefined } | undefined;
   /**
    * The init's uid and gid inside (default 0, the user namespace's root
    * when there is one: never our host ids behind an unmapped id).
@@ -114,6 +127,7 @@ const CREATE_OPTION_KEYS = optionKeys<ContainerCreateOptions>({
   unshare: true,
   uidMap: true,
   gidMap: true,
+  userns: true,
   uid: true,
   gid: true,
   setgroups: true,
@@ -158,6 +172,17 @@ export interface CreatePlan {
   readonly process: ProcessDefaults;
   /** The fallback init: wait for its SIGTERM trap before using it. */
   readonly awaitTrap: boolean;
+  /**
+   * userns 'auto' as root: create() picks and locks an id range, sets the
+   * maps and, when the rootfs's files are not the range's, idmapRootfs.
+   */
+  readonly autoRange: boolean;
+  /**
+   * 'auto' by default, not asked for: when the rootfs's filesystem cannot
+   * be idmapped, create() falls back to no user namespace (as before 'auto'
+   * was the default), with a warning, instead of failing.
+   */
+  readonly autoByDefault: boolean;
   /** nsfd-init: its path or 'embedded' (opened and executed by fd), and its control socket's stdio slot. */
   readonly shipped: { readonly path: string; readonly ctlSlot: number | undefined } | undefined;
 }
@@ -167,7 +192,9 @@ export function planCreate(options: ContainerCreateOptions): CreatePlan {
   if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
   checkOptionKeys(options, CREATE_OPTION_KEYS);
   const unshare = new Set(options.unshare === undefined ? DEFAULT_UNSHARE : checkNsTypes(options.unshare, 'options.unshare'));
-  if (options.uidMap !== undefined || options.gidMap !== undefined || (!privilege().admin && options.unshare === undefined)) unshare.add('user');
+  const userns = planUserns(options, unshare);
+  if (userns !== 'none') unshare.add('user');
+  const autoRange = userns === 'auto' && privilege().admin;
   const killOnClose = options.killOnClose ?? true;
   if (typeof killOnClose !== 'boolean') throw invalidArg('options.killOnClose', 'a boolean', killOnClose);
   const command = options.command;
@@ -181,7 +208,7 @@ export function planCreate(options: ContainerCreateOptions): CreatePlan {
   if (options.resources !== undefined && options.cgroup !== undefined && typeof options.cgroup !== 'string') {
     throw invalidValue('options.resources', 'needs options.cgroup as a path (or no cgroup: one is made)', options.resources);
   }
-  const spawnOpts = initSpawnOptions(options, unshare, killOnClose);
+  const spawnOpts = initSpawnOptions(userns === 'maps' && typeof options.userns === 'object' ? { ...options, uidMap: options.userns.uidMap, gidMap: options.userns.gidMap } : options, unshare, killOnClose);
   let argv: readonly string[];
   let shipped: CreatePlan['shipped'];
   let awaitTrap = false;
@@ -239,8 +266,52 @@ export function planCreate(options: ContainerCreateOptions): CreatePlan {
     resources: options.cgroup !== undefined ? options.resources : undefined,
     awaitTrap,
     shipped,
+    autoRange,
+    autoByDefault: autoRange && options.userns === undefined,
   };
 }
+
+/**
+ * The plan of an implicit 'auto' without its user namespace (userns: false
+ * as it was before 'auto' became the default): for a rootfs on a filesystem
+ * without idmapped mounts.
+ */
+export function withoutUserns(options: ContainerCreateOptions): CreatePlan {
+  return planCreate({ ...options, userns: false });
+}
+
+/**
+ * Which user namespace: 'auto' (a range as root, our ids rootless), 'maps'
+ * (given), 'ours' (root inside = our ids: rootless, or "user" in unshare
+ * as root without a rootfs, as before), or 'none'. The default is 'auto' unprivileged (as before: no
+ * namespace can be made without one) and as root with a rootfs (unless
+ * `unshare` is given without "user"); as root without a rootfs it stays
+ * 'none', a container that shares the host's files as host root.
+ */
+function planUserns(options: ContainerCreateOptions, unshare: ReadonlySet<NsType>): 'auto' | 'maps' | 'ours' | 'none' {
+  const { userns } = options;
+  const maps = options.uidMap !== undefined || options.gidMap !== undefined;
+  if (userns === undefined) {
+    if (maps) return 'maps';
+    if (!privilege().admin) return options.unshare === undefined || unshare.has('user') ? 'ours' : 'none';
+    if (options.rootfs !== undefined && (options.unshare === undefined || unshare.has('user'))) return 'auto';
+    // (As before: "user" in unshare without maps maps root inside to us.)
+    return unshare.has('user') ? 'ours' : 'none';
+  }
+  if (maps) throw invalidValue('options.userns', 'not with options.uidMap/gidMap (give the maps as userns: { uidMap, gidMap })', userns);
+  if (userns === 'auto') return 'auto';
+  if (userns === false) {
+    if (unshare.has('user')) throw invalidValue('options.userns', 'false, but options.unshare has "user"', userns);
+    return 'none';
+  }
+  if (userns === null || typeof userns !== 'object' || !Array.isArray(userns.uidMap)) {
+    throw invalidArg('options.userns', "'auto', false or { uidMap, gidMap }", userns);
+  }
+  checkOptionKeys(userns, USERNS_OPTION_KEYS, 'options.userns');
+  return 'maps';
+}
+
+const USERNS_OPTION_KEYS = optionKeys<{ uidMap: unknown; gidMap: unknown }>({ uidMap: true, gidMap: true });
 
 /** The privileges every process of the container gets by default (checked by spawn()). */
 function processDefaults(options: ContainerCreateOptions): ProcessDefaults {

@@ -62,6 +62,16 @@ function credHint(e: number, step: string): string | undefined {
       : undefined;
 }
 
+/** Why the rootfs could not be idmapped (the parent's open_tree + mount_setattr MOUNT_ATTR_IDMAP). */
+function idmapHint(e: number, syscall: string): string {
+  if (syscall === 'mount_setattr' && e === E.EINVAL) {
+    return 'idmap: the rootfs\'s filesystem does not support idmapped mounts (ext4, xfs, btrfs, overlayfs 5.19+ and tmpfs 6.3+ do; ramfs, nfs and others do not): put it on one that does, chown it into the container\'s id range, or use userns: false';
+  }
+  if (e === E.ENOSYS) return 'idmap: mount_setattr needs Linux 5.12';
+  if (e === E.EPERM) return 'idmap: an idmapped mount needs CAP_SYS_ADMIN over the filesystem\'s user namespace';
+  return `idmap: presenting the rootfs with the container's id maps (${syscall})`;
+}
+
 export function spawnError(r: NativeFailure, prep: Prepared): NsError {
   const e = -r.errno;
   const { spec } = prep;
@@ -113,6 +123,10 @@ export function spawnError(r: NativeFailure, prep: Prepared): NsError {
     case 'pivot_root':
       path = prep.rootfs?.path;
       hint = r.step === 'fs_op' ? `rootfs: ${prep.rootfs?.labels[r.detail] ?? `op ${r.detail}`}${e === E.ELOOP ? ' (a symlink in the destination: refused)' : ''}` : `rootfs: ${r.step}`;
+      break;
+    case 'idmap':
+      path = prep.rootfs?.path;
+      hint = idmapHint(e, r.syscall);
       break;
     case 'hostname':
     case 'domainname':

@@ -115,6 +115,17 @@ export interface SpawnOptions {
    * fd/stdin/stdout/stderr/ptmx symlinks, /sys read-only.
    */
   defaultMounts?: boolean | undefined;
+  /**
+   * Present the rootfs through an idmapped mount (MOUNT_ATTR_IDMAP, 5.12+)
+   * in the child's new user namespace: a file owned by host id N appears
+   * owned by the id N maps to inside (uid 0 on disk is its root). Needs
+   * rootfs, unshare "user" with uidMap/gidMap, and a caller with
+   * CAP_SYS_ADMIN (the mount is made by us, after the maps are written,
+   * and attached by the child). The filesystem must support idmapped
+   * mounts (ext4, xfs, btrfs, overlayfs 5.19+, tmpfs 6.3+, ...): else an
+   * NsError EINVAL, step "idmap".
+   */
+  idmapRootfs?: boolean | undefined;
   /** sethostname() in the child before exec (needs unshare "uts"). */
   hostname?: string | undefined;
   /** setdomainname() in the child before exec (needs unshare "uts"). */
@@ -169,6 +180,7 @@ export const SPAWN_OPTION_KEYS = optionKeys<SpawnOptions>({
   mounts: true,
   readonlyRootfs: true,
   defaultMounts: true,
+  idmapRootfs: true,
   hostname: true,
   domainname: true,
   loopback: true,

@@ -33,7 +33,7 @@ export interface Prepared extends OpenedFds {
 function checkRootfs(options: SpawnOptions, unshare: NsType[], joinsMnt: boolean, mountProc: boolean): (FsPlan & { path: string | undefined }) | undefined {
   const { rootfs } = options;
   if (rootfs === undefined) {
-    for (const k of ['mounts', 'readonlyRootfs', 'defaultMounts'] as const) {
+    for (const k of ['mounts', 'readonlyRootfs', 'defaultMounts', 'idmapRootfs'] as const) {
       if (options[k] !== undefined) throw invalidValue(`options.${k}`, 'needs options.rootfs', options[k]);
     }
     return undefined;
@@ -45,6 +45,9 @@ function checkRootfs(options: SpawnOptions, unshare: NsType[], joinsMnt: boolean
   if (mountProc) throw invalidValue('options.mountProc', 'not with options.rootfs (its default mounts include /proc)', mountProc);
   checkBool(options.readonlyRootfs, 'options.readonlyRootfs');
   if (options.defaultMounts !== undefined) checkBool(options.defaultMounts, 'options.defaultMounts');
+  if (checkBool(options.idmapRootfs, 'options.idmapRootfs') && (!unshare.includes('user') || options.uidMap === undefined)) {
+    throw invalidValue('options.idmapRootfs', 'needs a new user namespace with uidMap/gidMap (unshare: ["user", ...])', true);
+  }
   return { ...planRootfs(options, unshare), path: typeof rootfs === 'string' ? rootfs : undefined };
 }
 
@@ -295,6 +298,7 @@ export function prepare(file: string, args: readonly string[], options: SpawnOpt
       execFd: -1,
       ...checkUts(options, unshare),
       blockSignals: checkBool(options.blockSignals, 'options.blockSignals'),
+      idmapRootfs: rootfs !== undefined && options.idmapRootfs === true,
     },
     temp: [],
     pipes: [],

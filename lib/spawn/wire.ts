@@ -58,6 +58,8 @@ export interface SpawnSpec {
   loopbackUp: boolean;
   /** Exec with every signal blocked. */
   blockSignals: boolean;
+  /** The parent idmaps the rootfs with the child's user namespace after the maps and sends it on the go socket. */
+  idmapRootfs: boolean;
 }
 
 // Every key of SpawnSpec, checked by the compiler both ways.
@@ -102,6 +104,7 @@ const SPEC_KEYS: { readonly [K in keyof SpawnSpec]-?: true } = {
   domainname: true,
   loopbackUp: true,
   blockSignals: true,
+  idmapRootfs: true,
 };
 
 /** The keys this side sends, sorted. */

@@ -16,6 +16,13 @@ export const O_DIRECTORY_X86_64 = 0o200000;
 export const O_DIRECTORY_AARCH64 = 0o40000;
 export const O_DIRECTORY = process.arch === 'arm64' ? O_DIRECTORY_AARCH64 : O_DIRECTORY_X86_64;
 export const O_PATH = 0o10000000;
+export const O_CREAT = 0o100;
+// O_NOFOLLOW differs as O_DIRECTORY does (x86's 0o400000, asm-generic's 0o100000).
+export const O_NOFOLLOW = process.arch === 'arm64' ? 0o100000 : 0o400000;
+// flock(2)
+export const LOCK_EX = 2;
+export const LOCK_NB = 4;
+export const LOCK_UN = 8;
 export const O_TMPFILE = 0o20000000 | O_DIRECTORY;
 
 // openat2 RESOLVE_*

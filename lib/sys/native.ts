@@ -39,6 +39,8 @@ export interface NativeBinding {
   fstat(fd: number): [bigint, bigint, number] | number;
   fstatfs_type(fd: number): number;
   poll_in(fd: number): number;
+  /** flock(fd, op): 0 or -errno. */
+  flock(fd: number, op: number): number;
   openat(dirfd: number, path: string, flags: number, mode: number): number;
   openat2(dirfd: number, path: string, flags: number, mode: number, resolve: number): number;
   pidfd_open(pid: number, flags: number): number;

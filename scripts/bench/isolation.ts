@@ -6,6 +6,8 @@
 //        new mnt/uts/ipc/pid/net/cgroup namespaces, pivot_root, OCI default
 //        mounts (/proc masked, /dev tmpfs + devices, /dev/pts, /dev/shm,
 //        /sys), nsfd-init (by fd) as pid 1 running /bin/true
+//        (as root: userns 'auto', an id range of its own and the rootfs idmapped)
+//   the same with userns: false (root inside = root outside)
 //   nsfd Container.create({rootfs}) + c.run('/bin/true') + close
 //   nsfd run('/bin/true', {unshare, rootfs})   the same mounts, no init, no Container
 //   execFile('bwrap', [--unshare-all, --ro-bind ROOT /, --proc /proc, --dev /dev, /bin/true])
@@ -58,6 +60,13 @@ async function main(): Promise<void> {
   const unshare: nsfd.NsType[] = ['mnt', 'uts', 'ipc', 'pid', 'net', 'cgroup'];
   variants.set('nsfd Container.create({rootfs, command}) + exited + close', async () => {
     const c = await nsfd.Container.create({ rootfs: root, command: ['/bin/true'] });
+    await c.exited;
+    c.close();
+  });
+  // The default as root is userns 'auto': an id range picked (a scan of the
+  // ranges in use, a lock) and the root-owned rootfs idmapped. Without it:
+  variants.set('nsfd Container.create({rootfs, command, userns: false}) + exited + close', async () => {
+    const c = await nsfd.Container.create({ rootfs: root, command: ['/bin/true'], userns: false });
     await c.exited;
     c.close();
   });
