@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import type * as net from 'node:net';
 import * as path from 'node:path';
 
-import { E, NsError, invalidArg, invalidValue } from '../core/errors';
+import { E, NsError, checkOptionKeys, invalidArg, invalidValue, optionKeys } from '../core/errors';
 import { NsType, checkNsTypes } from '../core/ns-types';
 import type { OwnedFd } from '../core/owned-fd';
 import {
@@ -35,9 +35,12 @@ import { RunOptions, RunResult, SpawnOptions, Subprocess, runWith, spawn } from 
 import { abandonInit, destroyStdio, setUpInit, spawnInit } from './create';
 import { ContainerInfo, listContainers, openAdopted } from './discover';
 import { killAll, leadsPidNamespace } from './kill';
-import { Cgroup, CgroupResources, CgroupStats } from '../cgroup';
+import { Cgroup, CgroupResources, CgroupStats, cgroup2Mount, ownCgroup } from '../cgroup';
+import { BundleOptions, bundleOptions, readBundleConfig } from './bundle';
 import { ContainerCreateOptions, ProcessDefaults, planCreate } from './options';
 import { persistNamespaces, unpersistDir } from './persist';
+
+const BUNDLE_OPTION_KEYS = optionKeys<BundleOptions>({ id: true, stdio: true, killOnClose: true });
 
 /**
  * A container as a kernel object in userspace: a pidfd on its init plus the
@@ -128,6 +131,23 @@ export class Container implements Disposable, AsyncDisposable {
       throw err;
     }
     return c;
+  }
+
+  /**
+   * Runs an OCI bundle: reads `dir/config.json` (as `runc spec` or `runc
+   * spec --rootless` write it, ociVersion 1.0.x to 1.2.x), maps it onto
+   * create()'s options and creates the container, its process.args
+   * running under nsfd-init (c.exited: its status). A field nsfd does not
+   * implement is a BundleConfigError naming its JSON path, never ignored.
+   */
+  static async fromBundle(dir: string, options: BundleOptions = {}): Promise<Container> {
+    if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
+    checkOptionKeys(options, BUNDLE_OPTION_KEYS);
+    if (options.id !== undefined && (typeof options.id !== 'string' || !/^[\w+.-]+$/.test(options.id) || options.id === '.' || options.id === '..')) {
+      throw invalidArg('options.id', 'a container id (letters, digits, "_", "+", "-", ".")', options.id);
+    }
+    const config = readBundleConfig(dir);
+    return Container.create(bundleOptions(config, path.resolve(dir), options, { cgroupRoot: cgroup2Mount, ownCgroup }));
   }
 
   /**

@@ -33,7 +33,7 @@ export interface Prepared extends OpenedFds {
 function checkRootfs(options: SpawnOptions, unshare: NsType[], joinsMnt: boolean, mountProc: boolean): (FsPlan & { path: string | undefined }) | undefined {
   const { rootfs } = options;
   if (rootfs === undefined) {
-    for (const k of ['mounts', 'readonlyRootfs', 'defaultMounts'] as const) {
+    for (const k of ['mounts', 'readonlyRootfs', 'defaultMounts', 'defaultDevices', 'maskedPaths', 'readonlyPaths'] as const) {
       if (options[k] !== undefined) throw invalidValue(`options.${k}`, 'needs options.rootfs', options[k]);
     }
     return undefined;
@@ -45,6 +45,7 @@ function checkRootfs(options: SpawnOptions, unshare: NsType[], joinsMnt: boolean
   if (mountProc) throw invalidValue('options.mountProc', 'not with options.rootfs (its default mounts include /proc)', mountProc);
   checkBool(options.readonlyRootfs, 'options.readonlyRootfs');
   if (options.defaultMounts !== undefined) checkBool(options.defaultMounts, 'options.defaultMounts');
+  if (options.defaultDevices !== undefined) checkBool(options.defaultDevices, 'options.defaultDevices');
   return { ...planRootfs(options, unshare), path: typeof rootfs === 'string' ? rootfs : undefined };
 }
 
