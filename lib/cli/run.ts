@@ -1,13 +1,17 @@
 // nsfd run --rootfs DIR [--hostname H] [--bind SRC:DST[:ro]]... [--ro] -- CMD...
+// nsfd run --bundle DIR [--id ID]
 // A command in a new container (all namespaces, pivot_root into DIR, the
-// OCI default mounts), under nsfd-init; its exit status is ours.
+// OCI default mounts), or an OCI bundle's process, under nsfd-init; its
+// exit status is ours.
 import type { ContainerCreateOptions, MountSpec } from '../index';
 import { api } from './api';
 import { UsageError } from './args';
 import { waitPassingSignals } from './child';
 
 interface RunRequest {
-  rootfs: string;
+  rootfs?: string;
+  bundle?: string;
+  id?: string;
   hostname?: string;
   mounts: MountSpec[];
   readonly: boolean;
@@ -19,6 +23,8 @@ export function parseRunArgs(args: readonly string[]): RunRequest {
   const own = sep < 0 ? args : args.slice(0, sep);
   const cmd = sep < 0 ? [] : args.slice(sep + 1);
   let rootfs: string | undefined;
+  let bundle: string | undefined;
+  let id: string | undefined;
   let hostname: string | undefined;
   let readonly = false;
   const mounts: MountSpec[] = [];
@@ -30,6 +36,8 @@ export function parseRunArgs(args: readonly string[]): RunRequest {
       return v;
     };
     if (a === '--rootfs') rootfs = value();
+    else if (a === '--bundle' || a === '-b') bundle = value();
+    else if (a === '--id') id = value();
     else if (a === '--hostname') hostname = value();
     else if (a === '--ro') readonly = true;
     else if (a === '--bind') {
@@ -40,7 +48,16 @@ export function parseRunArgs(args: readonly string[]): RunRequest {
       mounts.push({ type: 'bind', source: parts[0] as string, destination: parts[1] as string, options: ro ? ['rbind', 'ro'] : ['rbind'] });
     } else throw new UsageError(`unknown option '${a}'`);
   }
-  if (rootfs === undefined) throw new UsageError('--rootfs is required');
+  if (bundle !== undefined) {
+    // The bundle's config.json says it all: nothing else may change it.
+    if (rootfs !== undefined || hostname !== undefined || readonly || mounts.length > 0) throw new UsageError('--bundle takes no --rootfs, --hostname, --bind or --ro (config.json has them)');
+    if (cmd.length > 0) throw new UsageError('--bundle takes no command (config.json has process.args)');
+    const req: RunRequest = { bundle, mounts, readonly, cmd };
+    if (id !== undefined) req.id = id;
+    return req;
+  }
+  if (id !== undefined) throw new UsageError('--id needs --bundle');
+  if (rootfs === undefined) throw new UsageError('--rootfs or --bundle is required');
   if (cmd.length === 0) throw new UsageError('missing command (after --)');
   const req: RunRequest = { rootfs, mounts, readonly, cmd };
   if (hostname !== undefined) req.hostname = hostname;
@@ -49,6 +66,11 @@ export function parseRunArgs(args: readonly string[]): RunRequest {
 
 export async function cmdRun(args: readonly string[]): Promise<number> {
   const req = parseRunArgs(args);
+  if (req.bundle !== undefined) {
+    const c = await api().Container.fromBundle(req.bundle, { stdio: 'inherit', ...(req.id === undefined ? {} : { id: req.id }) });
+    return waitPassingSignals(c, ['SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGHUP']);
+  }
+  if (req.rootfs === undefined) throw new UsageError('--rootfs is required');
   const options: ContainerCreateOptions = { rootfs: req.rootfs, mounts: req.mounts, readonlyRootfs: req.readonly, command: req.cmd, stdio: 'inherit' };
   if (req.hostname !== undefined) options.hostname = req.hostname;
   const c = await api().Container.create(options);

@@ -128,6 +128,7 @@ Options:
   -J, --json         (list) JSON output
   -h, --help         this help`,
   run: `Usage: nsfd run --rootfs DIR [options] -- CMD [ARG...]
+       nsfd run --bundle DIR [--id ID]
 
 Run CMD in a new container: new mount, uts, ipc, pid, net and cgroup
 namespaces (and user, unprivileged), DIR as its root by pivot_root, /proc
@@ -140,6 +141,10 @@ Options:
   --hostname NAME      the container's hostname
   --bind SRC:DST[:ro]  bind-mount host path SRC on DST inside (repeatable)
   --ro                 the root filesystem read-only
+  -b, --bundle DIR     run the OCI bundle in DIR (its config.json, as 'runc
+                       spec' writes it, with process.terminal false); a
+                       field nsfd does not implement is an error naming it
+  --id ID              the container's id (names its cgroup)
   -h, --help           this help`,
 } as const;
 
