@@ -419,3 +419,89 @@ needsRoot('cgroup limits under the host hierarchy').describe.runIf(haveBusybox &
 if (!haveLimits) it.skip(`a bundle's linux.resources in effect [skipped: needs the memory and pids controllers in cgroup v2 (this host: ${v2Controllers.join(' ') || 'none'}; a hybrid host binds them to v1): the kernel-matrix VMs run it]`, () => {});
 if (runcPath === undefined) it.skip('runc spec bundles under nsfd and runc [skipped: runc is not installed: apt-get install -y runc]', () => {});
 if (!isRoot) it.skip('runc spec bundles [skipped rootless: needs root]', () => {});
+
+// --- The detached lifecycle: nsfd run --detach, state, kill, delete ----------
+
+const nsfdCli = (args: string[]) => spawnSync(process.execPath, [path.join(repoRoot, 'bin/nsfd.js'), ...args], { encoding: 'utf8', timeout: 30000, stdio: ['ignore', 'pipe', 'pipe'] });
+/** nsfd run --detach: the container keeps the stdio it is given (ours), so a pipe would never close: files instead. */
+const nsfdDetach = (args: string[]): { status: number | null; stderr: string } => {
+  const errFile = path.join(dir, `detach-stderr-${process.pid}`);
+  const err = fs.openSync(errFile, 'w+');
+  const devnull = fs.openSync('/dev/null', 'w');
+  try {
+    const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin/nsfd.js'), ...args], { timeout: 30000, stdio: ['ignore', devnull, err] });
+    return { status: r.status, stderr: fs.readFileSync(errFile, 'utf8') };
+  } finally {
+    fs.closeSync(err);
+    fs.closeSync(devnull);
+    fs.rmSync(errFile, { force: true });
+  }
+};
+
+needsRoot('runc spec bundles run as root').describe.runIf(haveBusybox && haveInit)('nsfd run --bundle --detach, state, kill, delete', () => {
+  it('follows the runtime spec lifecycle: running, a signal passed on, stopped, deleted', async () => {
+    const state = path.join(dir, 'state');
+    const b = makeBundle('detached', false, (c) => {
+      c.root.readonly = false;
+      // Output to a file in the rootfs: a detached container keeps its stdio (ours) open.
+      c.process.args = ['/bin/sh', '-c', 'trap "echo got-term > /term; exit 5" TERM; echo up > /up; while true; do /bin/busybox sleep 0.05; done'];
+    });
+    fs.rmSync(path.join(rootfs, 'term'), { force: true });
+    fs.rmSync(path.join(rootfs, 'up'), { force: true });
+    let pid = 0;
+    try {
+      const r = nsfdDetach(['run', '--bundle', b, '--detach', '--id', 'det1', '--root', state]);
+      expect(r.status, r.stderr).toBe(0);
+      const s1 = JSON.parse(nsfdCli(['state', '--root', state, 'det1']).stdout) as { status: string; pid: number; id: string; bundle: string; ociVersion: string };
+      expect(s1).toMatchObject({ id: 'det1', status: 'running', bundle: b });
+      pid = s1.pid;
+      expect(fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1')).toMatch(/^nsfd-init/);
+      // The same id again is refused; a running container is not deleted without --force.
+      expect(nsfdDetach(['run', '--bundle', b, '--detach', '--id', 'det1', '--root', state]).stderr).toMatch(/exists/);
+      expect(nsfdCli(['delete', '--root', state, 'det1']).stderr).toMatch(/is running/);
+      for (const deadline = Date.now() + 10000; !fs.existsSync(path.join(rootfs, 'up')); ) {
+        if (Date.now() > deadline) throw new Error('the detached process did not start');
+        await new Promise((res) => setTimeout(res, 20));
+      }
+      expect(nsfdCli(['kill', '--root', state, 'det1', 'TERM']).status).toBe(0);
+      for (const deadline = Date.now() + 10000; JSON.parse(nsfdCli(['state', '--root', state, 'det1']).stdout).status !== 'stopped'; ) {
+        if (Date.now() > deadline) throw new Error('still running after SIGTERM');
+        await new Promise((res) => setTimeout(res, 20));
+      }
+      expect(fs.readFileSync(path.join(rootfs, 'term'), 'utf8')).toBe('got-term\n');
+      expect(nsfdCli(['kill', '--root', state, 'det1']).stderr).toMatch(/not running/);
+      expect(nsfdCli(['delete', '--root', state, 'det1']).status).toBe(0);
+      expect(fs.existsSync(path.join(state, 'det1'))).toBe(false);
+      expect(nsfdCli(['state', '--root', state, 'det1']).stderr).toMatch(/does not exist/);
+    } finally {
+      // (Through nsfd's checked pidfd, never a bare pid that may be reused by now.)
+      if (pid !== 0 && fs.existsSync(path.join(state, 'det1'))) nsfdCli(['delete', '--force', '--root', state, 'det1']);
+      fs.rmSync(state, { recursive: true, force: true });
+    }
+  });
+
+  it('delete --force kills a running one; a recycled pid (another start time) is never signalled', async () => {
+    const state = path.join(dir, 'state2');
+    const b = makeBundle('detached2', false, (c) => {
+      c.process.args = ['/bin/sh', '-c', 'while true; do /bin/busybox sleep 0.05; done'];
+    });
+    const bystander = (await import('node:child_process')).spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      expect(nsfdDetach(['run', '--bundle', b, '--detach', '--id', 'det2', '--root', state]).status).toBe(0);
+      const { pid } = JSON.parse(nsfdCli(['state', '--root', state, 'det2']).stdout) as { pid: number };
+      expect(nsfdCli(['delete', '--force', '--root', state, 'det2']).status).toBe(0);
+      expect(fs.existsSync(`/proc/${pid}/cmdline`) && fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').startsWith('nsfd-init')).toBe(false);
+      // A state whose pid now names another process: stopped, and kill refuses.
+      fs.mkdirSync(path.join(state, 'forged'), { recursive: true });
+      fs.writeFileSync(path.join(state, 'forged', 'state.json'), JSON.stringify({ ociVersion: '1.0.2', id: 'forged', pid: bystander.pid, bundle: b, startTime: '1', created: '' }));
+      expect(JSON.parse(nsfdCli(['state', '--root', state, 'forged']).stdout).status).toBe('stopped');
+      expect(nsfdCli(['kill', '--root', state, 'forged', 'KILL']).stderr).toMatch(/not running/);
+      expect(bystander.exitCode).toBe(null);
+      expect(fs.existsSync(`/proc/${bystander.pid}`)).toBe(true);
+    } finally {
+      bystander.kill('SIGKILL');
+      if (fs.existsSync(path.join(state, 'det2'))) nsfdCli(['delete', '--force', '--root', state, 'det2']);
+      fs.rmSync(state, { recursive: true, force: true });
+    }
+  });
+});
