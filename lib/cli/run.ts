@@ -71,7 +71,7 @@ export function parseRunArgs(args: readonly string[]): RunRequest {
     return req;
   }
   if (id !== undefined || detach || stateRoot !== undefined) throw new UsageError('--id, --detach and --root need --bundle');
-  if (rootfs === undefined) throw new UsageError('--rootfs or --bundle is required');
+  if (rootfs === undefined) throw new UsageError('--rootfs is required (or --bundle DIR)');
   if (cmd.length === 0) throw new UsageError('missing command (after --)');
   const req: RunRequest = { rootfs, mounts, readonly, cmd };
   if (hostname !== undefined) req.hostname = hostname;

@@ -132,7 +132,7 @@ Options:
   -J, --json         (list) JSON output
   -h, --help         this help`,
   run: `Usage: nsfd run --rootfs DIR [options] -- CMD [ARG...]
-       nsfd run --bundle DIR [--id ID]
+       nsfd run --bundle DIR [--id ID [--detach] [--root STATE]]
 
 Run CMD in a new container: new mount, uts, ipc, pid, net and cgroup
 namespaces (and user, unprivileged), DIR as its root by pivot_root, /proc
