@@ -1,7 +1,7 @@
 // The detached lifecycle of an OCI bundle, as the runtime spec names it:
 //   nsfd run --bundle DIR --detach --id ID [--root STATE]
 //   nsfd state ID | nsfd kill ID [SIGNAL] | nsfd delete [--force] ID
-// The state lives in STATE/ID/state.json (default /run/nsfd: root's). The
+// The state lives in STATE/ID/state.json (default /run/nsfd/containers: root's). The
 // container's init is found again by its pid, checked against the start
 // time (and the pidfs id, 6.9+) recorded when it started, through a pidfd
 // opened first: a recycled pid is never signalled.
@@ -14,7 +14,8 @@ import { UsageError } from './args';
 import { out } from './output';
 
 /** runc's --root: where the states are kept. */
-export const DEFAULT_STATE_ROOT = '/run/nsfd';
+// (Not /run/nsfd itself: Network keeps its namespaces in /run/nsfd/net.)
+export const DEFAULT_STATE_ROOT = '/run/nsfd/containers';
 const ID_RE = /^[\w+.-]+$/;
 
 interface SavedState {
@@ -186,7 +187,8 @@ export async function cmdDelete(args: readonly string[]): Promise<number> {
       p.close();
     }
   }
-  if (s.cgroup !== undefined) {
+  // (Only a cgroup v2 directory: the state file is root's, but a wrong one must not make us write elsewhere.)
+  if (s.cgroup !== undefined && fs.existsSync(path.join(s.cgroup, 'cgroup.procs'))) {
     // (Whatever is left in it, without a pid namespace: cgroup.kill, 5.14+.)
     try {
       fs.writeFileSync(path.join(s.cgroup, 'cgroup.kill'), '1');

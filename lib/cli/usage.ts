@@ -153,7 +153,7 @@ Options:
                        runs; it is not killed when nsfd exits: see nsfd
                        state, kill and delete
   --root DIR           where detached containers' states are kept
-                       (default /run/nsfd)
+                       (default /run/nsfd/containers)
   -h, --help           this help`,
   state: `Usage: nsfd state [--root DIR] ID
 

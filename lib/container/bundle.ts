@@ -7,14 +7,19 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+import { NsError } from '../core/errors';
 import type { NsType } from '../core/ns-types';
 import type { CgroupResources } from '../cgroup';
 import type { CapabilitySets, OciSeccompProfile } from '../privileges';
 import type { IdMapEntry, MountSpec, SpawnOptions } from '../spawn';
 import { ContainerCreateOptions, sysctlNamespace } from './options';
 
-/** A config.json nsfd cannot run as asked: `field` is its JSON path ("process.terminal"). */
-export class BundleConfigError extends Error {
+/**
+ * A config.json nsfd cannot run as asked: `field` is its JSON path
+ * ("process.terminal"). A TypeError, as Node's ERR_INVALID_ARG_VALUE is:
+ * the input is what is wrong.
+ */
+export class BundleConfigError extends TypeError {
   /** 'ERR_NSFD_BUNDLE_UNSUPPORTED' (a field nsfd does not implement) or 'ERR_NSFD_BUNDLE_INVALID' (not a valid config). */
   readonly code: 'ERR_NSFD_BUNDLE_UNSUPPORTED' | 'ERR_NSFD_BUNDLE_INVALID';
   /** The JSON path of the field, such as "linux.namespaces[2].path". */
@@ -62,7 +67,13 @@ export const MAX_CONFIG_BYTES = 4 << 20;
 export function readBundleConfig(dir: string): unknown {
   if (typeof dir !== 'string' || dir === '' || dir.includes('\0')) throw invalidArgType('dir', 'a bundle directory path', dir);
   const file = path.join(dir, 'config.json');
-  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new NsError(-Math.abs(e.errno ?? 0), 'open', { path: file, hint: 'the bundle directory must hold config.json' });
+  }
   let text: string;
   try {
     const st = fs.fstatSync(fd);
