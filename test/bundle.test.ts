@@ -228,6 +228,18 @@ describe('bundleOptions: config.json to Container.create options', () => {
     }
   });
 
+  it('Container.create({ sysctl }) takes namespaced sysctls of its own namespaces only, checked before anything starts', async () => {
+    const bad: [Record<string, unknown>, RegExp][] = [
+      [{ 'kernel.panic': '1' }, /not a namespaced sysctl/],
+      [{ 'kernel.hostname': 'x' }, /use options.hostname/],
+      [{ '../../etc/passwd': 'x' }, /not a sysctl name/],
+      [{ 'net.ipv4.ip_forward': 1 }, /must be a string/],
+    ];
+    for (const [sysctl, re] of bad) await expect(Container.create({ sysctl: sysctl as Record<string, string>, command: ['/bin/true'] })).rejects.toThrow(re);
+    await expect(Container.create({ unshare: ['mnt', 'pid', 'uts'], sysctl: { 'net.ipv4.ip_forward': '1' }, command: ['/bin/true'] })).rejects.toThrow(/needs a new net namespace/);
+    await expect(Container.create({ sysctl: { 'net.ipv4.ip_forward': '1' } })).rejects.toThrow(/needs nsfd-init and options.command/);
+  });
+
   it('fromBundle checks its options and the id', async () => {
     await expect(Container.fromBundle('/nonexistent', { id: '../x' })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
     await expect(Container.fromBundle('/nonexistent', { bogus: 1 } as never)).rejects.toThrow(/bogus/);
