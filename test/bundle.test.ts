@@ -392,6 +392,25 @@ needsRoot('runc spec bundles run as root (their maps and ids are host ids)').des
   });
 });
 
+// Unprivileged (npm run test:rootless): a `runc spec --rootless` bundle (its
+// maps name the caller's ids) is what such a user can run.
+describe.runIf(haveBusybox && haveInit && !isRoot && runcPath !== undefined)('a runc spec --rootless bundle, unprivileged', () => {
+  it('runs as root of its user namespace, with its hostname, mounts and masks; the exit status passed on', async () => {
+    const b = makeBundle('rootless-unpriv', true, (c) => {
+      c.hostname = 'unpriv-box';
+      c.root.readonly = false;
+    });
+    const ours = await underNsfd(b);
+    expect(ours.code).toBe(3);
+    const s = ours.stdout.split('---\n');
+    expect(s[0]).toMatch(/^uid=0 gid=0/);
+    expect(s[1]).toBe('unpriv-box\n');
+    expect(s[2]).toMatch(/NoNewPrivs:\s+1/);
+    for (const p of ['/', '/proc', '/dev', '/dev/pts', '/dev/shm', '/dev/mqueue', '/sys', '/sys/fs/cgroup', '/proc/keys', '/proc/sys']) expect(s[3]).toContain(`${p}\n`);
+    expect(s[5]).toBe('0\n0\n');
+  });
+});
+
 // Limits in effect need the memory and pids controllers in cgroup v2: the
 // kernel-matrix VMs have them; a hybrid host (this one, CI) binds them to v1.
 const v2Controllers = (() => {
@@ -407,7 +426,7 @@ const v2Controllers = (() => {
 const haveLimits = v2Controllers.includes('memory') && v2Controllers.includes('pids');
 
 needsRoot('cgroup limits under the host hierarchy').describe.runIf(haveBusybox && haveInit && haveLimits)('a bundle\'s linux.resources in effect', () => {
-  it('memory.max and pids.max as runc sets them (a cgroup namespace: /sys/fs/cgroup is the container\'s)', async () => {
+  it('memory.max and pids.max in effect (a cgroup namespace: /sys/fs/cgroup is the container\'s)', async () => {
     // Under a parent of the test's own, with no process in it (cgroup v2's no-internal-process rule).
     const own = fs.readFileSync('/proc/self/cgroup', 'latin1').split('\n').find((l) => l.startsWith('0::'))?.slice(3) as string;
     const mount = fs.readFileSync('/proc/self/mountinfo', 'latin1').split('\n').map((l) => l.split(' ')).find((f) => f[f.indexOf('-') + 1] === 'cgroup2')?.[4] as string;
@@ -430,7 +449,6 @@ needsRoot('cgroup limits under the host hierarchy').describe.runIf(haveBusybox &
 });
 if (!haveLimits) it.skip(`a bundle's linux.resources in effect [skipped: needs the memory and pids controllers in cgroup v2 (this host: ${v2Controllers.join(' ') || 'none'}; a hybrid host binds them to v1): the kernel-matrix VMs run it]`, () => {});
 if (runcPath === undefined) it.skip('runc spec bundles under nsfd and runc [skipped: runc is not installed: apt-get install -y runc]', () => {});
-if (!isRoot) it.skip('runc spec bundles [skipped rootless: needs root]', () => {});
 
 // --- The detached lifecycle: nsfd run --detach, state, kill, delete ----------
 
