@@ -158,7 +158,8 @@ describe('bundleOptions: config.json to Container.create options', () => {
 
   const cases: [string, (c: Record<string, any>) => void, string?][] = [
     ['process.terminal', (c) => (c.process.terminal = true)],
-    ['hooks', (c) => (c.hooks = { prestart: [{ path: '/bin/true' }] })],
+    ['hooks.prestart', (c) => (c.hooks = { prestart: [{ path: '/bin/true' }] })],
+    ['hooks.createRuntime', (c) => (c.hooks = { poststart: [], createRuntime: [{ path: '/bin/true' }] })],
     ['linux.namespaces[1].path', (c) => (c.linux.namespaces[1].path = '/run/netns/x')],
     ['linux.namespaces[5].type', (c) => c.linux.namespaces.push({ type: 'bogus' })],
     ['linux.namespaces', (c) => c.linux.namespaces.splice(4, 1)],
@@ -202,6 +203,22 @@ describe('bundleOptions: config.json to Container.create options', () => {
     ['linux.resources.memory.swap', (c) => (c.linux.resources.memory = { limit: 100, swap: 50 }), 'ERR_NSFD_BUNDLE_INVALID'],
   ];
   it.each(cases)('%s: an error naming it', (field, edit, code) => refused(field, edit, code));
+
+  it('seccomp and rlimits are checked with their JSON paths', () => {
+    const c = runcSpec();
+    c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', listenerPath: '/run/agent.sock' };
+    expect(() => map(c)).toThrow(/linux\.seccomp\.listenerPath/);
+    c.linux.seccomp = { defaultAction: 'SCMP_ACT_BOGUS' };
+    expect(() => map(c)).toThrow(/linux\.seccomp\.defaultAction/);
+    const d = runcSpec();
+    d.process.rlimits = [{ type: 'RLIMIT_BOGUS', soft: 1, hard: 1 }];
+    expect(() => map(d)).toThrow(/process\.rlimits\[0\]/);
+    d.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 10, hard: 5 }];
+    expect(() => map(d)).toThrow(/process\.rlimits\[0\]/);
+    const e = runcSpec();
+    e.hooks = { prestart: [], poststop: [] };
+    expect(map(e).command).toEqual(['sh']);
+  });
 
   it('a cgroup mount without a cgroup namespace, for a container with a cgroup of its own, is refused', () => {
     refused('mounts[6]', (c) => (c.linux.cgroupsPath = '/nsfd/x'));

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { NsError } from '../core/errors';
 import type { NsType } from '../core/ns-types';
 import type { CgroupResources } from '../cgroup';
-import type { CapabilitySets, OciSeccompProfile } from '../privileges';
+import { CapabilitySets, OciSeccompProfile, ociFilter, rlimitTriples } from '../privileges';
 import type { IdMapEntry, MountSpec, SpawnOptions } from '../spawn';
 import { ContainerCreateOptions, sysctlNamespace } from './options';
 
@@ -146,7 +146,10 @@ export function bundleOptions(config: unknown, dir: string, options: BundleOptio
   only(c, '', ['ociVersion', 'process', 'root', 'hostname', 'domainname', 'mounts', 'linux', 'annotations', 'hooks']);
   const version = str(c.ociVersion, 'ociVersion');
   if (!/^1\.[012]\.\d+(-[0-9A-Za-z.-]+)?$/.test(version)) throw unsupported('ociVersion', `: ${JSON.stringify(version)} is not supported (1.0.x to 1.2.x are)`);
-  if (c.hooks !== undefined && Object.keys(obj(c.hooks, 'hooks')).length > 0) throw unsupported('hooks');
+  if (c.hooks !== undefined) {
+    // (Empty hook lists ask for nothing.)
+    for (const [k, v] of Object.entries(obj(c.hooks, 'hooks'))) if (!Array.isArray(v) || v.length > 0) throw unsupported(`hooks.${k}`);
+  }
   if (c.annotations !== undefined) obj(c.annotations, 'annotations');  // (metadata: nothing to apply)
   const out: ContainerCreateOptions = {};
   if (options.stdio !== undefined) out.stdio = options.stdio;
@@ -207,6 +210,8 @@ export function bundleOptions(config: unknown, dir: string, options: BundleOptio
   if (linux.readonlyPaths !== undefined) out.readonlyPaths = strs(linux.readonlyPaths, 'linux.readonlyPaths');
   else out.readonlyPaths = [];
   out.seccomp = linux.seccomp === undefined ? false : (obj(linux.seccomp, 'linux.seccomp') as unknown as OciSeccompProfile);
+  // Checked here too, so that an error names the JSON path (linux.seccomp.listenerPath: notify is not supported).
+  if (out.seccomp !== false) ociFilter(out.seccomp, 'linux.seccomp');
   if (linux.sysctl !== undefined) {
     const sysctl: Record<string, string> = {};
     for (const [k, v] of Object.entries(obj(linux.sysctl, 'linux.sysctl'))) {
@@ -305,6 +310,7 @@ export function bundleOptions(config: unknown, dir: string, options: BundleOptio
       const lim = (v: unknown, f: string): number | 'unlimited' => (v === -1 || (typeof v === 'number' && v >= 2 ** 63) ? 'unlimited' : uint(v, f));
       return { type: str(o.type, `${field}.type`), soft: lim(o.soft, `${field}.soft`), hard: lim(o.hard, `${field}.hard`) };
     });
+    rlimitTriples(out.rlimits, 'process.rlimits');  // (unknown names, soft above hard: named by JSON path)
   }
   out.noNewPrivileges = proc.noNewPrivileges === undefined ? false : bool(proc.noNewPrivileges, 'process.noNewPrivileges');
 
