@@ -9,7 +9,7 @@ import * as path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { BundleConfigError, Container } from '../lib/index';
+import { BundleConfigError, Container, Namespace } from '../lib/index';
 import { bundleOptions, readBundleConfig, MAX_CONFIG_BYTES } from '../lib/container/bundle';
 import { native } from '../lib/sys/native';
 import { isRoot, needsRoot, repoRoot } from './helpers';
@@ -160,7 +160,9 @@ describe('bundleOptions: config.json to Container.create options', () => {
     ['process.terminal', (c) => (c.process.terminal = true)],
     ['hooks.prestart', (c) => (c.hooks = { prestart: [{ path: '/bin/true' }] })],
     ['hooks.createRuntime', (c) => (c.hooks = { poststart: [], createRuntime: [{ path: '/bin/true' }] })],
-    ['linux.namespaces[1].path', (c) => (c.linux.namespaces[1].path = '/run/netns/x')],
+    ['linux.namespaces[0].path', (c) => (c.linux.namespaces[0].path = '/proc/1/ns/pid')],
+    ['linux.namespaces[4].path', (c) => (c.linux.namespaces[4].path = '/proc/1/ns/mnt')],
+    ['hostname', (c) => (c.linux.namespaces[3].path = '/proc/1/ns/uts'), 'ERR_NSFD_BUNDLE_INVALID'],
     ['linux.namespaces[5].type', (c) => c.linux.namespaces.push({ type: 'bogus' })],
     ['linux.namespaces', (c) => c.linux.namespaces.splice(4, 1)],
     ['process.user.umask', (c) => (c.process.user.umask = 0o22)],
@@ -203,6 +205,32 @@ describe('bundleOptions: config.json to Container.create options', () => {
     ['linux.resources.memory.swap', (c) => (c.linux.resources.memory = { limit: 100, swap: 50 }), 'ERR_NSFD_BUNDLE_INVALID'],
   ];
   it.each(cases)('%s: an error naming it', (field, edit, code) => refused(field, edit, code));
+
+  it('network, ipc and uts namespaces with a path are joined, not made', () => {
+    const c = runcSpec();
+    c.linux.namespaces[1].path = '/run/netns/blue';
+    c.linux.namespaces[2].path = '/proc/1/ns/ipc';
+    const o = map(c);
+    expect(o.unshare).toEqual(['pid', 'uts', 'mnt']);
+    expect(o.joinPaths).toEqual([{ type: 'net', path: '/run/netns/blue' }, { type: 'ipc', path: '/proc/1/ns/ipc' }]);
+    // A sysctl of a joined namespace is not the container's to set.
+    c.linux.sysctl = { 'net.ipv4.ip_forward': '1' };
+    expect(() => map(c)).toThrow(expect.objectContaining({ field: 'linux.sysctl["net.ipv4.ip_forward"]' }));
+  });
+
+  it('Container.create({ join }) takes net, ipc and uts Namespaces of types it does not make', async () => {
+    const net = Namespace.current('net');
+    const mnt = Namespace.current('mnt');
+    try {
+      await expect(Container.create({ join: [mnt] })).rejects.toThrow(/only net, ipc, uts can be joined/);
+      await expect(Container.create({ join: [net] })).rejects.toThrow(/options.unshare makes new/);
+      await expect(Container.create({ unshare: ['mnt', 'pid'], join: [net, net] })).rejects.toThrow(/a second net namespace/);
+      await expect(Container.create({ join: ['x'] as never })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+    } finally {
+      net.close();
+      mnt.close();
+    }
+  });
 
   it('seccomp and rlimits are checked with their JSON paths', () => {
     const c = runcSpec();
@@ -276,7 +304,7 @@ beforeAll(() => {
   for (const d of ['bin', 'work']) fs.mkdirSync(path.join(rootfs, d), { recursive: true });
   fs.copyFileSync(BUSYBOX, path.join(rootfs, 'bin/busybox'));
   fs.chmodSync(path.join(rootfs, 'bin/busybox'), 0o755);
-  for (const a of ['sh', 'cat', 'ls', 'id', 'hostname', 'grep', 'cut', 'wc', 'mkdir', 'pwd']) fs.symlinkSync('busybox', path.join(rootfs, 'bin', a));
+  for (const a of ['sh', 'cat', 'ls', 'id', 'hostname', 'grep', 'cut', 'wc', 'mkdir', 'pwd', 'readlink']) fs.symlinkSync('busybox', path.join(rootfs, 'bin', a));
 });
 
 afterAll(() => {
@@ -393,6 +421,24 @@ needsRoot('runc spec bundles run as root (their maps and ids are host ids)').des
     const cli = spawnSync(process.execPath, [path.join(repoRoot, 'bin/nsfd.js'), 'run', '--bundle', b, '--id', 'cli-test'], { encoding: 'utf8', timeout: 30000 });
     expect(cli.status, cli.stderr).toBe(3);
     expect(cli.stdout).toBe(ours.stdout);
+  });
+
+  it('a network namespace joined by path (linux.namespaces[i].path): the same one in both', async () => {
+    const name = `nsfd-bundle-${process.pid}`;
+    expect(spawnSync('ip', ['netns', 'add', name]).status).toBe(0);
+    try {
+      const b = makeBundle('netjoin', false, (c) => {
+        c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) => (n.type === 'network' ? { type: 'network', path: `/run/netns/${name}` } : n));
+        c.process.args = ['/bin/sh', '-c', 'readlink /proc/self/ns/net; exit 3'];
+      });
+      const theirs = underRunc(b);
+      const ours = await underNsfd(b);
+      expect(ours.code).toBe(3);
+      expect(ours.stdout).toBe(theirs.stdout);
+      expect(ours.stdout).toBe(`net:[${fs.statSync(`/run/netns/${name}`).ino}]\n`);
+    } finally {
+      spawnSync('ip', ['netns', 'delete', name]);
+    }
   });
 
   it('a runc spec --rootless bundle (a user namespace, no network namespace)', async () => {

@@ -135,13 +135,19 @@ function absent(o: Json, key: string, field: string): void {
   throw unsupported(`${field}.${key}`);
 }
 
+/**
+ * Container.create options, and the namespace files to join (opened by
+ * fromBundle, which passes them as `join`: the mapping stays pure).
+ */
+export type BundleCreateOptions = ContainerCreateOptions & { joinPaths?: { type: NsType; path: string }[] };
+
 const NAMESPACES: Readonly<Record<string, NsType>> = { pid: 'pid', network: 'net', mount: 'mnt', ipc: 'ipc', uts: 'uts', user: 'user', cgroup: 'cgroup', time: 'time' };
 
 /**
  * config.json (parsed) to Container.create options. `dir`: the bundle
  * directory (root.path and relative bind sources are under it).
  */
-export function bundleOptions(config: unknown, dir: string, options: BundleOptions = {}, host?: BundleHost): ContainerCreateOptions {
+export function bundleOptions(config: unknown, dir: string, options: BundleOptions = {}, host?: BundleHost): BundleCreateOptions {
   const c = obj(config, 'config.json');
   only(c, '', ['ociVersion', 'process', 'root', 'hostname', 'domainname', 'mounts', 'linux', 'annotations', 'hooks']);
   const version = str(c.ociVersion, 'ociVersion');
@@ -151,7 +157,7 @@ export function bundleOptions(config: unknown, dir: string, options: BundleOptio
     for (const [k, v] of Object.entries(obj(c.hooks, 'hooks'))) if (!Array.isArray(v) || v.length > 0) throw unsupported(`hooks.${k}`);
   }
   if (c.annotations !== undefined) obj(c.annotations, 'annotations');  // (metadata: nothing to apply)
-  const out: ContainerCreateOptions = {};
+  const out: BundleCreateOptions = {};
   if (options.stdio !== undefined) out.stdio = options.stdio;
   if (options.killOnClose !== undefined) out.killOnClose = options.killOnClose;
 
@@ -169,18 +175,26 @@ export function bundleOptions(config: unknown, dir: string, options: BundleOptio
   ]);
   for (const k of ['devices', 'mountLabel', 'timeOffsets', 'personality', 'intelRdt']) absent(linux, k, 'linux');
   const unshare: NsType[] = [];
+  const joins: { type: NsType; path: string }[] = [];
   arr(linux.namespaces ?? [], 'linux.namespaces').forEach((n, i) => {
     const field = `linux.namespaces[${i}]`;
     const o = obj(n, field);
     only(o, field, ['type', 'path']);
     const t = NAMESPACES[str(o.type, `${field}.type`)];
     if (t === undefined) throw unsupported(`${field}.type`, `: ${JSON.stringify(o.type)} is not a namespace type`);
-    if (o.path !== undefined && o.path !== '') throw unsupported(`${field}.path`, ' (joining an existing namespace) is not supported: Container.create makes new namespaces only');
-    if (unshare.includes(t)) throw invalid(`${field}.type`, `${JSON.stringify(o.type)} is given twice`);
-    unshare.push(t);
+    if (unshare.includes(t) || joins.some((j) => j.type === t)) throw invalid(`${field}.type`, `${JSON.stringify(o.type)} is given twice`);
+    if (o.path !== undefined && o.path !== '') {
+      const p = str(o.path, `${field}.path`);
+      if (!['net', 'ipc', 'uts'].includes(t)) throw unsupported(`${field}.path`, `: joining an existing ${o.type} namespace is not supported (network, ipc and uts ones can be joined)`);
+      if (!p.startsWith('/')) throw invalid(`${field}.path`, 'must be an absolute path');
+      joins.push({ type: t, path: p });
+    } else {
+      unshare.push(t);
+    }
   });
   if (!unshare.includes('mnt')) throw unsupported('linux.namespaces', ': a config without a mount namespace is not supported (nsfd enters root.path by pivot_root in a new one)');
   out.unshare = unshare;
+  if (joins.length > 0) out.joinPaths = joins;
   const maps = (key: 'uidMappings' | 'gidMappings'): IdMapEntry[] | undefined => {
     if (linux[key] === undefined) return undefined;
     return arr(linux[key], `linux.${key}`).map((m, i) => {
@@ -316,11 +330,11 @@ export function bundleOptions(config: unknown, dir: string, options: BundleOptio
 
   // hostname, domainname, mounts
   if (c.hostname !== undefined && c.hostname !== '') {
-    if (!unshare.includes('uts')) throw invalid('hostname', 'needs a uts namespace in linux.namespaces');
+    if (!unshare.includes('uts')) throw invalid('hostname', 'needs a new uts namespace in linux.namespaces (one without a path)');
     out.hostname = str(c.hostname, 'hostname');
   }
   if (c.domainname !== undefined && c.domainname !== '') {
-    if (!unshare.includes('uts')) throw invalid('domainname', 'needs a uts namespace in linux.namespaces');
+    if (!unshare.includes('uts')) throw invalid('domainname', 'needs a new uts namespace in linux.namespaces (one without a path)');
     out.domainname = str(c.domainname, 'domainname');
   }
   // The config's mounts are the whole list (its /proc, /dev, /sys...): none
@@ -336,7 +350,7 @@ function need(host: BundleHost | undefined): BundleHost {
   return host;
 }
 
-function mount(m: unknown, field: string, dir: string, unshare: readonly NsType[], out: ContainerCreateOptions, host: BundleHost | undefined): MountSpec {
+function mount(m: unknown, field: string, dir: string, unshare: readonly NsType[], out: BundleCreateOptions, host: BundleHost | undefined): MountSpec {
   const o = obj(m, field);
   only(o, field, ['destination', 'type', 'source', 'options', 'uidMappings', 'gidMappings']);
   absent(o, 'uidMappings', field);

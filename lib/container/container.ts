@@ -147,7 +147,15 @@ export class Container implements Disposable, AsyncDisposable {
       throw invalidArg('options.id', 'a container id (letters, digits, "_", "+", "-", ".")', options.id);
     }
     const config = readBundleConfig(dir);
-    return Container.create(bundleOptions(config, path.resolve(dir), options, { cgroupRoot: cgroup2Mount, ownCgroup }));
+    const { joinPaths, ...create } = bundleOptions(config, path.resolve(dir), options, { cgroupRoot: cgroup2Mount, ownCgroup });
+    // Namespace files the config names (the caller's, like the bundle): held until the init has joined them.
+    const join: Namespace[] = [];
+    try {
+      for (const j of joinPaths ?? []) join.push(Namespace.open(j.path, j.type));
+      return await Container.create(join.length > 0 ? { ...create, join } : create);
+    } finally {
+      for (const ns of join) ns.close();
+    }
   }
 
   /**

@@ -5,6 +5,7 @@ import { NsType, checkNsTypes } from '../core/ns-types';
 import { privilege } from '../core/privilege';
 import type { OwnedFd } from '../core/owned-fd';
 import type { CgroupResources } from '../cgroup';
+import { Namespace } from '../namespace';
 import type { IdMapEntry, MountSpec, SpawnOptions, StdioSlot } from '../spawn';
 import { CapabilitiesOption, DEFAULT_CAPABILITIES, RlimitsOption, SeccompOption } from '../privileges';
 import { DEFAULT_INIT, shippedInit } from './init';
@@ -16,6 +17,13 @@ export const DEFAULT_UNSHARE: readonly NsType[] = ['mnt', 'uts', 'ipc', 'pid', '
 export interface ContainerCreateOptions {
   /** Namespace types to create (default: mnt, uts, ipc, pid, net, cgroup; + user, see below). */
   unshare?: readonly NsType[] | undefined;
+  /**
+   * Existing namespaces the init joins (setns) instead of new ones, as an
+   * OCI config's linux.namespaces[i].path: net, ipc and uts only, each a
+   * type not in `unshare`. Joined before the new ones are made. Closed by
+   * the caller after create() (the init holds them then).
+   */
+  join?: readonly Namespace[] | undefined;
   /**
    * Id maps of a new user namespace (adds "user"). One given alone is used
    * for both. Unprivileged default: root inside = our uid/gid.
@@ -135,6 +143,7 @@ export type ProcessDefaults = Pick<SpawnOptions, 'capabilities' | 'noNewPrivileg
 /** Every option name Container.create knows: any other is a typo, an error rather than a silent default. */
 const CREATE_OPTION_KEYS = optionKeys<ContainerCreateOptions>({
   unshare: true,
+  join: true,
   uidMap: true,
   gidMap: true,
   uid: true,
@@ -201,6 +210,7 @@ export function planCreate(options: ContainerCreateOptions): CreatePlan {
   checkOptionKeys(options, CREATE_OPTION_KEYS);
   const unshare = new Set(options.unshare === undefined ? DEFAULT_UNSHARE : checkNsTypes(options.unshare, 'options.unshare'));
   if (options.uidMap !== undefined || options.gidMap !== undefined || (!privilege().admin && options.unshare === undefined)) unshare.add('user');
+  if (options.join !== undefined) checkJoin(options.join, unshare);
   const killOnClose = options.killOnClose ?? true;
   if (typeof killOnClose !== 'boolean') throw invalidArg('options.killOnClose', 'a boolean', killOnClose);
   const command = options.command;
@@ -333,6 +343,7 @@ function initSpawnOptions(options: ContainerCreateOptions, unshare: ReadonlySet<
   if (options.mounts !== undefined) spawnOpts.mounts = options.mounts;
   if (options.cgroup !== undefined) spawnOpts.cgroup = options.cgroup;
   if (options.env !== undefined) spawnOpts.env = options.env;
+  if (options.join !== undefined && options.join.length > 0) spawnOpts.join = options.join;
   return spawnOpts;
 }
 
@@ -363,4 +374,20 @@ function planSysctl(sysctl: Readonly<Record<string, string>>, unshare: ReadonlyS
     writes.push([key.replaceAll('.', '/'), value]);
   }
   return writes.length === 0 ? undefined : { writes, types: [...types] };
+}
+
+/** Types a container may join rather than make: those no other part of create() assumes are its own. */
+const JOINABLE: readonly NsType[] = ['net', 'ipc', 'uts'];
+
+function checkJoin(join: unknown, unshare: ReadonlySet<NsType>): void {
+  if (!Array.isArray(join)) throw invalidArg('options.join', 'an array of Namespaces', join);
+  const seen = new Set<NsType>();
+  (join as unknown[]).forEach((ns, i) => {
+    if (!(ns instanceof Namespace)) throw invalidArg(`options.join[${i}]`, 'a Namespace', ns);
+    const t = ns.type;
+    if (!JOINABLE.includes(t)) throw invalidValue(`options.join[${i}]`, `is a ${t} namespace: only ${JOINABLE.join(', ')} can be joined`, t);
+    if (unshare.has(t)) throw invalidValue(`options.join[${i}]`, `is a ${t} namespace, which options.unshare makes new`, t);
+    if (seen.has(t)) throw invalidValue(`options.join[${i}]`, `joins a second ${t} namespace`, t);
+    seen.add(t);
+  });
 }
