@@ -22,10 +22,10 @@ export { socketIn, socketNamespace, openIn, readFileIn, writeFileIn, mkdirIn, mo
 export type { InTarget, PidfdHolder, SocketFamily, SocketType, SocketBind, SocketInOptions, OpenFlags, ReadFileInOptions, WriteFileInOptions, MkdirInOptions, MountOptions } from './inside';
 export { spawn, run, Subprocess, MASKED_PATHS, READONLY_PATHS } from './spawn';
 export type { SpawnOptions, RunOptions, RunResult, RunFailure, IdMapEntry, StdioName, StdioSlot, MountSpec } from './spawn';
-export { Container, DEFAULT_INIT, DEFAULT_UNSHARE } from './container';
+export { Container, DEFAULT_INIT, DEFAULT_UNSHARE, BundleConfigError } from './container';
 export { Cgroup } from './cgroup';
 export type { CgroupResources, CgroupStats } from './cgroup';
-export type { ContainerCreateOptions, ContainerInfo } from './container';
+export type { ContainerCreateOptions, ContainerInfo, BundleOptions } from './container';
 export { DEFAULT_CAPABILITIES } from './privileges';
 export type { CapabilitiesOption, CapabilityName, CapabilitySets, RlimitsOption, RlimitValue, SeccompOption, OciSeccompProfile, OciSeccompSyscall } from './privileges';
 export { Rtnetlink, Network, NETWORK_RUN_DIR } from './net';

@@ -7,6 +7,7 @@
 //   nsfd demo
 //   nsfd netns add|list|delete NAME
 //   nsfd run --rootfs DIR [--hostname H] [--bind SRC:DST[:ro]] [--ro] -- CMD...
+//   nsfd run --bundle DIR [--id ID] [--detach] [--root STATE]; nsfd state|kill|delete ID
 // Errors print one line ("nsfd: ...") and exit 1; bad usage prints the
 // usage and exits 2. bin/nsfd.js calls cli(). A command's module is loaded
 // only when it runs, the help texts only when printed, and the library only
@@ -38,6 +39,9 @@ const COMMANDS: Record<string, Command> = {
   demo: { run: () => require('./demo').cmdDemo },
   netns: { run: () => require('./netns').cmdNetns },
   run: { run: () => require('./run').cmdRun, ownArgs: () => require('./run').ownArgs },
+  state: { run: () => require('./lifecycle').cmdState },
+  kill: { run: () => require('./lifecycle').cmdKill },
+  delete: { run: () => require('./lifecycle').cmdDelete },
 };
 
 /** A help text; loaded only when one is printed. */

@@ -16,7 +16,11 @@ Commands:
   features    what this kernel supports
   demo        a guided tour: sandbox, attach, spawn, socket, file, list
   netns       named network namespaces, as ip netns keeps them
-  run         run a command in a new container (pivot_root into a rootfs)
+  run         run a command in a new container (pivot_root into a rootfs),
+              or an OCI bundle (--bundle DIR)
+  state       the state of a detached bundle container (runtime-spec JSON)
+  kill        send a signal to a detached bundle container
+  delete      remove a stopped detached bundle container
 
 Run 'nsfd <command> --help' for a command's options.`,
   ls: `Usage: nsfd ls [options] [NAMESPACE]
@@ -128,6 +132,7 @@ Options:
   -J, --json         (list) JSON output
   -h, --help         this help`,
   run: `Usage: nsfd run --rootfs DIR [options] -- CMD [ARG...]
+       nsfd run --bundle DIR [--id ID [--detach] [--root STATE]]
 
 Run CMD in a new container: new mount, uts, ipc, pid, net and cgroup
 namespaces and a user namespace (as root: 65536 host ids of its own, DIR
@@ -142,7 +147,31 @@ Options:
   --bind SRC:DST[:ro]  bind-mount host path SRC on DST inside (repeatable)
   --ro                 the root filesystem read-only
   --no-userns          as root: no user namespace (root inside is root outside)
+  -b, --bundle DIR     run the OCI bundle in DIR (its config.json, as 'runc
+                       spec' writes it, with process.terminal false); a
+                       field nsfd does not implement is an error naming it
+  --id ID              the container's id (names its cgroup)
+  -d, --detach         (with --bundle and --id) return once the container
+                       runs; it is not killed when nsfd exits: see nsfd
+                       state, kill and delete
+  --root DIR           where detached containers' states are kept
+                       (default /run/nsfd/containers)
   -h, --help           this help`,
+  state: `Usage: nsfd state [--root DIR] ID
+
+The state of a container started by 'nsfd run --bundle DIR --detach --id ID',
+as the OCI runtime spec's state JSON (status "running" or "stopped"). Its
+init is found by pid and start time through a pidfd: never a recycled pid.`,
+  kill: `Usage: nsfd kill [--root DIR] ID [SIGNAL]
+
+Send SIGNAL (default SIGTERM; a name or a number) to the init of a detached
+bundle container (nsfd-init passes it on to the bundle's process), through
+a pidfd checked against the start time recorded at run.`,
+  delete: `Usage: nsfd delete [--root DIR] [-f|--force] ID
+
+Remove a stopped detached bundle container: its state and its own cgroup.
+With --force, a running one is killed first (SIGKILL to its init, pid 1 of
+its pid namespace; cgroup.kill for a cgroup of its own).`,
 } as const;
 
 export type UsageName = keyof typeof USAGE;

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import type * as net from 'node:net';
 import * as path from 'node:path';
 
-import { E, NsError, invalidArg, invalidValue } from '../core/errors';
+import { E, NsError, checkOptionKeys, invalidArg, invalidValue, optionKeys } from '../core/errors';
 import { NsType, checkNsTypes } from '../core/ns-types';
 import type { OwnedFd } from '../core/owned-fd';
 import {
@@ -36,7 +36,8 @@ import { abandonInit, destroyStdio, setUpInit, spawnInit, withIdRange } from './
 import { IdRange, allocateIdRange } from '../userns';
 import { ContainerInfo, listContainers, openAdopted } from './discover';
 import { killAll, leadsPidNamespace } from './kill';
-import { Cgroup, CgroupResources, CgroupStats } from '../cgroup';
+import { Cgroup, CgroupResources, CgroupStats, cgroup2Mount, ownCgroup } from '../cgroup';
+import { BundleOptions, bundleOptions, readBundleConfig } from './bundle';
 import { ContainerCreateOptions, CreatePlan, ProcessDefaults, planCreate, withoutUserns } from './options';
 import { persistNamespaces, unpersistDir } from './persist';
 import { adoptedDefaults } from './adopt';
@@ -52,6 +53,8 @@ function warnNoIdmap(rootfs: string | undefined): void {
     code: 'NSFD_USERNS_NO_IDMAP',
   });
 }
+
+const BUNDLE_OPTION_KEYS = optionKeys<BundleOptions>({ id: true, stdio: true, killOnClose: true });
 
 /**
  * A container as a kernel object in userspace: a pidfd on its init plus the
@@ -166,6 +169,31 @@ export class Container implements Disposable, AsyncDisposable {
       throw err;
     }
     return c;
+  }
+
+  /**
+   * Runs an OCI bundle: reads `dir/config.json` (as `runc spec` or `runc
+   * spec --rootless` write it, ociVersion 1.0.x to 1.2.x), maps it onto
+   * create()'s options and creates the container, its process.args
+   * running under nsfd-init (c.exited: its status). A field nsfd does not
+   * implement is a BundleConfigError naming its JSON path, never ignored.
+   */
+  static async fromBundle(dir: string, options: BundleOptions = {}): Promise<Container> {
+    if (options === null || typeof options !== 'object') throw invalidArg('options', 'an object', options);
+    checkOptionKeys(options, BUNDLE_OPTION_KEYS);
+    if (options.id !== undefined && (typeof options.id !== 'string' || !/^[\w+.-]+$/.test(options.id) || options.id === '.' || options.id === '..')) {
+      throw invalidArg('options.id', 'a container id (letters, digits, "_", "+", "-", ".")', options.id);
+    }
+    const config = readBundleConfig(dir);
+    const { joinPaths, ...create } = bundleOptions(config, path.resolve(dir), options, { cgroupRoot: cgroup2Mount, ownCgroup });
+    // Namespace files the config names (the caller's, like the bundle): held until the init has joined them.
+    const join: Namespace[] = [];
+    try {
+      for (const j of joinPaths ?? []) join.push(Namespace.open(j.path, j.type));
+      return await Container.create(join.length > 0 ? { ...create, join } : create);
+    } finally {
+      for (const ns of join) ns.close();
+    }
   }
 
   /**

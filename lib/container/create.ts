@@ -1,12 +1,15 @@
 // Starting a created container's init and readying it: the steps of
 // Container.create around the making of the Container itself.
+import * as fs from 'node:fs';
+
+import { withNamespaces } from '../attach';
+import { E, NsError } from '../core/errors';
 import { makePrivateIn } from '../inside';
 import type { Pidfd } from '../pidfd';
 import { Subprocess, spawn } from '../spawn';
 import { letGo, openShippedInit, untilTrapped } from './init';
 import { killAll } from './kill';
 import type { CreatePlan } from './options';
-import * as fs from 'node:fs';
 import { OwnedFd } from '../core/owned-fd';
 import type { IdRange } from '../userns';
 
@@ -31,6 +34,7 @@ export async function setUpInit(child: Subprocess, plan: CreatePlan): Promise<vo
   // (A rootfs is rslave already, made so before its mounts; a fresh /proc
   // came with private propagation.)
   if (plan.unshare.has('mnt') && !plan.spawn.mountProc && plan.spawn.rootfs === undefined) makePrivateIn(init);
+  if (plan.sysctl !== undefined) writeSysctls(init, plan.sysctl);
   const ctl = plan.shipped?.ctlSlot === undefined ? undefined : child.stdio[plan.shipped.ctlSlot];
   if (ctl) letGo(ctl);
 }
@@ -72,4 +76,30 @@ export function abandonInit(child: Subprocess): void {
 /** Destroys our ends of a child's "pipe" stdio slots. */
 export function destroyStdio(child: Subprocess): void {
   for (const s of child.stdio) s?.destroy();
+}
+
+/**
+ * Sets the container's namespaced sysctls, before its command runs. This
+ * thread joins the init's net/ipc/uts namespaces (no more: /proc/sys/net,
+ * kernel.shm*... and kernel.domainname show the writer's namespaces) and
+ * writes through our own /proc: the host's mount, which nothing in the
+ * container can redirect, unlike its /proc or rootfs. (runc writes them
+ * from inside, as the container's root; the namespaces are the same.)
+ */
+function writeSysctls(init: Pidfd, sysctl: NonNullable<CreatePlan['sysctl']>): void {
+  withNamespaces(init, sysctl.types, () => {
+    for (const [key, value] of sysctl.writes) {
+      const file = `/proc/sys/${key}`;
+      let fd: number | undefined;
+      try {
+        fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_NOFOLLOW);  // (libuv opens O_CLOEXEC)
+        fs.writeSync(fd, value);
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        throw new NsError(-(e.errno !== undefined ? Math.abs(e.errno) : E.EINVAL), fd === undefined ? 'open' : 'write', { path: file, hint: `sysctl ${key.replaceAll('/', '.')}` });
+      } finally {
+        if (fd !== undefined) fs.closeSync(fd);
+      }
+    }
+  });
 }

@@ -5,6 +5,7 @@ import { NsType, checkNsTypes } from '../core/ns-types';
 import { privilege } from '../core/privilege';
 import type { OwnedFd } from '../core/owned-fd';
 import type { CgroupResources } from '../cgroup';
+import { Namespace } from '../namespace';
 import type { IdMapEntry, MountSpec, SpawnOptions, StdioSlot } from '../spawn';
 import { CapabilitiesOption, DEFAULT_CAPABILITIES, RlimitsOption, SeccompOption } from '../privileges';
 import { DEFAULT_INIT, shippedInit } from './init';
@@ -16,6 +17,13 @@ export const DEFAULT_UNSHARE: readonly NsType[] = ['mnt', 'uts', 'ipc', 'pid', '
 export interface ContainerCreateOptions {
   /** Namespace types to create (default: mnt, uts, ipc, pid, net, cgroup; + user, see below). */
   unshare?: readonly NsType[] | undefined;
+  /**
+   * Existing namespaces the init joins (setns) instead of new ones, as an
+   * OCI config's linux.namespaces[i].path: net, ipc and uts only, each a
+   * type not in `unshare`. Joined before the new ones are made. Closed by
+   * the caller after create() (the init holds them then).
+   */
+  join?: readonly Namespace[] | undefined;
   /**
    * Id maps of a new user namespace (adds "user"). One given alone is used
    * for both. Unprivileged default: root inside = our uid/gid.
@@ -56,6 +64,27 @@ export interface ContainerCreateOptions {
   rootfs?: string | OwnedFd | undefined;
   /** The rootfs read-only (its mount points made first). */
   readonlyRootfs?: boolean | undefined;
+  /** The default mounts of OCI runtimes in the rootfs (default true; see SpawnOptions.defaultMounts). */
+  defaultMounts?: boolean | undefined;
+  /** The default devices and /dev symlinks (default: as defaultMounts; see SpawnOptions.defaultDevices). */
+  defaultDevices?: boolean | undefined;
+  /** Paths masked in the rootfs: REPLACES the default list (MASKED_PATHS) when given. */
+  maskedPaths?: readonly string[] | undefined;
+  /** Paths made read-only in the rootfs: REPLACES the default list (READONLY_PATHS) when given. */
+  readonlyPaths?: readonly string[] | undefined;
+  /**
+   * Namespaced sysctls to set before `command` runs ({ 'net.ipv4.ip_forward': '1' }):
+   * net.* (needs a new net namespace), kernel.msg*, kernel.sem, kernel.shm*
+   * and fs.mqueue.* (a new ipc namespace), kernel.domainname (a new uts
+   * namespace), as runc accepts them. Written from the host's /proc/sys
+   * (never a path the container can redirect) by this thread while it
+   * is in the container's net, ipc and uts namespaces. Needs nsfd-init and `command`.
+   */
+  sysctl?: Readonly<Record<string, string>> | undefined;
+  /** The working directory of the init and `command`, inside the container (default "/"). */
+  cwd?: string | undefined;
+  /** Supplementary groups of the init and `command` (ids inside). */
+  groups?: readonly number[] | undefined;
   /** More mounts in the rootfs, OCI-style: {type: "bind"|"tmpfs"|..., source?, destination, options?: ["ro", "nosuid", "size=1m", ...]}. */
   mounts?: readonly MountSpec[] | undefined;
   /**
@@ -78,6 +107,8 @@ export interface ContainerCreateOptions {
   resources?: CgroupResources | undefined;
   /** Where the container's own cgroup is made (default: the cgroup v2 this process is in). Implies one. */
   cgroupParent?: string | undefined;
+  /** The name of the container's own cgroup under cgroupParent (default nsfd-PID-N). Implies one. */
+  cgroupName?: string | undefined;
   /**
    * close() kills every process of the container (SIGKILL to pid 1 of its
    * pid namespace; without a pid namespace, the init's whole process tree
@@ -120,11 +151,12 @@ export interface ContainerCreateOptions {
 }
 
 /** What a process of the container gets unless c.spawn()/c.run() say otherwise. */
-export type ProcessDefaults = Pick<SpawnOptions, 'capabilities' | 'noNewPrivileges' | 'seccomp' | 'rlimits' | 'uid' | 'gid'>;
+export type ProcessDefaults = Pick<SpawnOptions, 'capabilities' | 'noNewPrivileges' | 'seccomp' | 'rlimits' | 'uid' | 'gid' | 'groups'>;
 
 /** Every option name Container.create knows: any other is a typo, an error rather than a silent default. */
 const CREATE_OPTION_KEYS = optionKeys<ContainerCreateOptions>({
   unshare: true,
+  join: true,
   uidMap: true,
   gidMap: true,
   userns: true,
@@ -151,6 +183,14 @@ const CREATE_OPTION_KEYS = optionKeys<ContainerCreateOptions>({
   readonlyRootfs: true,
   mounts: true,
   command: true,
+  defaultMounts: true,
+  defaultDevices: true,
+  maskedPaths: true,
+  readonlyPaths: true,
+  sysctl: true,
+  cwd: true,
+  groups: true,
+  cgroupName: true,
 });
 
 /** Checked create options: everything create() does, decided before anything is started. */
@@ -165,7 +205,9 @@ export interface CreatePlan {
   /** For cgroup.kill on close (only when the cgroup was given as a path). */
   readonly cgroupPath: string | undefined;
   /** A cgroup of the container's own to make first (resources or cgroupParent without cgroup). */
-  readonly newCgroup: { parent: string | undefined; resources: CgroupResources | undefined } | undefined;
+  readonly newCgroup: { parent: string | undefined; name?: string; resources: CgroupResources | undefined } | undefined;
+  /** Sysctls to write (key as a /proc/sys path under it, value) and the namespaces to be in, before the go. */
+  readonly sysctl: { readonly writes: readonly (readonly [string, string])[]; readonly types: readonly NsType[] } | undefined;
   /** Limits for the cgroup given as a path. */
   readonly resources: CgroupResources | undefined;
   /** The init's credentials and privileges, for c.spawn()/c.run(). */
@@ -195,6 +237,7 @@ export function planCreate(options: ContainerCreateOptions): CreatePlan {
   const userns = planUserns(options, unshare);
   if (userns !== 'none') unshare.add('user');
   const autoRange = userns === 'auto' && privilege().admin;
+  if (options.join !== undefined) checkJoin(options.join, unshare);
   const killOnClose = options.killOnClose ?? true;
   if (typeof killOnClose !== 'boolean') throw invalidArg('options.killOnClose', 'a boolean', killOnClose);
   const command = options.command;
@@ -204,6 +247,7 @@ export function planCreate(options: ContainerCreateOptions): CreatePlan {
   if (options.hostname !== undefined && !unshare.has('uts')) {
     throw invalidValue('options.hostname', 'needs a new uts namespace (it would rename the host)', options.hostname);
   }
+  if (options.cgroup !== undefined && options.cgroupName !== undefined) throw invalidValue('options.cgroupName', 'is for a cgroup of the container\'s own; not with options.cgroup', options.cgroupName);
   if (options.cgroup !== undefined && options.cgroupParent !== undefined) throw invalidValue('options.cgroupParent', 'is for a cgroup of the container\'s own; not with options.cgroup', options.cgroupParent);
   if (options.resources !== undefined && options.cgroup !== undefined && typeof options.cgroup !== 'string') {
     throw invalidValue('options.resources', 'needs options.cgroup as a path (or no cgroup: one is made)', options.resources);
@@ -253,6 +297,11 @@ export function planCreate(options: ContainerCreateOptions): CreatePlan {
   }
   const [file, ...args] = argv as [string, ...string[]];
   const proc = processDefaults(options);
+  const sysctl = options.sysctl === undefined ? undefined : planSysctl(options.sysctl, unshare);
+  if (sysctl !== undefined && (shipped?.ctlSlot === undefined || command === undefined)) {
+    throw invalidValue('options.sysctl', 'needs nsfd-init and options.command (they are set before the command starts)', options.sysctl);
+  }
+  const wantsCgroup = options.resources !== undefined || options.cgroupParent !== undefined || options.cgroupName !== undefined;
   return {
     file,
     args,
@@ -262,7 +311,8 @@ export function planCreate(options: ContainerCreateOptions): CreatePlan {
     killOnClose,
     root: options.root,
     cgroupPath: typeof options.cgroup === 'string' ? options.cgroup : undefined,
-    newCgroup: options.cgroup === undefined && (options.resources !== undefined || options.cgroupParent !== undefined) ? { parent: options.cgroupParent, resources: options.resources } : undefined,
+    newCgroup: options.cgroup === undefined && wantsCgroup ? { parent: options.cgroupParent, resources: options.resources, ...(options.cgroupName === undefined ? {} : { name: options.cgroupName }) } : undefined,
+    sysctl,
     resources: options.cgroup !== undefined ? options.resources : undefined,
     awaitTrap,
     shipped,
@@ -323,6 +373,7 @@ function processDefaults(options: ContainerCreateOptions): ProcessDefaults {
   if (options.rlimits !== undefined) d.rlimits = options.rlimits;
   if (options.uid !== undefined) d.uid = options.uid;
   if (options.gid !== undefined) d.gid = options.gid;
+  if (options.groups !== undefined) d.groups = options.groups;
   return d;
 }
 
@@ -351,6 +402,11 @@ function initSpawnOptions(options: ContainerCreateOptions, unshare: ReadonlySet<
     if (options.mountProc === true) throw invalidValue('options.mountProc', 'not with rootfs (its default mounts include /proc)', true);
   }
   if (options.readonlyRootfs !== undefined) spawnOpts.readonlyRootfs = options.readonlyRootfs;
+  if (options.defaultMounts !== undefined) spawnOpts.defaultMounts = options.defaultMounts;
+  if (options.defaultDevices !== undefined) spawnOpts.defaultDevices = options.defaultDevices;
+  if (options.maskedPaths !== undefined) spawnOpts.maskedPaths = options.maskedPaths;
+  if (options.readonlyPaths !== undefined) spawnOpts.readonlyPaths = options.readonlyPaths;
+  if (options.cwd !== undefined) spawnOpts.cwd = options.cwd;
   // Set by the child itself, before the init runs (so before `command`, with init: false too).
   if (options.hostname !== undefined) spawnOpts.hostname = options.hostname;
   if (options.domainname !== undefined) spawnOpts.domainname = options.domainname;
@@ -358,5 +414,51 @@ function initSpawnOptions(options: ContainerCreateOptions, unshare: ReadonlySet<
   if (options.mounts !== undefined) spawnOpts.mounts = options.mounts;
   if (options.cgroup !== undefined) spawnOpts.cgroup = options.cgroup;
   if (options.env !== undefined) spawnOpts.env = options.env;
+  if (options.join !== undefined && options.join.length > 0) spawnOpts.join = options.join;
   return spawnOpts;
+}
+
+/** The namespace a namespaced sysctl belongs to (runc's list: libcontainer/configs/validate), or undefined. */
+export function sysctlNamespace(key: string): NsType | undefined {
+  if (key.startsWith('net.')) return 'net';
+  if (key.startsWith('fs.mqueue.')) return 'ipc';
+  if (['kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.sem', 'kernel.shmall', 'kernel.shmmax', 'kernel.shmmni', 'kernel.shm_rmid_forced'].includes(key)) return 'ipc';
+  if (key === 'kernel.domainname') return 'uts';
+  return undefined;
+}
+
+/** options.sysctl checked: only namespaced keys, of namespaces the container has of its own. */
+function planSysctl(sysctl: Readonly<Record<string, string>>, unshare: ReadonlySet<NsType>): CreatePlan['sysctl'] {
+  if (sysctl === null || typeof sysctl !== 'object' || Array.isArray(sysctl)) throw invalidArg('options.sysctl', 'an object { "net.ipv4.ip_forward": "1", ... }', sysctl);
+  const writes: [string, string][] = [];
+  const types = new Set<NsType>();
+  for (const [key, value] of Object.entries(sysctl)) {
+    const name = `options.sysctl["${key}"]`;
+    if (typeof value !== 'string' || value.includes('\0')) throw invalidArg(name, 'a string', value);
+    // Dots name levels; a slash or ".." could leave /proc/sys.
+    if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_:+@-]+)+$/.test(key)) throw invalidValue(name, 'is not a sysctl name', key);
+    if (key === 'kernel.hostname') throw invalidValue(name, 'is not supported: use options.hostname', key);
+    const ns = sysctlNamespace(key);
+    if (ns === undefined) throw invalidValue(name, 'is not a namespaced sysctl (it would change the host)', key);
+    if (!unshare.has(ns)) throw invalidValue(name, `needs a new ${ns} namespace (it would change the host's)`, key);
+    types.add(ns);
+    writes.push([key.replaceAll('.', '/'), value]);
+  }
+  return writes.length === 0 ? undefined : { writes, types: [...types] };
+}
+
+/** Types a container may join rather than make: those no other part of create() assumes are its own. */
+const JOINABLE: readonly NsType[] = ['net', 'ipc', 'uts'];
+
+function checkJoin(join: unknown, unshare: ReadonlySet<NsType>): void {
+  if (!Array.isArray(join)) throw invalidArg('options.join', 'an array of Namespaces', join);
+  const seen = new Set<NsType>();
+  (join as unknown[]).forEach((ns, i) => {
+    if (!(ns instanceof Namespace)) throw invalidArg(`options.join[${i}]`, 'a Namespace', ns);
+    const t = ns.type;
+    if (!JOINABLE.includes(t)) throw invalidValue(`options.join[${i}]`, `is a ${t} namespace: only ${JOINABLE.join(', ')} can be joined`, t);
+    if (unshare.has(t)) throw invalidValue(`options.join[${i}]`, `is a ${t} namespace, which options.unshare makes new`, t);
+    if (seen.has(t)) throw invalidValue(`options.join[${i}]`, `joins a second ${t} namespace`, t);
+    seen.add(t);
+  });
 }

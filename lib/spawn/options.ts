@@ -126,6 +126,21 @@ export interface SpawnOptions {
    * NsError EINVAL, step "idmap".
    */
   idmapRootfs?: boolean | undefined;
+  /**
+   * The default device nodes (null, zero, full, random, urandom, tty) and
+   * the /dev symlinks (default: as defaultMounts, which makes them in its
+   * /dev). With defaultMounts false they are made after `mounts`, in the
+   * /dev those give (as runc does for an OCI bundle's own /dev).
+   */
+  defaultDevices?: boolean | undefined;
+  /**
+   * Paths masked after the mounts (a file: /dev/null bound over it; a
+   * directory: an empty read-only tmpfs). Given, it REPLACES the default
+   * list (MASKED_PATHS), as an OCI config's linux.maskedPaths does.
+   */
+  maskedPaths?: readonly string[] | undefined;
+  /** Paths made read-only after the mounts; given, it REPLACES READONLY_PATHS (OCI linux.readonlyPaths). */
+  readonlyPaths?: readonly string[] | undefined;
   /** sethostname() in the child before exec (needs unshare "uts"). */
   hostname?: string | undefined;
   /** setdomainname() in the child before exec (needs unshare "uts"). */
@@ -181,6 +196,9 @@ export const SPAWN_OPTION_KEYS = optionKeys<SpawnOptions>({
   readonlyRootfs: true,
   defaultMounts: true,
   idmapRootfs: true,
+  defaultDevices: true,
+  maskedPaths: true,
+  readonlyPaths: true,
   hostname: true,
   domainname: true,
   loopback: true,

@@ -33,7 +33,7 @@ export interface Prepared extends OpenedFds {
 function checkRootfs(options: SpawnOptions, unshare: NsType[], joinsMnt: boolean, mountProc: boolean): (FsPlan & { path: string | undefined }) | undefined {
   const { rootfs } = options;
   if (rootfs === undefined) {
-    for (const k of ['mounts', 'readonlyRootfs', 'defaultMounts', 'idmapRootfs'] as const) {
+    for (const k of ['mounts', 'readonlyRootfs', 'defaultMounts', 'defaultDevices', 'maskedPaths', 'readonlyPaths', 'idmapRootfs'] as const) {
       if (options[k] !== undefined) throw invalidValue(`options.${k}`, 'needs options.rootfs', options[k]);
     }
     return undefined;
@@ -48,6 +48,7 @@ function checkRootfs(options: SpawnOptions, unshare: NsType[], joinsMnt: boolean
   if (checkBool(options.idmapRootfs, 'options.idmapRootfs') && (!unshare.includes('user') || options.uidMap === undefined)) {
     throw invalidValue('options.idmapRootfs', 'needs a new user namespace with uidMap/gidMap (unshare: ["user", ...])', true);
   }
+  if (options.defaultDevices !== undefined) checkBool(options.defaultDevices, 'options.defaultDevices');
   return { ...planRootfs(options, unshare), path: typeof rootfs === 'string' ? rootfs : undefined };
 }
 

@@ -151,45 +151,85 @@ function userMount(b: Builder, m: MountSpec, i: number): void {
   }
 }
 
-/** The ops: default mounts (unless defaultMounts is false), the user's, then a read-only root. */
-export function planRootfs(options: { mounts?: readonly MountSpec[] | undefined; readonlyRootfs?: boolean | undefined; defaultMounts?: boolean | undefined }, unshare: readonly NsType[]): FsPlan {
+function pathList(list: unknown, name: string): string[] {
+  if (!Array.isArray(list)) throw invalidArg(name, 'an array of absolute paths', list);
+  return (list as unknown[]).map((p, i) => {
+    const rel = containerPath(p, `${name}[${i}]`);
+    if (rel === '') throw invalidValue(`${name}[${i}]`, 'may not be the root', p);
+    return rel;
+  });
+}
+
+/** The device nodes of a default /dev and its symlinks. */
+function devices(b: Builder): void {
+  for (const [dev, major, minor] of DEVICES) {
+    // makedev() for small numbers; EPERM (a user namespace): the host's node is bind-mounted instead.
+    b.op(`mknod /dev/${dev}`, FS_OP_MKNOD, { dest: `dev/${dev}`, src: `/dev/${dev}`, attrs: S_IFCHR | 0o666, dev: (major << 8) | minor });
+  }
+}
+function devSymlinks(b: Builder): void {
+  for (const [link, target] of [
+    ['fd', '/proc/self/fd'],
+    ['stdin', '/proc/self/fd/0'],
+    ['stdout', '/proc/self/fd/1'],
+    ['stderr', '/proc/self/fd/2'],
+    ['ptmx', 'pts/ptmx'],
+  ] as const) {
+    b.op(`symlink /dev/${link}`, FS_OP_SYMLINK, { dest: `dev/${link}`, src: target });
+  }
+}
+
+/**
+ * The ops, in runc's order: default mounts (unless defaultMounts is false),
+ * the user's, the default devices (when not made with the default /dev),
+ * read-only paths, masked paths, then a read-only root.
+ */
+export function planRootfs(
+  options: {
+    mounts?: readonly MountSpec[] | undefined;
+    readonlyRootfs?: boolean | undefined;
+    defaultMounts?: boolean | undefined;
+    defaultDevices?: boolean | undefined;
+    maskedPaths?: readonly string[] | undefined;
+    readonlyPaths?: readonly string[] | undefined;
+  },
+  unshare: readonly NsType[],
+): FsPlan {
   const b = new Builder();
   const nosuidEtc = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
-  if (options.defaultMounts !== false) {
+  const defaults = options.defaultMounts !== false;
+  const withDevices = options.defaultDevices ?? defaults;
+  // Checked before any op is planned: a bad path is an error naming its option.
+  const masked = options.maskedPaths === undefined ? (defaults ? MASKED_PATHS.map((p) => containerPath(p, 'maskedPaths')) : []) : pathList(options.maskedPaths, 'options.maskedPaths');
+  const readonly = options.readonlyPaths === undefined ? (defaults ? READONLY_PATHS.map((p) => containerPath(p, 'readonlyPaths')) : []) : pathList(options.readonlyPaths, 'options.readonlyPaths');
+  if (defaults) {
     // /proc: fresh for a pid namespace of our own; without one a fresh proc
     // would be the host's anyway (and refused unprivileged): bind it.
     if (unshare.includes('pid')) b.op('proc on /proc', FS_OP_MOUNT, { dest: 'proc', fstype: 'proc', attrs: nosuidEtc });
     else b.op('bind /proc on /proc', FS_OP_BIND, { dest: 'proc', src: '/proc', attrs: nosuidEtc, flags: FS_RECURSIVE });
     b.op('tmpfs on /dev', FS_OP_MOUNT, { dest: 'dev', fstype: 'tmpfs', opts: ['mode=755', 'size=65536k'], attrs: MOUNT_ATTR_NOSUID | MOUNT_ATTR_STRICTATIME });
-    for (const [dev, major, minor] of DEVICES) {
-      // makedev() for small numbers; EPERM (a user namespace): the host's node is bind-mounted instead.
-      b.op(`mknod /dev/${dev}`, FS_OP_MKNOD, { dest: `dev/${dev}`, src: `/dev/${dev}`, attrs: S_IFCHR | 0o666, dev: (major << 8) | minor });
-    }
+    if (withDevices) devices(b);
     b.op('devpts on /dev/pts', FS_OP_MOUNT, { dest: 'dev/pts', fstype: 'devpts', opts: ['newinstance', 'ptmxmode=0666', 'mode=0620'], attrs: MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC });
     b.op('tmpfs on /dev/shm', FS_OP_MOUNT, { dest: 'dev/shm', fstype: 'tmpfs', opts: ['mode=1777', 'size=65536k'], attrs: nosuidEtc });
-    for (const [link, target] of [
-      ['fd', '/proc/self/fd'],
-      ['stdin', '/proc/self/fd/0'],
-      ['stdout', '/proc/self/fd/1'],
-      ['stderr', '/proc/self/fd/2'],
-      ['ptmx', 'pts/ptmx'],
-    ] as const) {
-      b.op(`symlink /dev/${link}`, FS_OP_SYMLINK, { dest: `dev/${link}`, src: target });
-    }
+    if (withDevices) devSymlinks(b);
     // /sys: sysfs shows the network namespace that mounts it; without one of
     // our own, the host's, read-only.
     if (unshare.includes('net')) b.op('sysfs on /sys', FS_OP_MOUNT, { dest: 'sys', fstype: 'sysfs', attrs: nosuidEtc | MOUNT_ATTR_RDONLY });
     else b.op('bind /sys on /sys', FS_OP_BIND, { dest: 'sys', src: '/sys', attrs: nosuidEtc | MOUNT_ATTR_RDONLY, flags: FS_RECURSIVE });
-    for (const p of MASKED_PATHS) b.op(`mask ${p}`, FS_OP_MASK, { dest: containerPath(p, 'maskedPaths'), src: '/dev/null' });
-    for (const p of READONLY_PATHS) {
-      const rel = containerPath(p, 'readonlyPaths');
-      b.op(`read-only ${p}`, FS_OP_BIND, { dest: rel, src: rel, attrs: MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, flags: FS_RECURSIVE | FS_OPTIONAL | FS_SRC_IN_ROOT });
-    }
   }
   if (options.mounts !== undefined) {
     if (!Array.isArray(options.mounts)) throw invalidArg('options.mounts', 'an array of mounts', options.mounts);
     (options.mounts as readonly MountSpec[]).forEach((m, i) => userMount(b, m, i));
   }
+  if (!defaults && withDevices) {
+    devices(b);
+    devSymlinks(b);
+  }
+  // After every mount, read-only paths then masks, as runc does: a mount cannot uncover them.
+  for (const rel of readonly) {
+    b.op(`read-only /${rel}`, FS_OP_BIND, { dest: rel, src: rel, attrs: MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, flags: FS_RECURSIVE | FS_OPTIONAL | FS_SRC_IN_ROOT });
+  }
+  for (const rel of masked) b.op(`mask /${rel}`, FS_OP_MASK, { dest: rel, src: '/dev/null' });
   if (options.readonlyRootfs === true) b.op('read-only root', FS_OP_ROOT_RO, {});
   return b;
 }

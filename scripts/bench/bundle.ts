@@ -1,0 +1,108 @@
+// npm run bench -- bundle
+//
+// An OCI bundle made by `runc spec` (process.args /bin/true, terminal
+// false, the busybox rootfs) run to exit, end to end, in one run:
+//   nsfd Container.fromBundle(dir) + exited + close
+//        reads and maps config.json, then what Container.create does:
+//        new pid/net/ipc/uts/mnt namespaces, pivot_root, the bundle's mounts,
+//        default devices, masked and read-only paths, nsfd-init by fd
+//   execFile(node bin/nsfd.js run --bundle DIR)   the same from the CLI (a Node start-up included)
+//   execFile('runc', ['run', '--bundle', DIR, ID])
+// Median call of interleaved rounds, so load from elsewhere hits each alike.
+import * as cp from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+
+import { fmt } from './_util.js';
+import * as nsfd from '../../lib/index.js';
+
+const execFile = promisify(cp.execFile);
+const ROUNDS = 5;
+const N = 20;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] as number;
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) {
+    console.log('bundle: run as root (runc spec bundles use host ids); skipped');
+    return;
+  }
+  const busybox = '/usr/bin/busybox';
+  const runc = ['/usr/sbin/runc', '/usr/bin/runc'].find((p) => fs.existsSync(p));
+  if (!fs.existsSync(busybox) || runc === undefined) {
+    console.log('bundle: needs /usr/bin/busybox (busybox-static) and runc; skipped');
+    return;
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsfd-bench-bundle-'));
+  fs.chmodSync(dir, 0o755);
+  const root = path.join(dir, 'rootfs');
+  fs.mkdirSync(path.join(root, 'bin'), { recursive: true });
+  fs.copyFileSync(busybox, path.join(root, 'bin/busybox'));
+  fs.chmodSync(path.join(root, 'bin/busybox'), 0o755);
+  fs.symlinkSync('busybox', path.join(root, 'bin/true'));
+  // runc spec's root is read-only: the mount points must be there.
+  for (const d of ['proc', 'dev', 'sys']) fs.mkdirSync(path.join(root, d));
+  const bundle = path.join(dir, 'bundle');
+  fs.mkdirSync(bundle);
+  cp.execFileSync(runc, ['spec'], { cwd: bundle });
+  const config = JSON.parse(fs.readFileSync(path.join(bundle, 'config.json'), 'utf8'));
+  config.process.terminal = false;
+  config.process.args = ['/bin/true'];
+  config.root.path = root;
+  // runc spec's ambient set lacks inheritable, so neither runtime can raise
+  // it (runc ignores that, nsfd warns): left out, the same result, no warning per call.
+  delete config.process.capabilities.ambient;
+  fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(config));
+
+  const cli = path.join(__dirname, '..', '..', '..', 'bin', 'nsfd.js');
+  const variants = new Map<string, () => Promise<void>>();
+  variants.set('nsfd Container.fromBundle(dir) + exited + close', async () => {
+    const c = await nsfd.Container.fromBundle(bundle);
+    const s = await c.exited;
+    c.close();
+    if (s.code !== 0) throw new Error(`exited ${JSON.stringify(s)}`);
+  });
+  if (fs.existsSync(cli)) {
+    variants.set('execFile(node bin/nsfd.js run --bundle DIR)', async () => {
+      await execFile(process.execPath, [cli, 'run', '--bundle', bundle]);
+    });
+  }
+  let k = 0;
+  variants.set('execFile(runc run --bundle DIR ID)', async () => {
+    await execFile(runc, ['run', '--bundle', bundle, `nsfd-bench-bundle-${process.pid}-${k++}`]);
+  });
+
+  const results = new Map<string, number[]>([...variants.keys()].map((name) => [name, []]));
+  try {
+    for (const [, fn] of variants) for (let i = 0; i < 3; i++) await fn(); // warm-up
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const [name, fn] of variants) {
+        for (let i = 0; i < N; i++) {
+          const t0 = process.hrtime.bigint();
+          await fn();
+          (results.get(name) as number[]).push(Number(process.hrtime.bigint() - t0) / 1e3);
+        }
+      }
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+
+  const rows: [string, number][] = [...results].map(([name, xs]) => [name, median(xs)]);
+  console.log(`runc spec bundle running /bin/true on a busybox rootfs, median call of ${ROUNDS}x${N} interleaved, ${os.cpus().length} CPUs, Linux ${os.release()}`);
+  const w = Math.max(...rows.map((r) => r[0].length));
+  const base = (rows[0] as [string, number])[1];
+  for (const [name, us] of rows) console.log(`  ${name.padEnd(w)}  ${fmt(us).padStart(10)}/op  ${(us / base).toFixed(2)}x the first`);
+  const rc = rows.find((r) => r[0].startsWith('execFile(runc'))?.[1];
+  if (rc !== undefined) console.log(`  runc run / nsfd Container.fromBundle: ${(rc / base).toFixed(2)}x`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
