@@ -39,6 +39,32 @@ import { Cgroup, CgroupResources, CgroupStats } from '../cgroup';
 import { ContainerCreateOptions, ProcessDefaults, planCreate } from './options';
 import { persistNamespaces, unpersistDir } from './persist';
 
+let warnedNoCgroup = false;
+
+/**
+ * The container's own cgroup. One made only because the container has no
+ * pid namespace (plan.newCgroup.auto) is skipped where cgroup v2 is not
+ * writable (not root, not delegated, no cgroup2 mounted), with a warning
+ * once (NSFD_NO_CGROUP): close() and Node's death then reach only the
+ * init's session and process tree.
+ */
+function ownCgroupFor(planned: NonNullable<ReturnType<typeof planCreate>['newCgroup']>): Cgroup | undefined {
+  if (!planned.auto) return Cgroup.create(planned);
+  try {
+    return Cgroup.create({ parent: planned.parent });
+  } catch (err) {
+    if (!(err instanceof NsError) || !['EACCES', 'EPERM', 'EROFS', 'ENOENT', 'ENOTDIR', 'EOPNOTSUPP'].includes(err.code)) throw err;
+    if (!warnedNoCgroup) {
+      warnedNoCgroup = true;
+      process.emitWarning(`A container without a pid namespace gets no cgroup of its own here (${err.message})`, {
+        code: 'NSFD_NO_CGROUP',
+        detail: 'close() and the death of this process then kill its init\'s session and process tree only: a process that double-forks and calls setsid() survives. Give it a pid namespace, or a writable cgroup v2 (cgroupParent).',
+      });
+    }
+    return undefined;
+  }
+}
+
 /**
  * A container as a kernel object in userspace: a pidfd on its init plus the
  * init's namespaces (nsfs fds), with work done inside it without moving the
@@ -96,11 +122,11 @@ export class Container implements Disposable, AsyncDisposable {
   static async create(options: ContainerCreateOptions = {}): Promise<Container> {
     const plan = planCreate(options);
     // Its own cgroup first, limits applied: the init is born in it.
-    const cgroup = plan.newCgroup !== undefined ? Cgroup.create(plan.newCgroup) : plan.cgroupPath !== undefined ? Cgroup.open(plan.cgroupPath) : undefined;
+    const cgroup = plan.newCgroup !== undefined ? ownCgroupFor(plan.newCgroup) : plan.cgroupPath !== undefined ? Cgroup.open(plan.cgroupPath) : undefined;
     let child: Subprocess;
     try {
       if (plan.resources !== undefined) cgroup?.update(plan.resources);
-      child = spawnInit(plan.newCgroup !== undefined && cgroup !== undefined ? { ...plan, spawn: { ...plan.spawn, cgroup: cgroup.path } } : plan);
+      child = spawnInit(plan.newCgroup !== undefined && cgroup !== undefined ? { ...plan, spawn: { ...plan.spawn, cgroup: cgroup.path } } : plan, cgroup?.path);
     } catch (err) {
       if (plan.newCgroup !== undefined) await cgroup?.remove();
       throw err;

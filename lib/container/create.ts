@@ -2,17 +2,40 @@
 // Container.create around the making of the Container itself.
 import { makePrivateIn } from '../inside';
 import type { Pidfd } from '../pidfd';
-import { Subprocess, spawn } from '../spawn';
+import { StdioSlot, Subprocess, spawn } from '../spawn';
 import { letGo, openShippedInit, untilTrapped } from './init';
 import { killAll } from './kill';
+import { deathPipe, openCgroupKill } from './lifetime';
 import type { CreatePlan } from './options';
 
-/** Starts the init as planned: in its new namespaces, leading a session of its own. */
-export function spawnInit(plan: CreatePlan): Subprocess {
-  if (plan.shipped === undefined) return spawn(plan.file, plan.args, plan.spawn);
+/**
+ * Starts the init as planned: in its new namespaces, leading a session of
+ * its own; nsfd-init with our death pipe and, given the container's
+ * cgroup directory, its cgroup.kill (lifetime.ts).
+ */
+export function spawnInit(plan: CreatePlan, cgroupDir?: string): Subprocess {
+  const shipped = plan.shipped;
+  if (shipped === undefined) return spawn(plan.file, plan.args, plan.spawn);
   // nsfd-init by fd: nothing of it needs to be in the container's root.
-  using exe = openShippedInit(plan.shipped.path);
-  return spawn(plan.file, plan.args, { ...plan.spawn, executable: exe });
+  using exe = openShippedInit(shipped.path);
+  let args = plan.args;
+  let stdio = plan.spawn.stdio;
+  using killFd = shipped.killSlot !== undefined && cgroupDir !== undefined ? openCgroupKill(cgroupDir) : undefined;
+  if (shipped.deathSlot !== undefined && Array.isArray(stdio)) {
+    const slots = Array.from(stdio as readonly StdioSlot[]);
+    slots[shipped.deathSlot] = deathPipe();
+    if (shipped.killSlot !== undefined) {
+      if (killFd !== undefined) {
+        slots[shipped.killSlot] = killFd;
+      } else {
+        // No cgroup after all (not writable here), or no cgroup.kill (< 5.14).
+        const k = args.indexOf('-k');
+        if (k >= 0 && args.indexOf('--') > k) args = [...args.slice(0, k), ...args.slice(k + 2)];
+      }
+    }
+    stdio = slots;
+  }
+  return spawn(plan.file, args, { ...plan.spawn, stdio, executable: exe });
 }
 
 /**

@@ -13,6 +13,7 @@ import { procRead } from '../core/procfs';
 import type { Pidfd } from '../pidfd';
 import { AT_FDCWD, O_PATH } from '../sys/constants';
 import { addonDir, native } from '../sys/native';
+import { deathPipe } from './lifetime';
 
 /**
  * The fallback init, used only when nsfd-init is not found: a POSIX shell
@@ -116,10 +117,12 @@ export async function untilTrapped(pidfd: Pidfd): Promise<void> {
 
 /**
  * Opens the package's long-lived fds now rather than at first use: the
- * reaper's epoll and eventfd, and the embedded init's memfd. A leak check
+ * reaper's epoll and eventfd, the embedded init's memfd, and the death
+ * pipe (lifetime.ts). A leak check
  * (nsfd/testing, the test suite) then never counts them.
  */
 export function openLongLivedFds(): void {
   startReaper();
   shippedInit();
+  deathPipe();
 }

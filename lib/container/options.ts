@@ -151,7 +151,7 @@ export interface CreatePlan {
   /** For cgroup.kill on close (only when the cgroup was given as a path). */
   readonly cgroupPath: string | undefined;
   /** A cgroup of the container's own to make first (resources or cgroupParent without cgroup). */
-  readonly newCgroup: { parent: string | undefined; resources: CgroupResources | undefined } | undefined;
+  readonly newCgroup: { parent: string | undefined; resources: CgroupResources | undefined; auto: boolean } | undefined;
   /** Limits for the cgroup given as a path. */
   readonly resources: CgroupResources | undefined;
   /** The init's credentials and privileges, for c.spawn()/c.run(). */
@@ -159,7 +159,7 @@ export interface CreatePlan {
   /** The fallback init: wait for its SIGTERM trap before using it. */
   readonly awaitTrap: boolean;
   /** nsfd-init: its path or 'embedded' (opened and executed by fd), and its control socket's stdio slot. */
-  readonly shipped: { readonly path: string; readonly ctlSlot: number | undefined } | undefined;
+  readonly shipped: { readonly path: string; readonly ctlSlot: number | undefined; readonly deathSlot: number | undefined; readonly killSlot: number | undefined } | undefined;
 }
 
 /** Checks create options (throwing before anything is started) and plans the init. */
@@ -182,6 +182,15 @@ export function planCreate(options: ContainerCreateOptions): CreatePlan {
     throw invalidValue('options.resources', 'needs options.cgroup as a path (or no cgroup: one is made)', options.resources);
   }
   const spawnOpts = initSpawnOptions(options, unshare, killOnClose);
+  // Without a pid namespace, only a cgroup holds every process the
+  // container starts (double-forked and setsid ones too): it gets one of
+  // its own by default, so close() and Node's death kill it whole. Where
+  // cgroup v2 is not writable create() goes on without (autoCgroup).
+  const autoCgroup = killOnClose && !unshare.has('pid') && options.cgroup === undefined && options.resources === undefined && options.cgroupParent === undefined;
+  const newCgroup = options.cgroup === undefined && (autoCgroup || options.resources !== undefined || options.cgroupParent !== undefined)
+    ? { parent: options.cgroupParent, resources: options.resources, auto: autoCgroup }
+    : undefined;
+  const cgroupPlanned = newCgroup !== undefined || typeof options.cgroup === 'string';
   let argv: readonly string[];
   let shipped: CreatePlan['shipped'];
   let awaitTrap = false;
@@ -212,16 +221,34 @@ export function planCreate(options: ContainerCreateOptions): CreatePlan {
       spawnOpts.blockSignals = true;
       const needsGo = command !== undefined || (unshare.has('mnt') && spawnOpts.mountProc !== true && spawnOpts.rootfs === undefined);
       let ctlSlot: number | undefined;
-      if (needsGo) {
+      let deathSlot: number | undefined;
+      let killSlot: number | undefined;
+      // With killOnClose it also watches our death pipe, and kills the
+      // container when Node is gone (lifetime.ts): the read end, and the
+      // cgroup's cgroup.kill when there is a cgroup, in slots of their own
+      // (filled by spawnInit()).
+      const watch = killOnClose;
+      if (needsGo || watch) {
         const base = spawnOpts.stdio ?? 'ignore';
         const slots: StdioSlot[] = typeof base === 'string' ? [base, base, base] : Array.from(base as readonly StdioSlot[]);
         while (slots.length < 3) slots.push(undefined);
-        ctlSlot = slots.length;
-        slots.push('pipe');
+        if (needsGo) {
+          ctlSlot = slots.length;
+          slots.push('pipe');
+        }
+        if (watch) {
+          deathSlot = slots.length;
+          slots.push('ignore');
+          if (cgroupPlanned) {
+            killSlot = slots.length;
+            slots.push('ignore');
+          }
+        }
         spawnOpts.stdio = slots;
       }
-      shipped = { path: initPath, ctlSlot };
-      argv = ['nsfd-init', ...(ctlSlot === undefined ? [] : ['-r', String(ctlSlot)]), '--', ...(command ?? [])];
+      shipped = { path: initPath, ctlSlot, deathSlot, killSlot };
+      const flags = [...(ctlSlot === undefined ? [] : ['-r', String(ctlSlot)]), ...(deathSlot === undefined ? [] : ['-d', String(deathSlot)]), ...(killSlot === undefined ? [] : ['-k', String(killSlot)])];
+      argv = ['nsfd-init', ...flags, '--', ...(command ?? [])];
     }
   }
   const [file, ...args] = argv as [string, ...string[]];
@@ -235,7 +262,7 @@ export function planCreate(options: ContainerCreateOptions): CreatePlan {
     killOnClose,
     root: options.root,
     cgroupPath: typeof options.cgroup === 'string' ? options.cgroup : undefined,
-    newCgroup: options.cgroup === undefined && (options.resources !== undefined || options.cgroupParent !== undefined) ? { parent: options.cgroupParent, resources: options.resources } : undefined,
+    newCgroup,
     resources: options.cgroup !== undefined ? options.resources : undefined,
     awaitTrap,
     shipped,
