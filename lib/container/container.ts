@@ -49,7 +49,7 @@ let warnedNoCgroup = false;
  * init's session and process tree.
  */
 function ownCgroupFor(planned: NonNullable<ReturnType<typeof planCreate>['newCgroup']>): Cgroup | undefined {
-  if (!planned.auto) return Cgroup.create(planned);
+  if (!planned.auto) return Cgroup.create({ parent: planned.parent, resources: planned.resources });
   try {
     return Cgroup.create({ parent: planned.parent });
   } catch (err) {
