@@ -124,9 +124,10 @@ export class Container implements Disposable, AsyncDisposable {
     // Its own cgroup first, limits applied: the init is born in it.
     const cgroup = plan.newCgroup !== undefined ? ownCgroupFor(plan.newCgroup) : plan.cgroupPath !== undefined ? Cgroup.open(plan.cgroupPath) : undefined;
     let child: Subprocess;
+    let ctl: OwnedFd | undefined;
     try {
       if (plan.resources !== undefined) cgroup?.update(plan.resources);
-      child = spawnInit(plan.newCgroup !== undefined && cgroup !== undefined ? { ...plan, spawn: { ...plan.spawn, cgroup: cgroup.path } } : plan, cgroup?.path);
+      ({ child, ctl } = spawnInit(plan.newCgroup !== undefined && cgroup !== undefined ? { ...plan, spawn: { ...plan.spawn, cgroup: cgroup.path } } : plan, cgroup?.path));
     } catch (err) {
       if (plan.newCgroup !== undefined) await cgroup?.remove();
       throw err;
@@ -143,12 +144,13 @@ export class Container implements Disposable, AsyncDisposable {
         process: plan.process,
       });
     } catch (err) {
+      ctl?.close();
       abandonInit(child);
       if (plan.newCgroup !== undefined) await cgroup?.remove();
       throw err;
     }
     try {
-      await setUpInit(child, plan);
+      await setUpInit(child, plan, ctl);
     } catch (err) {
       c.#closeWith(true);
       throw err;

@@ -4,6 +4,9 @@ import { makePrivateIn } from '../inside';
 import type { Pidfd } from '../pidfd';
 import { StdioSlot, Subprocess, spawn } from '../spawn';
 import { letGo, openShippedInit, untilTrapped } from './init';
+import { NsError } from '../core/errors';
+import { OwnedFd } from '../core/owned-fd';
+import { native } from '../sys/native';
 import { killAll } from './kill';
 import { deathPipe, openCgroupKill } from './lifetime';
 import type { CreatePlan } from './options';
@@ -11,31 +14,48 @@ import type { CreatePlan } from './options';
 /**
  * Starts the init as planned: in its new namespaces, leading a session of
  * its own; nsfd-init with our death pipe and, given the container's
- * cgroup directory, its cgroup.kill (lifetime.ts).
+ * cgroup directory, its cgroup.kill (lifetime.ts). `ctl`: our end of
+ * nsfd-init's control socket (-r), for setUpInit(); closing it unsent
+ * makes the init exit.
  */
-export function spawnInit(plan: CreatePlan, cgroupDir?: string): Subprocess {
+export function spawnInit(plan: CreatePlan, cgroupDir?: string): { child: Subprocess; ctl: OwnedFd | undefined } {
   const shipped = plan.shipped;
-  if (shipped === undefined) return spawn(plan.file, plan.args, plan.spawn);
+  if (shipped === undefined) return { child: spawn(plan.file, plan.args, plan.spawn), ctl: undefined };
   // nsfd-init by fd: nothing of it needs to be in the container's root.
   using exe = openShippedInit(shipped.path);
   let args = plan.args;
   let stdio = plan.spawn.stdio;
+  const slots = Array.isArray(stdio) ? Array.from(stdio as readonly StdioSlot[]) : undefined;
+  // The control socket as a bare socketpair, not a "pipe" slot: "go" is
+  // then one synchronous write, with no stream set up and no loop turn.
+  let ctl: OwnedFd | undefined;
+  using theirs = shipped.ctlSlot !== undefined ? (() => {
+    const sv = native.socketpair();
+    if (typeof sv === 'number') throw new NsError(sv, 'socketpair');
+    ctl = new OwnedFd(sv[0]);
+    return new OwnedFd(sv[1]);
+  })() : undefined;
   using killFd = shipped.killSlot !== undefined && cgroupDir !== undefined ? openCgroupKill(cgroupDir) : undefined;
-  if (shipped.deathSlot !== undefined && Array.isArray(stdio)) {
-    const slots = Array.from(stdio as readonly StdioSlot[]);
-    slots[shipped.deathSlot] = deathPipe();
-    if (shipped.killSlot !== undefined) {
-      if (killFd !== undefined) {
-        slots[shipped.killSlot] = killFd;
-      } else {
-        // No cgroup after all (not writable here), or no cgroup.kill (< 5.14).
-        const k = args.indexOf('-k');
-        if (k >= 0 && args.indexOf('--') > k) args = [...args.slice(0, k), ...args.slice(k + 2)];
+  try {
+    if (slots !== undefined) {
+      if (shipped.ctlSlot !== undefined && theirs !== undefined) slots[shipped.ctlSlot] = theirs;
+      if (shipped.deathSlot !== undefined) slots[shipped.deathSlot] = deathPipe();
+      if (shipped.killSlot !== undefined) {
+        if (killFd !== undefined) {
+          slots[shipped.killSlot] = killFd;
+        } else {
+          // No cgroup after all (not writable here), or no cgroup.kill (< 5.14).
+          const k = args.indexOf('-k');
+          if (k >= 0 && args.indexOf('--') > k) args = [...args.slice(0, k), ...args.slice(k + 2)];
+        }
       }
+      stdio = slots;
     }
-    stdio = slots;
+    return { child: spawn(plan.file, args, { ...plan.spawn, stdio, executable: exe }), ctl };
+  } catch (err) {
+    (ctl as OwnedFd | undefined)?.close();
+    throw err;
   }
-  return spawn(plan.file, args, { ...plan.spawn, stdio, executable: exe });
 }
 
 /**
@@ -43,16 +63,20 @@ export function spawnInit(plan: CreatePlan, cgroupDir?: string): Subprocess {
  * the sh init, waits for its SIGTERM trap (so that a SIGTERM right after
  * create() meets it; nsfd-init starts with its signals blocked); private
  * mount propagation (spawn did it already when it mounted a fresh /proc
- * or a rootfs); then lets nsfd-init start `command`.
+ * or a rootfs); then lets nsfd-init start `command` ("go" on `ctl`, which
+ * is closed here either way).
  */
-export async function setUpInit(child: Subprocess, plan: CreatePlan): Promise<void> {
-  const init = child.pidfd;
-  if (plan.awaitTrap) await untilTrapped(init);
-  // (A rootfs is rslave already, made so before its mounts; a fresh /proc
-  // came with private propagation.)
-  if (plan.unshare.has('mnt') && !plan.spawn.mountProc && plan.spawn.rootfs === undefined) makePrivateIn(init);
-  const ctl = plan.shipped?.ctlSlot === undefined ? undefined : child.stdio[plan.shipped.ctlSlot];
-  if (ctl) letGo(ctl);
+export async function setUpInit(child: Subprocess, plan: CreatePlan, ctl: OwnedFd | undefined): Promise<void> {
+  try {
+    const init = child.pidfd;
+    if (plan.awaitTrap) await untilTrapped(init);
+    // (A rootfs is rslave already, made so before its mounts; a fresh /proc
+    // came with private propagation.)
+    if (plan.unshare.has('mnt') && !plan.spawn.mountProc && plan.spawn.rootfs === undefined) makePrivateIn(init);
+    if (ctl !== undefined) letGo(ctl);
+  } finally {
+    ctl?.close();
+  }
 }
 
 /** Undoes spawnInit() when no Container could be made of it. */

@@ -3,7 +3,6 @@
 // binary is missing, and how create() knows the init is ready.
 import { startReaper } from '../core/reaper';
 import * as fs from 'node:fs';
-import type * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -92,10 +91,24 @@ export function openShippedInit(where: string): OwnedFd {
   return new OwnedFd(fd);
 }
 
-/** Lets nsfd-init go on (start the workload) and drops our end of its socket. */
-export function letGo(sock: net.Socket): void {
-  sock.end('G');
-  sock.once('finish', () => sock.destroy());
+/**
+ * Lets nsfd-init go on (start the workload): one byte on our end of its
+ * control socket (a blocking write into an empty socket buffer: never
+ * waits). The caller closes the socket.
+ */
+export function letGo(ctl: OwnedFd): void {
+  for (;;) {
+    try {
+      fs.writeSync(ctl.fd, 'G');
+      return;
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === 'EINTR') continue;
+      // EPIPE: the init is gone already; create() finds out from its pidfd.
+      if (e.code === 'EPIPE') return;
+      throw new NsError(typeof e.errno === 'number' ? e.errno : -E.EIO, 'write', { hint: "nsfd-init's go" });
+    }
+  }
 }
 
 /** SIGTERM's bit in the SigCgt mask of /proc/PID/status (signal n is bit n-1). */

@@ -234,7 +234,7 @@ export function planCreate(options: ContainerCreateOptions): CreatePlan {
         while (slots.length < 3) slots.push(undefined);
         if (needsGo) {
           ctlSlot = slots.length;
-          slots.push('pipe');
+          slots.push('ignore');
         }
         if (watch) {
           deathSlot = slots.length;
