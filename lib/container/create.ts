@@ -19,6 +19,7 @@ import type { CreatePlan } from './options';
  * makes the init exit.
  */
 export function spawnInit(plan: CreatePlan, cgroupDir?: string): { child: Subprocess; ctl: OwnedFd | undefined } {
+  const cgroup = cgroupDir ?? plan.spawn.cgroup;
   const shipped = plan.shipped;
   if (shipped === undefined) return { child: spawn(plan.file, plan.args, plan.spawn), ctl: undefined };
   // nsfd-init by fd: nothing of it needs to be in the container's root.
@@ -35,7 +36,7 @@ export function spawnInit(plan: CreatePlan, cgroupDir?: string): { child: Subpro
     ctl = new OwnedFd(sv[0]);
     return new OwnedFd(sv[1]);
   })() : undefined;
-  using killFd = shipped.killSlot !== undefined && cgroupDir !== undefined ? openCgroupKill(cgroupDir) : undefined;
+  using killFd = shipped.killSlot !== undefined && cgroup !== undefined ? openCgroupKill(cgroup) : undefined;
   try {
     if (slots !== undefined) {
       if (shipped.ctlSlot !== undefined && theirs !== undefined) slots[shipped.ctlSlot] = theirs;

@@ -29,11 +29,17 @@ export function deathPipe(): number {
 
 /**
  * The cgroup's cgroup.kill opened write-only (O_CLOEXEC), for the init's
- * -k; undefined when the kernel has none (before 5.14): a pid namespace
- * then does the killing, and without one the init kills its process group.
+ * -k: `cgroup` is its directory's path, or an fd of that directory
+ * (options.cgroup as an fd). undefined when there is none to open (before
+ * 5.14; not writable): a pid namespace then does the killing, and without
+ * one the init kills its process group.
  */
-export function openCgroupKill(cgroupDir: string): OwnedFd | undefined {
-  const fd = native.openat(AT_FDCWD, path.join(cgroupDir, 'cgroup.kill'), O_WRONLY, 0);
+export function openCgroupKill(cgroup: string | number | OwnedFd): OwnedFd | undefined {
+  const fd = typeof cgroup === 'string'
+    ? native.openat(AT_FDCWD, path.join(cgroup, 'cgroup.kill'), O_WRONLY, 0)
+    : cgroup instanceof OwnedFd
+      ? cgroup.closed ? -1 : native.openat(cgroup.fd, 'cgroup.kill', O_WRONLY, 0)
+      : native.openat(cgroup, 'cgroup.kill', O_WRONLY, 0);
   if (fd < 0) return undefined;
   return new OwnedFd(fd);
 }

@@ -190,7 +190,7 @@ export function planCreate(options: ContainerCreateOptions): CreatePlan {
   const newCgroup = options.cgroup === undefined && (autoCgroup || options.resources !== undefined || options.cgroupParent !== undefined)
     ? { parent: options.cgroupParent, resources: options.resources, auto: autoCgroup }
     : undefined;
-  const cgroupPlanned = newCgroup !== undefined || typeof options.cgroup === 'string';
+  const cgroupPlanned = newCgroup !== undefined || options.cgroup !== undefined;
   let argv: readonly string[];
   let shipped: CreatePlan['shipped'];
   let awaitTrap = false;
