@@ -67,8 +67,8 @@ interface Owned {
 }
 
 /** Starts the owner fixture and waits for its report and for every workload (2 per container) to run. */
-async function startOwner(marker: string, keep: boolean): Promise<{ pid: number; owned: Owned[]; kill: () => void }> {
-  const child = cpSpawn(process.execPath, [fixturePath('lifetime-owner.js'), marker, ...(keep ? ['keep'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function startOwner(marker: string, keep: boolean, pidnsOnly = false): Promise<{ pid: number; owned: Owned[]; kill: () => void }> {
+  const child = cpSpawn(process.execPath, [fixturePath('lifetime-owner.js'), marker, keep ? 'keep' : 'kill', ...(pidnsOnly ? ['pidns'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {
     let buf = '';
     child.stdout.on('data', (b: Buffer) => {
@@ -88,6 +88,39 @@ async function startOwner(marker: string, keep: boolean): Promise<{ pid: number;
   return { pid: child.pid as number, owned, kill: () => child.kill('SIGKILL') };
 }
 
+/** SIGKILLs the owner and waits until every handle's process is dead or exiting: the time it took, in ms. */
+async function killOwnerAndWait(owner: { kill: () => void }, handles: Pidfd[], cgroup: string | undefined): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  owner.kill();
+  for (;;) {
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    const alive = handles.filter((h) => h.isAlive() && !exiting(h.pid)).map((h) => h.pid);
+    if (alive.length === 0 && (cgroup === undefined || fs.readFileSync(path.join(cgroup, 'cgroup.procs'), 'utf8') === '')) return ms;
+    if (ms > 1000) {
+      const what = alive.map((p) => `${p}: ${(fs.readFileSync(`/proc/${p}/status`, 'latin1').match(/^(Name|State|PPid|NSpid):.*$/gm) ?? []).join(', ')}`);
+      throw new Error(`still alive ${ms.toFixed(0)} ms after the owner's SIGKILL: ${what.join('; ')}`);
+    }
+    await sleep(1);
+  }
+}
+
+describe('lifetime, for any user', () => {
+  it('SIGKILL of Node: within 1 s no process of its container with a pid namespace (setsid escapees, c.spawn) remains', async () => {
+    const marker = String(400000 + Math.floor(Math.random() * 500000));
+    const owner = await startOwner(marker, false, true);
+    const handles = [...marked(marker), ...owner.owned.map((o) => o.init)].map((p) => Pidfd.open(p));
+    try {
+      await killOwnerAndWait(owner, handles, undefined);
+      expect(marked(marker)).toEqual([]);
+    } finally {
+      for (const h of handles) {
+        if (h.isAlive()) h.sendSignal('SIGKILL');
+        h.close();
+      }
+    }
+  });
+});
+
 const d = isRoot ? describe : describe.skip;
 d('lifetime: a container dies with the Node process that owns it [needs root: runs containers without a user namespace]', () => {
   it.runIf(v2Writable)('SIGKILL of Node: within 1 s no process of its containers (with and without a pid namespace, setsid escapees, c.spawn) remains', async () => {
@@ -104,19 +137,7 @@ d('lifetime: a container dies with the Node process that owns it [needs root: ru
     const inCgroup = fs.readFileSync(path.join(cgroup, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
     expect(inCgroup.length).toBeGreaterThanOrEqual(5);  // init, workload, escapee, spawned, its escapee
     try {
-      const t0 = process.hrtime.bigint();
-      owner.kill();
-      let ms = 0;
-      for (;;) {
-        ms = Number(process.hrtime.bigint() - t0) / 1e6;
-        const alive = handles.filter((h) => h.isAlive() && !exiting(h.pid)).map((h) => h.pid);
-        if (alive.length === 0 && fs.readFileSync(path.join(cgroup, 'cgroup.procs'), 'utf8') === '') break;
-        if (ms > 1000) {
-          const what = alive.map((p) => `${p}: ${(fs.readFileSync(`/proc/${p}/status`, 'latin1').match(/^(Name|State|PPid|NSpid):.*$/gm) ?? []).join(', ')}`);
-          throw new Error(`still alive ${ms.toFixed(0)} ms after the owner's SIGKILL: ${what.join('; ')}`);
-        }
-        await sleep(1);
-      }
+      const ms = await killOwnerAndWait(owner, handles, cgroup);
       expect(marked(marker)).toEqual([]);
       // eslint-disable-next-line no-console
       console.log(`lifetime: everything gone ${ms.toFixed(1)} ms after the owner's SIGKILL`);
