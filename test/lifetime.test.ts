@@ -76,7 +76,7 @@ async function startOwner(marker: string, keep: boolean, pidnsOnly = false): Pro
       if (buf.includes('\n')) resolve(buf.split('\n')[0] as string);
     });
     child.once('exit', (code, sig) => reject(new Error(`owner exited ${code ?? sig}: ${buf}`)));
-  });
+  }).finally(() => child.stdout.destroy());
   const owned = JSON.parse(line) as Owned[] | { error: string };
   if (!Array.isArray(owned)) throw new Error(owned.error);
   // Each container: the workload, its escapee, the c.spawn() process and its escapee.
@@ -84,7 +84,6 @@ async function startOwner(marker: string, keep: boolean, pidnsOnly = false): Pro
     if (i > 5000) throw new Error(`workloads not all started: ${marked(marker).join(' ')}`);
     await sleep(1);
   }
-  child.stdout.destroy();
   return { pid: child.pid as number, owned, kill: () => child.kill('SIGKILL') };
 }
 
