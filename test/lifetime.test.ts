@@ -4,7 +4,7 @@
 // by default to a container without a pid namespace), or exiting as pid 1.
 // A child Node process owns the containers and is SIGKILLed; everything is
 // checked from outside, by pid and by cgroup.
-import { spawn as cpSpawn } from 'node:child_process';
+import { spawn as cpSpawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -187,6 +187,28 @@ d('lifetime: a container dies with the Node process that owns it [needs root: ru
       expect(fs.existsSync(cg)).toBe(false);
     } finally {
       for (const h of handles) h.close();
+    }
+  });
+
+  it.runIf(v2Writable)('the cgroups dead owners left behind are removed at the next container without a pid namespace: empty, old, and their pid gone', () => {
+    const parent = ownCgroup();
+    // No pid can be above PID_MAX_LIMIT (4194304): this owner is surely dead.
+    const dead = path.join(parent, 'nsfd-4194399-1');
+    const fresh = path.join(parent, 'nsfd-4194399-2');
+    const living = path.join(parent, 'nsfd-1-4194399');
+    for (const dir of [dead, fresh, living]) fs.mkdirSync(dir);
+    try {
+      const old = new Date(Date.now() - 120000);
+      fs.utimesSync(dead, old, old);
+      fs.utimesSync(living, old, old);
+      // A fresh process: the sweep runs once per process.
+      const r = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(path.join(__dirname, '..', 'dist', 'index.js'))}).Container.create({ unshare: ['uts'] }).then((c) => c[Symbol.asyncDispose]())`], { encoding: 'utf8', timeout: 20000 });
+      expect(r.status, r.stderr).toBe(0);
+      expect(fs.existsSync(dead)).toBe(false);
+      expect(fs.existsSync(fresh)).toBe(true);   // maybe a process elsewhere about to use it
+      expect(fs.existsSync(living)).toBe(true);  // pid 1 lives
+    } finally {
+      for (const dir of [dead, fresh, living]) if (fs.existsSync(dir)) fs.rmdirSync(dir);
     }
   });
 

@@ -35,7 +35,8 @@ import { RunOptions, RunResult, SpawnOptions, Subprocess, runWith, spawn } from 
 import { abandonInit, destroyStdio, setUpInit, spawnInit } from './create';
 import { ContainerInfo, listContainers, openAdopted } from './discover';
 import { killAll, leadsPidNamespace } from './kill';
-import { Cgroup, CgroupResources, CgroupStats } from '../cgroup';
+import { Cgroup, CgroupResources, CgroupStats, ownCgroup } from '../cgroup';
+import { sweepDeadOwners } from './lifetime';
 import { ContainerCreateOptions, ProcessDefaults, planCreate } from './options';
 import { persistNamespaces, unpersistDir } from './persist';
 
@@ -51,7 +52,9 @@ let warnedNoCgroup = false;
 function ownCgroupFor(planned: NonNullable<ReturnType<typeof planCreate>['newCgroup']>): Cgroup | undefined {
   if (!planned.auto) return Cgroup.create({ parent: planned.parent, resources: planned.resources });
   try {
-    return Cgroup.create({ parent: planned.parent });
+    const parent = planned.parent ?? ownCgroup();
+    sweepDeadOwners(parent);
+    return Cgroup.create({ parent });
   } catch (err) {
     if (!(err instanceof NsError) || !['EACCES', 'EPERM', 'EROFS', 'ENOENT', 'ENOTDIR', 'EOPNOTSUPP'].includes(err.code)) throw err;
     if (!warnedNoCgroup) {

@@ -10,6 +10,7 @@
 // (Node never reads or writes the pipe). The cgroup.kill file is opened
 // write-only: a process that took it from the init could kill its own
 // container, nothing more, and gains no access to its cgroup's limits.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { NsError } from '../core/errors';
@@ -42,4 +43,44 @@ export function openCgroupKill(cgroup: string | number | OwnedFd): OwnedFd | und
       : native.openat(cgroup, 'cgroup.kill', O_WRONLY, 0);
   if (fd < 0) return undefined;
   return new OwnedFd(fd);
+}
+
+let swept = false;
+
+/**
+ * Removes what dead owners left under `parent`: a container's own cgroup
+ * outlives a Node process that died (nothing in the container may hold
+ * the directory, so nobody rmdirs it). Once per process, at the first
+ * cgroup made for a container: every `nsfd-PID-N` directory whose PID is
+ * no live process here, that is empty (rmdir refuses otherwise: EBUSY)
+ * and older than a minute (a process in another pid namespace sharing
+ * this parent may have made it just now, about to start its init in it).
+ */
+export function sweepDeadOwners(parent: string): void {
+  if (swept) return;
+  swept = true;
+  let names: string[];
+  try {
+    names = fs.readdirSync(parent);
+  } catch {
+    return;
+  }
+  const now = Date.now();
+  for (const name of names) {
+    const m = /^nsfd-(\d+)-\d+$/.exec(name);
+    if (m === null || Number(m[1]) === process.pid) continue;
+    try {
+      process.kill(Number(m[1]), 0);
+      continue;  // its owner (or a process with its pid) lives
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') continue;
+    }
+    const dir = path.join(parent, name);
+    try {
+      if (now - fs.statSync(dir).mtimeMs < 60000) continue;
+      fs.rmdirSync(dir);
+    } catch {
+      // populated, a child cgroup in it, or gone already
+    }
+  }
 }
