@@ -44,7 +44,7 @@ enum {
   kFSetfd = 2, kFdCloexec = 1,
   kOCloexec = 02000000,
   kPrSetPdeathsig = 1,
-  kPollIn = 0x1, kPollHup = 0x10, kPollErr = 0x8,
+  kPollIn = 0x1, kPollErr = 0x8, kPollHup = 0x10, kPollNval = 0x20,
   kEintr = 4, kEnoent = 2, kEacces = 13, kEnotdir = 20,
 };
 
@@ -259,7 +259,10 @@ __attribute__((used, noreturn)) void start_c(long* sp) {
   for (;;) {
     r = sys6(__NR_ppoll, (long)pf, death >= 0 ? 2 : 1, 0, 0, 8, 0);
     if (r < 0) continue;
-    if (death >= 0 && (pf[1].revents & (kPollHup | kPollErr | kPollIn))) {
+    if (death >= 0 && (pf[1].revents & kPollNval)) {
+      // Not an open fd (a wrong -d): no watch, rather than a busy loop.
+      death = -1;
+    } else if (death >= 0 && (pf[1].revents & (kPollHup | kPollErr | kPollIn))) {
       // Nobody writes to the pipe: readable means EOF, Node is gone.
       orphaned(kill_fd);
     }
