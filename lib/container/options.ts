@@ -63,14 +63,22 @@ export interface ContainerCreateOptions {
    * path, the limits are applied to that cgroup instead.
    */
   resources?: CgroupResources | undefined;
-  /** Where the container's own cgroup is made (default: the cgroup v2 this process is in). Implies one. */
+  /**
+   * Where the container's own cgroup is made (default: the cgroup v2 this
+   * process is in). Implies one. (One is made anyway for a container
+   * without a pid namespace, with killOnClose, where cgroup v2 is
+   * writable; not writable, it goes without, with a warning.)
+   */
   cgroupParent?: string | undefined;
   /**
    * close() kills every process of the container (SIGKILL to pid 1 of its
-   * pid namespace; without a pid namespace, the init's whole process tree
-   * and session: see close()), and so does this Node process dying
-   * (PR_SET_PDEATHSIG: the init only, unless it is pid 1 of its own pid
-   * namespace). Default true.
+   * pid namespace; without a pid namespace, its own cgroup's cgroup.kill
+   * and the init's whole process tree and session: see close()), and so
+   * does this Node process dying, however it dies: nsfd-init watches a
+   * pipe only Node writes to and, when it hangs up, writes cgroup.kill or
+   * exits as pid 1 (lifetime.ts). Without a pid namespace the container
+   * gets a cgroup of its own for this, where cgroup v2 is writable.
+   * Default true.
    */
   killOnClose?: boolean | undefined;
   /**
