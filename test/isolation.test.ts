@@ -252,8 +252,8 @@ describe.runIf(haveBusybox && haveInit)('nsfd-init', () => {
     const c = await Container.create({ rootfs: bare });
     try {
       const r = await c.run('/busybox', ['sh', '-c', '/busybox tr "\\0" " " < /proc/1/cmdline; echo; /busybox ls /; /busybox ls /dev | /busybox wc -l'], { env: {} });
-      // -d 3: the death pipe (lifetime.test.ts).
-      expect(r.stdout).toBe(`nsfd-init -d 3 -- \nbusybox\ndev\nproc\nsys\n${DEV.length}\n`);
+      // -d 3 -p PID: the death pipe and our pid (lifetime.test.ts).
+      expect(r.stdout).toBe(`nsfd-init -d 3 -p ${process.pid} -- \nbusybox\ndev\nproc\nsys\n${DEV.length}\n`);
     } finally {
       c.close();
     }

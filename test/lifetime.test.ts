@@ -104,6 +104,41 @@ async function killOwnerAndWait(owner: { kill: () => void }, handles: Pidfd[], c
 }
 
 describe('lifetime, for any user', () => {
+  it('a container made in a Worker ends with that Worker, while Node lives on (the death signal of the thread that started its init)', () => {
+    // In a process of its own: a Worker's copy of the library keeps fds of its own.
+    const dist = JSON.stringify(path.join(__dirname, '..', 'dist', 'index.js'));
+    const code = `
+      const { Worker } = require('node:worker_threads');
+      const { Pidfd } = require(${dist});
+      const w = new Worker(\`require(${dist.replace(/\\/g, '\\\\')}).Container.create({ command: ['sleep', '1000'] })
+        .then((c) => require('node:worker_threads').parentPort.postMessage(c.pid)); setInterval(() => {}, 1e9)\`, { eval: true });
+      w.once('message', async (pid) => {
+        const init = Pidfd.open(pid);
+        const before = init.isAlive();
+        await w.terminate();
+        const t0 = Date.now();
+        while (init.isAlive() && Date.now() - t0 < 1000) await new Promise((r) => setTimeout(r, 1));
+        const after = init.isAlive();
+        if (after) init.sendSignal('SIGKILL');
+        console.log(JSON.stringify({ before, after }));
+        process.exit(0);
+      });
+    `;
+    const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', timeout: 20000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ before: true, after: false });
+  });
+
+  it('the same signal from inside the container is only forwarded to the workload: it does not count as our death', async () => {
+    await using c = await Container.create({ command: ['sleep', '1000'] });
+    // SIGRTMAX (64) from a process of the container to its init.
+    const r = await c.run('/bin/sh', ['-c', 'kill -64 1']);
+    expect(r.code, JSON.stringify(r)).toBe(0);
+    // The init forwarded it: sleep died of it, and the init exits with
+    // 128 + 64, not as an orphan (137).
+    expect(await c.exited).toEqual({ code: 192, signal: null });
+  });
+
   it('SIGKILL of Node: within 1 s no process of its container with a pid namespace (setsid escapees, c.spawn) remains', async () => {
     const marker = String(400000 + Math.floor(Math.random() * 500000));
     const owner = await startOwner(marker, false, true);

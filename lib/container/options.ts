@@ -255,7 +255,7 @@ export function planCreate(options: ContainerCreateOptions): CreatePlan {
         spawnOpts.stdio = slots;
       }
       shipped = { path: initPath, ctlSlot, deathSlot, killSlot };
-      const flags = [...(ctlSlot === undefined ? [] : ['-r', String(ctlSlot)]), ...(deathSlot === undefined ? [] : ['-d', String(deathSlot)]), ...(killSlot === undefined ? [] : ['-k', String(killSlot)])];
+      const flags = [...(ctlSlot === undefined ? [] : ['-r', String(ctlSlot)]), ...(deathSlot === undefined ? [] : ['-d', String(deathSlot)]), ...(killSlot === undefined ? [] : ['-k', String(killSlot)]), ...(deathSlot === undefined ? [] : ['-p', String(process.pid)])];
       argv = ['nsfd-init', ...flags, '--', ...(command ?? [])];
     }
   }

@@ -4,7 +4,7 @@
 // without libc (-nostdlib, raw system calls for x86_64 and aarch64): a few
 // KB that map almost nothing, where a static glibc made exec cost ~1.7 ms.
 //
-//   nsfd-init [-r FD] [-d FD [-k FD]] [-- PROGRAM ARGS...]
+//   nsfd-init [-r FD] [-d FD [-k FD] [-p PID]] [-- PROGRAM ARGS...]
 //
 // -r FD: a socket from nsfd: wait for one byte ("go": nsfd has read our
 // namespaces and finished its set-up) before starting PROGRAM; EOF instead
@@ -20,8 +20,15 @@
 // files), and, as pid 1 of a pid namespace, by exiting (the kernel kills
 // the rest); without either, its process group (it leads a session) as a
 // best effort. A pipe rather than a pidfd of Node: nothing here can use a
-// read end nobody writes to signal or block Node. With -d the death signal
-// spawn set (PR_SET_PDEATHSIG) is cleared: it would kill us before we act.
+// read end nobody writes to signal or block Node.
+//
+// With -d, the death signal spawn set (PR_SET_PDEATHSIG: SIGKILL, which
+// would kill us before we act) becomes SIGRTMAX, taken from the signalfd:
+// sent when the thread that started us exits, which is how a container
+// made in a Worker ends with that Worker, as before. It counts only as the
+// kernel sends it (SI_USER from pid 0, the owner outside our pid
+// namespace, or from -p PID, Node's pid when we share its pid namespace);
+// the same signal from a process of the container is forwarded like any.
 //
 // Without PROGRAM it waits until SIGTERM, SIGINT, SIGHUP or SIGQUIT and
 // exits 0. With PROGRAM it forks and execs it (PATH looked up inside),
@@ -44,6 +51,8 @@ enum {
   kFSetfd = 2, kFdCloexec = 1,
   kOCloexec = 02000000,
   kPrSetPdeathsig = 1,
+  kSigOwnerGone = 64,  // SIGRTMAX: our death signal (see -d)
+  kSiUser = 0,
   kPollIn = 0x1, kPollErr = 0x8, kPollHup = 0x10, kPollNval = 0x20,
   kEintr = 4, kEnoent = 2, kEacces = 13, kEnotdir = 20,
 };
@@ -195,9 +204,12 @@ static __attribute__((noreturn)) void orphaned(int kill_fd) {
   exit_now(137);
 }
 
-struct sfd_info {  // struct signalfd_siginfo: 128 bytes, ssi_signo first
+struct sfd_info {  // struct signalfd_siginfo: 128 bytes
   unsigned int signo;
-  unsigned char rest[124];
+  int err;
+  int code;
+  unsigned int pid;
+  unsigned char rest[112];
 };
 
 struct pollfd_k {
@@ -209,10 +221,10 @@ __attribute__((used, noreturn)) void start_c(long* sp) {
   int argc = (int)sp[0];
   char** argv = (char**)(sp + 1);
   char** envp = argv + argc + 1;
-  int ctl = -1, death = -1, kill_fd = -1;
+  int ctl = -1, death = -1, kill_fd = -1, owner = -1;
   int i = 1;
   for (; i < argc; i++) {
-    int* target = streq(argv[i], "-r") ? &ctl : streq(argv[i], "-d") ? &death : streq(argv[i], "-k") ? &kill_fd : 0;
+    int* target = streq(argv[i], "-r") ? &ctl : streq(argv[i], "-d") ? &death : streq(argv[i], "-k") ? &kill_fd : streq(argv[i], "-p") ? &owner : 0;
     if (target && i + 1 < argc) {
       *target = num(argv[++i]);
     } else {
@@ -230,7 +242,7 @@ __attribute__((used, noreturn)) void start_c(long* sp) {
   int sfd = (int)SYS(__NR_signalfd4, -1, &all, 8, kOCloexec);
   if (sfd < 0) die("signalfd", sfd);
   if (death >= 0) {
-    SYS(__NR_prctl, kPrSetPdeathsig, 0, 0, 0);
+    SYS(__NR_prctl, kPrSetPdeathsig, kSigOwnerGone, 0, 0);
     SYS(__NR_fcntl, death, kFSetfd, kFdCloexec, 0);
   }
   if (kill_fd >= 0) SYS(__NR_fcntl, kill_fd, kFSetfd, kFdCloexec, 0);
@@ -270,6 +282,9 @@ __attribute__((used, noreturn)) void start_c(long* sp) {
     struct sfd_info si;
     if (SYS(__NR_read, sfd, &si, sizeof si, 0) != (long)sizeof si) continue;
     int sig = (int)si.signo;
+    if (death >= 0 && sig == kSigOwnerGone && si.code == kSiUser && (si.pid == 0 || (owner > 0 && si.pid == (unsigned)owner))) {
+      orphaned(kill_fd);  // the thread that started us is gone
+    }
     if (sig == kSigChld) {
       int status;
       long p;
