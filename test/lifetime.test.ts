@@ -132,8 +132,8 @@ describe('lifetime, for any user', () => {
   it('the same signal from inside the container is only forwarded to the workload: it does not count as our death', async () => {
     await using c = await Container.create({ command: ['sleep', '1000'] });
     // SIGRTMAX (64) from a process of the container to its init.
-    const r = await c.run('/bin/sh', ['-c', 'kill -64 1']);
-    expect(r.code, JSON.stringify(r)).toBe(0);
+    // (The sh may die with the pid namespace before it exits by itself.)
+    await c.run('/bin/sh', ['-c', 'kill -64 1']);
     // The init forwarded it: sleep died of it, and the init exits with
     // 128 + 64, not as an orphan (137).
     expect(await c.exited).toEqual({ code: 192, signal: null });
