@@ -21,8 +21,10 @@
       "target_name": "nsfd-init",
       "type": "executable",
       "sources": ["native/init/nsfd-init.c"],
-      "cflags": ["-O2", "-Wall", "-Wextra"],
-      "ldflags": ["-static", "-s"],
+      "cflags!": ["-fPIC", "-pthread", "-O3"],
+      "cflags": ["-Os", "-Wall", "-Wextra", "-ffreestanding", "-fno-builtin", "-fno-stack-protector", "-fno-pie", "-fno-asynchronous-unwind-tables", "-fno-unwind-tables", "-fno-omit-frame-pointer"],
+      "ldflags!": ["-pthread", "-rdynamic"],
+      "ldflags": ["-nostdlib", "-static", "-no-pie", "-s", "-Wl,--build-id=none", "-Wl,-z,noexecstack", "-Wl,-z,noseparate-code"],
       "conditions": [
         ["OS!='linux'", { "type": "none" }]
       ]

@@ -6,6 +6,7 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include <mutex>
 #include <string>
 
 #include "util.h"
@@ -102,10 +103,27 @@ Napi::Value Flock(const Napi::CallbackInfo& info) {
   return Num(info, Ret(flock(static_cast<int>(fd), static_cast<int>(op))));
 }
 
+// death_pipe(): the read end of this process's death pipe, made on first
+// call (O_CLOEXEC both ends) and never closed, or -errno. The write end is
+// held here, by no one else, until the process dies: every reader (each
+// container's init, -d FD) then sees EOF, however the process ended. One
+// pipe for the whole process, not per Worker (each has its own JS module
+// state): a Worker's exit must not look like ours.
+std::once_flag g_death_once;
+int g_death_read = -ENOENT;
+Napi::Value DeathPipe(const Napi::CallbackInfo& info) {
+  std::call_once(g_death_once, [] {
+    int fds[2];
+    g_death_read = pipe2(fds, O_CLOEXEC) < 0 ? -errno : fds[0];
+  });
+  return Num(info, g_death_read);
+}
+
 }  // namespace
 
 void InitFd(Napi::Env env, Napi::Object exports) {
   exports.Set("close", Napi::Function::New(env, Close, "close"));
+  exports.Set("death_pipe", Napi::Function::New(env, DeathPipe, "death_pipe"));
   exports.Set("dup_cloexec", Napi::Function::New(env, DupCloexec, "dup_cloexec"));
   exports.Set("fcntl_getfd", Napi::Function::New(env, GetFdFlags, "fcntl_getfd"));
   exports.Set("fcntl_getfl", Napi::Function::New(env, GetFlFlags, "fcntl_getfl"));

@@ -19,8 +19,12 @@ __asm__(
     ".incbin \"" NSFD_INIT_BIN "\"\n"
     "nsfd_init_blob_end:\n"
     ".previous\n");
-extern "C" const char nsfd_init_blob[] __asm__("nsfd_init_blob");
-extern "C" const char nsfd_init_blob_end[] __asm__("nsfd_init_blob_end");
+// Hidden: addressed PC-relative. As default-visibility externs, -fPIC
+// reached them through the GOT, and on aarch64 both local labels got the
+// one GOT entry of their section (an addend a GOT slot cannot hold): the
+// size came out 0 and every arm64 build said it carried no init.
+extern "C" __attribute__((visibility("hidden"))) const char nsfd_init_blob[] __asm__("nsfd_init_blob");
+extern "C" __attribute__((visibility("hidden"))) const char nsfd_init_blob_end[] __asm__("nsfd_init_blob_end");
 #endif
 
 namespace nsfd {

@@ -252,7 +252,8 @@ describe.runIf(haveBusybox && haveInit)('nsfd-init', () => {
     const c = await Container.create({ rootfs: bare });
     try {
       const r = await c.run('/busybox', ['sh', '-c', '/busybox tr "\\0" " " < /proc/1/cmdline; echo; /busybox ls /; /busybox ls /dev | /busybox wc -l'], { env: {} });
-      expect(r.stdout).toBe(`nsfd-init -- \nbusybox\ndev\nproc\nsys\n${DEV.length}\n`);
+      // -d 3 -p PID: the death pipe and our pid (lifetime.test.ts).
+      expect(r.stdout).toBe(`nsfd-init -d 3 -p ${process.pid} -- \nbusybox\ndev\nproc\nsys\n${DEV.length}\n`);
     } finally {
       c.close();
     }
@@ -333,7 +334,8 @@ describe.runIf(haveBusybox && haveInit)('nsfd-init', () => {
     const c = await Container.create({ unshare: isRoot ? ['mnt', 'uts'] : ['user', 'mnt', 'uts'], command: ['sleep', '30'] });
     try {
       const argv = fs.readFileSync(`/proc/${c.pid}/cmdline`, 'latin1').split('\0');
-      expect(argv.slice(0, 4)).toEqual(['nsfd-init', '-r', '3', '--']);
+      // (Then -k 5 when it got a cgroup of its own: it has no pid namespace.)
+      expect(argv.slice(0, 5)).toEqual(['nsfd-init', '-r', '3', '-d', '4']);
       // By the time sleep runs, the mount namespace is private (no shared: peers).
       await until(async () => (await sleep(5), fs.readFileSync(`/proc/${c.pid}/task/${c.pid}/children`, 'latin1').trim() !== ''), 'the workload');
       expect(fs.readFileSync(`/proc/${c.pid}/mountinfo`, 'latin1')).not.toMatch(/ shared:/);

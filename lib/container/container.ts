@@ -38,6 +38,7 @@ import { ContainerInfo, listContainers, openAdopted } from './discover';
 import { killAll, leadsPidNamespace } from './kill';
 import { Cgroup, CgroupResources, CgroupStats, cgroup2Mount, ownCgroup } from '../cgroup';
 import { BundleOptions, bundleOptions, readBundleConfig } from './bundle';
+import { sweepDeadOwners } from './lifetime';
 import { ContainerCreateOptions, CreatePlan, ProcessDefaults, planCreate, withoutUserns } from './options';
 import { persistNamespaces, unpersistDir } from './persist';
 import { adoptedDefaults } from './adopt';
@@ -55,6 +56,34 @@ function warnNoIdmap(rootfs: string | undefined): void {
 }
 
 const BUNDLE_OPTION_KEYS = optionKeys<BundleOptions>({ id: true, stdio: true, killOnClose: true });
+
+let warnedNoCgroup = false;
+
+/**
+ * The container's own cgroup. One made only because the container has no
+ * pid namespace (plan.newCgroup.auto) is skipped where cgroup v2 is not
+ * writable (not root, not delegated, no cgroup2 mounted), with a warning
+ * once (NSFD_NO_CGROUP): close() and Node's death then reach only the
+ * init's session and process tree.
+ */
+function ownCgroupFor(planned: NonNullable<ReturnType<typeof planCreate>['newCgroup']>): Cgroup | undefined {
+  if (!planned.auto) return Cgroup.create({ parent: planned.parent, resources: planned.resources, ...(planned.name === undefined ? {} : { name: planned.name }) });
+  try {
+    const parent = planned.parent ?? ownCgroup();
+    sweepDeadOwners(parent);
+    return Cgroup.create({ parent });
+  } catch (err) {
+    if (!(err instanceof NsError) || !['EACCES', 'EPERM', 'EROFS', 'ENOENT', 'ENOTDIR', 'EOPNOTSUPP'].includes(err.code)) throw err;
+    if (!warnedNoCgroup) {
+      warnedNoCgroup = true;
+      process.emitWarning(`A container without a pid namespace gets no cgroup of its own here (${err.message})`, {
+        code: 'NSFD_NO_CGROUP',
+        detail: 'close() and the death of this process then kill its init\'s session and process tree only: a process that double-forks and calls setsid() survives. Give it a pid namespace, or a writable cgroup v2 (cgroupParent).',
+      });
+    }
+    return undefined;
+  }
+}
 
 /**
  * A container as a kernel object in userspace: a pidfd on its init plus the
@@ -134,11 +163,12 @@ export class Container implements Disposable, AsyncDisposable {
     if (idRange !== undefined) plan = withIdRange(plan, idRange);
     let cgroup: Cgroup | undefined;
     let child: Subprocess;
+    let ctl: OwnedFd | undefined;
     try {
       // Its own cgroup first, limits applied: the init is born in it.
-      cgroup = plan.newCgroup !== undefined ? Cgroup.create(plan.newCgroup) : plan.cgroupPath !== undefined ? Cgroup.open(plan.cgroupPath) : undefined;
+      cgroup = plan.newCgroup !== undefined ? ownCgroupFor(plan.newCgroup) : plan.cgroupPath !== undefined ? Cgroup.open(plan.cgroupPath) : undefined;
       if (plan.resources !== undefined) cgroup?.update(plan.resources);
-      child = spawnInit(plan.newCgroup !== undefined && cgroup !== undefined ? { ...plan, spawn: { ...plan.spawn, cgroup: cgroup.path } } : plan);
+      ({ child, ctl } = spawnInit(plan.newCgroup !== undefined && cgroup !== undefined ? { ...plan, spawn: { ...plan.spawn, cgroup: cgroup.path } } : plan, cgroup?.path));
     } catch (err) {
       idRange?.close();
       if (plan.newCgroup !== undefined) await cgroup?.remove();
@@ -157,13 +187,14 @@ export class Container implements Disposable, AsyncDisposable {
         idRange,
       });
     } catch (err) {
+      ctl?.close();
       abandonInit(child);
       idRange?.close();
       if (plan.newCgroup !== undefined) await cgroup?.remove();
       throw err;
     }
     try {
-      await setUpInit(child, plan);
+      await setUpInit(child, plan, ctl);
     } catch (err) {
       c.#closeWith(true);
       throw err;

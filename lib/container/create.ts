@@ -6,19 +6,61 @@ import { withNamespaces } from '../attach';
 import { E, NsError } from '../core/errors';
 import { makePrivateIn } from '../inside';
 import type { Pidfd } from '../pidfd';
-import { Subprocess, spawn } from '../spawn';
+import { StdioSlot, Subprocess, spawn } from '../spawn';
 import { letGo, openShippedInit, untilTrapped } from './init';
-import { killAll } from './kill';
-import type { CreatePlan } from './options';
 import { OwnedFd } from '../core/owned-fd';
+import { native } from '../sys/native';
+import { killAll } from './kill';
+import { deathPipe, openCgroupKill } from './lifetime';
+import type { CreatePlan } from './options';
 import type { IdRange } from '../userns';
 
-/** Starts the init as planned: in its new namespaces, leading a session of its own. */
-export function spawnInit(plan: CreatePlan): Subprocess {
-  if (plan.shipped === undefined) return spawn(plan.file, plan.args, plan.spawn);
+/**
+ * Starts the init as planned: in its new namespaces, leading a session of
+ * its own; nsfd-init with our death pipe and, given the container's
+ * cgroup directory, its cgroup.kill (lifetime.ts). `ctl`: our end of
+ * nsfd-init's control socket (-r), for setUpInit(); closing it unsent
+ * makes the init exit.
+ */
+export function spawnInit(plan: CreatePlan, cgroupDir?: string): { child: Subprocess; ctl: OwnedFd | undefined } {
+  const cgroup = cgroupDir ?? plan.spawn.cgroup;
+  const shipped = plan.shipped;
+  if (shipped === undefined) return { child: spawn(plan.file, plan.args, plan.spawn), ctl: undefined };
   // nsfd-init by fd: nothing of it needs to be in the container's root.
-  using exe = openShippedInit(plan.shipped.path);
-  return spawn(plan.file, plan.args, { ...plan.spawn, executable: exe });
+  using exe = openShippedInit(shipped.path);
+  let args = plan.args;
+  let stdio = plan.spawn.stdio;
+  const slots = Array.isArray(stdio) ? Array.from(stdio as readonly StdioSlot[]) : undefined;
+  // The control socket as a bare socketpair, not a "pipe" slot: "go" is
+  // then one synchronous write, with no stream set up and no loop turn.
+  let ctl: OwnedFd | undefined;
+  using theirs = shipped.ctlSlot !== undefined ? (() => {
+    const sv = native.socketpair();
+    if (typeof sv === 'number') throw new NsError(sv, 'socketpair');
+    ctl = new OwnedFd(sv[0]);
+    return new OwnedFd(sv[1]);
+  })() : undefined;
+  using killFd = shipped.killSlot !== undefined && cgroup !== undefined ? openCgroupKill(cgroup) : undefined;
+  try {
+    if (slots !== undefined) {
+      if (shipped.ctlSlot !== undefined && theirs !== undefined) slots[shipped.ctlSlot] = theirs;
+      if (shipped.deathSlot !== undefined) slots[shipped.deathSlot] = deathPipe();
+      if (shipped.killSlot !== undefined) {
+        if (killFd !== undefined) {
+          slots[shipped.killSlot] = killFd;
+        } else {
+          // No cgroup after all (not writable here), or no cgroup.kill (< 5.14).
+          const k = args.indexOf('-k');
+          if (k >= 0 && args.indexOf('--') > k) args = [...args.slice(0, k), ...args.slice(k + 2)];
+        }
+      }
+      stdio = slots;
+    }
+    return { child: spawn(plan.file, args, { ...plan.spawn, stdio, executable: exe }), ctl };
+  } catch (err) {
+    (ctl as OwnedFd | undefined)?.close();
+    throw err;
+  }
 }
 
 /**
@@ -26,17 +68,21 @@ export function spawnInit(plan: CreatePlan): Subprocess {
  * the sh init, waits for its SIGTERM trap (so that a SIGTERM right after
  * create() meets it; nsfd-init starts with its signals blocked); private
  * mount propagation (spawn did it already when it mounted a fresh /proc
- * or a rootfs); then lets nsfd-init start `command`.
+ * or a rootfs); then lets nsfd-init start `command` ("go" on `ctl`, which
+ * is closed here either way).
  */
-export async function setUpInit(child: Subprocess, plan: CreatePlan): Promise<void> {
-  const init = child.pidfd;
-  if (plan.awaitTrap) await untilTrapped(init);
-  // (A rootfs is rslave already, made so before its mounts; a fresh /proc
-  // came with private propagation.)
-  if (plan.unshare.has('mnt') && !plan.spawn.mountProc && plan.spawn.rootfs === undefined) makePrivateIn(init);
-  if (plan.sysctl !== undefined) writeSysctls(init, plan.sysctl);
-  const ctl = plan.shipped?.ctlSlot === undefined ? undefined : child.stdio[plan.shipped.ctlSlot];
-  if (ctl) letGo(ctl);
+export async function setUpInit(child: Subprocess, plan: CreatePlan, ctl: OwnedFd | undefined): Promise<void> {
+  try {
+    const init = child.pidfd;
+    if (plan.awaitTrap) await untilTrapped(init);
+    // (A rootfs is rslave already, made so before its mounts; a fresh /proc
+    // came with private propagation.)
+    if (plan.unshare.has('mnt') && !plan.spawn.mountProc && plan.spawn.rootfs === undefined) makePrivateIn(init);
+    if (plan.sysctl !== undefined) writeSysctls(init, plan.sysctl);
+    if (ctl !== undefined) letGo(ctl);
+  } finally {
+    ctl?.close();
+  }
 }
 
 /**

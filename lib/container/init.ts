@@ -3,7 +3,6 @@
 // binary is missing, and how create() knows the init is ready.
 import { startReaper } from '../core/reaper';
 import * as fs from 'node:fs';
-import type * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -13,6 +12,7 @@ import { procRead } from '../core/procfs';
 import type { Pidfd } from '../pidfd';
 import { AT_FDCWD, O_PATH } from '../sys/constants';
 import { addonDir, native } from '../sys/native';
+import { deathPipe } from './lifetime';
 
 /**
  * The fallback init, used only when nsfd-init is not found: a POSIX shell
@@ -91,10 +91,24 @@ export function openShippedInit(where: string): OwnedFd {
   return new OwnedFd(fd);
 }
 
-/** Lets nsfd-init go on (start the workload) and drops our end of its socket. */
-export function letGo(sock: net.Socket): void {
-  sock.end('G');
-  sock.once('finish', () => sock.destroy());
+/**
+ * Lets nsfd-init go on (start the workload): one byte on our end of its
+ * control socket (a blocking write into an empty socket buffer: never
+ * waits). The caller closes the socket.
+ */
+export function letGo(ctl: OwnedFd): void {
+  for (;;) {
+    try {
+      fs.writeSync(ctl.fd, 'G');
+      return;
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === 'EINTR') continue;
+      // EPIPE: the init is gone already; create() finds out from its pidfd.
+      if (e.code === 'EPIPE') return;
+      throw new NsError(typeof e.errno === 'number' ? e.errno : -E.EIO, 'write', { hint: "nsfd-init's go" });
+    }
+  }
 }
 
 /** SIGTERM's bit in the SigCgt mask of /proc/PID/status (signal n is bit n-1). */
@@ -116,10 +130,12 @@ export async function untilTrapped(pidfd: Pidfd): Promise<void> {
 
 /**
  * Opens the package's long-lived fds now rather than at first use: the
- * reaper's epoll and eventfd, and the embedded init's memfd. A leak check
+ * reaper's epoll and eventfd, the embedded init's memfd, and the death
+ * pipe (lifetime.ts). A leak check
  * (nsfd/testing, the test suite) then never counts them.
  */
 export function openLongLivedFds(): void {
   startReaper();
   shippedInit();
+  deathPipe();
 }

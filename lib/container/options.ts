@@ -105,16 +105,24 @@ export interface ContainerCreateOptions {
    * path, the limits are applied to that cgroup instead.
    */
   resources?: CgroupResources | undefined;
-  /** Where the container's own cgroup is made (default: the cgroup v2 this process is in). Implies one. */
+  /**
+   * Where the container's own cgroup is made (default: the cgroup v2 this
+   * process is in). Implies one. (One is made anyway for a container
+   * without a pid namespace, with killOnClose, where cgroup v2 is
+   * writable; not writable, it goes without, with a warning.)
+   */
   cgroupParent?: string | undefined;
   /** The name of the container's own cgroup under cgroupParent (default nsfd-PID-N). Implies one. */
   cgroupName?: string | undefined;
   /**
    * close() kills every process of the container (SIGKILL to pid 1 of its
-   * pid namespace; without a pid namespace, the init's whole process tree
-   * and session: see close()), and so does this Node process dying
-   * (PR_SET_PDEATHSIG: the init only, unless it is pid 1 of its own pid
-   * namespace). Default true.
+   * pid namespace; without a pid namespace, its own cgroup's cgroup.kill
+   * and the init's whole process tree and session: see close()), and so
+   * does this Node process dying, however it dies: nsfd-init watches a
+   * pipe only Node writes to and, when it hangs up, writes cgroup.kill or
+   * exits as pid 1 (lifetime.ts). Without a pid namespace the container
+   * gets a cgroup of its own for this, where cgroup v2 is writable.
+   * Default true.
    */
   killOnClose?: boolean | undefined;
   /**
@@ -205,7 +213,7 @@ export interface CreatePlan {
   /** For cgroup.kill on close (only when the cgroup was given as a path). */
   readonly cgroupPath: string | undefined;
   /** A cgroup of the container's own to make first (resources or cgroupParent without cgroup). */
-  readonly newCgroup: { parent: string | undefined; name?: string; resources: CgroupResources | undefined } | undefined;
+  readonly newCgroup: { parent: string | undefined; name?: string; resources: CgroupResources | undefined; auto: boolean } | undefined;
   /** Sysctls to write (key as a /proc/sys path under it, value) and the namespaces to be in, before the go. */
   readonly sysctl: { readonly writes: readonly (readonly [string, string])[]; readonly types: readonly NsType[] } | undefined;
   /** Limits for the cgroup given as a path. */
@@ -226,7 +234,7 @@ export interface CreatePlan {
    */
   readonly autoByDefault: boolean;
   /** nsfd-init: its path or 'embedded' (opened and executed by fd), and its control socket's stdio slot. */
-  readonly shipped: { readonly path: string; readonly ctlSlot: number | undefined } | undefined;
+  readonly shipped: { readonly path: string; readonly ctlSlot: number | undefined; readonly deathSlot: number | undefined; readonly killSlot: number | undefined } | undefined;
 }
 
 /** Checks create options (throwing before anything is started) and plans the init. */
@@ -253,6 +261,16 @@ export function planCreate(options: ContainerCreateOptions): CreatePlan {
     throw invalidValue('options.resources', 'needs options.cgroup as a path (or no cgroup: one is made)', options.resources);
   }
   const spawnOpts = initSpawnOptions(userns === 'maps' && typeof options.userns === 'object' ? { ...options, uidMap: options.userns.uidMap, gidMap: options.userns.gidMap } : options, unshare, killOnClose);
+  // Without a pid namespace, only a cgroup holds every process the
+  // container starts (double-forked and setsid ones too): it gets one of
+  // its own by default, so close() and Node's death kill it whole. Where
+  // cgroup v2 is not writable create() goes on without (autoCgroup).
+  const wantsCgroup = options.resources !== undefined || options.cgroupParent !== undefined || options.cgroupName !== undefined;
+  const autoCgroup = killOnClose && !unshare.has('pid') && options.cgroup === undefined && !wantsCgroup;
+  const newCgroup = options.cgroup === undefined && (autoCgroup || wantsCgroup)
+    ? { parent: options.cgroupParent, resources: options.resources, auto: autoCgroup, ...(options.cgroupName === undefined ? {} : { name: options.cgroupName }) }
+    : undefined;
+  const cgroupPlanned = newCgroup !== undefined || options.cgroup !== undefined;
   let argv: readonly string[];
   let shipped: CreatePlan['shipped'];
   let awaitTrap = false;
@@ -283,16 +301,34 @@ export function planCreate(options: ContainerCreateOptions): CreatePlan {
       spawnOpts.blockSignals = true;
       const needsGo = command !== undefined || (unshare.has('mnt') && spawnOpts.mountProc !== true && spawnOpts.rootfs === undefined);
       let ctlSlot: number | undefined;
-      if (needsGo) {
+      let deathSlot: number | undefined;
+      let killSlot: number | undefined;
+      // With killOnClose it also watches our death pipe, and kills the
+      // container when Node is gone (lifetime.ts): the read end, and the
+      // cgroup's cgroup.kill when there is a cgroup, in slots of their own
+      // (filled by spawnInit()).
+      const watch = killOnClose;
+      if (needsGo || watch) {
         const base = spawnOpts.stdio ?? 'ignore';
         const slots: StdioSlot[] = typeof base === 'string' ? [base, base, base] : Array.from(base as readonly StdioSlot[]);
         while (slots.length < 3) slots.push(undefined);
-        ctlSlot = slots.length;
-        slots.push('pipe');
+        if (needsGo) {
+          ctlSlot = slots.length;
+          slots.push('ignore');
+        }
+        if (watch) {
+          deathSlot = slots.length;
+          slots.push('ignore');
+          if (cgroupPlanned) {
+            killSlot = slots.length;
+            slots.push('ignore');
+          }
+        }
         spawnOpts.stdio = slots;
       }
-      shipped = { path: initPath, ctlSlot };
-      argv = ['nsfd-init', ...(ctlSlot === undefined ? [] : ['-r', String(ctlSlot)]), '--', ...(command ?? [])];
+      shipped = { path: initPath, ctlSlot, deathSlot, killSlot };
+      const flags = [...(ctlSlot === undefined ? [] : ['-r', String(ctlSlot)]), ...(deathSlot === undefined ? [] : ['-d', String(deathSlot)]), ...(killSlot === undefined ? [] : ['-k', String(killSlot)]), ...(deathSlot === undefined ? [] : ['-p', String(process.pid)])];
+      argv = ['nsfd-init', ...flags, '--', ...(command ?? [])];
     }
   }
   const [file, ...args] = argv as [string, ...string[]];
@@ -301,7 +337,6 @@ export function planCreate(options: ContainerCreateOptions): CreatePlan {
   if (sysctl !== undefined && (shipped?.ctlSlot === undefined || command === undefined)) {
     throw invalidValue('options.sysctl', 'needs nsfd-init and options.command (they are set before the command starts)', options.sysctl);
   }
-  const wantsCgroup = options.resources !== undefined || options.cgroupParent !== undefined || options.cgroupName !== undefined;
   return {
     file,
     args,
@@ -311,7 +346,7 @@ export function planCreate(options: ContainerCreateOptions): CreatePlan {
     killOnClose,
     root: options.root,
     cgroupPath: typeof options.cgroup === 'string' ? options.cgroup : undefined,
-    newCgroup: options.cgroup === undefined && wantsCgroup ? { parent: options.cgroupParent, resources: options.resources, ...(options.cgroupName === undefined ? {} : { name: options.cgroupName }) } : undefined,
+    newCgroup,
     sysctl,
     resources: options.cgroup !== undefined ? options.resources : undefined,
     awaitTrap,

@@ -6,6 +6,7 @@
 export const AT_FDCWD = -100;
 export const AT_RECURSIVE = 0x8000;
 export const O_RDONLY = 0;
+export const O_WRONLY = 1;
 export const O_RDWR = 2;
 export const O_NOCTTY = 0o400;
 export const O_NONBLOCK = 0o4000;

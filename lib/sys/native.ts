@@ -30,6 +30,8 @@ export interface RawWaitid {
 export interface NativeBinding {
   close(fd: number): number;
   dup_cloexec(fd: number): number;
+  /** The read end of the process-wide death pipe (made once, never closed: not ours to close), or -errno. */
+  death_pipe(): number;
   /** A sealed memfd holding the nsfd-init the addon carries, or -errno (-ENOENT: none). */
   init_memfd(): number;
   fcntl_getfd(fd: number): number;

@@ -169,13 +169,20 @@ arm64_addon() {
   mapfile -t flags < <(cd "$ROOT" && bash -c '. scripts/native-flags.sh test-kernels.sh && printf "%s\n" "${native_cflags[@]}"')
   [ ${#flags[@]} -gt 0 ] || { ARM64_ERR="scripts/native-flags.sh failed (node headers?)"; return 1; }
   flags+=(-O3 -g0 -pthread -fno-exceptions -shared -Wl,-soname,nsfd.node)
-  key=$({ cat "$ROOT"/native/*.cc "$ROOT"/native/*.h; printf '%s\n' "${flags[@]}"; node --version; aarch64-linux-gnu-g++ --version; } | sha256sum | cut -c1-16)
+  # nsfd-init for arm64 (binding.gyp's flags), embedded as node-gyp's build embeds it.
+  local init=$ARM64_DIR/build/Release/nsfd-init
+  flags+=("-DNSFD_INIT_BIN=\"$init\"")
+  key=$({ cat "$ROOT"/native/*.cc "$ROOT"/native/*.h "$ROOT"/native/init/*.c; printf '%s\n' "${flags[@]}"; node --version; aarch64-linux-gnu-g++ --version; } | sha256sum | cut -c1-16)
   ARM64_ADDON=$out
   [ -s "$out" ] && [ "$(cat "$out.key" 2>/dev/null)" = "$key" ] && return 0
   log "cross-compiling the addon for arm64"
   mkdir -p "$(dirname "$out")"
   rm -f "$out" "$out.key"
-  (cd "$ROOT" && aarch64-linux-gnu-g++ "${flags[@]}" -o "$out.tmp" native/*.cc) >"$ARM64_DIR/build.log" 2>&1 ||
+  (cd "$ROOT" && aarch64-linux-gnu-gcc -Os -Wall -Wextra -ffreestanding -fno-builtin -fno-stack-protector -fno-pie \
+    -fno-asynchronous-unwind-tables -fno-unwind-tables -nostdlib -static -no-pie -s -Wl,--build-id=none \
+    -Wl,-z,noexecstack -Wl,-z,noseparate-code -o "$init" native/init/nsfd-init.c) >"$ARM64_DIR/build.log" 2>&1 ||
+    { ARM64_ERR="cross-compiling nsfd-init failed: $(grep -m1 -E 'error' "$ARM64_DIR/build.log")"; return 1; }
+  (cd "$ROOT" && aarch64-linux-gnu-g++ "${flags[@]}" -o "$out.tmp" native/*.cc) >>"$ARM64_DIR/build.log" 2>&1 ||
     { ARM64_ERR="cross-compiling the addon failed: $(grep -m1 -E 'error' "$ARM64_DIR/build.log")"; return 1; }
   elf_is_aarch64 "$out.tmp" || { ARM64_ERR="the cross-compiled addon is not aarch64"; return 1; }
   mv "$out.tmp" "$out"
