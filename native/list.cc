@@ -35,66 +35,125 @@ int OpenBeneath(int dirfd, const char* path, int flags) {
   return static_cast<int>(Openat2(dirfd, path, static_cast<uint64_t>(flags), 0, kResolveNoXdev | kResolveNoMagiclinks));
 }
 
-// The whole file (a procfs file reports size 0: read to EOF), or "" if it
-// cannot be opened or read. Capped: a status or cmdline is small.
-std::string ReadSmall(int dirfd, const char* name) {
-  std::string out;
+// Calls fn(name) for each numeric entry of dirfd/path. Raw getdents64: no
+// DIR allocation, no fcntl check as fdopendir makes. `skipFd` receives the
+// directory's own fd (to leave it out of a listing of our own fds).
+template <typename Fn>
+void EachNumeric(int dirfd, const char* path, Fn fn) {
+  int fd = OpenBeneath(dirfd, path, O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return;
+  alignas(8) char buf[8192];
+  for (;;) {
+    long n = syscall(SYS_getdents64, fd, buf, sizeof buf);
+    if (n <= 0) break;
+    for (long at = 0; at < n;) {
+      // struct linux_dirent64: d_ino u64, d_off s64, d_reclen u16, d_type u8, d_name[].
+      unsigned short reclen;
+      std::memcpy(&reclen, buf + at + 16, sizeof reclen);
+      const char* name = buf + at + 19;
+      if (name[0] >= '0' && name[0] <= '9') fn(name, fd);
+      at += reclen;
+    }
+  }
+  close(fd);
+}
+
+// Bytes as latin1 (procfs text is not necessarily UTF-8: a comm can hold any byte).
+Napi::Value Latin1(Napi::Env env, const char* s, size_t n) {
+  napi_value v;
+  if (napi_create_string_latin1(env, s, n, &v) != napi_ok) return env.Undefined();
+  return Napi::Value(env, v);
+}
+
+// "PREFIX:[DIGITS]" (a /proc ns or socket link): the inode, with the
+// prefix's length in *plen; -1 for any other link.
+double LinkInode(const char* s, size_t n, size_t* plen) {
+  const char* colon = static_cast<const char*>(std::memchr(s, ':', n));
+  if (colon == nullptr) return -1;
+  size_t p = static_cast<size_t>(colon - s);
+  if (p == 0 || p + 3 >= n + 0 || s[p + 1] != '[' || s[n - 1] != ']') return -1;
+  double v = 0;
+  for (size_t i = p + 2; i < n - 1; i++) {
+    if (s[i] < '0' || s[i] > '9') return -1;
+    v = v * 10 + (s[i] - '0');
+  }
+  if (p + 2 == n - 1 || v > 9007199254740991.0) return -1;
+  *plen = p;
+  return v;
+}
+
+// The inode a /proc/PID/ns link names, or -errno (-EINVAL: not "type:[N]").
+double NsInodeAt(int dirfd, const char* name) {
+  char buf[256];
+  ssize_t n = readlinkat(dirfd, name, buf, sizeof buf);
+  if (n < 0) return -errno;
+  size_t plen;
+  double ino = LinkInode(buf, static_cast<size_t>(n), &plen);
+  return ino < 0 ? -EINVAL : ino;
+}
+
+// Reads a small procfs file under dirfd into buf: its length, or -errno.
+// A procfs read returns a whole single-record file at once, so a short
+// read is its end (saves the read that would return 0).
+long ReadSmallInto(int dirfd, const char* name, std::string* out) {
   int fd = OpenBeneath(dirfd, name, O_RDONLY);
-  if (fd < 0) return out;
+  if (fd < 0) return fd;
   char buf[4096];
   for (;;) {
     ssize_t n = read(fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
-    out.append(buf, static_cast<size_t>(n));
-    if (out.size() > (1u << 20)) break;
+    out->append(buf, static_cast<size_t>(n));
+    if (static_cast<size_t>(n) < sizeof buf || out->size() > (1u << 20)) break;
   }
   close(fd);
-  return out;
+  return static_cast<long>(out->size());
 }
 
-// Calls fn(name) for each numeric entry of dirfd/path.
-template <typename Fn>
-void EachNumeric(int dirfd, const char* path, Fn fn) {
-  int fd = OpenBeneath(dirfd, path, O_RDONLY | O_DIRECTORY);
-  if (fd < 0) return;
-  DIR* d = fdopendir(fd);
-  if (d == nullptr) {
-    close(fd);
-    return;
+// The value of "Key:\tvalue\n" in /proc/PID/status text, as the kernel wrote it.
+bool StatusField(const std::string& st, const char* key, const char** v, size_t* n) {
+  size_t klen = std::strlen(key);
+  for (size_t at = 0; at < st.size();) {
+    size_t eol = st.find('\n', at);
+    if (eol == std::string::npos) eol = st.size();
+    if (eol - at > klen && st.compare(at, klen, key) == 0 && st[at + klen] == ':') {
+      size_t b = at + klen + 1;
+      if (b < eol && st[b] == '\t') b++;
+      *v = st.data() + b;
+      *n = eol - b;
+      return true;
+    }
+    at = eol + 1;
   }
-  while (struct dirent* e = readdir(d)) {
-    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    fn(e->d_name);
+  return false;
+}
+
+// The index'th whitespace-separated decimal number of a status value, or -1.
+double StatusNumber(const char* v, size_t n, int index) {
+  size_t i = 0;
+  for (int k = 0;; k++) {
+    while (i < n && (v[i] == ' ' || v[i] == '\t')) i++;
+    if (i >= n || v[i] < '0' || v[i] > '9') return -1;
+    double x = 0;
+    while (i < n && v[i] >= '0' && v[i] <= '9') x = x * 10 + (v[i++] - '0');
+    if (k == index) return x;
   }
-  closedir(d);
-}
-
-// Bytes as latin1 (procfs text is not necessarily UTF-8: a comm can hold any byte).
-Napi::Value Latin1(Napi::Env env, const std::string& s) {
-  napi_value v;
-  if (napi_create_string_latin1(env, s.data(), s.size(), &v) != napi_ok) return env.Undefined();
-  return Napi::Value(env, v);
-}
-
-Napi::Value LinkOrErrno(Napi::Env env, int dirfd, const char* name) {
-  char buf[PATH_MAX];
-  ssize_t n = readlinkat(dirfd, name, buf, sizeof buf);
-  if (n < 0) return Napi::Number::New(env, -errno);
-  return Napi::String::New(env, buf, static_cast<size_t>(n));
 }
 
 // proc_scan(procfd, pid, nsFiles, threads): what the /proc walk reads of
-// one process, through the procfs held by procfd:
-//   [fdLinks, nsLinks, status, cmdline]
-// fdLinks: [fd, link, fd, link, ...] for /proc/PID/fd (read first, before
-// this call opens anything of its own); nsLinks: one per name of nsFiles
-// (a link string or -errno); status and cmdline: the files' bytes as
-// latin1 ("" when unreadable). With threads true, instead:
-//   [tid, link..., tid, link..., ...] (one link per nsFiles name) for
-// /proc/PID/task. -errno when /proc/PID cannot be opened. The caller
-// holds a pidfd from before and rechecks it after: nothing here says the
-// process is still the same one.
+// one process, through the procfs held by procfd, parsed here so that only
+// numbers (and the command) cross into JS:
+//   [fdFacts, nsInodes, name, euid, threads, cmdline]
+// fdFacts: [fd, kind, inode, ...] for the fds of /proc/PID/fd that are
+// namespaces (kind: the index in nsFiles of the link's type) or sockets
+// (kind -1, inode the socket's), read before this call opens anything of
+// its own; other fds are left out. nsInodes: per name of nsFiles, the
+// inode its link names or -errno. name: status's Name as latin1 ("" when
+// unreadable); euid and threads from status (-1 when unreadable); cmdline:
+// a Buffer. With threads true, instead: [tid, inode..., tid, inode..., ...]
+// (one per nsFiles name) for /proc/PID/task. -errno when /proc/PID cannot
+// be opened. The caller holds a pidfd from before and rechecks it after:
+// nothing here says the process is still the same one.
 Napi::Value ProcScan(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   NSFD_INT(0, procfd);
@@ -107,7 +166,8 @@ Napi::Value ProcScan(const Napi::CallbackInfo& info) {
   uint32_t nfiles = files.Length();
   if (nfiles > 32) return Fail(info, "too many nsFiles");
   for (uint32_t i = 0; i < nfiles; i++) {
-    Napi::Value v = files.Get(i);
+    Napi::Value v;
+    if (!GetElem(files, i, &v)) return env.Undefined();
     if (!v.IsString()) return Fail(info, "nsFiles must be an array of strings");
     names[i] = v.As<Napi::String>().Utf8Value();
     if (names[i].find('/') != std::string::npos || HasNul(names[i])) return Fail(info, "an nsFiles name must be one path component");
@@ -124,12 +184,12 @@ Napi::Value ProcScan(const Napi::CallbackInfo& info) {
     uint32_t k = 0;
     int taskdir = OpenBeneath(piddir, "task", O_RDONLY | O_DIRECTORY);
     if (taskdir >= 0) {
-      EachNumeric(taskdir, ".", [&](const char* tid) {
+      EachNumeric(taskdir, ".", [&](const char* tid, int) {
         std::string rel = std::string(tid) + "/ns";
         int nsdir = OpenBeneath(taskdir, rel.c_str(), O_RDONLY | O_DIRECTORY);
         if (nsdir < 0) return;
         out.Set(k++, Napi::Number::New(env, std::strtod(tid, nullptr)));
-        for (uint32_t i = 0; i < nfiles; i++) out.Set(k++, LinkOrErrno(env, nsdir, names[i].c_str()));
+        for (uint32_t i = 0; i < nfiles; i++) out.Set(k++, Napi::Number::New(env, NsInodeAt(nsdir, names[i].c_str())));
         close(nsdir);
       });
       close(taskdir);
@@ -138,44 +198,59 @@ Napi::Value ProcScan(const Napi::CallbackInfo& info) {
     return out;
   }
 
-  Napi::Array fdLinks = Napi::Array::New(env);
+  static const pid_t self = getpid();
+  Napi::Array fdFacts = Napi::Array::New(env);
   uint32_t k = 0;
-  int fddir = OpenBeneath(piddir, "fd", O_RDONLY | O_DIRECTORY);
-  if (fddir >= 0) {
-    DIR* d = fdopendir(fddir);
-    if (d != nullptr) {
-      int own = dirfd(d);
-      bool self = pid == getpid();
-      while (struct dirent* e = readdir(d)) {
-        if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-        int fdn = atoi(e->d_name);
-        // Our own listing's fds are not holders of anything.
-        if (self && (fdn == own || fdn == piddir)) continue;
-        char buf[PATH_MAX];
-        ssize_t n = readlinkat(own, e->d_name, buf, sizeof buf);
-        if (n < 0) continue;
-        fdLinks.Set(k++, Napi::Number::New(env, fdn));
-        fdLinks.Set(k++, Napi::String::New(env, buf, static_cast<size_t>(n)));
-      }
-      closedir(d);
+  EachNumeric(piddir, "fd", [&](const char* name, int own) {
+    int fdn = atoi(name);
+    // Our own listing's fds are not holders of anything.
+    if (pid == self && (fdn == own || fdn == piddir)) return;
+    char buf[256];
+    ssize_t n = readlinkat(own, name, buf, sizeof buf);
+    // Longer links are paths, not "type:[inode]".
+    if (n < 0 || static_cast<size_t>(n) >= sizeof buf) return;
+    size_t plen;
+    double ino = LinkInode(buf, static_cast<size_t>(n), &plen);
+    if (ino < 0) return;
+    int kind = -2;
+    if (plen == 6 && std::memcmp(buf, "socket", 6) == 0) {
+      kind = -1;
     } else {
-      close(fddir);
+      for (uint32_t i = 0; i < nfiles; i++) {
+        if (names[i].size() == plen && std::memcmp(buf, names[i].data(), plen) == 0) {
+          kind = static_cast<int>(i);
+          break;
+        }
+      }
     }
-  }
-  Napi::Array nsLinks = Napi::Array::New(env, nfiles);
+    if (kind == -2) return;  // pipe:[N], other anon inodes
+    fdFacts.Set(k++, Napi::Number::New(env, fdn));
+    fdFacts.Set(k++, Napi::Number::New(env, kind));
+    fdFacts.Set(k++, Napi::Number::New(env, ino));
+  });
+  Napi::Array nsInodes = Napi::Array::New(env, nfiles);
   int nsdir = OpenBeneath(piddir, "ns", O_RDONLY | O_DIRECTORY);
   for (uint32_t i = 0; i < nfiles; i++) {
-    nsLinks.Set(i, nsdir < 0 ? Napi::Number::New(env, nsdir) : LinkOrErrno(env, nsdir, names[i].c_str()));
+    nsInodes.Set(i, Napi::Number::New(env, nsdir < 0 ? nsdir : NsInodeAt(nsdir, names[i].c_str())));
   }
   if (nsdir >= 0) close(nsdir);
-  std::string status = ReadSmall(piddir, "status");
-  std::string cmdline = ReadSmall(piddir, "cmdline");
+  std::string status, cmdline;
+  ReadSmallInto(piddir, "status", &status);
+  ReadSmallInto(piddir, "cmdline", &cmdline);
   close(piddir);
-  Napi::Array out = Napi::Array::New(env, 4);
-  out.Set(0u, fdLinks);
-  out.Set(1u, nsLinks);
-  out.Set(2u, Latin1(env, status));
-  out.Set(3u, Napi::Buffer<char>::Copy(env, cmdline.data(), cmdline.size()));
+  const char* v = "";
+  size_t vn = 0;
+  std::string name;
+  if (StatusField(status, "Name", &v, &vn)) name.assign(v, vn);
+  double euid = StatusField(status, "Uid", &v, &vn) ? StatusNumber(v, vn, 1) : -1;
+  double nthreads = StatusField(status, "Threads", &v, &vn) ? StatusNumber(v, vn, 0) : -1;
+  Napi::Array out = Napi::Array::New(env, 6);
+  out.Set(0u, fdFacts);
+  out.Set(1u, nsInodes);
+  out.Set(2u, Latin1(env, name.data(), name.size()));
+  out.Set(3u, Napi::Number::New(env, euid));
+  out.Set(4u, Napi::Number::New(env, nthreads));
+  out.Set(5u, Napi::Buffer<char>::Copy(env, cmdline.data(), cmdline.size()));
   return out;
 }
 

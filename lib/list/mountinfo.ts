@@ -51,8 +51,12 @@ export function readNsfsMounts(file: string): NsfsMount[] {
   // Only /proc/PID/mountinfo files are read here: through our procfs.
   const text = file.startsWith('/proc/') ? procRead(file.slice('/proc/'.length)) : undefined;
   if (text === undefined) return [];
+  // Most tables hold no nsfs mount, and the walk reads one per mount
+  // namespace: parse only the lines that can be one.
+  if (!text.includes(' - nsfs ')) return [];
+  const lines = text.split('\n').filter((l) => l.includes(' - nsfs ')).join('\n');
   const out: NsfsMount[] = [];
-  for (const m of parseMountinfo(text)) {
+  for (const m of parseMountinfo(lines)) {
     if (m.fstype !== 'nsfs') continue;
     const ns = parseNsLink(m.root);
     if (ns !== undefined) out.push({ ...ns, path: m.mountPoint });
