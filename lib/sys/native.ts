@@ -27,6 +27,9 @@ export interface RawWaitid {
   status: number;
 }
 
+/** proc_scan's reading of one process: [fd facts, ns inodes, status Name, euid, Threads, cmdline] (native/list.cc). */
+export type RawProcScan = [fdFacts: number[], nsInodes: number[], name: string, euid: number, threads: number, cmdline: Buffer];
+
 export interface NativeBinding {
   close(fd: number): number;
   dup_cloexec(fd: number): number;
@@ -94,7 +97,9 @@ export interface NativeBinding {
    * One process of the /proc walk in one call: [fd facts (fd, kind, inode, ...; kind an nsFiles index or -1 for a socket),
    * ns inodes (or -errno) per nsFiles name, status Name, euid, Threads (-1: unknown), cmdline] or -errno (see native/list.cc).
    */
-  proc_scan(procfd: number, pid: number, nsFiles: readonly string[], threads?: false): [number[], number[], string, number, number, Buffer] | number;
+  proc_scan(procfd: number, pid: number, nsFiles: readonly string[], threads?: false): RawProcScan | number;
+  /** proc_scan of each pid, read on a libuv pool thread; `keep` (the owner of procfd) is held until it settles. */
+  proc_scan_batch(procfd: number, pids: readonly number[], nsFiles: readonly string[], keep: object): Promise<(RawProcScan | number)[]>;
   /** Its threads' namespaces: [tid, inode (or -errno) per nsFiles name..., tid, ...] or -errno. */
   proc_scan(procfd: number, pid: number, nsFiles: readonly string[], threads: true): number[] | number;
   /** A process-wide fd slot shared by all Workers: fd_slot(fd) keeps fd if empty; returns the slot (-1: empty). */

@@ -3,7 +3,8 @@
 // fds and sockets it holds, then recording all of it.
 //
 // Race safety: everything is read between pidfd_open() and a recheck
-// through that pidfd; a process that exits meanwhile is dropped entirely,
+// through that pidfd (the /proc reads themselves run in batches on a pool
+// thread, each batch's pidfds opened before it is queued); a process that exits meanwhile is dropped entirely,
 // so no pid is reported with another process's data. Every fd opened here
 // is a raw fd closed in readProcess's finally block, before the walk moves
 // on to the next process.
@@ -11,6 +12,7 @@ import { ownProcfs } from '../../core/procfs';
 
 import type { NsType } from '../../core/ns-types';
 import { native } from '../../sys/native';
+import type { RawProcScan } from '../../sys/native';
 import {
   PROC_NS_FILES,
   THREAD_NS_FILES,
@@ -54,21 +56,22 @@ class ProcessRead {
 }
 
 /** The /proc/PID/ns names the walk reads, in PROC_NS_FILES order. */
-const NS_FILE_NAMES = PROC_NS_FILES.map((f) => f.file);
+export const NS_FILE_NAMES = PROC_NS_FILES.map((f) => f.file);
 const THREAD_FILE_NAMES = THREAD_NS_FILES.map((f) => f.file);
 
+/** What proc_scan reports of one process (native/list.cc), or -errno. */
+export type ProcScan = RawProcScan | number;
+
 /**
- * Reads one process into the walk; all or nothing (see file comment). What
- * /proc says of it comes from one native call (proc_scan: its namespace and
- * socket fds, namespace inodes, status fields and cmdline, parsed there), a
- * second for its threads when it has several.
+ * Reads one process into the walk; all or nothing (see file comment).
+ * `pidfd` was opened before `scan` was read (proc_scan_batch, on a pool
+ * thread: its namespace and socket fds, namespace inodes, status fields
+ * and cmdline, parsed there), and is closed here; a second native call
+ * reads its threads when it has several.
  */
-export function readProcess(walk: Walk, pid: number): void {
-  const pidfd = native.pidfd_open(pid, 0);
-  if (pidfd < 0) return; // gone, or not ours to see
+export function readProcess(walk: Walk, pid: number, pidfd: number, scan: ProcScan): void {
   const r = new ProcessRead(walk, pid, pidfd);
   try {
-    const scan = native.proc_scan(ownProcfs().fd, pid, NS_FILE_NAMES);
     if (typeof scan === 'number') return;
     const [fdFacts, nsInodes, name, euid, threads, cmdline] = scan;
     readOwnNamespaces(r, nsInodes);
