@@ -19,7 +19,7 @@ import { walkResult } from './result';
 import { Walk } from './state';
 
 /** Processes per pool-thread batch: one batch is read while the one before is recorded. */
-const BATCH = 256;
+const BATCH = 4 * 64;
 
 /** A batch of processes: their pidfds (opened first) and what proc_scan_batch read of them. */
 interface Batch {
