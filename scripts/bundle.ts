@@ -70,13 +70,13 @@ function plainBuiltins(file: string): void {
 }
 
 /**
- * Builtins that cost start-up time (net pulls in streams, tcp/pipe
+ * Builtins that cost start-up time (net and crypto pull in streams, tcp/pipe
  * bindings and diagnostics; worker_threads the worker machinery, ~2-3 ms
  * of `nsfd exec` together) but are used only on some paths: loaded on the
  * first property read instead. The bundles use them only as `name.prop`
  * (checked below), which the Proxy serves.
  */
-const LAZY_BUILTINS = ['node:net', 'node:worker_threads', 'node:child_process', 'node:dgram'];
+const LAZY_BUILTINS = ['node:net', 'node:worker_threads', 'node:child_process', 'node:dgram', 'node:crypto'];
 const LAZY_HELPER =
   'function __nsfdLazy(id) { let m; const load = () => (m ??= require(id)); ' +
   'return new Proxy({}, { get: (_, k) => load()[k], has: (_, k) => k in load(), ownKeys: () => Reflect.ownKeys(load()), ' +
