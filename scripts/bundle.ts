@@ -69,6 +69,38 @@ function plainBuiltins(file: string): void {
   if (out !== text) fs.writeFileSync(file, out);
 }
 
+/**
+ * Builtins that cost start-up time (net and crypto pull in streams, tcp/pipe
+ * bindings and diagnostics; worker_threads the worker machinery, ~2-3 ms
+ * of `nsfd exec` together) but are used only on some paths: loaded on the
+ * first property read instead. The bundles use them only as `name.prop`
+ * (checked below), which the Proxy serves.
+ */
+const LAZY_BUILTINS = ['node:net', 'node:worker_threads', 'node:child_process', 'node:dgram', 'node:crypto'];
+const LAZY_HELPER =
+  'function __nsfdLazy(id) { let m; const load = () => (m ??= require(id)); ' +
+  'return new Proxy({}, { get: (_, k) => load()[k], has: (_, k) => k in load(), ownKeys: () => Reflect.ownKeys(load()), ' +
+  'getOwnPropertyDescriptor: (_, k) => { const d = Object.getOwnPropertyDescriptor(load(), k); if (d) d.configurable = true; return d; } }); }\n';
+
+function lazyBuiltins(file: string): void {
+  const text = fs.readFileSync(file, 'utf8');
+  // The code without comment lines (which name modules in prose).
+  const code = text.split('\n').filter((l) => !/^\s*(\/\/|\/\*|\*)/.test(l)).join('\n');
+  let used = false;
+  const out = text.replace(/var (\w+) = require\("(node:[\w/]+)"\);/g, (all: string, name: string, mod: string) => {
+    if (!LAZY_BUILTINS.includes(mod)) return all;
+    // Anything but `name.prop` (passing the module itself on) would see the Proxy.
+    const bare = new RegExp('(?<![\\w$."\'`/-])' + name.replace(/\$/g, '\\$') + '(?![\\w$.:"\'`/-])', 'g');
+    if ((code.match(bare) ?? []).length > 1) return all;
+    used = true;
+    return `var ${name} = __nsfdLazy("${mod}");`;
+  });
+  if (!used) return;
+  // After the "use strict" and esbuild's header comment, before any use.
+  const at = out.startsWith('"use strict";\n') ? '"use strict";\n'.length : 0;
+  fs.writeFileSync(file, out.slice(0, at) + LAZY_HELPER + out.slice(at));
+}
+
 /** tsc's .js (and .js.map) files under dir, except those in `keep`. */
 function removeModules(dir: string, keep: ReadonlySet<string>): void {
   for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
@@ -88,7 +120,10 @@ async function main(): Promise<void> {
   const entries = fs.readdirSync(cliDir).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')).map((f) => path.join(cliDir, f));
   await esbuild.build({ ...common, entryPoints: entries, outdir: path.join(dist, 'cli'), plugins: [mainsRequiresExternal] });
   for (const e of entries) built.push(path.join(dist, 'cli', `${path.basename(e, '.ts')}.js`));
-  for (const f of built) plainBuiltins(f);
+  for (const f of built) {
+    plainBuiltins(f);
+    lazyBuiltins(f);
+  }
   removeModules(dist, new Set(built));
   // nsfd/testing must not carry a copy of the library.
   const testing = fs.readFileSync(path.join(dist, 'testing', 'index.js'), 'utf8');

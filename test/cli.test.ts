@@ -63,6 +63,32 @@ describe('nsfd CLI', () => {
     await target?.stop();
   });
 
+  it('output into a full non-blocking pipe arrives whole (write(2) on fd 1 gives way to process.stdout on EAGAIN)', () => {
+    // A 4 KiB pipe, O_NONBLOCK on nsfd's end, read only after a pause:
+    // the JSON (well over 4 KiB) meets EAGAIN part way.
+    const script = String.raw`
+import fcntl, json, os, subprocess, sys, time
+r, w = os.pipe()
+fcntl.fcntl(w, fcntl.F_SETFL, fcntl.fcntl(w, fcntl.F_GETFL) | os.O_NONBLOCK)
+fcntl.fcntl(r, 1031, 4096)  # F_SETPIPE_SZ
+p = subprocess.Popen([sys.argv[1], sys.argv[2], 'ls', '--json'], stdout=w)
+os.close(w)
+time.sleep(0.3)
+data = b''
+while True:
+    b = os.read(r, 65536)
+    if not b: break
+    data += b
+print(json.dumps({'code': p.wait(), 'bytes': len(data), 'n': len(json.loads(data)['namespaces'])}))
+`;
+    const r = spawnSync('python3', ['-c', script, process.execPath, bin], { encoding: 'utf8', timeout: 30000 });
+    expect(r.stderr).toBe('');
+    const res = JSON.parse(r.stdout) as { code: number; bytes: number; n: number };
+    expect(res.code).toBe(0);
+    expect(res.bytes).toBeGreaterThan(4096);
+    expect(res.n).toBeGreaterThan(0);
+  });
+
   describe('help and usage', () => {
     it('--help lists the commands; no command is a usage error', async () => {
       const h = await nsfd(['--help']);

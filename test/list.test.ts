@@ -12,7 +12,11 @@ import { Namespace, NamespaceInfo, buildNamespaceTree, listNamespaces, namespace
 import { parseNsLink } from '../lib/list/links';
 import { listnsIds, nsfsHandle } from '../lib/list/listns';
 import { parseMountinfo, unescapeMountinfo } from '../lib/list/mountinfo';
-import { NS_TYPES } from '../lib/core/ns-types';
+import { CLONE_FLAG, NS_TYPES } from '../lib/core/ns-types';
+import { E } from '../lib/core/errors';
+import { ownProcfs } from '../lib/core/procfs';
+import { PROC_NS_FILES } from '../lib/list/links';
+import { native } from '../lib/sys/native';
 import { Target, checkLeaksPerTest, feat, isRoot, killAndClose, needsRoot, repoRoot, sleep, startTarget, fixturePath } from './helpers';
 
 const ino = (p: string) => fs.statSync(p).ino;
@@ -100,6 +104,58 @@ describe('parsers', () => {
     expect(nsfsHandle(ns.id, 'uts', ns.inode).equals(ns.toHandle())).toBe(true);
     using again = Namespace.fromHandle(nsfsHandle(ns.id, 'uts', ns.inode));
     expect(again.equals(ns)).toBe(true);
+  });
+});
+
+describe('the native walk steps', () => {
+  it('ns_describe reads what the separate nsfs ioctls read, and sends no ioctl to a file that is not nsfs', () => {
+    const nsfsDev = fs.statSync('/proc/self/ns/net').dev;
+    for (const t of ['user', 'pid', 'net', 'mnt'] as const) {
+      const fd = fs.openSync(`/proc/self/ns/${t}`, 'r');
+      try {
+        const d = native.ns_describe(fd, nsfsDev);
+        if (typeof d === 'number') throw new Error(`ns_describe(${t}): ${d}`);
+        const [flag, inode, id, ownerFd, ownerInode, ownerUid, parentFd] = d;
+        try {
+          expect(flag).toBe(CLONE_FLAG[t]);
+          expect(inode).toBe(ino(`/proc/self/ns/${t}`));
+          if (feat.ns_get_id.available) expect(typeof id).toBe('bigint');
+          // Our namespaces are owned by our user namespace (initial, or the one we run in).
+          if (t !== 'user') {
+            expect(ownerInode).toBe(ino('/proc/self/ns/user'));
+            expect(ownerFd).toBeGreaterThanOrEqual(0);
+            expect(ownerUid).toBe(native.ns_get_owner_uid(ownerFd));
+          }
+          if (t === 'net' || t === 'mnt') expect(parentFd).toBeLessThan(0);
+        } finally {
+          if (ownerFd >= 0) fs.closeSync(ownerFd);
+          if (parentFd >= 0) fs.closeSync(parentFd);
+        }
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
+    const devnull = fs.openSync('/dev/null', 'r');
+    try {
+      expect(native.ns_describe(devnull, nsfsDev)).toBe(-E.EINVAL);
+    } finally {
+      fs.closeSync(devnull);
+    }
+  });
+
+  it('proc_scan_batch reads on the pool what proc_scan reads here, and -errno for a pid that is gone', async () => {
+    const procfs = ownProcfs();
+    const names = PROC_NS_FILES.map((f) => f.file);
+    const gone = 0x3ffffff0; // above any pid_max
+    const [one, none] = await native.proc_scan_batch(procfs.fd, [process.pid, gone], names, procfs);
+    const here = native.proc_scan(procfs.fd, process.pid, names);
+    expect(none).toBe(-E.ENOENT);
+    if (one === undefined || typeof one === 'number' || typeof here === 'number') throw new Error('our own /proc entry unreadable');
+    expect(one[1]).toEqual(here[1]); // namespace inodes
+    expect(one[1][PROC_NS_FILES.findIndex((f) => f.file === 'net')]).toBe(ino('/proc/self/ns/net'));
+    expect(one[2]).toBe(here[2]); // status Name
+    expect(one[3]).toBe(process.geteuid?.()); // euid
+    expect(one[5].equals(here[5])).toBe(true); // cmdline
   });
 });
 

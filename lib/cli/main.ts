@@ -87,22 +87,8 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-/**
- * A reader that went away (`nsfd ls | head -1`) ends nsfd quietly with
- * exit 0, as the SIGPIPE of a C tool would end it without a message;
- * other output errors are one line and exit 1.
- */
-function quietOnClosedPipe(): void {
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(0);
-    process.stderr.write(`nsfd: stdout: ${oneLine(err)}\n`);
-    process.exit(1);
-  });
-}
-
 /** Runs nsfd with these arguments; the outcome is in process.exitCode. */
 export function cli(argv: readonly string[]): void {
-  quietOnClosedPipe();
   main(argv).then(
     (code) => {
       process.exitCode = code;

@@ -44,18 +44,33 @@ export interface NsfsMount {
   type: NsType;
   inode: number;
   path: string;
+  /** Root and mount point as mountinfo writes them (escaped): the same mount in another table has the same key. */
+  key: string;
 }
 
-/** The nsfs mounts in a mountinfo file; [] if it cannot be read. */
-export function readNsfsMounts(file: string): NsfsMount[] {
+/**
+ * The nsfs mounts in a mountinfo file; [] if it cannot be read. Those whose
+ * key is in `skip` (copies of ours, in another mount namespace's table) are
+ * left out before they are parsed: the walk reads one table per mount
+ * namespace, and each may hold copies of every nsfs mount we have.
+ */
+export function readNsfsMounts(file: string, skip?: ReadonlySet<string>): NsfsMount[] {
   // Only /proc/PID/mountinfo files are read here: through our procfs.
   const text = file.startsWith('/proc/') ? procRead(file.slice('/proc/'.length)) : undefined;
-  if (text === undefined) return [];
+  if (text === undefined || !text.includes(' - nsfs ')) return [];
   const out: NsfsMount[] = [];
-  for (const m of parseMountinfo(text)) {
-    if (m.fstype !== 'nsfs') continue;
+  // From one " - nsfs " to the next: the other lines are never split.
+  for (let at = text.indexOf(' - nsfs '); at >= 0; at = text.indexOf(' - nsfs ', at + 1)) {
+    const start = text.lastIndexOf('\n', at) + 1;
+    const end = text.indexOf('\n', at);
+    const line = text.slice(start, end < 0 ? text.length : end);
+    const f = line.split(' ', 5);
+    const key = `${f[3]} ${f[4]}`;
+    if (skip?.has(key)) continue;
+    const m = parseMountinfo(line)[0];
+    if (m === undefined || m.fstype !== 'nsfs') continue;
     const ns = parseNsLink(m.root);
-    if (ns !== undefined) out.push({ ...ns, path: m.mountPoint });
+    if (ns !== undefined) out.push({ ...ns, path: m.mountPoint, key });
   }
   return out;
 }

@@ -1,7 +1,6 @@
 // spawn()'s options, checked (typed errors before any syscall) and turned
 // into the spec native spawn_clone3 runs, plus the fds opened for it.
 import { fileURLToPath } from 'node:url';
-import { isMainThread } from 'node:worker_threads';
 
 import { E, NsError, invalidArg, invalidValue } from '../core/errors';
 import { OwnedFd } from '../core/owned-fd';
@@ -116,12 +115,20 @@ function userNamespaceEntry(options: SpawnOptions, unshare: NsType[], join: Join
   return { kind: 'none' };
 }
 
+let mainThread: boolean | undefined;
+function onMainThread(): boolean {
+  mainThread ??= native.gettid() === process.pid;
+  return mainThread;
+}
+
 /** The child's environment and the execve candidates (PATH lookup happens in the child). */
 function environment(file: string, options: SpawnOptions): Pick<SpawnSpec, 'envp' | 'inheritEnv' | 'paths'> {
   // Without options.env the child gets our C environment (which process.env
   // writes through to) copied natively: enumerating process.env costs ~30 us.
-  // A Worker's process.env is its own copy, so there it is enumerated.
-  const inheritEnv = options.env === undefined && isMainThread;
+  // A Worker's process.env is its own copy, so there it is enumerated. A
+  // Worker runs on a thread of its own: tid = pid only on the main thread
+  // (asked of the addon: node:worker_threads costs ~2 ms of start-up).
+  const inheritEnv = options.env === undefined && onMainThread();
   const env = inheritEnv ? undefined : (options.env ?? process.env);
   const envp: string[] = [];
   if (env !== undefined) {

@@ -27,6 +27,9 @@ export interface RawWaitid {
   status: number;
 }
 
+/** proc_scan's reading of one process: [fd facts, ns inodes, status Name, euid, Threads, cmdline] (native/list.cc). */
+export type RawProcScan = [fdFacts: number[], nsInodes: number[], name: string, euid: number, threads: number, cmdline: Buffer];
+
 export interface NativeBinding {
   close(fd: number): number;
   dup_cloexec(fd: number): number;
@@ -54,6 +57,11 @@ export interface NativeBinding {
   ns_ioctl(fd: number, nr: 1 | 2 | 3): number;
   ns_get_owner_uid(fd: number): number;
   ns_get_id(fd: number, mntOnly: 0 | 1): bigint | number;
+  /**
+   * An nsfs fd in one call: [CLONE_NEW* type, inode, id (or -errno), owner fd (or -errno; the caller closes it), owner inode,
+   * owner uid (or -errno), parent fd (or -errno), parent inode], or -errno (-EINVAL: fd is not on device nsfsDev). See native/nsfs.cc.
+   */
+  ns_describe(fd: number, nsfsDev: number): [number, number, bigint | number, number, number, number, number, number] | number;
   ns_translate(fd: number, nr: 6 | 7 | 8 | 9, pid: number): number;
   name_to_handle_at(fd: number): Buffer | number;
   open_by_handle_at(handle: Buffer): number;
@@ -87,10 +95,15 @@ export interface NativeBinding {
   readlinkat(dirfd: number, path: string): string | number;
   /** The names in directory dirfd/path (no "." or ".."), or -errno. */
   readdirat(dirfd: number, path: string): string[] | number;
-  /** One process of the /proc walk in one call: [fd links (fd, link, ...), ns links, status, cmdline] or -errno (see native/list.cc). */
-  proc_scan(procfd: number, pid: number, nsFiles: readonly string[], threads?: false): [(number | string)[], (string | number)[], string, Buffer] | number;
-  /** Its threads' namespace links: [tid, link per nsFiles name..., tid, ...] or -errno. */
-  proc_scan(procfd: number, pid: number, nsFiles: readonly string[], threads: true): (number | string)[] | number;
+  /**
+   * One process of the /proc walk in one call: [fd facts (fd, kind, inode, ...; kind an nsFiles index or -1 for a socket),
+   * ns inodes (or -errno) per nsFiles name, status Name, euid, Threads (-1: unknown), cmdline] or -errno (see native/list.cc).
+   */
+  proc_scan(procfd: number, pid: number, nsFiles: readonly string[], threads?: false): RawProcScan | number;
+  /** proc_scan of each pid, read on a libuv pool thread; `keep` (the owner of procfd) is held until it settles. */
+  proc_scan_batch(procfd: number, pids: readonly number[], nsFiles: readonly string[], keep: object): Promise<(RawProcScan | number)[]>;
+  /** Its threads' namespaces: [tid, inode (or -errno) per nsFiles name..., tid, ...] or -errno. */
+  proc_scan(procfd: number, pid: number, nsFiles: readonly string[], threads: true): number[] | number;
   /** A process-wide fd slot shared by all Workers: fd_slot(fd) keeps fd if empty; returns the slot (-1: empty). */
   fd_slot(fd: number): number;
   /** fsopen(fstype, flags | FSOPEN_CLOEXEC): a filesystem context fd, or -errno. */

@@ -1,12 +1,14 @@
 // nsfd ls vs lsns, nsfd exec vs nsenter.
 //
-// Makes 500 extra namespaces that lsns can see (100 processes, each in new
-// net, uts, ipc, mnt and cgroup namespaces) plus 100 that only nsfd finds
-// (50 network namespaces held only by open fds of one process, 50 held
-// only by bind mounts), then times `nsfd ls --json` against `lsns -J` and
-// counts what each reports. Then `nsfd exec -t PID -a true` against
-// `nsenter -t PID -a true`. Everything made here is removed at the end.
-// Needs root.
+// Makes namespaces that lsns can see (processes each in new net, uts, ipc,
+// mnt and cgroup namespaces: 5 per process) in steps of 100, 500 and 2,000
+// (NSFD_BENCH_LS_SIZES), plus 100 that only nsfd finds (50 network
+// namespaces held only by open fds of one process, 50 held only by bind
+// mounts), and at each step times `lsns -J`, `listNamespaces()` in this
+// process and `nsfd ls --json`, in the same run, and counts what each
+// reports: the cost should grow linearly with processes + fds. Then
+// `nsfd exec -t PID -a true` against `nsenter -t PID -a true`. Everything
+// made here is removed at the end. Needs root.
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -14,10 +16,15 @@ import * as path from 'node:path';
 
 import { fmt, startTarget } from './_util.js';
 
+function readdirNums(dir: string): number[] {
+  return fs.readdirSync(dir).filter((n) => /^\d+$/.test(n)).map(Number);
+}
+
 // Compiled to dist-dev/scripts/bench/: the repository is three levels up.
 const root = path.join(__dirname, '..', '..', '..');
 const bin = path.join(root, 'bin', 'nsfd.js');
-const PROCS = 100; // x 5 namespace types = 500
+// Namespaces made by processes (5 each) at each step of the curve.
+const SIZES = (process.env.NSFD_BENCH_LS_SIZES ?? '100,500,2000').split(',').map(Number);
 const HELD_BY_FD = 50;
 const HELD_BY_MOUNT = 50;
 const RUNS = Number(process.env.NSFD_BENCH_RUNS ?? 7);
@@ -89,25 +96,11 @@ async function main() {
   }
   const cleanups: any[] = [];
   try {
-    // --- 500 namespaces lsns can see --------------------------------------
-    const t0 = Date.now();
+    // --- 100 that only a walk of fds and mounts finds ---------------------
     const procs: any[] = [];
-    for (let i = 0; i < PROCS; i++) {
-      const p = spawn('unshare', ['--net', '--uts', '--ipc', '--mount', '--cgroup', 'sleep', '100000'], { stdio: 'ignore' });
-      procs.push(p);
-    }
     cleanups.push(async () => {
       await Promise.all(procs.map((p) => (p.exitCode !== null || p.signalCode !== null ? null : new Promise((r) => { p.once('exit', r); p.kill('SIGKILL'); }))));
     });
-    await waitFor(() => procs.every((p) => {
-      try {
-        return fs.readFileSync(`/proc/${p.pid}/comm`, 'latin1').trim() === 'sleep';
-      } catch {
-        return false;
-      }
-    }), 'the namespace processes');
-
-    // --- 100 that only a walk of fds and mounts finds ---------------------
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsfd-bench-ls-'));
     const holder = spawn('python3', ['-c', HOLDER, String(HELD_BY_FD), String(HELD_BY_MOUNT), dir], { stdio: ['pipe', 'pipe', 'inherit'] });
     cleanups.push(async () => {
@@ -121,38 +114,59 @@ async function main() {
       holder.stdout.once('data', resolve);
       holder.once('exit', (c) => reject(new Error(`holder exited ${c}`)));
     });
-    console.log(`made ${PROCS * 5} namespaces in ${PROCS} processes, ${HELD_BY_FD} held by fds, ${HELD_BY_MOUNT} by bind mounts (${Date.now() - t0} ms)`);
-
-    // --- ls ---------------------------------------------------------------
-    const lsns = timeCommand(['lsns', '-J']);
-    const ls = timeCommand([process.execPath, bin, 'ls', '--json']);
-    const node0 = timeCommand([process.execPath, '-e', '0']);
-    const nLsns = flattenLsns(JSON.parse(lsns.out).namespaces).length;
-    const nsfdList = JSON.parse(ls.out).namespaces;
-    const bySource: Record<string, any> = {};
-    for (const n of nsfdList) {
-      const k = n.sources.filter((s: any) => s !== 'listns' && s !== 'hierarchy').join('+') || n.sources.join('+');
-      bySource[k] = (bySource[k] ?? 0) + 1;
-    }
-    // The library call alone, in this process (no Node start-up).
     const { listNamespaces } = require(path.join(root, 'dist', 'index.js'));
-    const inproc: any[] = [];
-    for (let i = 0; i <= RUNS; i++) {
-      const s = process.hrtime.bigint();
-      await listNamespaces();
-      if (i > 0) inproc.push(Number(process.hrtime.bigint() - s) / 1e3);
+    const node0 = timeCommand([process.execPath, '-e', '0']);
+    const curve: string[] = [];
+
+    for (const size of SIZES) {
+      // --- namespaces lsns can see, 5 per process --------------------------
+      const t0 = Date.now();
+      while (procs.length * 5 < size) {
+        procs.push(spawn('unshare', ['--net', '--uts', '--ipc', '--mount', '--cgroup', 'sleep', '100000'], { stdio: 'ignore' }));
+      }
+      await waitFor(() => procs.every((p) => {
+        try {
+          return fs.readFileSync(`/proc/${p.pid}/comm`, 'latin1').trim() === 'sleep';
+        } catch {
+          return false;
+        }
+      }), 'the namespace processes');
+      const nprocs = readdirNums('/proc').length;
+      console.log(`\n${procs.length * 5} namespaces in ${procs.length} processes, ${HELD_BY_FD} held by fds, ${HELD_BY_MOUNT} by bind mounts; ${nprocs} processes in all (made in ${Date.now() - t0} ms)`);
+
+      // --- ls ---------------------------------------------------------------
+      const lsns = timeCommand(['lsns', '-J']);
+      const ls = timeCommand([process.execPath, bin, 'ls', '--json']);
+      const nLsns = flattenLsns(JSON.parse(lsns.out).namespaces).length;
+      const nsfdList = JSON.parse(ls.out).namespaces;
+      const bySource: Record<string, any> = {};
+      for (const n of nsfdList) {
+        const k = n.sources.filter((s: any) => s !== 'listns' && s !== 'hierarchy').join('+') || n.sources.join('+');
+        bySource[k] = (bySource[k] ?? 0) + 1;
+      }
+      // The library call alone, in this process (no Node start-up).
+      const inproc: any[] = [];
+      for (let i = 0; i <= RUNS; i++) {
+        const s = process.hrtime.bigint();
+        await listNamespaces();
+        if (i > 0) inproc.push(Number(process.hrtime.bigint() - s) / 1e3);
+      }
+      const call = median(inproc);
+      const ratio = (x: number) => (x <= lsns.us ? `${(lsns.us / x).toFixed(1)}x faster than lsns -J` : `${(x / lsns.us).toFixed(1)}x lsns's time`);
+      console.log(`namespace listing (median of ${RUNS} runs)`);
+      console.log(`  lsns -J                 ${fmt(lsns.us).padStart(10)}   finds ${nLsns}`);
+      console.log(`  listNamespaces() call   ${fmt(call).padStart(10)}   (in-process, ${ratio(call)})`);
+      console.log(`  nsfd ls --json          ${fmt(ls.us).padStart(10)}   finds ${nsfdList.length}  (${ratio(ls.us)}; node -e 0: ${fmt(node0.us)})`);
+      console.log(`  nsfd by how held: ${Object.entries(bySource).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+      const lsnsSet = new Set(flattenLsns(JSON.parse(lsns.out).namespaces).map((n: any) => Number(n.ns)));
+      const nsfdSet = new Set(nsfdList.map((n: any) => n.inode));
+      const onlyLsns = [...lsnsSet].filter((x) => !nsfdSet.has(x)).length;
+      const onlyNsfd = [...nsfdSet].filter((x) => !lsnsSet.has(x)).length;
+      console.log(`  last runs compared: ${onlyNsfd} only in nsfd's, ${onlyLsns} only in lsns's (processes that came or went between the two runs)`);
+      curve.push(`  ${String(procs.length * 5).padStart(5)} ns, ${String(nprocs).padStart(4)} processes: listNamespaces() ${fmt(call).padStart(9)}, lsns -J ${fmt(lsns.us).padStart(9)}, nsfd ls --json ${fmt(ls.us).padStart(9)}  (${(call / nprocs).toFixed(1)} µs per process)`);
     }
-    console.log(`\nnamespace listing (median of ${RUNS} runs)`);
-    console.log(`  lsns -J                 ${fmt(lsns.us).padStart(10)}   finds ${nLsns}`);
-    console.log(`  nsfd ls --json          ${fmt(ls.us).padStart(10)}   finds ${nsfdList.length}  (${(ls.us / lsns.us).toFixed(1)}x lsns's time)`);
-    console.log(`    of which node start-up ${fmt(node0.us).padStart(9)}   (node -e 0)`);
-    console.log(`  listNamespaces() call   ${fmt(median(inproc)).padStart(10)}   (in-process, ${(median(inproc) / lsns.us).toFixed(1)}x lsns's time)`);
-    console.log(`  nsfd by how held: ${Object.entries(bySource).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-    const lsnsSet = new Set(flattenLsns(JSON.parse(lsns.out).namespaces).map((n: any) => Number(n.ns)));
-    const nsfdSet = new Set(nsfdList.map((n: any) => n.inode));
-    const onlyLsns = [...lsnsSet].filter((x) => !nsfdSet.has(x)).length;
-    const onlyNsfd = [...nsfdSet].filter((x) => !lsnsSet.has(x)).length;
-    console.log(`  last runs compared: ${onlyNsfd} only in nsfd's, ${onlyLsns} only in lsns's (processes that came or went between the two runs)`);
+    console.log(`\nthe curve (medians of ${RUNS} runs; load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')})`);
+    for (const line of curve) console.log(line);
 
     // --- exec ---------------------------------------------------------------
     const target = await startTarget();
@@ -168,7 +182,7 @@ async function main() {
     console.log(`\nenter all namespaces of a process and run true (median of ${RUNS} runs)`);
     console.log(`  nsenter -t PID -a true  ${fmt(nsenter.us).padStart(10)}`);
     if (exec) {
-      console.log(`  nsfd exec -t PID -a true ${fmt(exec.us).padStart(9)}   (${(exec.us / nsenter.us).toFixed(1)}x nsenter's time; node start-up ${fmt(node0.us)})`);
+      console.log(`  nsfd exec -t PID -a true ${fmt(exec.us).padStart(9)}   (${(exec.us / nsenter.us).toFixed(1)}x nsenter's time; node -e 0 ${fmt(node0.us)}: +${fmt(exec.us - node0.us)})`);
     }
   } finally {
     for (const c of cleanups.reverse()) {

@@ -4,6 +4,7 @@
 // reported. The target of exec is a process in new namespaces. Needs root
 // for exec/unshare rows (skipped otherwise).
 import { spawnSync } from 'node:child_process';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { fmt, startTarget } from './_util.js';
@@ -66,7 +67,7 @@ async function main(): Promise<void> {
     const us = timeAll(rows);
     const base = us[0] as number;
     const byName = new Map(rows.map(([name], k) => [name, us[k]]));
-    console.log(`\nstart-up (median of ${RUNS} round-robin runs; gap = over node -e 0)`);
+    console.log(`\nstart-up (median of ${RUNS} round-robin runs; gap = over node -e 0; load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')})`);
     const w = Math.max(...rows.map((r) => r[0].length));
     rows.forEach(([name, , peer], k) => {
       const u = us[k] as number;

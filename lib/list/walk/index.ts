@@ -11,26 +11,79 @@ import { mergeListns } from '../listns';
 import { checkOptions } from '../options';
 import type { ListOptions, NamespaceInfo } from '../types';
 import { readMounts } from './mounts';
-import { readProcess } from './process';
+import { NS_FILE_NAMES, readProcess } from './process';
+import type { ProcScan } from './process';
+import { ownProcfs } from '../../core/procfs';
+import { native } from '../../sys/native';
 import { walkResult } from './result';
 import { Walk } from './state';
 
-const YIELD_EVERY = 64;
+/** Processes per pool-thread batch: one batch is read while the one before is recorded. */
+const BATCH = 4 * 64;
+
+/** A batch of processes: their pidfds (opened first) and what proc_scan_batch read of them. */
+interface Batch {
+  pids: number[];
+  pidfds: number[];
+  scans: Promise<ProcScan[]>;
+}
+
+function startBatch(pids: readonly number[]): Batch {
+  const b: Batch = { pids: [], pidfds: [], scans: Promise.resolve([]) };
+  for (const pid of pids) {
+    const pidfd = native.pidfd_open(pid, 0);
+    if (pidfd < 0) continue; // gone, or not ours to see
+    b.pids.push(pid);
+    b.pidfds.push(pidfd);
+  }
+  // Not our own process: while the pool thread reads, this thread holds
+  // nsfs fds of the batch before, which are no holders of anything.
+  const others = b.pids.filter((p) => p !== process.pid);
+  if (others.length > 0) {
+    const procfs = ownProcfs();
+    b.scans = native.proc_scan_batch(procfs.fd, others, NS_FILE_NAMES, procfs);
+  }
+  return b;
+}
 
 /**
  * Every namespace we can see: those of processes and their threads, those
  * held only by an open fd, by a socket or by a bind mount, and the owners
  * and parents of all of these; merged with listns(2) on Linux 6.19+.
- * Processes that exit during the walk are left out. Sorted by inode.
+ * Processes that exit during the walk are left out. Sorted by inode. The
+ * /proc reads run on libuv's thread pool, in batches, while the main
+ * thread records the batch before.
  */
 export async function listNamespaces(options?: ListOptions): Promise<NamespaceInfo[]> {
   const opts = checkOptions(options);
   const walk = new Walk(opts.type);
   const pids = readdirNums('/proc');
-  for (let i = 0; i < pids.length; i++) {
-    readProcess(walk, pids[i] as number);
-    // Let the event loop breathe; no fd is open between two processes.
-    if (i % YIELD_EVERY === YIELD_EVERY - 1) await new Promise<void>((r) => setImmediate(r));
+  let next: Batch | undefined = startBatch(pids.slice(0, BATCH));
+  let cur: Batch | undefined;
+  try {
+    for (let at = 0; next !== undefined; at += BATCH) {
+      cur = next;
+      next = undefined;
+      const scanned = await cur.scans;
+      if (at + BATCH < pids.length) next = startBatch(pids.slice(at + BATCH, at + 2 * BATCH));
+      for (let i = 0, k = 0; i < cur.pids.length; i++) {
+        const pid = cur.pids[i] as number;
+        // Our own process is read here and now, when no fd of the walk is open.
+        const scan = pid === process.pid ? native.proc_scan(ownProcfs().fd, pid, NS_FILE_NAMES) : (scanned[k++] ?? -1);
+        // readProcess closes the pidfd: the batch no longer owns it.
+        const pidfd = cur.pidfds[i] as number;
+        cur.pidfds[i] = -1;
+        readProcess(walk, pid, pidfd, scan);
+      }
+      cur = undefined;
+    }
+  } finally {
+    // After a throw: the batches not yet handed over still own their pidfds.
+    for (const b of [cur, next]) {
+      if (b === undefined) continue;
+      await b.scans.catch(() => undefined);
+      for (const fd of b.pidfds) if (fd >= 0) native.close(fd);
+    }
   }
   readMounts(walk);
   mergeListns(walk);

@@ -16,11 +16,11 @@ export function readMounts(walk: Walk): void {
   }
 }
 
-/** Our nsfs mounts into `persisted`; returns them as "inode:path" keys. */
+/** Our nsfs mounts into `persisted`; returns their keys (NsfsMount.key). */
 function readOwnMounts(walk: Walk): Set<string> {
   const ours = new Set<string>();
   for (const m of readNsfsMounts('/proc/self/mountinfo')) {
-    ours.add(`${m.inode}:${m.path}`);
+    ours.add(m.key);
     if (!walk.wants(m.type)) continue;
     if (walk.needsFd(m.inode)) {
       const fd = openNsfsPath(m.path, m.inode);
@@ -47,9 +47,7 @@ function readForeignMounts(walk: Walk, mntns: number, pid: number, ours: Set<str
   if (pidfd < 0) return;
   const pending: number[] = [];
   try {
-    const found = readNsfsMounts(`/proc/${pid}/mountinfo`).filter(
-      (m) => walk.wants(m.type) && !ours.has(`${m.inode}:${m.path}`),
-    );
+    const found = readNsfsMounts(`/proc/${pid}/mountinfo`, ours).filter((m) => walk.wants(m.type));
     if (found.length === 0) return;
     // The process must still be in that mount namespace, and still exist.
     if (readNsLink(`/proc/${pid}/ns/mnt`)?.inode !== mntns) return;

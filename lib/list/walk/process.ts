@@ -3,23 +3,23 @@
 // fds and sockets it holds, then recording all of it.
 //
 // Race safety: everything is read between pidfd_open() and a recheck
-// through that pidfd; a process that exits meanwhile is dropped entirely,
+// through that pidfd (the /proc reads themselves run in batches on a pool
+// thread, each batch's pidfds opened before it is queued); a process that exits meanwhile is dropped entirely,
 // so no pid is reported with another process's data. Every fd opened here
 // is a raw fd closed in readProcess's finally block, before the walk moves
 // on to the next process.
 import { ownProcfs } from '../../core/procfs';
-import { numbers, statusFields } from '../../core/proc';
 
 import type { NsType } from '../../core/ns-types';
 import { native } from '../../sys/native';
+import type { RawProcScan } from '../../sys/native';
 import {
   PROC_NS_FILES,
   THREAD_NS_FILES,
   openNsfsPath,
   openProcNs,
-  parseNsLink,
-  parseSocketLink,
 } from '../links';
+import type { ProcNsFile } from '../links';
 import type { ProcInfo, Walk } from './state';
 
 /** One namespace fact about the process, recorded only once the recheck passed. */
@@ -56,42 +56,35 @@ class ProcessRead {
 }
 
 /** The /proc/PID/ns names the walk reads, in PROC_NS_FILES order. */
-const NS_FILE_NAMES = PROC_NS_FILES.map((f) => f.file);
+export const NS_FILE_NAMES = PROC_NS_FILES.map((f) => f.file);
 const THREAD_FILE_NAMES = THREAD_NS_FILES.map((f) => f.file);
 
+/** What proc_scan reports of one process (native/list.cc), or -errno. */
+export type ProcScan = RawProcScan | number;
+
 /**
- * Reads one process into the walk; all or nothing (see file comment). What
- * /proc says of it comes from one native call (proc_scan: its fd links,
- * namespace links, status and cmdline), a second for its threads when it
- * has several.
+ * Reads one process into the walk; all or nothing (see file comment).
+ * `pidfd` was opened before `scan` was read (proc_scan_batch, on a pool
+ * thread: its namespace and socket fds, namespace inodes, status fields
+ * and cmdline, parsed there), and is closed here; a second native call
+ * reads its threads when it has several.
  */
-export function readProcess(walk: Walk, pid: number): void {
-  const pidfd = native.pidfd_open(pid, 0);
-  if (pidfd < 0) return; // gone, or not ours to see
+export function readProcess(walk: Walk, pid: number, pidfd: number, scan: ProcScan): void {
   const r = new ProcessRead(walk, pid, pidfd);
   try {
-    const scan = native.proc_scan(ownProcfs().fd, pid, NS_FILE_NAMES);
     if (typeof scan === 'number') return;
-    const [flatFdLinks, nsLinks, statusText, cmdline] = scan;
-    const fdLinks: [number, string][] = [];
-    for (let i = 0; i < flatFdLinks.length; i += 2) {
-      const fdn = flatFdLinks[i] as number;
-      // (Our own pidfd of this very read is no holder of anything.)
-      if (fdn === pidfd && pid === process.pid) continue;
-      fdLinks.push([fdn, flatFdLinks[i + 1] as string]);
-    }
-    readOwnNamespaces(r, nsLinks);
+    const [fdFacts, nsInodes, name, euid, threads, cmdline] = scan;
+    readOwnNamespaces(r, nsInodes);
     if (r.own.size === 0) return; // no access, or a zombie
 
     // Empty when gone: the recheck below drops it.
-    const status = statusFields(statusText);
-    const command = commandOf(cmdline, status.get('Name') ?? '');
-    if (Number(status.get('Threads') ?? 1) > 1 && THREAD_NS_FILES.some((f) => walk.wants(f.type))) readThreads(r);
-    readFds(r, fdLinks);
+    const command = commandOf(cmdline, name);
+    if (threads > 1 && THREAD_NS_FILES.some((f) => walk.wants(f.type))) readThreads(r);
+    readFds(r, fdFacts);
 
     // Everything above was about this process only if it still exists.
     if (native.pidfd_send_signal(pidfd, 0, 0) < 0) return;
-    record(r, { command, uid: numbers(status.get('Uid'))[1] });
+    record(r, { command, uid: euid >= 0 ? euid : undefined });
   } finally {
     for (const fd of r.pending.values()) native.close(fd);
     native.close(pidfd);
@@ -99,21 +92,21 @@ export function readProcess(walk: Walk, pid: number): void {
 }
 
 /** /proc/PID/ns: the process's namespaces, and its *_for_children where they differ. */
-function readOwnNamespaces(r: ProcessRead, links: readonly (string | number)[]): void {
-  PROC_NS_FILES.forEach((f, i) => {
-    const link = links[i];
-    const ns = typeof link === 'string' ? parseNsLink(link) : undefined;
-    if (ns === undefined) return;
-    r.own.set(f.file, ns.inode);
-    if (!r.walk.wants(f.type)) return;
+function readOwnNamespaces(r: ProcessRead, inodes: readonly number[]): void {
+  for (let i = 0; i < PROC_NS_FILES.length; i++) {
+    const f = PROC_NS_FILES[i] as ProcNsFile;
+    const inode = inodes[i];
+    if (inode === undefined || inode < 0) continue;
+    r.own.set(f.file, inode);
+    if (!r.walk.wants(f.type)) continue;
     if (f.children) {
-      if (r.own.get(f.type) === ns.inode) return;
-      r.obs.push({ kind: 'children', type: f.type, inode: ns.inode });
+      if (r.own.get(f.type) === inode) continue;
+      r.obs.push({ kind: 'children', type: f.type, inode });
     } else {
-      r.obs.push({ kind: 'process', type: f.type, inode: ns.inode });
+      r.obs.push({ kind: 'process', type: f.type, inode });
     }
-    if (r.need(ns.inode)) r.keep(ns.inode, openProcNs(r.pidfd, r.pid, f, ns.inode));
-  });
+    if (r.need(inode)) r.keep(inode, openProcNs(r.pidfd, r.pid, f, inode));
+  }
 }
 
 /** Threads in other namespaces than their process's. */
@@ -126,32 +119,35 @@ function readThreads(r: ProcessRead): void {
     if (tid === r.pid) continue;
     THREAD_NS_FILES.forEach((f, i) => {
       if (!r.walk.wants(f.type)) return;
-      const link = flat[at + 1 + i];
-      const ns = typeof link === 'string' ? parseNsLink(link) : undefined;
-      if (ns === undefined || ns.inode === r.own.get(f.file)) return;
-      if (f.children && ns.inode === r.own.get(f.type)) return;
-      r.obs.push({ kind: f.children ? 'children' : 'thread', type: f.type, inode: ns.inode, n: tid });
-      if (r.need(ns.inode)) r.keep(ns.inode, openNsfsPath(`/proc/${r.pid}/task/${tid}/ns/${f.file}`, ns.inode));
+      const inode = flat[at + 1 + i] as number;
+      if (inode < 0 || inode === r.own.get(f.file)) return;
+      if (f.children && inode === r.own.get(f.type)) return;
+      r.obs.push({ kind: f.children ? 'children' : 'thread', type: f.type, inode, n: tid });
+      if (r.need(inode)) r.keep(inode, openNsfsPath(`/proc/${r.pid}/task/${tid}/ns/${f.file}`, inode));
     });
   }
 }
 
 /** Open fds: nsfs fds, and sockets (whose netns may differ from the process's). */
-function readFds(r: ProcessRead, fdLinks: [number, string][]): void {
+function readFds(r: ProcessRead, facts: readonly number[]): void {
   const wantSockets = r.walk.wants('net');
-  for (const [fdn, link] of fdLinks) {
-    if (link.charCodeAt(0) === 115 /* s */) {
-      const sockIno = parseSocketLink(link);
-      if (sockIno === undefined) continue;
+  const self = r.pid === process.pid;
+  for (let i = 0; i + 2 < facts.length; i += 3) {
+    const fdn = facts[i] as number;
+    const kind = facts[i + 1] as number;
+    const inode = facts[i + 2] as number;
+    // (Our own pidfd of this very read is no holder of anything.)
+    if (self && fdn === r.pidfd) continue;
+    if (kind === -1) {
       if (!wantSockets) continue;
-      const netns = socketNetns(r, fdn, sockIno);
+      const netns = socketNetns(r, fdn, inode);
       if (netns !== undefined && netns !== r.own.get('net')) r.obs.push({ kind: 'socket', type: 'net', inode: netns, n: fdn });
       continue;
     }
-    const ns = parseNsLink(link);
-    if (ns === undefined || !r.walk.wants(ns.type)) continue;
-    r.obs.push({ kind: 'fd', type: ns.type, inode: ns.inode, n: fdn });
-    if (r.need(ns.inode)) r.keep(ns.inode, openNsfsPath(`/proc/${r.pid}/fd/${fdn}`, ns.inode));
+    const f = PROC_NS_FILES[kind];
+    if (f === undefined || f.children || !r.walk.wants(f.type)) continue;
+    r.obs.push({ kind: 'fd', type: f.type, inode, n: fdn });
+    if (r.need(inode)) r.keep(inode, openNsfsPath(`/proc/${r.pid}/fd/${fdn}`, inode));
   }
 }
 

@@ -6,10 +6,9 @@ import { NsError } from '../../core/errors';
 import { procOpen } from '../../core/procfs';
 import { O_RDONLY } from '../../sys/constants';
 
+import { typeFromCloneFlag } from '../../core/ns-types';
 import type { NsType } from '../../core/ns-types';
 import { native } from '../../sys/native';
-import { nsGetId, nsGetMntnsId, nsGetOwnerUid, nsGetParent, nsGetUserns } from '../../sys/nsfs';
-import { identify } from '../links';
 import type { NsForeignMount, NsHolder, NsSource, NsThread } from '../types';
 
 /** A namespace being collected; becomes a NamespaceInfo at the end. */
@@ -98,59 +97,34 @@ export class Walk {
 
   /**
    * Reads id, owner and parent through `fd` (which the caller closes) into
-   * the entry for it; owners and parents not seen yet are added too
-   * ('hierarchy'), and described in turn.
+   * the entry for it, in one native call (ns_describe); owners and parents
+   * not seen yet are added too ('hierarchy'), and described in turn.
    */
   describe(fd: number, source?: NsSource): Entry | undefined {
-    const ident = identify(fd);
-    if (ident === undefined || !this.wants(ident.type)) return undefined;
-    const e = this.entry(ident.type, ident.inode, source);
-    if (e.described) return e;
-    e.described = true;
-    e.dev = ident.dev;
-    let id = nsGetId(fd);
-    if (typeof id === 'number' && ident.type === 'mnt') id = nsGetMntnsId(fd);
-    if (typeof id === 'bigint') e.id = id;
-    if (ident.type === 'user') {
-      const uid = nsGetOwnerUid(fd);
-      if (uid >= 0) e.ownerUid = uid;
-    }
-    this.describeOwner(fd, ident.type, e);
-    if (ident.type === 'pid' || ident.type === 'user') this.describeParent(fd, e);
-    return e;
-  }
-
-  /** The user namespace owning `fd`'s (NS_GET_USERNS): its inode, and its creator's uid for a `type` other than user. */
-  private describeOwner(fd: number, type: NsType, e: Entry): void {
-    const owner = nsGetUserns(fd);
-    if (owner < 0) return;
+    const d = native.ns_describe(fd, this.nsfsDev);
+    if (typeof d === 'number') return undefined;
+    const [flag, inode, id, ownerFd, ownerInode, ownerUid, parentFd, parentInode] = d;
     try {
-      const o = identify(owner);
-      if (o !== undefined) {
-        e.ownerInode = o.inode;
-        if (type !== 'user') {
-          const uid = nsGetOwnerUid(owner);
-          if (uid >= 0) e.ownerUid = uid;
-        }
-        if (this.needsFd(o.inode) && this.wants('user')) this.describe(owner, 'hierarchy');
+      const type = typeFromCloneFlag(flag);
+      if (type === undefined || !this.wants(type)) return undefined;
+      const e = this.entry(type, inode, source);
+      if (e.described) return e;
+      e.described = true;
+      e.dev = this.nsfsDev;
+      if (typeof id === 'bigint') e.id = id;
+      if (ownerUid >= 0) e.ownerUid = ownerUid;
+      if (ownerFd >= 0) {
+        e.ownerInode = ownerInode;
+        if (this.needsFd(ownerInode) && this.wants('user')) this.describe(ownerFd, 'hierarchy');
       }
-    } finally {
-      native.close(owner);
-    }
-  }
-
-  /** The parent of a pid or user namespace (NS_GET_PARENT; none for the initial ones). */
-  private describeParent(fd: number, e: Entry): void {
-    const parent = nsGetParent(fd);
-    if (parent < 0) return;
-    try {
-      const p = identify(parent);
-      if (p !== undefined) {
-        e.parentInode = p.inode;
-        if (this.needsFd(p.inode)) this.describe(parent, 'hierarchy');
+      if (parentFd >= 0) {
+        e.parentInode = parentInode;
+        if (this.needsFd(parentInode)) this.describe(parentFd, 'hierarchy');
       }
+      return e;
     } finally {
-      native.close(parent);
+      if (ownerFd >= 0) native.close(ownerFd);
+      if (parentFd >= 0) native.close(parentFd);
     }
   }
 }
