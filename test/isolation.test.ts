@@ -347,7 +347,12 @@ describe.runIf(haveBusybox && haveInit)('nsfd-init', () => {
   it('init: false runs command as pid 1', async () => {
     const c = await Container.create({ rootfs: bare, init: false, command: ['/busybox', 'sleep', '30'] });
     try {
-      expect(await c.run('/busybox', ['cat', '/proc/1/cmdline'])).toMatchObject({ code: 0, stderr: '', stdout: '/busybox\0sleep\x0030\0' });
+      // (Polled: spawn() returns when the exec closed our CLOEXEC pipe, which
+      // the kernel does before it lays out the new argv: /proc/1/cmdline can
+      // read empty for a moment.)
+      let r: Awaited<ReturnType<typeof c.run>> | undefined;
+      await until(async () => (r = await c.run('/busybox', ['cat', '/proc/1/cmdline'])).stdout !== '', 'pid 1\'s argv');
+      expect(r).toMatchObject({ code: 0, stderr: '', stdout: '/busybox\0sleep\x0030\0' });
     } finally {
       c.close();
     }
