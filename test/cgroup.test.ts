@@ -106,6 +106,40 @@ d('Container with a cgroup of its own', () => {
     expect(c.stats().pids?.limit).toBe(null);
   });
 
+  it('freeze() stops a busy loop: its CPU time does not advance while frozen; thaw() resumes it', async () => {
+    await using c = await Container.create({ unshare: ['uts', 'pid', 'mnt'], cgroupParent: parent });
+    const loop = c.spawn('/bin/sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' });
+    // utime + stime of the loop, in clock ticks (/proc/PID/stat fields 14 and 15).
+    const cpu = (): number => {
+      const f = fs.readFileSync(`/proc/${loop.pid}/stat`, 'utf8');
+      const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+      return Number(rest[11]) + Number(rest[12]);
+    };
+    await until(() => cpu() > 0, 'the loop running');
+    await c.freeze();
+    const frozenAt = cpu();
+    await sleep(300);
+    expect(cpu()).toBe(frozenAt);
+    await c.thaw();
+    await until(() => cpu() > frozenAt, 'the loop running again');
+    loop.kill('SIGKILL');
+    await loop.exited;
+    loop.close();
+  });
+
+  it.runIf(controllers.includes('memory'))('a memory hog over memory.max is OOM-killed; stats() counts it; the init and the host go on (pure cgroup v2: the VMs)', async () => {
+    await using c = await Container.create({ unshare: ['uts', 'pid', 'mnt'], cgroupParent: parent, resources: { memory: { max: 32 << 20 } } });
+    // (No swap in the VMs: the limit alone ends the hog.)
+    // The shell keeps 200 MB of command substitution in its own memory.
+    const r = await c.run('/bin/sh', ['-c', 'x=$(head -c 200000000 /dev/zero | tr "\\0" a); echo survived ${#x}']);
+    expect(r.stdout).not.toMatch(/survived/);
+    expect(r.signal ?? (r.code === 137 ? 'SIGKILL' : r.code)).toBe('SIGKILL');
+    const s = c.stats();
+    expect(s.memory?.oomKill).toBeGreaterThanOrEqual(1);
+    expect(s.memory?.usage.limit).toBe(32 << 20);
+    expect(c.pidfd.isAlive()).toBe(true);
+  });
+
   it('without a cgroup, freeze() is a typed error', async () => {
     // (With a pid namespace: one without gets a cgroup of its own by default.)
     await using c = await Container.create({ unshare: ['uts', 'pid', 'mnt'] });

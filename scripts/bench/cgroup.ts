@@ -1,0 +1,118 @@
+// npm run bench -- cgroup
+//
+// A running container's cgroup, per call, in one run (issue 14):
+//   nsfd c.freeze() + c.thaw()     cgroup.freeze, each awaited until cgroup.events says so
+//   runc pause ID + runc resume ID (execFile: what a Node user of runc calls)
+//   nsfd c.stats()                 cpu.stat, memory.*, pids.* read in process
+//   runc events --stats ID         (execFile)
+// Both containers run `sleep` on the same busybox rootfs. On a hybrid host
+// (this one) nsfd freezes through cgroup v2's core files and runc through
+// the v1 freezer; the work per call is the same.
+import * as cp from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+
+import { fmt } from './_util.js';
+import * as nsfd from '../../lib/index.js';
+
+const execFile = promisify(cp.execFile);
+const ROUNDS = 5;
+const N = 20;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] as number;
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) {
+    console.log('cgroup: run as root (a cgroup of the container\'s own under ours); skipped');
+    return;
+  }
+  const busybox = '/usr/bin/busybox';
+  const runc = ['/usr/sbin/runc', '/usr/bin/runc'].find((p) => fs.existsSync(p));
+  if (!fs.existsSync(busybox)) {
+    console.log('cgroup: needs /usr/bin/busybox (busybox-static); skipped');
+    return;
+  }
+  let parent: string;
+  try {
+    parent = nsfd.Cgroup.create({}).path;
+  } catch (err) {
+    console.log(`cgroup: no writable cgroup v2 here (${String(err)}); skipped`);
+    return;
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsfd-bench-cgroup-'));
+  fs.chmodSync(dir, 0o755);
+  const root = path.join(dir, 'rootfs');
+  fs.mkdirSync(path.join(root, 'bin'), { recursive: true });
+  fs.copyFileSync(busybox, path.join(root, 'bin/busybox'));
+  fs.chmodSync(path.join(root, 'bin/busybox'), 0o755);
+  fs.symlinkSync('busybox', path.join(root, 'bin/sleep'));
+  for (const d of ['proc', 'dev', 'sys']) fs.mkdirSync(path.join(root, d));
+
+  const c = await nsfd.Container.create({ rootfs: root, command: ['/bin/sleep', '1000'], cgroupParent: parent, userns: false });
+  const id = `nsfd-bench-cgroup-${process.pid}`;
+  let runcUp = false;
+  const variants = new Map<string, () => Promise<unknown>>();
+  variants.set('nsfd c.freeze() + c.thaw()', async () => {
+    await c.freeze();
+    await c.thaw();
+  });
+  variants.set('nsfd c.stats()', async () => c.stats());
+  try {
+    if (runc !== undefined) {
+      const bundle = path.join(dir, 'bundle');
+      fs.mkdirSync(bundle);
+      cp.execFileSync(runc, ['spec'], { cwd: bundle });
+      const config = JSON.parse(fs.readFileSync(path.join(bundle, 'config.json'), 'utf8'));
+      config.process.terminal = false;
+      config.process.args = ['/bin/sleep', '1000'];
+      config.root.path = root;
+      fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(config));
+      // Detached: runc returns once the container runs (its stdio: none of ours).
+      const r = cp.spawnSync(runc, ['run', '-d', '--bundle', bundle, id], { stdio: 'ignore', timeout: 30000 });
+      runcUp = r.status === 0;
+      if (runcUp) {
+        variants.set('execFile(runc pause) + execFile(runc resume)', async () => {
+          await execFile(runc, ['pause', id]);
+          await execFile(runc, ['resume', id]);
+        });
+        variants.set('execFile(runc events --stats)', async () => execFile(runc, ['events', '--stats', id]));
+      } else {
+        console.log(`(runc run -d failed: ${r.status ?? r.signal}; runc rows left out)`);
+      }
+    }
+    const results = new Map<string, number[]>([...variants.keys()].map((name) => [name, []]));
+    for (const [, fn] of variants) for (let i = 0; i < 3; i++) await fn(); // warm-up
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const [name, fn] of variants) {
+        for (let i = 0; i < N; i++) {
+          const t0 = process.hrtime.bigint();
+          await fn();
+          (results.get(name) as number[]).push(Number(process.hrtime.bigint() - t0) / 1e3);
+        }
+      }
+    }
+    const rows: [string, number][] = [...results].map(([name, xs]) => [name, median(xs)]);
+    console.log(`a running container's cgroup, median call of ${ROUNDS}x${N} interleaved, ${os.cpus().length} CPUs, Linux ${os.release()}, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    const w = Math.max(...rows.map((r) => r[0].length));
+    for (const [name, us] of rows) console.log(`  ${name.padEnd(w)}  ${fmt(us).padStart(10)}/op`);
+    const get = (prefix: string): number | undefined => rows.find((r) => r[0].startsWith(prefix))?.[1];
+    const [nf, rf, ns, rs] = [get('nsfd c.freeze'), get('execFile(runc pause'), get('nsfd c.stats'), get('execFile(runc events')];
+    if (nf !== undefined && rf !== undefined) console.log(`  runc pause+resume / nsfd freeze+thaw: ${(rf / nf).toFixed(1)}x`);
+    if (ns !== undefined && rs !== undefined) console.log(`  runc events --stats / nsfd stats(): ${(rs / ns).toFixed(0)}x`);
+  } finally {
+    await c[Symbol.asyncDispose]();  // (its cgroup removed before the parent is)
+    if (runcUp && runc !== undefined) cp.spawnSync(runc, ['delete', '-f', id], { stdio: 'ignore' });
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmdirSync(parent);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
