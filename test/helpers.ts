@@ -49,7 +49,9 @@ export function checkLeaksPerTest(also: Record<string, () => unknown> = {}): { r
     probed = new Map(Object.entries(also).map(([name, probe]) => [name, probe()]));
   });
   afterEach(() => {
-    expect(fdCount(), 'open fds after the test').toBe(before);
+    // (Fewer is no leak: libuv closes a finished child's pipes
+    // asynchronously, so an fd of the test before may close during this one.)
+    expect(fdCount(), 'open fds after the test').toBeLessThanOrEqual(before);
     for (const [name, probe] of Object.entries(also)) expect(probe(), `${name} after the test`).toEqual(probed.get(name));
   });
   return {
