@@ -39,6 +39,8 @@
 // inherits none of them.
 #include <asm/unistd.h>
 
+#include "../raw_syscall.h"
+
 typedef unsigned long size_t;
 typedef long ssize_t;
 
@@ -58,14 +60,6 @@ enum {
 };
 
 #if defined(__x86_64__)
-static inline long sys6(long n, long a, long b, long c, long d, long e, long f) {
-  register long r10 __asm__("r10") = d;
-  register long r8 __asm__("r8") = e;
-  register long r9 __asm__("r9") = f;
-  long ret;
-  __asm__ volatile("syscall" : "=a"(ret) : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9) : "rcx", "r11", "memory");
-  return ret;
-}
 __asm__(
     ".text\n.global _start\n_start:\n"
     "  xor %rbp, %rbp\n"
@@ -74,17 +68,6 @@ __asm__(
     "  call start_c\n"
     "  hlt\n");
 #elif defined(__aarch64__)
-static inline long sys6(long n, long a, long b, long c, long d, long e, long f) {
-  register long x8 __asm__("x8") = n;
-  register long x0 __asm__("x0") = a;
-  register long x1 __asm__("x1") = b;
-  register long x2 __asm__("x2") = c;
-  register long x3 __asm__("x3") = d;
-  register long x4 __asm__("x4") = e;
-  register long x5 __asm__("x5") = f;
-  __asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5) : "memory");
-  return x0;
-}
 __asm__(
     ".text\n.global _start\n_start:\n"
     "  mov x29, #0\n"
@@ -96,7 +79,7 @@ __asm__(
 #error "nsfd-init: x86_64 and aarch64 only"
 #endif
 
-#define SYS(n, a, b, c, d) sys6(n, (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
+#define SYS(n, a, b, c, d) nsfd_raw_syscall(n, (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
 
 // What the compiler may call on its own for struct copies and zeroing.
 void* memset(void* d, int c, size_t n) {
@@ -269,7 +252,7 @@ __attribute__((used, noreturn)) void start_c(long* sp) {
 
   struct pollfd_k pf[2] = {{sfd, kPollIn, 0}, {death, kPollIn, 0}};
   for (;;) {
-    r = sys6(__NR_ppoll, (long)pf, death >= 0 ? 2 : 1, 0, 0, 8, 0);
+    r = nsfd_raw_syscall(__NR_ppoll, (long)pf, death >= 0 ? 2 : 1, 0, 0, 8, 0);
     if (r < 0) continue;
     if (death >= 0 && (pf[1].revents & kPollNval)) {
       // Not an open fd (a wrong -d): no watch, rather than a busy loop.
