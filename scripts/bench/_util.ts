@@ -1,6 +1,7 @@
 // Shared benchmark helpers: timing loops and a table with ratios.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 /** Runs fn n times (after `warm` warm-ups); returns microseconds per op. */
 export function timeSync(fn: () => unknown, n: number, warm = Math.min(100, n)) {
@@ -51,4 +52,45 @@ export async function startTarget(extra: string[] = []): Promise<{ pid: number; 
     await new Promise((r) => setTimeout(r, 10));
   }
   throw new Error('target did not start');
+}
+
+/** The middle value (the upper one of an even count). */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] as number;
+}
+
+/**
+ * Times each variant in interleaved rounds (after 3 warm-up calls each), so
+ * load from elsewhere hits them alike: `rounds` times, every variant `n`
+ * calls in turn. Rows of [name, median µs per call], in the map's order.
+ */
+export async function medianInterleaved(variants: ReadonlyMap<string, () => Promise<unknown>>, rounds: number, n: number): Promise<[string, number][]> {
+  const results = new Map<string, number[]>([...variants.keys()].map((name) => [name, []]));
+  for (const [, fn] of variants) for (let i = 0; i < 3; i++) await fn();
+  for (let r = 0; r < rounds; r++) {
+    for (const [name, fn] of variants) {
+      for (let i = 0; i < n; i++) {
+        const t0 = process.hrtime.bigint();
+        await fn();
+        (results.get(name) as number[]).push(Number(process.hrtime.bigint() - t0) / 1e3);
+      }
+    }
+  }
+  return [...results].map(([name, xs]) => [name, median(xs)]);
+}
+
+/**
+ * DIR/rootfs: /bin/busybox (a copy of `busybox`, the static one) with
+ * /bin/NAME links for `links`, and empty /proc, /dev and /sys (mount points
+ * a read-only root must already have: bwrap, runc spec's root). Its path.
+ */
+export function busyboxRootfs(dir: string, busybox: string, links: readonly string[]): string {
+  const root = path.join(dir, 'rootfs');
+  fs.mkdirSync(path.join(root, 'bin'), { recursive: true });
+  fs.copyFileSync(busybox, path.join(root, 'bin/busybox'));
+  fs.chmodSync(path.join(root, 'bin/busybox'), 0o755);
+  for (const l of links) fs.symlinkSync('busybox', path.join(root, 'bin', l));
+  for (const d of ['proc', 'dev', 'sys']) fs.mkdirSync(path.join(root, d));
+  return root;
 }

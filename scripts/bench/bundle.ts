@@ -15,17 +15,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 
-import { fmt } from './_util.js';
+import { busyboxRootfs, fmt, medianInterleaved } from './_util.js';
 import * as nsfd from '../../lib/index.js';
 
 const execFile = promisify(cp.execFile);
 const ROUNDS = 5;
 const N = 20;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
-}
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) {
@@ -40,13 +36,7 @@ async function main(): Promise<void> {
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsfd-bench-bundle-'));
   fs.chmodSync(dir, 0o755);
-  const root = path.join(dir, 'rootfs');
-  fs.mkdirSync(path.join(root, 'bin'), { recursive: true });
-  fs.copyFileSync(busybox, path.join(root, 'bin/busybox'));
-  fs.chmodSync(path.join(root, 'bin/busybox'), 0o755);
-  fs.symlinkSync('busybox', path.join(root, 'bin/true'));
-  // runc spec's root is read-only: the mount points must be there.
-  for (const d of ['proc', 'dev', 'sys']) fs.mkdirSync(path.join(root, d));
+  const root = busyboxRootfs(dir, busybox, ['true']);
   const bundle = path.join(dir, 'bundle');
   fs.mkdirSync(bundle);
   cp.execFileSync(runc, ['spec'], { cwd: bundle });
@@ -77,23 +67,12 @@ async function main(): Promise<void> {
     await execFile(runc, ['run', '--bundle', bundle, `nsfd-bench-bundle-${process.pid}-${k++}`]);
   });
 
-  const results = new Map<string, number[]>([...variants.keys()].map((name) => [name, []]));
+  let rows: [string, number][];
   try {
-    for (const [, fn] of variants) for (let i = 0; i < 3; i++) await fn(); // warm-up
-    for (let r = 0; r < ROUNDS; r++) {
-      for (const [name, fn] of variants) {
-        for (let i = 0; i < N; i++) {
-          const t0 = process.hrtime.bigint();
-          await fn();
-          (results.get(name) as number[]).push(Number(process.hrtime.bigint() - t0) / 1e3);
-        }
-      }
-    }
+    rows = await medianInterleaved(variants, ROUNDS, N);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-
-  const rows: [string, number][] = [...results].map(([name, xs]) => [name, median(xs)]);
   console.log(`runc spec bundle running /bin/true on a busybox rootfs, median call of ${ROUNDS}x${N} interleaved, ${os.cpus().length} CPUs, Linux ${os.release()}`);
   const w = Math.max(...rows.map((r) => r[0].length));
   const base = (rows[0] as [string, number])[1];

@@ -14,17 +14,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 
-import { fmt } from './_util.js';
+import { busyboxRootfs, fmt, medianInterleaved } from './_util.js';
 import * as nsfd from '../../lib/index.js';
 
 const execFile = promisify(cp.execFile);
 const ROUNDS = 5;
 const N = 20;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
-}
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) {
@@ -46,12 +42,7 @@ async function main(): Promise<void> {
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsfd-bench-cgroup-'));
   fs.chmodSync(dir, 0o755);
-  const root = path.join(dir, 'rootfs');
-  fs.mkdirSync(path.join(root, 'bin'), { recursive: true });
-  fs.copyFileSync(busybox, path.join(root, 'bin/busybox'));
-  fs.chmodSync(path.join(root, 'bin/busybox'), 0o755);
-  fs.symlinkSync('busybox', path.join(root, 'bin/sleep'));
-  for (const d of ['proc', 'dev', 'sys']) fs.mkdirSync(path.join(root, d));
+  const root = busyboxRootfs(dir, busybox, ['sleep']);
 
   const c = await nsfd.Container.create({ rootfs: root, command: ['/bin/sleep', '1000'], cgroupParent: parent, userns: false });
   const id = `nsfd-bench-cgroup-${process.pid}`;
@@ -85,18 +76,7 @@ async function main(): Promise<void> {
         console.log(`(runc run -d failed: ${r.status ?? r.signal}; runc rows left out)`);
       }
     }
-    const results = new Map<string, number[]>([...variants.keys()].map((name) => [name, []]));
-    for (const [, fn] of variants) for (let i = 0; i < 3; i++) await fn(); // warm-up
-    for (let r = 0; r < ROUNDS; r++) {
-      for (const [name, fn] of variants) {
-        for (let i = 0; i < N; i++) {
-          const t0 = process.hrtime.bigint();
-          await fn();
-          (results.get(name) as number[]).push(Number(process.hrtime.bigint() - t0) / 1e3);
-        }
-      }
-    }
-    const rows: [string, number][] = [...results].map(([name, xs]) => [name, median(xs)]);
+    const rows = await medianInterleaved(variants, ROUNDS, N);
     console.log(`a running container's cgroup, median call of ${ROUNDS}x${N} interleaved, ${os.cpus().length} CPUs, Linux ${os.release()}, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
     const w = Math.max(...rows.map((r) => r[0].length));
     for (const [name, us] of rows) console.log(`  ${name.padEnd(w)}  ${fmt(us).padStart(10)}/op`);

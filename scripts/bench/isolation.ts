@@ -19,7 +19,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 
-import { fmt } from './_util.js';
+import { busyboxRootfs, fmt, medianInterleaved } from './_util.js';
 import * as nsfd from '../../lib/index.js';
 
 const execFile = promisify(cp.execFile);
@@ -31,10 +31,6 @@ function which(names: string[]): string | undefined {
   return undefined;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
-}
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) {
@@ -48,13 +44,7 @@ async function main(): Promise<void> {
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsfd-bench-iso-'));
   fs.chmodSync(dir, 0o755);
-  const root = path.join(dir, 'rootfs');
-  fs.mkdirSync(path.join(root, 'bin'), { recursive: true });
-  fs.copyFileSync(busybox, path.join(root, 'bin/busybox'));
-  fs.chmodSync(path.join(root, 'bin/busybox'), 0o755);
-  fs.symlinkSync('busybox', path.join(root, 'bin/true'));
-  // bwrap --ro-bind needs its mount points to exist on a read-only root.
-  for (const d of ['proc', 'dev', 'sys']) fs.mkdirSync(path.join(root, d));
+  const root = busyboxRootfs(dir, busybox, ['true']);
 
   const variants = new Map<string, () => Promise<void>>();
   const unshare: nsfd.NsType[] = ['mnt', 'uts', 'ipc', 'pid', 'net', 'cgroup'];
@@ -100,23 +90,12 @@ async function main(): Promise<void> {
     });
   }
 
-  const results = new Map<string, number[]>([...variants.keys()].map((k) => [k, []]));
+  let rows: [string, number][];
   try {
-    for (const [, fn] of variants) for (let i = 0; i < 3; i++) await fn(); // warm-up
-    for (let r = 0; r < ROUNDS; r++) {
-      for (const [name, fn] of variants) {
-        for (let i = 0; i < N; i++) {
-          const t0 = process.hrtime.bigint();
-          await fn();
-          (results.get(name) as number[]).push(Number(process.hrtime.bigint() - t0) / 1e3);
-        }
-      }
-    }
+    rows = await medianInterleaved(variants, ROUNDS, N);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-
-  const rows: [string, number][] = [...results].map(([name, xs]) => [name, median(xs)]);
   console.log(`container running /bin/true on a busybox rootfs, median call of ${ROUNDS}x${N} interleaved, ${os.cpus().length} CPUs, Linux ${os.release()}`);
   const w = Math.max(...rows.map((r) => r[0].length));
   const base = (rows[0] as [string, number])[1];

@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { fmt, startTarget } from './_util.js';
+import { fmt, median, startTarget } from './_util.js';
 
 function readdirNums(dir: string): number[] {
   return fs.readdirSync(dir).filter((n) => /^\d+$/.test(n)).map(Number);
@@ -61,10 +61,6 @@ function flattenLsns(list: any) {
   return list.flatMap((x: any) => [x, ...(Array.isArray(x.children) ? flattenLsns(x.children) : [])]);
 }
 
-function median(xs: any) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 /** Runs argv RUNS times (after one warm-up); returns {us: median µs, out: last stdout}. */
 function timeCommand(argv: any) {

@@ -21,7 +21,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { fmt, startTarget } from './_util.js';
+import { fmt, median, startTarget } from './_util.js';
 
 const ROUNDS = 5;
 
@@ -82,10 +82,6 @@ int main(int argc, char **argv) {
 }
 `;
 
-function median(xs: any) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 /** µs of each of n calls (after warm-ups): the median of these resists load from elsewhere better than a mean. */
 async function timeOps(fn: any, n: any, warm: any) {

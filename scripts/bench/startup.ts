@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { fmt, startTarget } from './_util.js';
+import { fmt, median, startTarget } from './_util.js';
 
 // Compiled to dist-dev/scripts/bench/: the repository is three levels up.
 const root = path.join(__dirname, '..', '..', '..');
@@ -15,10 +15,6 @@ const bin = path.join(root, 'bin', 'nsfd.js');
 const RUNS = Number(process.env.NSFD_BENCH_RUNS ?? 30);
 const node = process.execPath;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
-}
 
 /** Median µs of each command line, run round-robin RUNS times after 2 warm-up rounds. */
 type Row = [name: string, argv: string[], peer?: string];
