@@ -12,10 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BundleConfigError, Container, Namespace } from '../lib/index';
 import { bundleOptions, readBundleConfig, MAX_CONFIG_BYTES } from '../lib/container/bundle';
 import { native } from '../lib/sys/native';
-import { isRoot, needsRoot, repoRoot } from './helpers';
+import { busyboxRootfs, haveBusybox, isRoot, needsRoot, repoRoot } from './helpers';
 
-const BUSYBOX = '/usr/bin/busybox';
-const haveBusybox = fs.existsSync(BUSYBOX) && spawnSync('ldd', [BUSYBOX]).status !== 0;
 const haveInit = (() => {
   const fd = native.init_memfd();
   if (fd >= 0) native.close(fd);
@@ -298,13 +296,8 @@ let rootfs = '';
 
 beforeAll(() => {
   if (!haveBusybox) return;
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsfd-bundle-'));
-  fs.chmodSync(dir, 0o755);
-  rootfs = path.join(dir, 'rootfs');
-  for (const d of ['bin', 'work']) fs.mkdirSync(path.join(rootfs, d), { recursive: true });
-  fs.copyFileSync(BUSYBOX, path.join(rootfs, 'bin/busybox'));
-  fs.chmodSync(path.join(rootfs, 'bin/busybox'), 0o755);
-  for (const a of ['sh', 'cat', 'ls', 'id', 'hostname', 'grep', 'cut', 'wc', 'mkdir', 'pwd', 'readlink']) fs.symlinkSync('busybox', path.join(rootfs, 'bin', a));
+  ({ dir, rootfs } = busyboxRootfs('nsfd-bundle-', ['sh', 'cat', 'ls', 'id', 'hostname', 'grep', 'cut', 'wc', 'mkdir', 'pwd', 'readlink']));
+  fs.mkdirSync(path.join(rootfs, 'work'));
 });
 
 afterAll(() => {

@@ -2,6 +2,7 @@
 // feature gates. No mocks: everything here makes real syscalls.
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -204,4 +205,24 @@ export function needsRoot(why: string): { it: typeof it; describe: typeof descri
   Object.assign(skipIt, { each: (...t: unknown[]) => (name: string, ...rest: unknown[]) => (it.skip.each as (...a: unknown[]) => (...b: unknown[]) => void)(...t)(note(name), ...rest), runIf: () => skipIt, skipIf: () => skipIt });
   Object.assign(skipDescribe, { runIf: () => skipDescribe, skipIf: () => skipDescribe });
   return { it: skipIt, describe: skipDescribe };
+}
+
+/** busybox-static: the rootfs tests' one binary (a dynamic build would need its loader inside). */
+export const BUSYBOX = '/usr/bin/busybox';
+export const haveBusybox = fs.existsSync(BUSYBOX) && spawnSync('ldd', [BUSYBOX]).status !== 0;
+
+/**
+ * A new directory (0755, under the temp dir, named `prefix`XXXXXX) holding
+ * rootfs/bin/busybox and a /bin/APPLET link per applet: the base of the
+ * rootfs tests, which add their own files. The caller removes `dir`.
+ */
+export function busyboxRootfs(prefix: string, applets: readonly string[]): { dir: string; rootfs: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  fs.chmodSync(dir, 0o755);
+  const rootfs = path.join(dir, 'rootfs');
+  fs.mkdirSync(path.join(rootfs, 'bin'), { recursive: true });
+  fs.copyFileSync(BUSYBOX, path.join(rootfs, 'bin/busybox'));
+  fs.chmodSync(path.join(rootfs, 'bin/busybox'), 0o755);
+  for (const a of applets) fs.symlinkSync('busybox', path.join(rootfs, 'bin', a));
+  return { dir, rootfs };
 }

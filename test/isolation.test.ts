@@ -4,7 +4,6 @@
 // run under runc on the same rootfs. Real kernel, real busybox.
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,10 +12,8 @@ import { Container, MASKED_PATHS, NsError, OwnedFd, run, spawn } from '../lib/in
 import { AT_FDCWD, O_DIRECTORY, O_PATH } from '../lib/sys/constants';
 import { prepare } from '../lib/spawn/plan';
 import { native } from '../lib/sys/native';
-import { fdCount, isRoot, needsRoot, rootless, sleep } from './helpers';
+import { BUSYBOX, busyboxRootfs, fdCount, haveBusybox, isRoot, needsRoot, rootless, sleep } from './helpers';
 
-const BUSYBOX = '/usr/bin/busybox';
-const haveBusybox = fs.existsSync(BUSYBOX) && spawnSync('ldd', [BUSYBOX]).status !== 0;
 const haveCc = spawnSync('cc', ['--version']).status === 0;
 // nsfd-init: built by node-gyp beside the addon, and carried inside it
 // (init_memfd); an addon built without it (sanitize.sh) and no file beside
@@ -61,13 +58,7 @@ let marker = '';
 
 beforeAll(() => {
   if (!haveBusybox) return;
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsfd-iso-'));
-  fs.chmodSync(dir, 0o755);
-  rootfs = path.join(dir, 'rootfs');
-  fs.mkdirSync(path.join(rootfs, 'bin'), { recursive: true });
-  fs.copyFileSync(BUSYBOX, path.join(rootfs, 'bin/busybox'));
-  fs.chmodSync(path.join(rootfs, 'bin/busybox'), 0o755);
-  for (const a of ['sh', 'ls', 'cat', 'sleep', 'ps', 'touch', 'echo', 'head', 'wc', 'mkdir']) fs.symlinkSync('busybox', path.join(rootfs, 'bin', a));
+  ({ dir, rootfs } = busyboxRootfs('nsfd-iso-', ['sh', 'ls', 'cat', 'sleep', 'ps', 'touch', 'echo', 'head', 'wc', 'mkdir']));
   marker = `inside-${process.pid}-${Date.now()}\n`;
   fs.writeFileSync(path.join(rootfs, 'marker'), marker);
   fs.symlinkSync('/tmp', path.join(rootfs, 'evil'));

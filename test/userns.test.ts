@@ -14,10 +14,8 @@ import { Container, NsError, run } from '../lib/index';
 import { USERNS_LOCK_DIR, allocateIdRange, idsInUse } from '../lib/userns';
 import { AT_FDCWD, LOCK_EX, LOCK_NB, LOCK_UN, O_RDWR } from '../lib/sys/constants';
 import { native } from '../lib/sys/native';
-import { fdCount, isRoot, needsRoot, repoRoot } from './helpers';
+import { BUSYBOX, busyboxRootfs, fdCount, haveBusybox, isRoot, needsRoot, repoRoot } from './helpers';
 
-const BUSYBOX = '/usr/bin/busybox';
-const haveBusybox = fs.existsSync(BUSYBOX) && spawnSync('ldd', [BUSYBOX]).status !== 0;
 const env = { PATH: '/bin' };
 // The test rootfs lives under os.tmpdir(): on tmpfs (the kernel-matrix VMs),
 // idmapped mounts need Linux 6.3.
@@ -30,14 +28,8 @@ let rootfs = ''; // root-owned, as a distribution's image unpacked by root would
 
 beforeAll(() => {
   if (!haveBusybox) return;
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsfd-userns-'));
-  fs.chmodSync(dir, 0o755);
-  rootfs = path.join(dir, 'rootfs');
-  fs.mkdirSync(path.join(rootfs, 'bin'), { recursive: true });
+  ({ dir, rootfs } = busyboxRootfs('nsfd-userns-', ['sh']));
   fs.mkdirSync(path.join(rootfs, 'data'));
-  fs.copyFileSync(BUSYBOX, path.join(rootfs, 'bin/busybox'));
-  fs.chmodSync(path.join(rootfs, 'bin/busybox'), 0o755);
-  fs.symlinkSync('busybox', path.join(rootfs, 'bin/sh'));
   fs.writeFileSync(path.join(rootfs, 'owned-by-1000'), 'x');
   if (isRoot) fs.chownSync(path.join(rootfs, 'owned-by-1000'), 1000, 1000);
 });
