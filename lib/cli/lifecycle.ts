@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import type { Pidfd } from '../index';
+import { procStartTime } from '../core/procfs';
 import { api } from './api';
 import { UsageError } from './args';
 import { out } from './output';
@@ -38,17 +39,6 @@ export function checkId(id: string | undefined): string {
   return id;
 }
 
-/** Field 22 of /proc/PID/stat (after the last ")", as comm may hold anything). */
-function startTime(pid: number): string | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-  } catch {
-    return undefined;
-  }
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return fields[19];
-}
 
 function stateFile(root: string, id: string): string {
   return path.join(root, id, 'state.json');
@@ -79,7 +69,7 @@ function openInit(s: SavedState): Pidfd | undefined {
     if ((err as NodeJS.ErrnoException).code === 'ESRCH') return undefined;
     throw err;
   }
-  if (startTime(s.pid) !== s.startTime || !p.isAlive()) {
+  if (procStartTime(s.pid) !== s.startTime || !p.isAlive()) {
     p.close();
     return undefined;
   }
@@ -88,7 +78,7 @@ function openInit(s: SavedState): Pidfd | undefined {
 
 /** Records a started container (before run --detach returns). The state dir is made exclusively: an id in use is an error. */
 export function saveState(root: string, id: string, c: { pid: number; pidfd: Pidfd; cgroup?: { path: string; owned: boolean } | undefined }, bundle: string): void {
-  const st = startTime(c.pid);
+  const st = procStartTime(c.pid);
   if (st === undefined) throw new Error(`container '${id}': its init (pid ${c.pid}) exited at once`);
   let pidfsId: string | undefined;
   try {

@@ -1,7 +1,7 @@
 // Killing every process of a container (close() with killOnClose): one
 // SIGKILL when its init is pid 1 of its own pid namespace, else a walk of
 // its process tree and session through /proc, every pid pidfd-rechecked.
-import { ownProcfs, procPids, procRead } from '../core/procfs';
+import { ownProcfs, procPids, procRead, procStatFields } from '../core/procfs';
 
 import { NsError } from '../core/errors';
 import { Pidfd } from '../pidfd';
@@ -37,11 +37,10 @@ interface StatRow {
 }
 
 function readStat(pid: number | 'self'): StatRow | undefined {
-  const s = procRead(`${pid}/stat`);
-  if (s === undefined) return undefined;
-  // "pid (comm) state ppid pgrp session ...": comm may hold spaces and parens.
-  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-  return { pid: Number(s.slice(0, s.indexOf(' '))), state: f[0] ?? '', ppid: Number(f[1]), sid: Number(f[3]) };
+  // "state ppid pgrp session ...". (Our procfs is our pid namespace's: self is process.pid.)
+  const f = procStatFields(pid);
+  if (f === undefined) return undefined;
+  return { pid: pid === 'self' ? process.pid : pid, state: f[0] ?? '', ppid: Number(f[1]), sid: Number(f[3]) };
 }
 
 /** Every process of /proc, by pid. */

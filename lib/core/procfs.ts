@@ -163,6 +163,21 @@ export function procRead(rel: string, encoding: BufferEncoding = 'latin1'): stri
   return readAt(ownProcfs().fd, rel, encoding);
 }
 
+/**
+ * The fields of /proc/PID/stat from the state on (index 0 is field 3,
+ * "state"), read through our procfs; undefined when the process is gone.
+ * Counted after the last ")": the command name may hold spaces and parens.
+ */
+export function procStatFields(pid: number | 'self'): string[] | undefined {
+  const s = procRead(`${pid}/stat`);
+  return s === undefined ? undefined : s.slice(s.lastIndexOf(')') + 2).split(' ');
+}
+
+/** A process's start time (field 22, clock ticks since boot): with the pid, it names one process for good. */
+export function procStartTime(pid: number | 'self'): string | undefined {
+  return procStatFields(pid)?.[19];
+}
+
 /** readlink of /proc/`rel` in our procfs: the target, or -errno. */
 export function procReadlink(rel: string): string | number {
   return native.readlinkat(ownProcfs().fd, rel);

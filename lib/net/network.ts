@@ -11,7 +11,7 @@ import { E, NsError, checkOptionKeys, invalidArg, invalidValue, optionKeys } fro
 import { CreateNamespaceOptions, Namespace } from '../namespace';
 import { Rtnetlink } from './rtnetlink';
 import { nthAddress, parsePrefix } from './ip';
-import { procRead } from '../core/procfs';
+import { procStartTime } from '../core/procfs';
 
 /** The option names the checks below know: any other is a typo (checkOptionKeys). */
 const NETWORK_OPTION_KEYS = optionKeys<NetworkOptions>({ persist: true });
@@ -55,12 +55,6 @@ export interface LinkOptions {
   mtu?: number | undefined;
 }
 
-/** A process's start time (clock ticks since boot), read through our own procfs: with the pid, it names one process for good. */
-function startTime(pid: number | 'self'): string | undefined {
-  const stat = procRead(`${pid}/stat`);
-  // Field 22, counted after the ")" that ends the command name.
-  return stat?.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-}
 
 /** Our pid namespace's inode: run directories are named after it, so pids are only compared within one pid namespace. */
 function pidnsInode(): string {
@@ -82,7 +76,7 @@ export function cleanStaleNetworks(root = NETWORK_RUN_DIR): string[] {
     const m = /^(\d+)-(\d+)-(\d+)-\d+$/.exec(e);
     // Only runs of our pid namespace: a pid from another one says nothing here.
     if (!m || m[1] !== ours) continue;
-    if (startTime(Number(m[2])) === m[3]) continue; // its owner still runs
+    if (procStartTime(Number(m[2])) === m[3]) continue; // its owner still runs
     removeRunDir(path.join(root, e));
     removed.push(e);
   }
@@ -138,7 +132,7 @@ export class Network {
     let dir: string | undefined;
     if (persist) {
       cleanStaleNetworks();
-      dir = path.join(NETWORK_RUN_DIR, `${pidnsInode()}-${process.pid}-${startTime('self') ?? 0}-${runCounter++}`);
+      dir = path.join(NETWORK_RUN_DIR, `${pidnsInode()}-${process.pid}-${procStartTime('self') ?? 0}-${runCounter++}`);
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     }
     const userns = root ? undefined : (await Namespace.create(['user'])).user;
