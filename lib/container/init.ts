@@ -8,7 +8,7 @@ import * as path from 'node:path';
 
 import { E, NsError } from '../core/errors';
 import { OwnedFd } from '../core/owned-fd';
-import { procRead } from '../core/procfs';
+import { readStatus } from '../core/proc';
 import type { Pidfd } from '../pidfd';
 import { AT_FDCWD, O_PATH } from '../sys/constants';
 import { addonDir, native } from '../sys/native';
@@ -118,10 +118,9 @@ const SIGTERM_BIT = 1n << BigInt(os.constants.signals.SIGTERM - 1);
 export async function untilTrapped(pidfd: Pidfd): Promise<void> {
   const deadline = Date.now() + 10000;
   for (let i = 0; ; i++) {
-    const text = procRead(`${pidfd.pid}/status`) ?? '';
+    const caught = readStatus(pidfd.pid)?.get('SigCgt');
     pidfd.recheck('open(/proc/PID/status)');
-    const m = /^SigCgt:\s*([0-9a-f]+)/m.exec(text);
-    if (m && (BigInt(`0x${m[1] as string}`) & SIGTERM_BIT) !== 0n) return;
+    if (caught !== undefined && /^[0-9a-f]+$/.test(caught) && (BigInt(`0x${caught}`) & SIGTERM_BIT) !== 0n) return;
     if (!pidfd.isAlive()) throw new NsError(-E.ESRCH, 'Container.create', { pid: pidfd.pid, hint: 'the init exited at once' });
     if (Date.now() > deadline) throw new NsError(-E.ETIMEDOUT, 'Container.create', { pid: pidfd.pid, hint: 'the init did not install its SIGTERM trap within 10 s' });
     await new Promise((r) => setTimeout(r, i < 20 ? 1 : 10));

@@ -1,7 +1,8 @@
 // Killing every process of a container (close() with killOnClose): one
 // SIGKILL when its init is pid 1 of its own pid namespace, else a walk of
 // its process tree and session through /proc, every pid pidfd-rechecked.
-import { ownProcfs, procPids, procRead, procStatFields } from '../core/procfs';
+import { ownProcfs, procPids, procStatFields } from '../core/procfs';
+import { readStatus } from '../core/proc';
 
 import { NsError } from '../core/errors';
 import { Pidfd } from '../pidfd';
@@ -78,10 +79,9 @@ function procIsOurs(): boolean {
  * other process there)? False when that cannot be read.
  */
 export function leadsPidNamespace(p: Pidfd): boolean {
-  const text = procRead(`${p.pid}/status`);
-  if (text === undefined || !unreaped(p)) return false;
-  const m = /^NSpid:\s*(.*)$/m.exec(text);
-  return m !== null && (m[1] ?? '').trim().split(/\s+/).pop() === '1';
+  const nspid = readStatus(p.pid)?.get('NSpid');
+  if (nspid === undefined || !unreaped(p)) return false;
+  return nspid.trim().split(/\s+/).pop() === '1';
 }
 
 const sleepSync = (ms: number): void => {

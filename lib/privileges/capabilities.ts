@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 
 import { invalidArg, invalidValue } from '../core/errors';
-import { procRead } from '../core/procfs';
+import { readStatus } from '../core/proc';
 import { CAPABILITY_NUMBERS } from '../sys/constants';
 
 /**
@@ -95,8 +95,8 @@ function maskOf(list: unknown, where: string, enterUserNs: boolean): bigint {
 export function allCapabilities(enterUserNs: boolean): bigint {
   const all = (1n << BigInt(capLastCap() + 1)) - 1n;
   if (enterUserNs) return all;
-  const m = /^CapBnd:\s*([0-9a-f]+)/m.exec(procRead(`${process.pid}/status`) ?? '');
-  return m ? all & BigInt(`0x${m[1] as string}`) : all;
+  const bnd = readStatus('self')?.get('CapBnd');
+  return bnd !== undefined && /^[0-9a-f]+$/.test(bnd) ? all & BigInt(`0x${bnd}`) : all;
 }
 
 /** Checks the option into masks. */
