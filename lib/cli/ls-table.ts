@@ -3,6 +3,8 @@
 import * as fs from 'node:fs';
 
 import type { NamespaceInfo, NsSource } from '../index';
+import { readStatus } from '../core/proc';
+import { procRead } from '../core/procfs';
 import { out } from './output';
 
 /** lsns's columns (2.38; OWNER and PARENT as newer names of ONS and PNS), then nsfd's. */
@@ -37,29 +39,21 @@ function userName(uid: number | undefined): string {
   return users.get(uid) ?? String(uid);
 }
 
-/** PPid of a process from /proc (a display value: the row's pid may be gone by now). */
+/** PPid of a process, through our procfs (a display value: the row's pid may be gone by now). */
 export function ppidOf(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined;
-  try {
-    const m = /\nPPid:\s*(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'latin1'));
-    return m?.[1] === undefined ? undefined : Number(m[1]);
-  } catch {
-    return undefined;
-  }
+  const ppid = readStatus(pid)?.get('PPid');
+  return ppid === undefined ? undefined : Number(ppid);
 }
 
 /** User name and command line of a process, for display (it may be gone: then nulls). */
 export function processOf(pid: number): { user: string | null; command: string | null } {
   let user: string | null = null;
   let command: string | null = null;
-  try {
-    const m = /\nUid:\s*\d+\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'latin1'));
-    if (m?.[1] !== undefined) user = userName(Number(m[1]));
-    const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0+$/, '');
-    command = argv === '' ? fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() : argv.replace(/\0/g, ' ');
-  } catch {
-    // gone meanwhile
-  }
+  const euid = readStatus(pid)?.get('Uid')?.split(/\s+/)[1];
+  if (euid !== undefined) user = userName(Number(euid));
+  const argv = procRead(`${pid}/cmdline`, 'utf8')?.replace(/\0+$/, '');
+  if (argv !== undefined) command = argv === '' ? (procRead(`${pid}/comm`, 'utf8')?.trim() ?? null) : argv.replace(/\0/g, ' ');
   return { user, command };
 }
 
