@@ -248,13 +248,13 @@ bool ReadPrivileges(const Napi::CallbackInfo& info, SpecReader& rd, Spec* s) {
   return true;
 }
 
-// The child indexes fs_strs with the ops' numbers: check them all here.
 // idmapRootfs needs a rootfs and maps to write (the tree is made after them).
 bool IdmapValid(const Napi::CallbackInfo& info, const Spec& s) {
   if (s.idmap_rootfs && (s.rootfs_fd < 0 || s.uid_map.empty())) return Fail(info, "nsfd native: spawn spec: idmapRootfs without rootfsFd and uidMap"), false;
   return true;
 }
 
+// The child indexes fs_strs with the ops' numbers: check them all here.
 bool FsOpsValid(const Napi::CallbackInfo& info, const Spec& s) {
   if (s.fs_ops.size() % kFsOpInts != 0) return Fail(info, "nsfd native: spawn spec: bad fsOps"), false;
   int64_t n = static_cast<int64_t>(s.fs_strs.size());
