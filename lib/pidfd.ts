@@ -196,9 +196,23 @@ export class Pidfd extends OwnedFd {
 
   /** Sends a signal (name or number; 0 checks for existence) through the pidfd. */
   sendSignal(signal: NodeJS.Signals | number = 'SIGTERM'): void {
+    if (!this.#signal(signal)) check(-E.ESRCH, 'pidfd_send_signal', (e) => ({ pid: this.#pid, hint: commonHint(e) }));
+  }
+
+  /**
+   * @internal sendSignal, but false when the process is gone (ESRCH), with
+   * no error built: close paths signal processes that have often exited.
+   */
+  signalUnlessGone(signal: NodeJS.Signals | number): boolean {
+    return this.#signal(signal);
+  }
+
+  #signal(signal: NodeJS.Signals | number): boolean {
     const sig = signalNumber(signal);
     const r = native.pidfd_send_signal(this.asFd('pidfd_send_signal'), sig, 0);
+    if (r === -E.ESRCH) return false;
     check(r, 'pidfd_send_signal', (e) => ({ pid: this.#pid, hint: commonHint(e) }));
+    return true;
   }
 
   /** Alias of sendSignal for child_process familiarity. */

@@ -117,6 +117,8 @@ export class Container implements Disposable, AsyncDisposable {
 
   /** The container's cgroup: its own (made by create, removed by close) or the one given as a path. */
   readonly #cgroup: Cgroup | undefined;
+  /** Our namespace fds closing on the thread pool, started by close(). */
+  #namespacesClosed: Promise<unknown> | undefined;
   /** Removal of a cgroup of its own, started by close(). */
   #cgroupRemoved: Promise<void> | undefined;
   /** The host id range of its user namespace (userns 'auto' as root), locked until the init is gone. */
@@ -124,9 +126,10 @@ export class Container implements Disposable, AsyncDisposable {
 
   private constructor(
     pidfd: Pidfd,
-    opts: { child?: Subprocess; killOnClose: boolean; root?: string | undefined; cgroupPath?: string | undefined; cgroup?: Cgroup | undefined; process?: ProcessDefaults; idRange?: IdRange | undefined },
+    opts: { child?: Subprocess; killOnClose: boolean; root?: string | undefined; cgroupPath?: string | undefined; cgroup?: Cgroup | undefined; process?: ProcessDefaults; idRange?: IdRange | undefined; ownPidNs?: true | undefined },
   ) {
     this.#idRange = opts.idRange;
+    this.#ownPidNs = opts.ownPidNs;
     this.#pidfd = pidfd;
     this.#process = opts.process;
     this.#child = opts.child;
@@ -185,6 +188,8 @@ export class Container implements Disposable, AsyncDisposable {
         cgroup: plan.newCgroup !== undefined ? cgroup : undefined,
         process: plan.process,
         idRange,
+        // (Its init is pid 1 of the pid namespace made for it.)
+        ownPidNs: plan.unshare.has('pid') ? true : undefined,
       });
     } catch (err) {
       ctl?.close();
@@ -536,7 +541,7 @@ export class Container implements Disposable, AsyncDisposable {
     if (this.#closed) return;
     this.#closed = true;
     if (kill) {
-      killAll(this.#pidfd, [...this.#started], this.#sessions);
+      killAll(this.#pidfd, [...this.#started], this.#sessions, this.#ownPidNs);
       if (this.#cgroupPath !== undefined) {
         try {
           fs.writeFileSync(path.join(this.#cgroupPath, 'cgroup.kill'), '1');
@@ -552,7 +557,10 @@ export class Container implements Disposable, AsyncDisposable {
     }
     for (const p of this.#started) p.close();
     this.#started.clear();
-    for (const ns of Object.values(this.#namespaces)) ns.close();
+    // On libuv's pool: the last close of a mount namespace whose processes
+    // are gone tears its mount tree down there and then, with an RCU grace
+    // period (~0.1-0.2 ms here), which need not hold up the event loop.
+    this.#namespacesClosed = Promise.all(Object.values(this.#namespaces).map((ns) => closeOnPool(ns.release())));
     // Processes from c.spawn() are our children (not the init's): killed
     // with the pid namespace, they stay zombies until we reap them, and the
     // init's exit waits for that (zap_pid_ns_processes): start their waits,
@@ -606,5 +614,11 @@ export class Container implements Disposable, AsyncDisposable {
     await gone?.catch(() => {});
     if (gone !== undefined) this.#idRange?.close();  // (the init is gone: free its range now, not a tick later)
     await this.#cgroupRemoved;
+    await this.#namespacesClosed;
   }
+}
+
+/** close(2) on libuv's thread pool; resolves when done (an error there is an ownership bug: not ours to throw from a close). */
+function closeOnPool(fd: number): Promise<void> {
+  return new Promise((resolve) => fs.close(fd, () => resolve()));
 }

@@ -12,8 +12,10 @@ import { Pidfd } from '../pidfd';
  * its own pid namespace (the kernel kills the rest), else its whole tree
  * from the init and `started`, and the sessions in `sessions` (see killTree).
  */
-export function killAll(init: Pidfd, started: readonly Pidfd[], sessions: Iterable<number> = []): void {
-  if (!leadsPidNamespace(init)) {
+export function killAll(init: Pidfd, started: readonly Pidfd[], sessions: Iterable<number> = [], ownPidNs?: boolean): void {
+  // (`ownPidNs`: known to the caller, when it made the pid namespace; then
+  // the init's death ends it whole, and nothing needs reading.)
+  if (!(ownPidNs ?? leadsPidNamespace(init))) {
     killTree([init, ...started], init, sessions);
     return;
   }
@@ -22,11 +24,7 @@ export function killAll(init: Pidfd, started: readonly Pidfd[], sessions: Iterab
 
 /** SIGKILL through the pidfd; a process already gone is no error. */
 function sigkill(p: Pidfd): void {
-  try {
-    p.sendSignal('SIGKILL');
-  } catch (err) {
-    if (!(err instanceof NsError && err.code === 'ESRCH')) throw err;
-  }
+  p.signalUnlessGone('SIGKILL');
 }
 
 /** A process as /proc/PID/stat shows it (pids as our /proc numbers them). */

@@ -157,14 +157,9 @@ export class Subprocess extends EventEmitter implements Disposable {
 
   /** Sends a signal through the pidfd. false if the child has already exited and been reaped. */
   kill(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {
-    try {
-      this.pidfd.sendSignal(signal);
-      if (signal !== 0) this.killed = true;
-      return true;
-    } catch (err) {
-      if (err instanceof NsError && err.code === 'ESRCH') return false;
-      throw err;
-    }
+    if (!this.pidfd.signalUnlessGone(signal)) return false;
+    if (signal !== 0) this.killed = true;
+    return true;
   }
 
   /** @internal Emits 'spawn' once: on the next tick after spawn(), or before 'exit' if that comes first. */
