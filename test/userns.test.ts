@@ -12,8 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Container, NsError, run } from '../lib/index';
 import { USERNS_LOCK_DIR, allocateIdRange, idsInUse } from '../lib/userns';
+import { lockIdRangeAt } from '../lib/userns/range';
 import { AT_FDCWD, LOCK_EX, LOCK_NB, LOCK_UN, O_RDWR } from '../lib/sys/constants';
 import { native } from '../lib/sys/native';
+import { E } from '../lib/core/errors';
 import { BUSYBOX, busyboxRootfs, fdCount, haveBusybox, isRoot, needsRoot, repoRoot } from './helpers';
 
 const env = { PATH: '/bin' };
@@ -45,9 +47,10 @@ const hostIds = (pid: number, field: 'Uid' | 'Gid'): number[] => {
   return line.split(/\s+/).slice(1, 5).map(Number);
 };
 const mapOf = (text: string): number[][] => text.trim().split('\n').map((l) => l.trim().split(/\s+/).map(Number));
-/** Whether another open file description could take the range's lock now (it is released). */
+/** Whether another open file description could take the range's lock now (it is released; or its file is gone, as its owner removes it on release). */
 const lockFree = (base: number): boolean => {
   const fd = native.openat(AT_FDCWD, `${USERNS_LOCK_DIR}/${base}`, O_RDWR, 0);
+  if (fd === -E.ENOENT) return true;
   expect(fd).toBeGreaterThanOrEqual(0);
   try {
     const r = native.flock(fd, LOCK_EX | LOCK_NB);
@@ -140,6 +143,37 @@ needsRoot('id ranges of other host ids need CAP_SETUID/CAP_SETGID').describe.run
     }
     expect(lockFree(ra.base)).toBe(true);
     expect(lockFree(rb.base)).toBe(true);
+    // Released, their lock files are gone: the directory holds the ranges in use, not every range ever taken.
+    expect(fs.existsSync(`${USERNS_LOCK_DIR}/${ra.base}`)).toBe(false);
+    expect(fs.existsSync(`${USERNS_LOCK_DIR}/${rb.base}`)).toBe(false);
+  });
+
+  it('a released range leaves no file; a lock still held on the removed file (a taker that opened it before the removal) blocks no one, and a live holder blocks everyone', () => {
+    const range = allocateIdRange();
+    const file = `${USERNS_LOCK_DIR}/${range.base}`;
+    expect(lockIdRangeAt(range.base)).toBeUndefined();
+    // Opened before the owner lets go, as a racing taker would have.
+    const early = native.openat(AT_FDCWD, file, O_RDWR, 0);
+    expect(early).toBeGreaterThanOrEqual(0);
+    try {
+      range.close();
+      expect(fs.existsSync(file)).toBe(false);
+      // The early open can lock the removed file now (the taker then sees
+      // that the name no longer leads to it, and gives it up).
+      expect(native.flock(early, LOCK_EX | LOCK_NB)).toBe(0);
+      const again = lockIdRangeAt(range.base) as NonNullable<ReturnType<typeof lockIdRangeAt>>;
+      expect(again).toBeDefined();
+      try {
+        expect(fs.existsSync(file)).toBe(true);
+        expect(lockFree(range.base)).toBe(false);
+        expect(lockIdRangeAt(range.base)).toBeUndefined();
+      } finally {
+        again.close();
+      }
+      expect(fs.existsSync(file)).toBe(false);
+    } finally {
+      native.close(early);
+    }
   });
 
   it('two Node processes creating containers at the same time get disjoint ranges', async () => {

@@ -6,8 +6,12 @@
 // between 0x80000 and 0x6fff0000, a lock file per base under
 // /run/nsfd/userns/ held with flock(LOCK_EX | LOCK_NB) by the owner. The
 // kernel drops the lock when the fd closes or the process dies, so a
-// crashed Node leaves nothing stale, and two Node processes can never take
-// the same base. A lock only speaks for nsfd, so before taking one the
+// crashed Node leaves no stale lock (at worst an unlocked file, which the
+// next taker of that base reuses and removes), and two Node processes can
+// never take the same base. The owner removes its file before it lets go;
+// a taker that locked a file removed meanwhile (opened before the removal,
+// locked after it) sees that the name no longer leads to its file and
+// tries again, as with any lock file that is deleted on release. A lock only speaks for nsfd, so before taking one the
 // ranges in use by anyone are read too: the uid_map and gid_map of every
 // user namespace a process is in (podman, nspawn, a container of ours
 // whose handle was closed without killing it), /etc/subuid and /etc/subgid
@@ -29,7 +33,7 @@ export const USERNS_RANGE_SIZE = 2 ** 16;
 /** The lowest and highest base (nspawn's UID_SHIFT_PICK_MIN/MAX: above the 16-bit ids and the usual subuid ranges, below systemd's dynamic and container-uid ranges). */
 export const USERNS_RANGE_MIN = 0x80000;
 export const USERNS_RANGE_MAX = 0x6fff0000;
-/** Where the lock files are (one per base, never removed: removing a lock file races with its next taker). */
+/** Where the lock files are (one per base in use, removed by its owner on release). */
 export const USERNS_LOCK_DIR = '/run/nsfd/userns';
 
 /** A half-open interval [start, end) of host ids. */
@@ -44,12 +48,14 @@ export class IdRange implements Disposable {
   readonly base: number;
   readonly count: number;
   #lock: OwnedFd | undefined;
+  readonly #file: string;
 
   /** @internal */
-  constructor(base: number, count: number, lock: OwnedFd) {
+  constructor(base: number, count: number, lock: OwnedFd, file: string) {
     this.base = base;
     this.count = count;
     this.#lock = lock;
+    this.#file = file;
   }
 
   /** The id map of the range: 0..count-1 inside on base.. outside (for uidMap and gidMap). */
@@ -67,9 +73,17 @@ export class IdRange implements Disposable {
     return this.#lock !== undefined && !this.#lock.closed;
   }
 
-  /** Releases the range (closes the lock file's fd). Idempotent. */
+  /** Releases the range: removes its lock file, then closes it (the lock goes with the fd). Idempotent. */
   close(): void {
-    this.#lock?.close();
+    if (this.#lock === undefined) return;
+    // Removed while still locked: nobody else can hold it meanwhile, and a
+    // taker that opened it before the removal finds it gone (tryLock).
+    try {
+      fs.unlinkSync(this.#file);
+    } catch {
+      // (Removed by hand: the lock still ends with the close.)
+    }
+    this.#lock.close();
     this.#lock = undefined;
   }
 
@@ -154,14 +168,41 @@ function overlaps(busy: readonly Interval[], start: number, end: number): boolea
 /** Takes the lock of `base`, or returns undefined when another process holds it. */
 function tryLock(base: number): OwnedFd | undefined {
   const file = `${USERNS_LOCK_DIR}/${base}`;
-  const fd = native.openat(AT_FDCWD, file, O_RDWR | O_CREAT | O_NOFOLLOW, 0o600);
-  if (fd < 0) throw new NsError(fd, 'open', { path: file, hint: 'the lock file of a user namespace id range' });
-  const lock = new OwnedFd(fd);
-  const r = native.flock(fd, LOCK_EX | LOCK_NB);
-  if (r === 0) return lock;
-  lock.close();
-  if (r === -E.EWOULDBLOCK || r === -E.EAGAIN) return undefined;
-  throw new NsError(r, 'flock', { path: file });
+  // (A retry per owner that released the base between our open and our
+  // lock: a handful at most, however busy the machine.)
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const fd = native.openat(AT_FDCWD, file, O_RDWR | O_CREAT | O_NOFOLLOW, 0o600);
+    if (fd < 0) throw new NsError(fd, 'open', { path: file, hint: 'the lock file of a user namespace id range' });
+    const lock = new OwnedFd(fd);
+    const r = native.flock(fd, LOCK_EX | LOCK_NB);
+    if (r !== 0) {
+      lock.close();
+      if (r === -E.EWOULDBLOCK || r === -E.EAGAIN) return undefined;
+      throw new NsError(r, 'flock', { path: file });
+    }
+    if (namesFile(file, fd)) return lock;
+    // Locked a file its owner removed on release: the base's lock is
+    // whatever the name leads to now.
+    lock.close();
+  }
+  return undefined;
+}
+
+/** @internal The range at `base`, locked; undefined when another process holds it. */
+export function lockIdRangeAt(base: number): IdRange | undefined {
+  const lock = tryLock(base);
+  return lock === undefined ? undefined : new IdRange(base, USERNS_RANGE_SIZE, lock, `${USERNS_LOCK_DIR}/${base}`);
+}
+
+/** Whether `file` is still the name of the open file `fd`. */
+function namesFile(file: string, fd: number): boolean {
+  try {
+    const byName = fs.lstatSync(file, { bigint: true });
+    const ours = fs.fstatSync(fd, { bigint: true });
+    return byName.ino === ours.ino && byName.dev === ours.dev;
+  } catch {
+    return false;  // removed
+  }
 }
 
 /**
@@ -179,8 +220,8 @@ export function allocateIdRange(): IdRange {
   for (let i = 0; i < slots; i++) {
     const base = USERNS_RANGE_MIN + ((first + i) % slots) * USERNS_RANGE_SIZE;
     if (overlaps(busy, base, base + USERNS_RANGE_SIZE)) continue;
-    const lock = tryLock(base);
-    if (lock !== undefined) return new IdRange(base, USERNS_RANGE_SIZE, lock);
+    const range = lockIdRangeAt(base);
+    if (range !== undefined) return range;
   }
   throw new NsError(-E.EBUSY, 'flock', { path: USERNS_LOCK_DIR, hint: 'every user namespace id range is in use' });
 }
