@@ -86,6 +86,23 @@ for (const [name, num] of Object.entries(os.constants.signals)) {
 }
 
 /** A signal number (0..64) from a number or a name ("SIGTERM", "term"); `name` is the argument in errors. */
+/**
+ * p.sendSignal(signal), but false when the process is gone (ESRCH), with
+ * no error built: close paths signal processes that have often exited.
+ */
+export function signalUnlessGone(p: Pidfd, signal: NodeJS.Signals | number): boolean {
+  const sig = signalNumber(signal);
+  const fd = p.fd;
+  if (fd < 0) {
+    p.sendSignal(sig);  // closed (or not a real handle): its typed EBADF
+    return false;
+  }
+  const r = native.pidfd_send_signal(fd, sig, 0);
+  if (r === -E.ESRCH) return false;
+  check(r, 'pidfd_send_signal', (e) => ({ pid: p.pid, hint: commonHint(e) }));
+  return true;
+}
+
 export function signalNumber(sig: unknown, name = 'signal'): number {
   if (typeof sig === 'number') {
     if (!Number.isInteger(sig) || sig < 0 || sig > 64) throw invalidArg(name, 'a signal number 0..64 or name', sig);
@@ -196,23 +213,9 @@ export class Pidfd extends OwnedFd {
 
   /** Sends a signal (name or number; 0 checks for existence) through the pidfd. */
   sendSignal(signal: NodeJS.Signals | number = 'SIGTERM'): void {
-    if (!this.#signal(signal)) check(-E.ESRCH, 'pidfd_send_signal', (e) => ({ pid: this.#pid, hint: commonHint(e) }));
-  }
-
-  /**
-   * @internal sendSignal, but false when the process is gone (ESRCH), with
-   * no error built: close paths signal processes that have often exited.
-   */
-  signalUnlessGone(signal: NodeJS.Signals | number): boolean {
-    return this.#signal(signal);
-  }
-
-  #signal(signal: NodeJS.Signals | number): boolean {
     const sig = signalNumber(signal);
     const r = native.pidfd_send_signal(this.asFd('pidfd_send_signal'), sig, 0);
-    if (r === -E.ESRCH) return false;
     check(r, 'pidfd_send_signal', (e) => ({ pid: this.#pid, hint: commonHint(e) }));
-    return true;
   }
 
   /** Alias of sendSignal for child_process familiarity. */

@@ -5,7 +5,7 @@ import { ownProcfs, procPids, procStatFields } from '../core/procfs';
 import { readStatus } from '../core/proc';
 
 import { NsError } from '../core/errors';
-import { Pidfd } from '../pidfd';
+import { Pidfd, signalUnlessGone } from '../pidfd';
 
 /**
  * Kills a container's processes: SIGKILL to its init when that is pid 1 of
@@ -24,7 +24,7 @@ export function killAll(init: Pidfd, started: readonly Pidfd[], sessions: Iterab
 
 /** SIGKILL through the pidfd; a process already gone is no error. */
 function sigkill(p: Pidfd): void {
-  p.signalUnlessGone('SIGKILL');
+  signalUnlessGone(p, 'SIGKILL');
 }
 
 /** A process as /proc/PID/stat shows it (pids as our /proc numbers them). */

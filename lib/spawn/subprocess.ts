@@ -6,7 +6,7 @@ import * as net from 'node:net';
 import { NsError, invalidArg } from '../core/errors';
 import { WEXITED, WNOHANG } from '../sys/constants';
 import { native } from '../sys/native';
-import { ExitStatus, Pidfd } from '../pidfd';
+import { ExitStatus, Pidfd, signalUnlessGone } from '../pidfd';
 
 /** A real Pidfd (not merely something with Pidfd.prototype in its chain). */
 function isPidfd(x: unknown): x is Pidfd {
@@ -157,7 +157,7 @@ export class Subprocess extends EventEmitter implements Disposable {
 
   /** Sends a signal through the pidfd. false if the child has already exited and been reaped. */
   kill(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {
-    if (!this.pidfd.signalUnlessGone(signal)) return false;
+    if (!signalUnlessGone(this.pidfd, signal)) return false;
     if (signal !== 0) this.killed = true;
     return true;
   }
