@@ -264,8 +264,9 @@ bool FsOpsValid(const Napi::CallbackInfo& info, const Spec& s) {
               (op[5] == 0 || (op[4] >= 0 && static_cast<int64_t>(op[4]) + op[5] <= n));
     // Every op but the root one names a destination; binds and masks a source; mounts a type.
     int32_t k = op[0];
-    ok = ok && (k == kFsOpRootRo || op[1] >= 0) && ((k != kFsOpBind && k != kFsOpMask && k != kFsOpMknod && k != kFsOpSymlink) || op[2] >= 0) &&
-         (k != kFsOpMount || op[3] >= 0) && k >= kFsOpMount && k <= kFsOpRootRo;
+    ok = ok && (k == kFsOpRootAttrs || op[1] >= 0) && ((k != kFsOpBind && k != kFsOpMask && k != kFsOpSymlink) || op[2] >= 0) &&
+         (k != kFsOpMount || op[3] >= 0) &&
+         (k == kFsOpMount || k == kFsOpBind || k == kFsOpMask || k == kFsOpSymlink || k == kFsOpRootAttrs);
     if (!ok) return Fail(info, "nsfd native: spawn spec: bad fsOps"), false;
   }
   if (!s.fs_ops.empty() && s.rootfs_fd < 0) return Fail(info, "nsfd native: spawn spec: fsOps without rootfsFd"), false;

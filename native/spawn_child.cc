@@ -466,34 +466,6 @@ NSFD_CHILD long FsOp(const Plan* p, const int32_t* op, int root, int32_t* step) 
       long m = dir ? NewFs(p, "tmpfs", 0, 0, static_cast<int32_t>(kMountAttrRdonly), step) : CloneTree(root, src, 0, 0, step);
       return m < 0 ? m : Attach(m, root, dest, kFsOptional, step);
     }
-    case kFsOpMknod: {
-      char name[256];
-      long d = ParentOf(root, dest, name, step);
-      if (d < 0) return d;
-      long r = Sys(SYS_mknodat, d, reinterpret_cast<long>(name), attrs, op[4]);
-      if (r == 0) {
-        r = Sys(SYS_fchmodat, d, reinterpret_cast<long>(name), attrs & 07777);  // past the umask
-        if (r < 0) *step = kStepFsMknod;
-      } else if (r == -EPERM) {  // no mknod in a user namespace: the host's node, bind-mounted
-        r = Sys(SYS_openat, d, reinterpret_cast<long>(name), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
-        if (r >= 0) {
-          Sys(SYS_close, r);
-          long m = CloneTree(root, src, 0, 0, step);
-          r = m;
-          if (m >= 0) {
-            r = Sys(kSysMoveMount, m, reinterpret_cast<long>(""), d, reinterpret_cast<long>(name), kMoveMountFEmptyPath);
-            if (r < 0) *step = kStepFsMove;
-            Sys(SYS_close, m);
-          }
-        } else {
-          *step = kStepFsMknod;
-        }
-      } else {
-        *step = kStepFsMknod;
-      }
-      Sys(SYS_close, d);
-      return r;
-    }
     case kFsOpSymlink: {
       char name[256];
       long d = ParentOf(root, dest, name, step);
@@ -503,9 +475,10 @@ NSFD_CHILD long FsOp(const Plan* p, const int32_t* op, int root, int32_t* step) 
       if (r < 0) *step = kStepFsSymlink;
       return r;
     }
-    case kFsOpRootRo: {
-      MountAttr a = {kMountAttrRdonly, 0, 0, 0};
-      long r = Sys(kSysMountSetattr, root, reinterpret_cast<long>(""), AT_EMPTY_PATH, reinterpret_cast<long>(&a), sizeof a);
+    case kFsOpRootAttrs: {
+      MountAttr a = {static_cast<uint64_t>(static_cast<uint32_t>(attrs)), 0, 0, 0};
+      long rec = (flags & kFsRecursive) ? kAtRecursive : 0;
+      long r = Sys(kSysMountSetattr, root, reinterpret_cast<long>(""), AT_EMPTY_PATH | rec, reinterpret_cast<long>(&a), sizeof a);
       if (r < 0) *step = kStepFsSetattr;
       return r;
     }

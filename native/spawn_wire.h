@@ -101,7 +101,6 @@ enum Step : int32_t {
   kStepFsOpenTree,
   kStepFsSetattr,
   kStepFsMove,
-  kStepFsMknod,
   kStepFsSymlink,
   kStepPivotRoot,
   kStepUmountOld,
@@ -129,8 +128,8 @@ constexpr StepName kStepNames[] = {
     {"seccomp", "seccomp"},
     {"rootfs", "unshare"},      {"fs_op", "openat2"},        {"fs_op", "fsopen"},
     {"fs_op", "fsconfig"},      {"fs_op", "fsmount"},        {"fs_op", "open_tree"},
-    {"fs_op", "mount_setattr"}, {"fs_op", "move_mount"},     {"fs_op", "mknodat"},
-    {"fs_op", "symlinkat"},     {"pivot_root", "pivot_root"}, {"pivot_root", "umount2"},
+    {"fs_op", "mount_setattr"}, {"fs_op", "move_mount"},     {"fs_op", "symlinkat"},
+    {"pivot_root", "pivot_root"}, {"pivot_root", "umount2"},
     {"hostname", "sethostname"}, {"domainname", "setdomainname"}, {"loopback", "ioctl"},
     {"idmap", "mount_setattr"},
 };
@@ -141,12 +140,11 @@ constexpr StepName kStepNames[] = {
 // relative to the new root, normalised in JS (no ".", "..", empty parts).
 constexpr int kFsOpInts = 8;
 enum FsOpKind : int32_t {
-  kFsOpMount = 1,    // fsopen(fstype) + fsconfig(opts: "k=v" or "k") + fsmount(attrs) onto dest
-  kFsOpBind = 2,     // open_tree(src) (+ mount_setattr(attrs)) onto dest
-  kFsOpMask = 3,     // dest, if it exists: a directory gets a read-only tmpfs, a file src (/dev/null)
-  kFsOpMknod = 4,    // mknod dest (attrs: mode, optStart: dev); EPERM: bind src instead
-  kFsOpSymlink = 5,  // symlink dest -> src
-  kFsOpRootRo = 6,   // the new root read-only (last, after mount points are made)
+  kFsOpMount = 1,      // fsopen(fstype) + fsconfig(opts: "k=v" or "k") + fsmount(attrs) onto dest
+  kFsOpBind = 2,       // open_tree(src) (+ mount_setattr(attrs)) onto dest
+  kFsOpMask = 3,       // dest, if it exists: a directory gets a read-only tmpfs, a file src (/dev/null)
+  kFsOpSymlink = 5,    // symlink dest -> src
+  kFsOpRootAttrs = 6,  // mount_setattr(the new root, attrs), + AT_RECURSIVE with kFsRecursive
 };
 enum FsOpFlag : int32_t {
   kFsRecursive = 1,  // AT_RECURSIVE for open_tree/mount_setattr

@@ -309,8 +309,10 @@ const CHECK = [
   'id',
   'hostname',
   "grep -E '^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs|Seccomp):' /proc/self/status",
-  // Mount points, those under /sys/fs/cgroup left out: runc mounts the v1 controllers there on a hybrid host.
-  "cut -d' ' -f5 /proc/self/mountinfo | grep -v '^/sys/fs/cgroup/' | sort",
+  // Mount points, those under /sys/fs/cgroup left out: runc mounts the v1
+  // controllers there on a hybrid host; and the default device nodes: nsfd
+  // binds the host's on a nodev /dev where runc, as root, makes them.
+  "cut -d' ' -f5 /proc/self/mountinfo | grep -v -E '^/sys/fs/cgroup/|^/dev/(null|zero|full|random|urandom|tty)$' | sort",
   'ls /dev | grep -v "^core$" | sort',
   'wc -c < /proc/keys; ls /sys/firmware | wc -l',
   'pwd; echo "$FOO"; ulimit -n',

@@ -93,7 +93,7 @@ const parseMountinfo = (text: string) => {
   return { points: lines.map((f) => f[4] as string), rootOfSlash: lines.find((f) => f[4] === '/')?.[3], options: new Map(lines.map((f) => [f[4] as string, f[5] as string])) };
 };
 const EXPECTED_POINTS = new Set(['/', '/proc', '/dev', '/dev/pts', '/dev/shm', '/sys', ...MASKED_PATHS, '/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger',
-  // Bind-mounted from the host where mknod is refused (in a user namespace).
+  // The host's nodes, bind-mounted read-only on a nodev /dev.
   ...['null', 'zero', 'full', 'random', 'urandom', 'tty'].map((d) => `/dev/${d}`)]);
 
 describe.runIf(haveBusybox && haveInit)('a rootfs entered by pivot_root', () => {
@@ -159,6 +159,51 @@ describe.runIf(haveBusybox && haveInit)('a rootfs entered by pivot_root', () => 
       expect(lines.slice(DEV.length + 2)).toEqual(['5', 'null-ok', 'ptmx']);
     } finally {
       c.close();
+    }
+  });
+
+  // No device cgroup keeps device nodes shut (runc's does): nodev does.
+  // A node in the image, or made by a root that may mknod (userns: false,
+  // CAP_MKNOD in the default set), opens nothing; /dev's own work; a bind
+  // given "dev" is the way to a device.
+  needsRoot('mknod of device nodes (CAP_MKNOD), in the rootfs and as the container\'s root').it('device nodes: the rootfs, /dev and mounts are nodev; /dev\'s nodes are the host\'s, read-only binds (no chmod of the host\'s /dev/null); "dev" opts in', async () => {
+    const image = path.join(rootfs, 'image-zero');
+    const devDir = fs.mkdtempSync(path.join(dir, 'devdir-'));
+    execFileSync('mknod', [image, 'c', '1', '5']);
+    execFileSync('mknod', ['-m', '666', path.join(devDir, 'zero'), 'c', '1', '5']);
+    fs.chmodSync(devDir, 0o755);  // (searchable by a root that is not host root)
+    const mode = fs.statSync('/dev/null').mode;
+    try {
+      // userns false, and the default ('auto' as root: an idmapped rootfs, where the kernel allows it)
+      for (const userns of [false, undefined]) {
+        const c = await Container.create({ rootfs, ...(userns === false ? { userns } : {}), mounts: [{ type: 'tmpfs', destination: '/t' }, { type: 'bind', source: devDir, destination: '/d', options: ['dev'] }] });
+        try {
+          const r = await sh(c, [
+            'head -c 2 /image-zero | wc -c',
+            '/bin/busybox mknod /dev/made c 1 5 && head -c 2 /dev/made | wc -c',
+            '/bin/busybox mknod /t/made c 1 5 && head -c 2 /t/made | wc -c',
+            'head -c 2 /dev/zero | wc -c',
+            'echo x > /dev/null && echo null-ok',
+            '/bin/busybox chmod 600 /dev/null',
+            'head -c 2 /d/zero | wc -c',
+          ].map((x) => `${x}; echo "rc=$?"`).join('; '));
+          const out = r.stdout.trim().split('\n');
+          // The image's node: EACCES (nodev), not its zeros.
+          expect(out[0], `userns ${userns}`).toBe('0');
+          expect(r.stderr).toMatch(/image-zero: Permission denied/);
+          expect(out).toContain('2');  // /dev/zero itself
+          expect(out).toContain('null-ok');
+          expect(r.stderr).toMatch(/\/dev\/null: Read-only file system/);
+          // Only the two reads that may open a device give 2 bytes: /dev/zero and the "dev" bind.
+          expect(out.filter((l) => l === '2')).toHaveLength(2);
+          expect(out[out.length - 2]).toBe('2');
+        } finally {
+          c.close();
+        }
+      }
+      expect(fs.statSync('/dev/null').mode).toBe(mode);
+    } finally {
+      fs.rmSync(image, { force: true });
     }
   });
 

@@ -13,9 +13,8 @@ import {
   FS_OPTIONAL,
   FS_OP_BIND,
   FS_OP_MASK,
-  FS_OP_MKNOD,
   FS_OP_MOUNT,
-  FS_OP_ROOT_RO,
+  FS_OP_ROOT_ATTRS,
   FS_OP_SYMLINK,
   FS_RECURSIVE,
   FS_SRC_IN_ROOT,
@@ -25,7 +24,6 @@ import {
   MOUNT_ATTR_RDONLY,
   MOUNT_ATTR_NOATIME,
   MOUNT_ATTR_STRICTATIME,
-  S_IFCHR,
 } from '../sys/constants';
 
 /** A mount inside the container, as in an OCI config.json's `mounts`. */
@@ -36,7 +34,7 @@ export interface MountSpec {
   source?: string | undefined;
   /** Absolute path inside the container; missing directories are made (symlinks in it are refused: ELOOP). */
   destination: string;
-  /** ro, nosuid, nodev, noexec, bind, rbind, noatime, strictatime, rw, ...; other "key=value" or "key" strings (mode=755, size=64m) go to the filesystem. */
+  /** ro, nosuid, nodev, dev, noexec, bind, rbind, noatime, strictatime, rw, ...; other "key=value" or "key" strings (mode=755, size=64m) go to the filesystem. Mounts are nodev unless "dev" is given (devpts excepted): nothing else keeps a device node there shut. */
   options?: readonly string[] | undefined;
 }
 
@@ -57,15 +55,8 @@ export const MASKED_PATHS: readonly string[] = [
 /** The OCI runtime spec's default readonlyPaths. */
 export const READONLY_PATHS: readonly string[] = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 
-/** The devices of a default /dev: name, major, minor (all 0666, as runc makes them). */
-const DEVICES: readonly [string, number, number][] = [
-  ['null', 1, 3],
-  ['zero', 1, 5],
-  ['full', 1, 7],
-  ['random', 1, 8],
-  ['urandom', 1, 9],
-  ['tty', 5, 0],
-];
+/** The devices of a default /dev (runc's). */
+const DEVICES: readonly string[] = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
 
 export interface FsPlan {
   fsOps: number[];
@@ -83,12 +74,12 @@ class Builder implements FsPlan {
     this.fsStrs.push(s);
     return this.fsStrs.length - 1;
   }
-  op(label: string, kind: number, o: { dest?: string; src?: string; fstype?: string; opts?: readonly string[]; attrs?: number; flags?: number; dev?: number }): void {
+  op(label: string, kind: number, o: { dest?: string; src?: string; fstype?: string; opts?: readonly string[]; attrs?: number; flags?: number }): void {
     const dest = this.#str(o.dest);
     const src = this.#str(o.src);
     const fstype = this.#str(o.fstype);
     const opts = o.opts ?? [];
-    const optStart = opts.length > 0 ? this.fsStrs.length : o.dev ?? 0;
+    const optStart = opts.length > 0 ? this.fsStrs.length : 0;
     for (const x of opts) this.#str(x);
     this.fsOps.push(kind, dest, src, fstype, optStart, opts.length, o.attrs ?? 0, o.flags ?? 0);
     this.labels.push(label);
@@ -113,7 +104,7 @@ const FLAG_OPTIONS: Readonly<Record<string, number>> = {
   strictatime: MOUNT_ATTR_STRICTATIME,
 };
 /** Options that ask for the default, or for what we do anyway. */
-const NO_OP_OPTIONS = new Set(['rw', 'suid', 'dev', 'exec', 'relatime', 'private', 'rprivate', 'slave', 'rslave']);
+const NO_OP_OPTIONS = new Set(['rw', 'suid', 'exec', 'relatime', 'private', 'rprivate', 'slave', 'rslave']);
 
 function userMount(b: Builder, m: MountSpec, i: number): void {
   const name = `options.mounts[${i}]`;
@@ -127,13 +118,19 @@ function userMount(b: Builder, m: MountSpec, i: number): void {
   let attrs = 0;
   let bind = m.type === 'bind';
   let recursive = false;
+  // nodev unless asked for ("dev"), or devpts (its nodes are its own ptys):
+  // device nodes on the mount would open what they name, and no device
+  // cgroup stops them (runc's does).
+  let dev = m.type === 'devpts';
   const fsOpts: string[] = [];
   for (const o of options as readonly string[]) {
     if (o === 'bind') bind = true;
     else if (o === 'rbind') bind = recursive = true;
+    else if (o === 'dev') dev = true;
     else if (FLAG_OPTIONS[o] !== undefined) attrs |= FLAG_OPTIONS[o] as number;
     else if (!NO_OP_OPTIONS.has(o)) fsOpts.push(o);
   }
+  if (!dev) attrs |= MOUNT_ATTR_NODEV;
   const label = `${m.type} on ${m.destination}`;
   if (bind) {
     if (typeof m.source !== 'string' || m.source === '' || m.source.includes('\0')) throw invalidArg(`${name}.source`, 'a host path', m.source);
@@ -160,11 +157,17 @@ function pathList(list: unknown, name: string): string[] {
   });
 }
 
-/** The device nodes of a default /dev and its symlinks. */
+/**
+ * The device nodes of a default /dev: the host's, bind-mounted (as in a
+ * user namespace, where mknod is refused), never made: the /dev they are
+ * bound on is nodev, so a node the container makes there opens nothing
+ * (runc keeps such nodes shut with a device cgroup; nsfd has none).
+ * Read-only binds: the container reads and writes the devices, but cannot
+ * chmod or chown the host's nodes (EROFS), even as host root.
+ */
 function devices(b: Builder): void {
-  for (const [dev, major, minor] of DEVICES) {
-    // makedev() for small numbers; EPERM (a user namespace): the host's node is bind-mounted instead.
-    b.op(`mknod /dev/${dev}`, FS_OP_MKNOD, { dest: `dev/${dev}`, src: `/dev/${dev}`, attrs: S_IFCHR | 0o666, dev: (major << 8) | minor });
+  for (const dev of DEVICES) {
+    b.op(`bind /dev/${dev}`, FS_OP_BIND, { dest: `dev/${dev}`, src: `/dev/${dev}`, attrs: MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, flags: FS_FILE });
   }
 }
 function devSymlinks(b: Builder): void {
@@ -196,6 +199,10 @@ export function planRootfs(
   unshare: readonly NsType[],
 ): FsPlan {
   const b = new Builder();
+  // The rootfs and what is mounted below it: nodev. A device node in an
+  // image (or made by the container's root) then opens nothing; runc
+  // relies on a device cgroup for that, which nsfd does not set up.
+  b.op('nodev rootfs', FS_OP_ROOT_ATTRS, { attrs: MOUNT_ATTR_NODEV, flags: FS_RECURSIVE });
   const nosuidEtc = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
   const defaults = options.defaultMounts !== false;
   const withDevices = options.defaultDevices ?? defaults;
@@ -207,7 +214,7 @@ export function planRootfs(
     // would be the host's anyway (and refused unprivileged): bind it.
     if (unshare.includes('pid')) b.op('proc on /proc', FS_OP_MOUNT, { dest: 'proc', fstype: 'proc', attrs: nosuidEtc });
     else b.op('bind /proc on /proc', FS_OP_BIND, { dest: 'proc', src: '/proc', attrs: nosuidEtc, flags: FS_RECURSIVE });
-    b.op('tmpfs on /dev', FS_OP_MOUNT, { dest: 'dev', fstype: 'tmpfs', opts: ['mode=755', 'size=65536k'], attrs: MOUNT_ATTR_NOSUID | MOUNT_ATTR_STRICTATIME });
+    b.op('tmpfs on /dev', FS_OP_MOUNT, { dest: 'dev', fstype: 'tmpfs', opts: ['mode=755', 'size=65536k'], attrs: MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_STRICTATIME });
     if (withDevices) devices(b);
     b.op('devpts on /dev/pts', FS_OP_MOUNT, { dest: 'dev/pts', fstype: 'devpts', opts: ['newinstance', 'ptmxmode=0666', 'mode=0620'], attrs: MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC });
     b.op('tmpfs on /dev/shm', FS_OP_MOUNT, { dest: 'dev/shm', fstype: 'tmpfs', opts: ['mode=1777', 'size=65536k'], attrs: nosuidEtc });
@@ -230,6 +237,6 @@ export function planRootfs(
     b.op(`read-only /${rel}`, FS_OP_BIND, { dest: rel, src: rel, attrs: MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, flags: FS_RECURSIVE | FS_OPTIONAL | FS_SRC_IN_ROOT });
   }
   for (const rel of masked) b.op(`mask /${rel}`, FS_OP_MASK, { dest: rel, src: '/dev/null' });
-  if (options.readonlyRootfs === true) b.op('read-only root', FS_OP_ROOT_RO, {});
+  if (options.readonlyRootfs === true) b.op('read-only root', FS_OP_ROOT_ATTRS, { attrs: MOUNT_ATTR_RDONLY });
   return b;
 }
