@@ -85,7 +85,6 @@ for (const [name, num] of Object.entries(os.constants.signals)) {
   if (!signalNames.has(num)) signalNames.set(num, name as NodeJS.Signals);
 }
 
-/** A signal number (0..64) from a number or a name ("SIGTERM", "term"); `name` is the argument in errors. */
 /**
  * p.sendSignal(signal), but false when the process is gone (ESRCH), with
  * no error built: close paths signal processes that have often exited.
@@ -103,6 +102,7 @@ export function signalUnlessGone(p: Pidfd, signal: NodeJS.Signals | number): boo
   return true;
 }
 
+/** A signal number (0..64) from a number or a name ("SIGTERM", "term"); `name` is the argument in errors. */
 export function signalNumber(sig: unknown, name = 'signal'): number {
   if (typeof sig === 'number') {
     if (!Number.isInteger(sig) || sig < 0 || sig > 64) throw invalidArg(name, 'a signal number 0..64 or name', sig);

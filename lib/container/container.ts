@@ -560,7 +560,8 @@ export class Container implements Disposable, AsyncDisposable {
     // On libuv's pool: the last close of a mount namespace whose processes
     // are gone tears its mount tree down there and then, with an RCU grace
     // period (~0.1-0.2 ms here), which need not hold up the event loop.
-    this.#namespacesClosed = Promise.all(Object.values(this.#namespaces).map((ns) => closeOnPool(ns.release())));
+    // (One closed through c.namespaces already is left as it is.)
+    this.#namespacesClosed = Promise.all(Object.values(this.#namespaces).filter((ns) => !ns.closed).map((ns) => closeOnPool(ns.release())));
     // Processes from c.spawn() are our children (not the init's): killed
     // with the pid namespace, they stay zombies until we reap them, and the
     // init's exit waits for that (zap_pid_ns_processes): start their waits,

@@ -4,7 +4,6 @@
 import { ownProcfs, procPids, procStatFields } from '../core/procfs';
 import { readStatus } from '../core/proc';
 
-import { NsError } from '../core/errors';
 import { Pidfd, signalUnlessGone } from '../pidfd';
 
 /**

@@ -11,14 +11,15 @@
 // never take the same base. The owner removes its file before it lets go;
 // a taker that locked a file removed meanwhile (opened before the removal,
 // locked after it) sees that the name no longer leads to its file and
-// tries again, as with any lock file that is deleted on release. A lock only speaks for nsfd, so before taking one the
-// ranges in use by anyone are read too: the uid_map and gid_map of every
-// user namespace a process is in (podman, nspawn, a container of ours
-// whose handle was closed without killing it), /etc/subuid and /etc/subgid
-// (rootless podman users' ranges), and the ids of /etc/passwd and /etc/group
-// (nspawn checks those). The scan is a snapshot: a tool that allocates
-// without our lock and starts after it can still collide (none of them
-// shares a protocol for it); the lock closes the race among nsfd users.
+// tries again, as with any lock file deleted on release. A lock only
+// speaks for nsfd, so before taking one the ranges in use by anyone are
+// read too: the uid_map and gid_map of every user namespace a process is
+// in (podman, nspawn, a container of ours whose handle was closed without
+// killing it), /etc/subuid and /etc/subgid (rootless podman users'
+// ranges), and the ids of /etc/passwd and /etc/group (nspawn checks
+// those). The scan is a snapshot: a tool that allocates without our lock
+// and starts after it can still collide (none of them shares a protocol
+// for it); the lock closes the race among nsfd users.
 import * as fs from 'node:fs';
 import { randomInt } from 'node:crypto';
 
