@@ -379,7 +379,9 @@ export class Pidfd extends OwnedFd {
   }
 
   override dup(): Pidfd {
-    return new Pidfd(check(native.dup_cloexec(this.asFd('dup')), 'fcntl'), this.#pid);
+    const copy = new Pidfd(check(native.dup_cloexec(this.asFd('dup')), 'fcntl'), this.#pid);
+    families.set(copy, familyOf(this));
+    return copy;
   }
 
   protected override inspectDetail(): string {
@@ -397,26 +399,40 @@ function reapNow(fd: number, reap: boolean): ExitStatus | 'running' | 'not-child
   return r.code === CLD_EXITED ? { code: r.status, signal: null } : { code: null, signal: signalName(r.status) };
 }
 
+/**
+ * The exit status a Pidfd and its dups share (one process, by
+ * construction): when one of them reaps it, the others can still tell its
+ * status on kernels that keep none for a reaped process (before 6.15, no
+ * PIDFD_INFO_EXIT), e.g. a dup's wait() racing Container.close()'s reap.
+ */
+const families = new WeakMap<Pidfd, { status?: ExitStatus }>();
+function familyOf(p: Pidfd): { status?: ExitStatus } {
+  let f = families.get(p);
+  if (f === undefined) families.set(p, (f = {}));
+  return f;
+}
+
 async function waitOn(pidfd: Pidfd, reap: boolean): Promise<ExitStatus> {
   const fd = pidfd.fdFor('waitid');
+  const family = familyOf(pidfd);
   const first = reapNow(fd, reap);
-  if (typeof first === 'object') return first;
+  if (typeof first === 'object') return (family.status = first);
   await whenExited(fd).done;
   if (first === 'running') {
     const again = reapNow(fd, reap);
-    if (typeof again === 'object') return again;
+    if (typeof again === 'object') return (family.status = again);
   }
   // Not our child: the kernel keeps its exit status for pidfds (6.15+) once
   // the parent has reaped it. Give the parent a moment (POLLHUP on reap);
   // an orphan whose reaper never reaps it stays a zombie, status unknown.
-  let status = exitInfo(fd);
+  let status = exitInfo(fd) ?? family.status;
   if (status === undefined && has('pidfd_info_exit')) {
     const reaped = whenExited(fd, true);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([reaped.done, new Promise<void>((r) => (timer = setTimeout(r, REAP_GRACE_MS)))]);
     clearTimeout(timer);
     reaped.cancel();
-    status = exitInfo(fd);
+    status = exitInfo(fd) ?? family.status;
   }
   return status ?? { code: null, signal: null };
 }

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { NsError, Namespace, OwnedFd, Pidfd, UnsupportedError } from '../lib/index';
+import { NsError, Namespace, OwnedFd, Pidfd, UnsupportedError, spawn as nsfdSpawn } from '../lib/index';
 import { checkLeaksPerTest, feat, isCloexec, startTarget, until, warmUp } from './helpers';
 
 beforeAll(warmUp);
@@ -107,6 +107,20 @@ describe('Pidfd', () => {
     await stdinClosed;
     expect(fs.existsSync(`/proc/${cp.pid}`)).toBe(false);
     cp.removeAllListeners();
+  });
+
+  it('a dup\'s wait() still gets the exit status after another handle of the same process reaped it (kernels before 6.15 keep none)', async () => {
+    const child = nsfdSpawn('sh', ['-c', 'exit 5'], { stdio: 'ignore' });
+    const d = child.pidfd.dup();
+    try {
+      // The Subprocess reaps it first; the dup's own waitid then finds no child.
+      expect(await child.exited).toEqual({ code: 5, signal: null });
+      expect(fs.existsSync(`/proc/${child.pid}`)).toBe(false);
+      expect(await d.wait()).toEqual({ code: 5, signal: null });
+    } finally {
+      d.close();
+      child.close();
+    }
   });
 
   it('ESRCH after the target exits and is reaped', async () => {
