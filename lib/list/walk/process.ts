@@ -195,7 +195,7 @@ function record(r: ProcessRead, info: ProcInfo): void {
   walk.procs.set(pid, info);
   const mnt = r.own.get('mnt');
   if (mnt !== undefined && !walk.mntnsPid.has(mnt)) walk.mntnsPid.set(mnt, pid);
-  if (mnt !== undefined && r.mounts !== undefined) {
+  if (mnt !== undefined && r.mounts !== undefined && !walk.mountsRead.has(mnt)) {
     walk.mountsRead.add(mnt);
     for (const m of r.mounts) walk.entry(m.type, m.inode, 'mount').mountsElsewhere.push({ mntns: mnt, pid, path: m.path });
   }
