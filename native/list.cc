@@ -307,7 +307,7 @@ void ScanProcess(int procfd, int64_t pid, const std::vector<std::string>& names,
 }
 
 // A Scan as proc_scan returns it: [fdFacts, nsInodes, name, euid, threads,
-// cmdline, mounts] (mounts: latin1 nsfs lines, or -1 when its table was
+// command, mounts] (mounts: latin1 nsfs lines, or -1 when its table was
 // not read here), or -errno.
 Napi::Value ScanValue(Napi::Env env, const Scan& sc, size_t nfiles) {
   if (sc.err < 0) return Napi::Number::New(env, sc.err);
@@ -321,7 +321,20 @@ Napi::Value ScanValue(Napi::Env env, const Scan& sc, size_t nfiles) {
   out.Set(2u, Latin1(env, sc.name.data(), sc.name.size()));
   out.Set(3u, Napi::Number::New(env, sc.euid));
   out.Set(4u, Napi::Number::New(env, sc.threads));
-  out.Set(5u, Napi::Buffer<char>::Copy(env, sc.cmdline.data(), sc.cmdline.size()));
+  // The command line as one string, NULs between arguments as spaces and
+  // trailing ones dropped (a string, not a Buffer: a Buffer per process is
+  // an external allocation each, which makes the walk collect garbage
+  // more often); null when it is empty (a kernel thread, or gone).
+  if (sc.cmdline.empty()) {
+    out.Set(5u, env.Null());
+  } else {
+    std::string cmd = sc.cmdline;
+    while (!cmd.empty() && cmd.back() == '\0') cmd.pop_back();
+    for (char& c : cmd) if (c == '\0') c = ' ';
+    napi_value v;
+    if (napi_create_string_utf8(env, cmd.data(), cmd.size(), &v) != napi_ok) return env.Undefined();
+    out.Set(5u, Napi::Value(env, v));
+  }
   if (sc.mountsRead) {
     Napi::Array mounts = Napi::Array::New(env, sc.mounts.size());
     for (size_t i = 0; i < sc.mounts.size(); i++) mounts.Set(static_cast<uint32_t>(i), Latin1(env, sc.mounts[i].data(), sc.mounts[i].size()));
@@ -335,14 +348,16 @@ Napi::Value ScanValue(Napi::Env env, const Scan& sc, size_t nfiles) {
 // proc_scan(procfd, pid, nsFiles, threads): what the /proc walk reads of
 // one process, through the procfs held by procfd, parsed here so that only
 // numbers (and the command) cross into JS:
-//   [fdFacts, nsInodes, name, euid, threads, cmdline]
+//   [fdFacts, nsInodes, name, euid, threads, command, mounts]
 // fdFacts: [fd, kind, inode, ...] for the fds of /proc/PID/fd that are
 // namespaces (kind: the index in nsFiles of the link's type) or sockets
 // (kind -1, inode the socket's), read before this call opens anything of
 // its own; other fds are left out. nsInodes: per name of nsFiles, the
 // inode its link names or -errno. name: status's Name as latin1 ("" when
-// unreadable); euid and threads from status (-1 when unreadable); cmdline:
-// a Buffer. With threads true, instead: [tid, inode..., tid, inode..., ...]
+// unreadable); euid and threads from status (-1 when unreadable); command:
+// cmdline decoded as UTF-8, NULs as spaces but trailing ones dropped, or
+// null when cmdline is empty or unreadable; mounts: -1 (see
+// proc_scan_batch). With threads true, instead: [tid, inode..., tid, inode..., ...]
 // (one per nsFiles name) for /proc/PID/task. -errno when /proc/PID cannot
 // be opened. The caller holds a pidfd from before and rechecks it after:
 // nothing here says the process is still the same one.

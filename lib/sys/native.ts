@@ -29,11 +29,12 @@ export interface RawWaitid {
 
 /**
  * proc_scan's reading of one process: [fd facts, ns inodes, status Name,
- * euid, Threads, cmdline, mounts] (native/list.cc); mounts: the nsfs lines
+ * euid, Threads, command, mounts] (native/list.cc); command: cmdline with
+ * spaces for NULs, null when empty; mounts: the nsfs lines
  * of its mountinfo (proc_scan_batch with mntIndex, first process of a
  * mount namespace), else -1.
  */
-export type RawProcScan = [fdFacts: number[], nsInodes: number[], name: string, euid: number, threads: number, cmdline: Buffer, mounts: string[] | number];
+export type RawProcScan = [fdFacts: number[], nsInodes: number[], name: string, euid: number, threads: number, command: string | null, mounts: string[] | number];
 
 export interface NativeBinding {
   close(fd: number): number;

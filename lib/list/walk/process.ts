@@ -220,9 +220,7 @@ function record(r: ProcessRead, info: ProcInfo): void {
   }
 }
 
-/** The command line, spaces for NULs; `comm` when it is empty or unreadable. */
-function commandOf(cmdline: Buffer, comm: string): string {
-  const cmd = cmdline.toString('utf8');
-  if (cmd !== '') return cmd.replace(/\0+$/, '').replace(/\0/g, ' ');
-  return comm;
+/** The command line (spaces for NULs, made so by proc_scan); `comm` when it is empty or unreadable. */
+function commandOf(cmdline: string | null, comm: string): string {
+  return cmdline ?? comm;
 }
