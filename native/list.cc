@@ -8,8 +8,11 @@
 #include <unistd.h>
 
 #include <climits>
+#include <memory>
 #include <cstring>
+#include <set>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "openat2.h"
@@ -149,7 +152,65 @@ struct Scan {
   double ns[32];
   std::string name, cmdline;
   double euid = -1, threads = -1;
+  // The nsfs lines of its mountinfo that are not in MountCtx::skip, when
+  // this scan read its mount namespace's table (mountsRead).
+  bool mountsRead = false;
+  std::vector<std::string> mounts;
 };
+
+// What a batch needs to read each foreign mount namespace's table once: the
+// index of "mnt" in nsFiles, the namespaces not to read (ours, and those
+// read by earlier batches; the batch adds those it reads), and the
+// "root mountpoint" keys (as mountinfo escapes them) of our own nsfs
+// mounts, whose copies in other tables are left out.
+struct MountCtx {
+  size_t mntIndex = SIZE_MAX;
+  std::set<double> seen;
+  std::unordered_set<std::string> skip;
+};
+
+// A seq_file (mountinfo, many records) under dirfd, read to EOF: a short
+// read is not its end. false when unreadable or over 64 MiB.
+bool ReadAllInto(int dirfd, const char* name, std::string* out) {
+  int fd = OpenBeneath(dirfd, name, O_RDONLY);
+  if (fd < 0) return false;
+  bool ok = true;
+  size_t at = 0;
+  for (;;) {
+    if (out->size() - at < 65536) out->resize(at + 65536);
+    ssize_t n = read(fd, &(*out)[at], out->size() - at);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 || at > (64u << 20)) ok = false;
+    if (n <= 0) break;
+    at += static_cast<size_t>(n);
+  }
+  close(fd);
+  out->resize(at);
+  return ok;
+}
+
+// The nsfs lines of mountinfo text whose "root mountpoint" is not in skip.
+void NsfsLines(const std::string& text, const std::unordered_set<std::string>& skip, std::vector<std::string>* out) {
+  static const char kTag[] = " - nsfs ";
+  for (size_t at = text.find(kTag); at != std::string::npos; at = text.find(kTag, at + 1)) {
+    size_t start = text.rfind('\n', at);
+    start = start == std::string::npos ? 0 : start + 1;
+    size_t end = text.find('\n', at);
+    if (end == std::string::npos) end = text.size();
+    // Fields 4 and 5 (root, mount point): after the third and fourth space.
+    size_t f = start;
+    for (int k = 0; k < 3 && f < end; k++) {
+      size_t sp = text.find(' ', f);
+      f = sp == std::string::npos ? end : sp + 1;
+    }
+    if (f >= end) continue;
+    size_t e1 = text.find(' ', f);
+    size_t e2 = e1 == std::string::npos ? e1 : text.find(' ', e1 + 1);
+    if (e2 == std::string::npos || e2 > end) continue;
+    if (skip.count(text.substr(f, e2 - f)) != 0) continue;
+    out->push_back(text.substr(start, end - start));
+  }
+}
 
 // The nsFiles argument: at most 32 single path components.
 bool NsFileNames(const Napi::CallbackInfo& info, size_t at, std::vector<std::string>* names) {
@@ -180,7 +241,7 @@ bool NsFileNames(const Napi::CallbackInfo& info, size_t at, std::vector<std::str
   return true;
 }
 
-void ScanProcess(int procfd, int64_t pid, const std::vector<std::string>& names, Scan* out) {
+void ScanProcess(int procfd, int64_t pid, const std::vector<std::string>& names, Scan* out, MountCtx* mc = nullptr) {
   static const pid_t self = getpid();
   char pidname[24];
   snprintf(pidname, sizeof pidname, "%lld", static_cast<long long>(pid));
@@ -219,6 +280,20 @@ void ScanProcess(int procfd, int64_t pid, const std::vector<std::string>& names,
   });
   int nsdir = OpenBeneath(piddir, "ns", O_RDONLY | O_DIRECTORY);
   for (size_t i = 0; i < nfiles; i++) out->ns[i] = nsdir < 0 ? nsdir : NsInodeAt(nsdir, names[i].c_str());
+  if (mc != nullptr && nsdir >= 0 && mc->mntIndex < nfiles) {
+    double mnt = out->ns[mc->mntIndex];
+    if (mnt >= 0 && mc->seen.insert(mnt).second) {
+      std::string text;
+      // The table is that namespace's only if the process is still in it
+      // after the read (the caller's pidfd recheck says it still exists).
+      if (ReadAllInto(piddir, "mountinfo", &text) && NsInodeAt(nsdir, names[mc->mntIndex].c_str()) == mnt) {
+        out->mountsRead = true;
+        NsfsLines(text, mc->skip, &out->mounts);
+      } else {
+        mc->seen.erase(mnt);
+      }
+    }
+  }
   if (nsdir >= 0) close(nsdir);
   std::string status;
   ReadSmallInto(piddir, "status", &status);
@@ -231,34 +306,58 @@ void ScanProcess(int procfd, int64_t pid, const std::vector<std::string>& names,
   if (StatusField(status, "Threads", &v, &vn)) out->threads = StatusNumber(v, vn, 0);
 }
 
-// A Scan as proc_scan returns it: [fdFacts, nsInodes, name, euid, threads, cmdline], or -errno.
+// A Scan as proc_scan returns it: [fdFacts, nsInodes, name, euid, threads,
+// command, mounts] (mounts: latin1 nsfs lines, or -1 when its table was
+// not read here), or -errno.
 Napi::Value ScanValue(Napi::Env env, const Scan& sc, size_t nfiles) {
   if (sc.err < 0) return Napi::Number::New(env, sc.err);
   Napi::Array fdFacts = Napi::Array::New(env, sc.fdFacts.size());
   for (size_t i = 0; i < sc.fdFacts.size(); i++) fdFacts.Set(static_cast<uint32_t>(i), Napi::Number::New(env, sc.fdFacts[i]));
   Napi::Array nsInodes = Napi::Array::New(env, nfiles);
   for (size_t i = 0; i < nfiles; i++) nsInodes.Set(static_cast<uint32_t>(i), Napi::Number::New(env, sc.ns[i]));
-  Napi::Array out = Napi::Array::New(env, 6);
+  Napi::Array out = Napi::Array::New(env, 7);
   out.Set(0u, fdFacts);
   out.Set(1u, nsInodes);
   out.Set(2u, Latin1(env, sc.name.data(), sc.name.size()));
   out.Set(3u, Napi::Number::New(env, sc.euid));
   out.Set(4u, Napi::Number::New(env, sc.threads));
-  out.Set(5u, Napi::Buffer<char>::Copy(env, sc.cmdline.data(), sc.cmdline.size()));
+  // The command line as one string, NULs between arguments as spaces and
+  // trailing ones dropped (a string, not a Buffer: a Buffer per process is
+  // an external allocation each, which makes the walk collect garbage
+  // more often); null when it is empty (a kernel thread, or gone).
+  if (sc.cmdline.empty()) {
+    out.Set(5u, env.Null());
+  } else {
+    std::string cmd = sc.cmdline;
+    while (!cmd.empty() && cmd.back() == '\0') cmd.pop_back();
+    for (char& c : cmd) if (c == '\0') c = ' ';
+    napi_value v;
+    if (napi_create_string_utf8(env, cmd.data(), cmd.size(), &v) != napi_ok) return env.Undefined();
+    out.Set(5u, Napi::Value(env, v));
+  }
+  if (sc.mountsRead) {
+    Napi::Array mounts = Napi::Array::New(env, sc.mounts.size());
+    for (size_t i = 0; i < sc.mounts.size(); i++) mounts.Set(static_cast<uint32_t>(i), Latin1(env, sc.mounts[i].data(), sc.mounts[i].size()));
+    out.Set(6u, mounts);
+  } else {
+    out.Set(6u, Napi::Number::New(env, -1));
+  }
   return out;
 }
 
 // proc_scan(procfd, pid, nsFiles, threads): what the /proc walk reads of
 // one process, through the procfs held by procfd, parsed here so that only
 // numbers (and the command) cross into JS:
-//   [fdFacts, nsInodes, name, euid, threads, cmdline]
+//   [fdFacts, nsInodes, name, euid, threads, command, mounts]
 // fdFacts: [fd, kind, inode, ...] for the fds of /proc/PID/fd that are
 // namespaces (kind: the index in nsFiles of the link's type) or sockets
 // (kind -1, inode the socket's), read before this call opens anything of
 // its own; other fds are left out. nsInodes: per name of nsFiles, the
 // inode its link names or -errno. name: status's Name as latin1 ("" when
-// unreadable); euid and threads from status (-1 when unreadable); cmdline:
-// a Buffer. With threads true, instead: [tid, inode..., tid, inode..., ...]
+// unreadable); euid and threads from status (-1 when unreadable); command:
+// cmdline decoded as UTF-8, NULs as spaces but trailing ones dropped, or
+// null when cmdline is empty or unreadable; mounts: -1 (see
+// proc_scan_batch). With threads true, instead: [tid, inode..., tid, inode..., ...]
 // (one per nsFiles name) for /proc/PID/task. -errno when /proc/PID cannot
 // be opened. The caller holds a pidfd from before and rechecks it after:
 // nothing here says the process is still the same one.
@@ -303,14 +402,14 @@ Napi::Value ProcScan(const Napi::CallbackInfo& info) {
 // The batch's pool-thread part: ScanProcess for each pid.
 class ScanBatch : public Napi::AsyncWorker {
  public:
-  ScanBatch(Napi::Env env, Napi::Promise::Deferred d, Napi::Object keep, int procfd, std::vector<int64_t> pids, std::vector<std::string> names)
-      : Napi::AsyncWorker(env, "nsfd:proc_scan_batch"), d_(d), procfd_(procfd), pids_(std::move(pids)), names_(std::move(names)) {
+  ScanBatch(Napi::Env env, Napi::Promise::Deferred d, Napi::Object keep, int procfd, std::vector<int64_t> pids, std::vector<std::string> names, std::unique_ptr<MountCtx> mc)
+      : Napi::AsyncWorker(env, "nsfd:proc_scan_batch"), d_(d), procfd_(procfd), pids_(std::move(pids)), names_(std::move(names)), mc_(std::move(mc)) {
     // The procfs handle must stay open while the pool thread reads through it.
     keep_ = Napi::Persistent(keep);
   }
   void Execute() override {
     scans_.resize(pids_.size());
-    for (size_t i = 0; i < pids_.size(); i++) ScanProcess(procfd_, pids_[i], names_, &scans_[i]);
+    for (size_t i = 0; i < pids_.size(); i++) ScanProcess(procfd_, pids_[i], names_, &scans_[i], mc_.get());
   }
   void OnOK() override {
     Napi::Env env = Env();
@@ -327,12 +426,17 @@ class ScanBatch : public Napi::AsyncWorker {
   std::vector<int64_t> pids_;
   std::vector<std::string> names_;
   std::vector<Scan> scans_;
+  std::unique_ptr<MountCtx> mc_;
 };
 
-// proc_scan_batch(procfd, pids, nsFiles, keep): a promise of proc_scan's
-// result for each pid, read on a libuv pool thread. `keep` (the object
-// owning procfd) is held until then, so procfd stays open. The caller
-// opened a pidfd for each pid before and rechecks each after.
+// proc_scan_batch(procfd, pids, nsFiles, keep[, mntIndex, seenMnt,
+// skipKeys]): a promise of proc_scan's result for each pid, read on a libuv
+// pool thread. `keep` (the object owning procfd) is held until then, so
+// procfd stays open. The caller opened a pidfd for each pid before and
+// rechecks each after. With mntIndex (the index of "mnt" in nsFiles), the
+// first process of each mount namespace not in seenMnt (inodes) also has
+// the nsfs lines of its mountinfo read (element 6), leaving out those whose
+// "root mountpoint" is in skipKeys.
 Napi::Value ProcScanBatch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   NSFD_INT(0, procfd);
@@ -350,8 +454,35 @@ Napi::Value ProcScanBatch(const Napi::CallbackInfo& info) {
   std::vector<std::string> names;
   if (!NsFileNames(info, 2, &names)) return env.Undefined();
   if (info.Length() < 4 || !info[3].IsObject()) return Fail(info, "keep must be an object");
+  std::unique_ptr<MountCtx> mc;
+  if (info.Length() > 4 && !info[4].IsUndefined()) {
+    mc.reset(new MountCtx);
+    int64_t mi;
+    if (!IntIn(info[4], 0, static_cast<int64_t>(names.size()) - 1, &mi)) return Fail(info, "mntIndex must index nsFiles");
+    mc->mntIndex = static_cast<size_t>(mi);
+    if (info.Length() < 7 || !info[5].IsArray() || !info[6].IsArray()) return Fail(info, "seenMnt and skipKeys must be arrays");
+    Napi::Array seen = info[5].As<Napi::Array>();
+    for (uint32_t i = 0; i < seen.Length(); i++) {
+      Napi::Value v;
+      if (!GetElem(seen, i, &v)) return env.Undefined();
+      if (!v.IsNumber()) return Fail(info, "seenMnt must be an array of numbers");
+      mc->seen.insert(v.As<Napi::Number>().DoubleValue());
+    }
+    Napi::Array skip = info[6].As<Napi::Array>();
+    for (uint32_t i = 0; i < skip.Length(); i++) {
+      Napi::Value v;
+      if (!GetElem(skip, i, &v)) return env.Undefined();
+      if (!v.IsString()) return Fail(info, "skipKeys must be an array of strings");
+      // Latin1, as the keys were decoded from mountinfo's bytes.
+      size_t len = 0;
+      if (napi_get_value_string_latin1(env, v, nullptr, 0, &len) != napi_ok) return env.Undefined();
+      std::string key(len, '\0');
+      if (napi_get_value_string_latin1(env, v, &key[0], len + 1, &len) != napi_ok) return env.Undefined();
+      mc->skip.insert(key);
+    }
+  }
   Napi::Promise::Deferred d = Napi::Promise::Deferred::New(env);
-  ScanBatch* w = new ScanBatch(env, d, info[3].As<Napi::Object>(), static_cast<int>(procfd), std::move(pids), std::move(names));
+  ScanBatch* w = new ScanBatch(env, d, info[3].As<Napi::Object>(), static_cast<int>(procfd), std::move(pids), std::move(names), std::move(mc));
   w->Queue();
   return d.Promise();
 }

@@ -155,7 +155,8 @@ describe('the native walk steps', () => {
     expect(one[1][PROC_NS_FILES.findIndex((f) => f.file === 'net')]).toBe(ino('/proc/self/ns/net'));
     expect(one[2]).toBe(here[2]); // status Name
     expect(one[3]).toBe(process.geteuid?.()); // euid
-    expect(one[5].equals(here[5])).toBe(true); // cmdline
+    expect(one[5]).toBe(here[5]); // command line
+    expect(one[5]).toBe(fs.readFileSync('/proc/self/cmdline', 'utf8').replace(/\0+$/, '').replace(/\0/g, ' '));
   });
 });
 
@@ -416,6 +417,31 @@ describe('namespaces that lsns misses', () => {
       expect(ns?.persisted).toEqual([]);
       const keeperMnt = ino(`/proc/${keeper.pid}/ns/mnt`);
       expect(ns?.mountsElsewhere).toContainEqual({ mntns: keeperMnt, pid: keeper.pid, path: file });
+
+      // The pool-thread read behind it: the table of each mount namespace
+      // once (the second process in it gets -1), none of one already seen,
+      // and no line whose "root mountpoint" key is to be skipped.
+      const procfs = ownProcfs();
+      const names = PROC_NS_FILES.map((f) => f.file);
+      const mi = names.indexOf('mnt');
+      const pid = keeper.pid as number;
+      const [first, second] = await native.proc_scan_batch(procfs.fd, [pid, pid], names, procfs, mi, [], []);
+      if (first === undefined || typeof first === 'number' || second === undefined || typeof second === 'number') throw new Error('keeper unreadable');
+      expect(first[1][mi]).toBe(keeperMnt);
+      const lines = first[6];
+      if (typeof lines === 'number') throw new Error('keeper mountinfo not read');
+      const mine = lines.filter((l) => l.includes(` ${file} `));
+      expect(mine).toHaveLength(1);
+      expect(mine[0]).toContain(` net:[${net}] `);
+      expect(lines.every((l) => l.includes(' - nsfs '))).toBe(true);
+      expect(second[6]).toBe(-1);
+      const [seen] = await native.proc_scan_batch(procfs.fd, [pid], names, procfs, mi, [keeperMnt], []);
+      expect(typeof seen !== 'number' && seen?.[6]).toBe(-1);
+      const key = (mine[0] as string).split(' ').slice(3, 5).join(' ');
+      const [skipped] = await native.proc_scan_batch(procfs.fd, [pid], names, procfs, mi, [], [key]);
+      if (skipped === undefined || typeof skipped === 'number' || typeof skipped[6] === 'number') throw new Error('keeper mountinfo not read');
+      expect(skipped[6].filter((l) => l.includes(` ${file} `))).toEqual([]);
+      expect(() => native.proc_scan_batch(procfs.fd, [pid], names, procfs, names.length, [], [])).toThrow(TypeError);
     } finally {
       await killAndClose(keeper);
       fs.rmSync(dir, { recursive: true, force: true });

@@ -58,12 +58,20 @@ export function readNsfsMounts(file: string, skip?: ReadonlySet<string>): NsfsMo
   // Only /proc/PID/mountinfo files are read here: through our procfs.
   const text = file.startsWith('/proc/') ? procRead(file.slice('/proc/'.length)) : undefined;
   if (text === undefined || !text.includes(' - nsfs ')) return [];
-  const out: NsfsMount[] = [];
+  const lines: string[] = [];
   // From one " - nsfs " to the next: the other lines are never split.
   for (let at = text.indexOf(' - nsfs '); at >= 0; at = text.indexOf(' - nsfs ', at + 1)) {
     const start = text.lastIndexOf('\n', at) + 1;
     const end = text.indexOf('\n', at);
-    const line = text.slice(start, end < 0 ? text.length : end);
+    lines.push(text.slice(start, end < 0 ? text.length : end));
+  }
+  return nsfsMountsOfLines(lines, skip);
+}
+
+/** The nsfs mounts among mountinfo lines (as proc_scan_batch picks them out), but those whose key is in `skip`. */
+export function nsfsMountsOfLines(lines: readonly string[], skip?: ReadonlySet<string>): NsfsMount[] {
+  const out: NsfsMount[] = [];
+  for (const line of lines) {
     const f = line.split(' ', 5);
     const key = `${f[3]} ${f[4]}`;
     if (skip?.has(key)) continue;

@@ -27,8 +27,14 @@ export interface RawWaitid {
   status: number;
 }
 
-/** proc_scan's reading of one process: [fd facts, ns inodes, status Name, euid, Threads, cmdline] (native/list.cc). */
-export type RawProcScan = [fdFacts: number[], nsInodes: number[], name: string, euid: number, threads: number, cmdline: Buffer];
+/**
+ * proc_scan's reading of one process: [fd facts, ns inodes, status Name,
+ * euid, Threads, command, mounts] (native/list.cc); command: cmdline with
+ * spaces for NULs, null when empty; mounts: the nsfs lines
+ * of its mountinfo (proc_scan_batch with mntIndex, first process of a
+ * mount namespace), else -1.
+ */
+export type RawProcScan = [fdFacts: number[], nsInodes: number[], name: string, euid: number, threads: number, command: string | null, mounts: string[] | number];
 
 export interface NativeBinding {
   close(fd: number): number;
@@ -101,7 +107,15 @@ export interface NativeBinding {
    */
   proc_scan(procfd: number, pid: number, nsFiles: readonly string[], threads?: false): RawProcScan | number;
   /** proc_scan of each pid, read on a libuv pool thread; `keep` (the owner of procfd) is held until it settles. */
-  proc_scan_batch(procfd: number, pids: readonly number[], nsFiles: readonly string[], keep: object): Promise<(RawProcScan | number)[]>;
+  proc_scan_batch(
+    procfd: number,
+    pids: readonly number[],
+    nsFiles: readonly string[],
+    keep: object,
+    mntIndex?: number,
+    seenMnt?: readonly number[],
+    skipKeys?: readonly string[],
+  ): Promise<(RawProcScan | number)[]>;
   /** Its threads' namespaces: [tid, inode (or -errno) per nsFiles name..., tid, ...] or -errno. */
   proc_scan(procfd: number, pid: number, nsFiles: readonly string[], threads: true): number[] | number;
   /** A process-wide fd slot shared by all Workers: fd_slot(fd) keeps fd if empty; returns the slot (-1: empty). */

@@ -10,7 +10,7 @@ import { readdirNums } from '../links';
 import { mergeListns } from '../listns';
 import { checkOptions } from '../options';
 import type { ListOptions, NamespaceInfo } from '../types';
-import { readMounts } from './mounts';
+import { readMounts, readOwnMountTable } from './mounts';
 import { NS_FILE_NAMES, readProcess } from './process';
 import type { ProcScan } from './process';
 import { ownProcfs } from '../../core/procfs';
@@ -28,7 +28,17 @@ interface Batch {
   scans: Promise<ProcScan[]>;
 }
 
-function startBatch(pids: readonly number[]): Batch {
+/** What the batches need to read each other mount namespace's nsfs mounts once (proc_scan_batch's mntIndex...). */
+interface MountScan {
+  /** Mount namespaces read already, and ours. */
+  seen: number[];
+  /** Keys of our own nsfs mounts, whose copies in other tables are left out. */
+  skipKeys: string[];
+}
+
+const MNT_INDEX = NS_FILE_NAMES.indexOf('mnt');
+
+function startBatch(pids: readonly number[], mounts: MountScan): Batch {
   const b: Batch = { pids: [], pidfds: [], scans: Promise.resolve([]) };
   for (const pid of pids) {
     const pidfd = native.pidfd_open(pid, 0);
@@ -41,7 +51,13 @@ function startBatch(pids: readonly number[]): Batch {
   const others = b.pids.filter((p) => p !== process.pid);
   if (others.length > 0) {
     const procfs = ownProcfs();
-    b.scans = native.proc_scan_batch(procfs.fd, others, NS_FILE_NAMES, procfs);
+    // Two halves on two pool threads: the kernel's /proc work is most of
+    // the walk, and the second core would otherwise sit idle while the
+    // main thread waits. (A mount table both halves meet is read twice and
+    // recorded once.)
+    const half = Math.ceil(others.length / 2);
+    const scan = (ps: number[]) => native.proc_scan_batch(procfs.fd, ps, NS_FILE_NAMES, procfs, MNT_INDEX, mounts.seen, mounts.skipKeys);
+    b.scans = half < 16 ? scan(others) : Promise.all([scan(others.slice(0, half)), scan(others.slice(half))]).then(([a, c]) => a.concat(c));
   }
   return b;
 }
@@ -57,15 +73,19 @@ function startBatch(pids: readonly number[]): Batch {
 export async function listNamespaces(options?: ListOptions): Promise<NamespaceInfo[]> {
   const opts = checkOptions(options);
   const walk = new Walk(opts.type);
+  const own = readOwnMountTable();
+  const mounts: MountScan = { seen: own.mntns === undefined ? [] : [own.mntns], skipKeys: own.mounts.map((m) => m.key) };
   const pids = readdirNums('/proc');
-  let next: Batch | undefined = startBatch(pids.slice(0, BATCH));
+  let next: Batch | undefined = startBatch(pids.slice(0, BATCH), mounts);
   let cur: Batch | undefined;
   try {
     for (let at = 0; next !== undefined; at += BATCH) {
       cur = next;
       next = undefined;
       const scanned = await cur.scans;
-      if (at + BATCH < pids.length) next = startBatch(pids.slice(at + BATCH, at + 2 * BATCH));
+      // The tables this batch read are not read again by the next.
+      for (const s of scanned) if (typeof s !== 'number' && typeof s[6] !== 'number') mounts.seen.push(s[1][MNT_INDEX] as number);
+      if (at + BATCH < pids.length) next = startBatch(pids.slice(at + BATCH, at + 2 * BATCH), mounts);
       for (let i = 0, k = 0; i < cur.pids.length; i++) {
         const pid = cur.pids[i] as number;
         // Our own process is read here and now, when no fd of the walk is open.
@@ -85,7 +105,7 @@ export async function listNamespaces(options?: ListOptions): Promise<NamespaceIn
       for (const fd of b.pidfds) if (fd >= 0) native.close(fd);
     }
   }
-  readMounts(walk);
+  readMounts(walk, own);
   mergeListns(walk);
   return walkResult(walk);
 }

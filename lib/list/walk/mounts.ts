@@ -4,22 +4,37 @@
 import { native } from '../../sys/native';
 import { openNsfsPath, readNsLink } from '../links';
 import { readNsfsMounts } from '../mountinfo';
+import type { NsfsMount } from '../mountinfo';
 import type { Walk } from './state';
 
-/** nsfs bind mounts: ours, then those of every other mount namespace met in the walk. */
-export function readMounts(walk: Walk): void {
-  const ownMnt = readNsLink('/proc/self/ns/mnt')?.inode;
-  const ours = readOwnMounts(walk);
+/** Our mount namespace and its nsfs mounts, read before the process step (which leaves out copies of these). */
+export interface OwnMounts {
+  mntns: number | undefined;
+  mounts: NsfsMount[];
+}
+
+export function readOwnMountTable(): OwnMounts {
+  return { mntns: readNsLink('/proc/self/ns/mnt')?.inode, mounts: readNsfsMounts('/proc/self/mountinfo') };
+}
+
+/**
+ * nsfs bind mounts: ours, then those of every other mount namespace met in
+ * the walk whose table the process step did not read already (it reads
+ * each one's on the pool thread, with the first process met in it; this
+ * reads the rest, such as when that process exited before its recheck).
+ */
+export function readMounts(walk: Walk, own: OwnMounts): void {
+  const ours = readOwnMounts(walk, own.mounts);
   for (const [mntns, pid] of walk.mntnsPid) {
-    if (mntns === ownMnt) continue;
+    if (mntns === own.mntns || walk.mountsRead.has(mntns)) continue;
     readForeignMounts(walk, mntns, pid, ours);
   }
 }
 
 /** Our nsfs mounts into `persisted`; returns their keys (NsfsMount.key). */
-function readOwnMounts(walk: Walk): Set<string> {
+function readOwnMounts(walk: Walk, mounts: readonly NsfsMount[]): Set<string> {
   const ours = new Set<string>();
-  for (const m of readNsfsMounts('/proc/self/mountinfo')) {
+  for (const m of mounts) {
     ours.add(m.key);
     if (!walk.wants(m.type)) continue;
     if (walk.needsFd(m.inode)) {

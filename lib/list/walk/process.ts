@@ -20,6 +20,8 @@ import {
   openProcNs,
 } from '../links';
 import type { ProcNsFile } from '../links';
+import { nsfsMountsOfLines } from '../mountinfo';
+import type { NsfsMount } from '../mountinfo';
 import type { ProcInfo, Walk } from './state';
 
 /** One namespace fact about the process, recorded only once the recheck passed. */
@@ -38,6 +40,8 @@ class ProcessRead {
   /** The process's own namespaces by /proc/PID/ns file name. */
   readonly own = new Map<string, number>();
   readonly obs: Obs[] = [];
+  /** The nsfs mounts of its mount namespace's table, when the scan read it. */
+  mounts: NsfsMount[] | undefined;
 
   constructor(
     readonly walk: Walk,
@@ -73,7 +77,7 @@ export function readProcess(walk: Walk, pid: number, pidfd: number, scan: ProcSc
   const r = new ProcessRead(walk, pid, pidfd);
   try {
     if (typeof scan === 'number') return;
-    const [fdFacts, nsInodes, name, euid, threads, cmdline] = scan;
+    const [fdFacts, nsInodes, name, euid, threads, cmdline, mounts] = scan;
     readOwnNamespaces(r, nsInodes);
     if (r.own.size === 0) return; // no access, or a zombie
 
@@ -81,6 +85,7 @@ export function readProcess(walk: Walk, pid: number, pidfd: number, scan: ProcSc
     const command = commandOf(cmdline, name);
     if (threads > 1 && THREAD_NS_FILES.some((f) => walk.wants(f.type))) readThreads(r);
     readFds(r, fdFacts);
+    if (typeof mounts !== 'number') readMountTable(r, mounts);
 
     // Everything above was about this process only if it still exists.
     if (native.pidfd_send_signal(pidfd, 0, 0) < 0) return;
@@ -151,6 +156,14 @@ function readFds(r: ProcessRead, facts: readonly number[]): void {
   }
 }
 
+/** nsfs mounts in the table of its mount namespace (other than ours; copies of ours left out already). */
+function readMountTable(r: ProcessRead, lines: readonly string[]): void {
+  r.mounts = nsfsMountsOfLines(lines).filter((m) => r.walk.wants(m.type));
+  for (const m of r.mounts) {
+    if (r.need(m.inode)) r.keep(m.inode, openNsfsPath(`/proc/${r.pid}/root${m.path}`, m.inode));
+  }
+}
+
 /** The netns inode of socket `fdn` of the process (inode `sockIno`), via pidfd_getfd + SIOCGSKNS. */
 function socketNetns(r: ProcessRead, fdn: number, sockIno: number): number | undefined {
   const cached = r.walk.socketNs.get(sockIno);
@@ -182,6 +195,10 @@ function record(r: ProcessRead, info: ProcInfo): void {
   walk.procs.set(pid, info);
   const mnt = r.own.get('mnt');
   if (mnt !== undefined && !walk.mntnsPid.has(mnt)) walk.mntnsPid.set(mnt, pid);
+  if (mnt !== undefined && r.mounts !== undefined && !walk.mountsRead.has(mnt)) {
+    walk.mountsRead.add(mnt);
+    for (const m of r.mounts) walk.entry(m.type, m.inode, 'mount').mountsElsewhere.push({ mntns: mnt, pid, path: m.path });
+  }
   for (const o of r.obs) {
     switch (o.kind) {
       case 'process':
@@ -203,9 +220,7 @@ function record(r: ProcessRead, info: ProcInfo): void {
   }
 }
 
-/** The command line, spaces for NULs; `comm` when it is empty or unreadable. */
-function commandOf(cmdline: Buffer, comm: string): string {
-  const cmd = cmdline.toString('utf8');
-  if (cmd !== '') return cmd.replace(/\0+$/, '').replace(/\0/g, ' ');
-  return comm;
+/** The command line (spaces for NULs, made so by proc_scan); `comm` when it is empty or unreadable. */
+function commandOf(cmdline: string | null, comm: string): string {
+  return cmdline ?? comm;
 }

@@ -45,6 +45,8 @@ export class Walk {
   readonly socketNs = new Map<number, number>();
   /** mount namespace inode -> a pid in it (to read its mountinfo). */
   readonly mntnsPid = new Map<number, number>();
+  /** Mount namespaces whose nsfs mounts the process step recorded (read with a process in it). */
+  readonly mountsRead = new Set<number>();
   /** Namespaces listns reported that could not be opened (inode unknown: 0). */
   readonly unopened: Entry[] = [];
   readonly type: NsType | undefined;
