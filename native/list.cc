@@ -180,9 +180,13 @@ bool ReadAllInto(int dirfd, const char* name, std::string* out) {
     if (out->size() - at < 65536) out->resize(at + 65536);
     ssize_t n = read(fd, &(*out)[at], out->size() - at);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 || at > (64u << 20)) ok = false;
+    if (n < 0) ok = false;
     if (n <= 0) break;
     at += static_cast<size_t>(n);
+    if (at > (64u << 20)) {  // (a table that large is not read whole)
+      ok = false;
+      break;
+    }
   }
   close(fd);
   out->resize(at);
