@@ -1,5 +1,5 @@
 // Shared benchmark helpers: timing loops and a table with ratios.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -93,4 +93,30 @@ export function busyboxRootfs(dir: string, busybox: string, links: readonly stri
   for (const l of links) fs.symlinkSync('busybox', path.join(root, 'bin', l));
   for (const d of ['proc', 'dev', 'sys']) fs.mkdirSync(path.join(root, d));
   return root;
+}
+
+/** The first of `paths` that exists. */
+export function which(paths: readonly string[]): string | undefined {
+  return paths.find((p) => fs.existsSync(p));
+}
+
+/** Debian's runc, if installed. */
+export const RUNC = which(['/usr/sbin/runc', '/usr/bin/runc']);
+
+/**
+ * DIR/bundle: `runc spec`'s config.json with terminal off, `args` as the
+ * process and `root` as its root, then `edit` applied. The bundle's path.
+ */
+export function runcSpecBundle(dir: string, runc: string, root: string, args: readonly string[], edit: (config: { process: Record<string, any>; root: Record<string, any> }) => void = () => {}): string {
+  const bundle = path.join(dir, 'bundle');
+  fs.mkdirSync(bundle);
+  execFileSync(runc, ['spec'], { cwd: bundle });
+  const file = path.join(bundle, 'config.json');
+  const config = JSON.parse(fs.readFileSync(file, 'utf8'));
+  config.process.terminal = false;
+  config.process.args = [...args];
+  config.root.path = root;
+  edit(config);
+  fs.writeFileSync(file, JSON.stringify(config));
+  return bundle;
 }

@@ -15,7 +15,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 
-import { busyboxRootfs, fmt, medianInterleaved } from './_util.js';
+import { RUNC, busyboxRootfs, fmt, medianInterleaved, runcSpecBundle } from './_util.js';
 import * as nsfd from '../../lib/index.js';
 
 const execFile = promisify(cp.execFile);
@@ -29,7 +29,7 @@ async function main(): Promise<void> {
     return;
   }
   const busybox = '/usr/bin/busybox';
-  const runc = ['/usr/sbin/runc', '/usr/bin/runc'].find((p) => fs.existsSync(p));
+  const runc = RUNC;
   if (!fs.existsSync(busybox) || runc === undefined) {
     console.log('bundle: needs /usr/bin/busybox (busybox-static) and runc; skipped');
     return;
@@ -37,17 +37,9 @@ async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsfd-bench-bundle-'));
   fs.chmodSync(dir, 0o755);
   const root = busyboxRootfs(dir, busybox, ['true']);
-  const bundle = path.join(dir, 'bundle');
-  fs.mkdirSync(bundle);
-  cp.execFileSync(runc, ['spec'], { cwd: bundle });
-  const config = JSON.parse(fs.readFileSync(path.join(bundle, 'config.json'), 'utf8'));
-  config.process.terminal = false;
-  config.process.args = ['/bin/true'];
-  config.root.path = root;
   // runc spec's ambient set lacks inheritable, so neither runtime can raise
   // it (runc ignores that, nsfd warns): left out, the same result, no warning per call.
-  delete config.process.capabilities.ambient;
-  fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(config));
+  const bundle = runcSpecBundle(dir, runc, root, ['/bin/true'], (config) => delete config.process.capabilities.ambient);
 
   const cli = path.join(__dirname, '..', '..', '..', 'bin', 'nsfd.js');
   const variants = new Map<string, () => Promise<void>>();

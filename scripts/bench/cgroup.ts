@@ -14,7 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 
-import { busyboxRootfs, fmt, medianInterleaved } from './_util.js';
+import { RUNC, busyboxRootfs, fmt, medianInterleaved, runcSpecBundle } from './_util.js';
 import * as nsfd from '../../lib/index.js';
 
 const execFile = promisify(cp.execFile);
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
     return;
   }
   const busybox = '/usr/bin/busybox';
-  const runc = ['/usr/sbin/runc', '/usr/bin/runc'].find((p) => fs.existsSync(p));
+  const runc = RUNC;
   if (!fs.existsSync(busybox)) {
     console.log('cgroup: needs /usr/bin/busybox (busybox-static); skipped');
     return;
@@ -55,14 +55,7 @@ async function main(): Promise<void> {
   variants.set('nsfd c.stats()', async () => c.stats());
   try {
     if (runc !== undefined) {
-      const bundle = path.join(dir, 'bundle');
-      fs.mkdirSync(bundle);
-      cp.execFileSync(runc, ['spec'], { cwd: bundle });
-      const config = JSON.parse(fs.readFileSync(path.join(bundle, 'config.json'), 'utf8'));
-      config.process.terminal = false;
-      config.process.args = ['/bin/sleep', '1000'];
-      config.root.path = root;
-      fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(config));
+      const bundle = runcSpecBundle(dir, runc, root, ['/bin/sleep', '1000']);
       // Detached: runc returns once the container runs (its stdio: none of ours).
       const r = cp.spawnSync(runc, ['run', '-d', '--bundle', bundle, id], { stdio: 'ignore', timeout: 30000 });
       runcUp = r.status === 0;

@@ -19,17 +19,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 
-import { busyboxRootfs, fmt, medianInterleaved } from './_util.js';
+import { RUNC, busyboxRootfs, fmt, medianInterleaved, runcSpecBundle, which } from './_util.js';
 import * as nsfd from '../../lib/index.js';
 
 const execFile = promisify(cp.execFile);
 const ROUNDS = 5;
 const N = 20;
 
-function which(names: string[]): string | undefined {
-  for (const n of names) if (fs.existsSync(n)) return n;
-  return undefined;
-}
 
 
 async function main(): Promise<void> {
@@ -74,16 +70,9 @@ async function main(): Promise<void> {
       await execFile(bwrap, ['--unshare-all', '--ro-bind', root, '/', '--proc', '/proc', '--dev', '/dev', '/bin/true']);
     });
   }
-  const runc = which(['/usr/sbin/runc', '/usr/bin/runc']);
+  const runc = RUNC;
   if (runc) {
-    const bundle = path.join(dir, 'bundle');
-    fs.mkdirSync(bundle);
-    cp.execFileSync(runc, ['spec'], { cwd: bundle });
-    const config = JSON.parse(fs.readFileSync(path.join(bundle, 'config.json'), 'utf8'));
-    config.process.terminal = false;
-    config.process.args = ['/bin/true'];
-    config.root = { path: root, readonly: true };
-    fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(config));
+    const bundle = runcSpecBundle(dir, runc, root, ['/bin/true'], (config) => (config.root.readonly = true));
     let k = 0;
     variants.set('execFile(runc run)', async () => {
       await execFile(runc, ['run', '--bundle', bundle, `nsfd-bench-${process.pid}-${k++}`]);
