@@ -64,6 +64,21 @@ Napi::Value NsTranslate(const Napi::CallbackInfo& info) {
   return Num(info, Ret(ioctl(static_cast<int>(fd), req, static_cast<unsigned long>(pid))));
 }
 
+// A namespace fd from an nsfs ioctl on fd (NS_GET_USERNS, NS_GET_PARENT),
+// O_CLOEXEC, and its inode in *ino; -errno (nothing left open) on failure.
+int RelatedNs(int fd, unsigned long request, double* ino) {
+  int r = ioctl(fd, request);
+  if (r < 0) return -errno;
+  struct stat st;
+  if (fstat(r, &st) < 0) {
+    int e = errno;
+    close(r);
+    return -e;
+  }
+  *ino = static_cast<double>(st.st_ino);
+  return r;
+}
+
 // ns_describe(fd, nsfsDev): what the namespace walk records of one nsfs
 // fd, in one crossing instead of one per ioctl:
 //   [nstype, inode, id, ownerFd, ownerInode, ownerUid, parentFd, parentInode]
@@ -96,38 +111,12 @@ Napi::Value NsDescribe(const Napi::CallbackInfo& info) {
   long ownerUid = -ENOENT;
   uid_t uid = 0;
   if (type == static_cast<int>(kCloneNewuser)) ownerUid = ioctl(fd, kNsGetOwnerUid, &uid) < 0 ? -errno : static_cast<long>(uid);
-  int owner = ioctl(fd, kNsGetUserns);
   double ownerIno = -1;
-  if (owner < 0) {
-    owner = -errno;
-  } else {
-    struct stat ost;
-    if (fstat(owner, &ost) < 0) {
-      int e = errno;
-      close(owner);
-      owner = -e;
-    } else {
-      ownerIno = static_cast<double>(ost.st_ino);
-      if (type != static_cast<int>(kCloneNewuser)) ownerUid = ioctl(owner, kNsGetOwnerUid, &uid) < 0 ? -errno : static_cast<long>(uid);
-    }
-  }
+  int owner = RelatedNs(fd, kNsGetUserns, &ownerIno);
+  if (owner >= 0 && type != static_cast<int>(kCloneNewuser)) ownerUid = ioctl(owner, kNsGetOwnerUid, &uid) < 0 ? -errno : static_cast<long>(uid);
   int parent = -EINVAL;
   double parentIno = -1;
-  if (type == static_cast<int>(kCloneNewpid) || type == static_cast<int>(kCloneNewuser)) {
-    parent = ioctl(fd, kNsGetParent);
-    if (parent < 0) {
-      parent = -errno;
-    } else {
-      struct stat pst;
-      if (fstat(parent, &pst) < 0) {
-        int e = errno;
-        close(parent);
-        parent = -e;
-      } else {
-        parentIno = static_cast<double>(pst.st_ino);
-      }
-    }
-  }
+  if (type == static_cast<int>(kCloneNewpid) || type == static_cast<int>(kCloneNewuser)) parent = RelatedNs(fd, kNsGetParent, &parentIno);
   Napi::Array out = Napi::Array::New(env, 8);
   out.Set(0u, Napi::Number::New(env, type));
   out.Set(1u, Napi::Number::New(env, static_cast<double>(st.st_ino)));
