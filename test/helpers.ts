@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 
 import { Pidfd, SpawnOptions, features } from '../lib/index';
 import { openLongLivedFds } from '../lib/container/init';
+import { snapshot } from '../lib/testing';
 import { UnsharedTarget, startUnshared, until } from './fixtures/_util.js';
 
 export { until };
@@ -44,11 +45,11 @@ export function childPids(): string[] {
  */
 export function checkLeaksPerTest(also: Record<string, () => unknown> = {}): { readonly before: number } {
   let before = 0;
-  let table = new Map<string, string>();
+  let fdsBefore = new Set<string>();
   let probed = new Map<string, unknown>();
   beforeEach(() => {
     before = fdCount();
-    table = fdTable();
+    fdsBefore = new Set(snapshot().fds);
     probed = new Map(Object.entries(also).map(([name, probe]) => [name, probe()]));
   });
   afterEach(async () => {
@@ -57,7 +58,7 @@ export function checkLeaksPerTest(also: Record<string, () => unknown> = {}): { r
     // More may be a close still on its way, from a thread or the loop, on a
     // loaded machine: a leak is an fd still open 2 s later.)
     for (let i = 0; i < 100 && fdCount() > before; i++) await sleep(20);
-    const added = [...fdTable()].filter(([fd, link]) => table.get(fd) !== link).map(([fd, link]) => `${fd} -> ${link}`);
+    const added = snapshot().fds.filter((fd) => !fdsBefore.has(fd));
     expect(fdCount(), `open fds after the test (new or changed: ${added.join(', ') || 'none'})`).toBeLessThanOrEqual(before);
     for (const [name, probe] of Object.entries(also)) expect(probe(), `${name} after the test`).toEqual(probed.get(name));
   });
@@ -66,19 +67,6 @@ export function checkLeaksPerTest(also: Record<string, () => unknown> = {}): { r
       return before;
     },
   };
-}
-
-/** This process's open fds and what each refers to. */
-function fdTable(): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const fd of fs.readdirSync('/proc/self/fd')) {
-    try {
-      out.set(fd, fs.readlinkSync(`/proc/self/fd/${fd}`));
-    } catch {
-      // (the readdir's own fd, closed by now)
-    }
-  }
-  return out;
 }
 
 /** The open fd numbers of this process. */
