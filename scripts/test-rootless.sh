@@ -33,4 +33,5 @@ done
 echo "== vitest as $user ($uid:$gid) in $dir/tree"
 setpriv --reuid="$uid" --regid="$gid" --clear-groups --inh-caps=-all --bounding-set=-all \
   env -i PATH="$path" HOME="$home" TMPDIR=/tmp CI="${CI:-}" NSFD_TEST_TIMEOUT_MS="${NSFD_TEST_TIMEOUT_MS:-30000}" \
+  NSFD_TEST_RETRY="${NSFD_TEST_RETRY:-0}" NSFD_TEST_OUTCOME="${NSFD_TEST_OUTCOME:-}" \
   node node_modules/vitest/vitest.mjs run "$@" </dev/null
