@@ -220,13 +220,18 @@ export const haveBusybox = fs.existsSync(BUSYBOX) && spawnSync('ldd', [BUSYBOX])
 
 /**
  * A new directory (0755, under the temp dir, named `prefix`XXXXXX) holding
- * rootfs/bin/busybox and a /bin/APPLET link per applet: the base of the
- * rootfs tests, which add their own files. The caller removes `dir`.
+ * private/rootfs/bin/busybox (private: 0700) and a /bin/APPLET link per
+ * applet: the base of the rootfs tests, which add their own files. The
+ * caller removes `dir`.
  */
 export function busyboxRootfs(prefix: string, applets: readonly string[]): { dir: string; rootfs: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   fs.chmodSync(dir, 0o755);
-  const rootfs = path.join(dir, 'rootfs');
+  // The rootfs under a directory others cannot search: idmapped, it is
+  // written as root on disk (NSFD_ROOTFS_OPEN); bind sources stay in `dir`,
+  // which the container's root (a range id when idmapped) can search.
+  fs.mkdirSync(path.join(dir, 'private'), { mode: 0o700 });
+  const rootfs = path.join(dir, 'private', 'rootfs');
   fs.mkdirSync(path.join(rootfs, 'bin'), { recursive: true });
   fs.copyFileSync(BUSYBOX, path.join(rootfs, 'bin/busybox'));
   fs.chmodSync(path.join(rootfs, 'bin/busybox'), 0o755);

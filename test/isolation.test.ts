@@ -66,7 +66,7 @@ beforeAll(() => {
     fs.writeFileSync(path.join(dir, 'escape.c'), ESCAPE_C);
     execFileSync('cc', ['-static', '-O1', '-o', path.join(rootfs, 'bin/escape'), path.join(dir, 'escape.c')]);
   }
-  bare = path.join(dir, 'bare');
+  bare = path.join(dir, 'private', 'bare');
   fs.mkdirSync(bare);
   fs.copyFileSync(BUSYBOX, path.join(bare, 'busybox'));
   fs.chmodSync(path.join(bare, 'busybox'), 0o755);
@@ -400,8 +400,9 @@ describe.runIf(haveBusybox && haveInit)('nsfd run (CLI, on dist/)', () => {
     const bin = path.join(__dirname, '..', 'bin', 'nsfd.js');
     const r = spawnSync(process.execPath, [bin, 'run', '--rootfs', bare, '--hostname', 'clibox', '--bind', `${dir}:/host:ro`, '--', '/busybox', 'sh', '-c', '/busybox hostname; /busybox ls /host; /busybox touch /host/x; exit 3'], { encoding: 'utf8', timeout: 20000 });
     expect(r.stdout.split('\n')[0]).toBe('clibox');
-    expect(r.stdout).toContain('bare\n');
+    expect(r.stdout).toContain('private\n');
     expect(r.stderr).toMatch(/Read-only/);
+    expect(r.stderr).not.toMatch(/NSFD_ROOTFS_OPEN/);
     expect(r.status).toBe(3);
     const u = spawnSync(process.execPath, [bin, 'run', '--', '/busybox'], { encoding: 'utf8', timeout: 20000 });
     expect(u.status).toBe(2);

@@ -267,6 +267,39 @@ needsRoot('id ranges of other host ids need CAP_SETUID/CAP_SETGID').describe.run
     }
   });
 
+  it('an idmapped rootfs that unprivileged host users can reach gets a warning (a set-uid file written there is set-uid root on disk); under a 0700 directory of root\'s it does not', async () => {
+    const open = fs.mkdtempSync(path.join(dir, 'open-'));
+    const closed = fs.mkdtempSync(path.join(dir, 'closed-'));
+    fs.chmodSync(open, 0o755);
+    fs.chmodSync(closed, 0o700);
+    for (const parent of [open, closed]) {
+      fs.mkdirSync(path.join(parent, 'rootfs/bin'), { recursive: true });
+      fs.copyFileSync(BUSYBOX, path.join(parent, 'rootfs/bin/busybox'));
+      fs.chmodSync(path.join(parent, 'rootfs/bin/busybox'), 0o755);
+    }
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      for (const parent of [open, closed, open]) {
+        await using c = await Container.create({ rootfs: path.join(parent, 'rootfs') });
+        // The container's root writes a set-uid file: on disk it is root's, mode 04755.
+        const r = await sh(c, 'cp /bin/busybox /suid && chmod 4755 /suid && echo ok');
+        expect(r.stdout.trim()).toBe('ok');
+        const st = fs.statSync(path.join(parent, 'rootfs/suid'));
+        expect([st.uid, st.mode & 0o7777]).toEqual([0, 0o4755]);
+        fs.rmSync(path.join(parent, 'rootfs/suid'));
+      }
+      await new Promise((r) => setImmediate(r));
+      // Once for the open one (twice created), never for the closed one.
+      const ours = warnings.filter((w) => (w as NodeJS.ErrnoException).code === 'NSFD_ROOTFS_OPEN');
+      expect(ours.map((w) => w.message.split(' ')[1])).toEqual([path.join(open, 'rootfs')]);
+      expect(ours[0]?.message).toMatch(/0700/);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('userns: false costs the isolation: root inside is root outside (identity uid_map)', async () => {
     await using c = await Container.create({ rootfs, userns: false });
     expect(c.idRange).toBeUndefined();
@@ -327,7 +360,16 @@ needsRoot('runc run as root').describe.runIf(haveBusybox && runcPath !== undefin
     config.linux.uidMappings = [{ containerID: 0, hostID: range.base, size: range.count }];
     config.linux.gidMappings = [{ containerID: 0, hostID: range.base, size: range.count }];
     fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(config));
-    const theirs = execFileSync(runcPath as string, ['run', '--bundle', bundle, `nsfd-userns-${process.pid}`], { encoding: 'utf8', timeout: 20000 }).trim().split('\n');
+    // runc opens the rootfs inside the user namespace, as the range's root:
+    // it needs the way there open to others. (nsfd opens it from the host,
+    // so it runs under the 0700 parent busyboxRootfs() gives it.)
+    fs.chmodSync(path.dirname(rootfs), 0o755);
+    let theirs: string[];
+    try {
+      theirs = execFileSync(runcPath as string, ['run', '--bundle', bundle, `nsfd-userns-${process.pid}`], { encoding: 'utf8', timeout: 20000 }).trim().split('\n');
+    } finally {
+      fs.chmodSync(path.dirname(rootfs), 0o700);
+    }
     await using c = await Container.create({ rootfs, readonlyRootfs: true });
     const ours = (await sh(c, script)).stdout.trim().split('\n');
     // uid 0 inside, in both.

@@ -32,7 +32,7 @@ import {
 import { Namespace } from '../namespace';
 import { ExitStatus, Pidfd } from '../pidfd';
 import { RunOptions, RunResult, SpawnOptions, Subprocess, runWith, spawn } from '../spawn';
-import { abandonInit, destroyStdio, setUpInit, spawnInit, withIdRange } from './create';
+import { abandonInit, destroyStdio, rootfsOpenToHostUsers, setUpInit, spawnInit, withIdRange } from './create';
 import { IdRange, allocateIdRange } from '../userns';
 import { ContainerInfo, listContainers, openAdopted } from './discover';
 import { killAll, leadsPidNamespace } from './kill';
@@ -52,6 +52,21 @@ function warnNoIdmap(rootfs: string | undefined): void {
   process.emitWarning(`the filesystem of rootfs ${rootfs ?? '(fd)'} does not support idmapped mounts: the container runs without a user namespace (root inside is root outside). Put the rootfs on ext4, xfs, btrfs or tmpfs (Linux 6.3+), or pass userns: 'auto' to make this an error, or userns: false to silence this.`, {
     type: 'NsfdWarning',
     code: 'NSFD_USERNS_NO_IDMAP',
+  });
+}
+
+/**
+ * Warns (once per rootfs) that an idmapped rootfs lies where unprivileged
+ * host users can reach it: a set-uid file the container writes there is
+ * set-uid root on the host (rootfsOpenToHostUsers()).
+ */
+const warnedOpenRootfs = new Set<string>();
+function warnOpenRootfs(rootfs: string): void {
+  if (warnedOpenRootfs.has(rootfs)) return;
+  warnedOpenRootfs.add(rootfs);
+  process.emitWarning(`rootfs ${rootfs} is idmapped (what the container's root writes there is owned by root on disk) and unprivileged host users can reach it: a set-uid file the container leaves there would make them root. Keep it under a directory of root's that others cannot search (mode 0700, as /var/lib/machines), or give the container a rootfs chowned into its id range.`, {
+    type: 'NsfdWarning',
+    code: 'NSFD_ROOTFS_OPEN',
   });
 }
 
@@ -203,6 +218,10 @@ export class Container implements Disposable, AsyncDisposable {
     } catch (err) {
       c.#closeWith(true);
       throw err;
+    }
+    if (plan.spawn.idmapRootfs === true && plan.spawn.rootfs !== undefined) {
+      const open = rootfsOpenToHostUsers(plan.spawn.rootfs);
+      if (open !== undefined) warnOpenRootfs(open);
     }
     return c;
   }

@@ -1,6 +1,7 @@
 // Starting a created container's init and readying it: the steps of
 // Container.create around the making of the Container itself.
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 import { withNamespaces } from '../attach';
 import { E, NsError } from '../core/errors';
@@ -108,6 +109,41 @@ function rootfsOwner(rootfs: string | OwnedFd): number | undefined {
     return fs.statSync(rootfs).uid;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * For an idmapped rootfs: its path when no directory from / down to it
+ * keeps unprivileged host users out, else undefined. Through the idmapped
+ * mount, what the container's root writes is owned by the on-disk ids, 0
+ * included, so a set-uid file it leaves is set-uid root on the host; only a
+ * directory on the way that such users cannot search (root's, with neither
+ * group nor other search permission, as /var/lib/machines is 0700) keeps
+ * them from executing it. (ACLs are not read: a directory given search
+ * rights by an ACL has its group bits set, so it never counts as closed.)
+ * A path that cannot be read is left alone: spawn() has reported it.
+ */
+export function rootfsOpenToHostUsers(rootfs: string | OwnedFd): string | undefined {
+  let dir: string;
+  try {
+    // (An fd's path as our own procfs gives it: a host path, read by us.)
+    dir = rootfs instanceof OwnedFd ? fs.readlinkSync(`/proc/self/fd/${rootfs.fd}`) : fs.realpathSync(rootfs);
+  } catch {
+    return undefined;
+  }
+  if (!path.isAbsolute(dir)) return undefined;
+  const full = dir;
+  for (;;) {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(dir);
+    } catch {
+      return undefined;
+    }
+    if (st.uid === 0 && (st.mode & 0o011) === 0) return undefined;
+    const up = path.dirname(dir);
+    if (up === dir) return full;
+    dir = up;
   }
 }
 
