@@ -96,7 +96,7 @@ NO_TESTS=${NSFD_KERNELS_NO_TESTS:-0}
 # (list walk races, 600 concurrent spawns, CLI start-ups, fuzzing, soak) run
 # on the host only: under TCG they take tens of minutes and test Node, not
 # the kernel. NSFD_KERNELS_ALL=1 runs every file.
-KERNEL_SUITES="test/pidfd.test.ts test/namespace.test.ts test/attach.test.ts test/translate.test.ts test/features.test.ts test/loader.test.ts test/ownership.test.ts test/unprivileged.test.ts test/spawn.test.ts test/inns.test.ts test/reuse.test.ts test/procfs.test.ts test/security.test.ts test/security-inside.test.ts test/cgroup.test.ts test/isolation.test.ts test/privileges.test.ts test/userns.test.ts test/bundle.test.ts test/lifetime.test.ts"
+KERNEL_SUITES="test/pidfd.test.ts test/namespace.test.ts test/attach.test.ts test/translate.test.ts test/features.test.ts test/loader.test.ts test/ownership.test.ts test/unprivileged.test.ts test/spawn.test.ts test/inns.test.ts test/reuse.test.ts test/procfs.test.ts test/security.test.ts test/security-inside.test.ts test/cgroup.test.ts test/isolation.test.ts test/privileges.test.ts test/userns.test.ts test/bundle.test.ts test/lifetime.test.ts test/container.test.ts"
 [ "${NSFD_KERNELS_ALL:-0}" = 1 ] && KERNEL_SUITES=""
 # --retry=2: under TCG a timing-sensitive test can lose a race it never
 # loses on hardware; a test that fails three times still fails the matrix.
