@@ -10,9 +10,9 @@
 //   dist/testing/index.js  nsfd/testing, taking the library from ../index.js.
 //   dist/cli/X.js    lib/cli/X.ts with the CLI modules it imports and
 //                    only the library code it uses (tree-shaken from
-//                    lib/index.ts). What main.ts requires (the commands,
-//                    the help texts) stays a separate file, loaded only
-//                    when used; each file has its own copy of args.ts, so
+//                    lib/index.ts). What a CLI module requires (main.ts:
+//                    the commands, the help texts; ls.ts: its NETNSID
+//                    lookup) stays a separate file, loaded only when used; each file has its own copy of args.ts, so
 //                    main tells a UsageError by name (isUsageError).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -38,12 +38,15 @@ const common: esbuild.BuildOptions = {
   tsconfig: path.join(root, 'tsconfig.json'),
 };
 
-/** What main.ts requires stays a file of its own, loaded when used. */
-const mainsRequiresExternal: esbuild.Plugin = {
-  name: 'mains-requires-external',
+/**
+ * What a CLI module require()s (main.ts its commands, ls.ts its NETNSID
+ * lookup) stays a file of its own, loaded when used; imports are bundled.
+ */
+const cliRequiresExternal: esbuild.Plugin = {
+  name: 'cli-requires-external',
   setup(build) {
-    const main = path.join(root, 'lib', 'cli', 'main.ts');
-    build.onResolve({ filter: /^\.\/[^/]+$/ }, (args) => (args.importer === main && args.kind === 'require-call' ? { path: args.path, external: true } : undefined));
+    const cli = path.join(root, 'lib', 'cli');
+    build.onResolve({ filter: /^\.\/[^/]+$/ }, (args) => (path.dirname(args.importer) === cli && args.kind === 'require-call' ? { path: args.path, external: true } : undefined));
   },
 };
 
@@ -118,7 +121,7 @@ async function main(): Promise<void> {
   built.push(path.join(dist, 'testing', 'index.js'));
   const cliDir = path.join(root, 'lib', 'cli');
   const entries = fs.readdirSync(cliDir).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')).map((f) => path.join(cliDir, f));
-  await esbuild.build({ ...common, entryPoints: entries, outdir: path.join(dist, 'cli'), plugins: [mainsRequiresExternal] });
+  await esbuild.build({ ...common, entryPoints: entries, outdir: path.join(dist, 'cli'), plugins: [cliRequiresExternal] });
   for (const e of entries) built.push(path.join(dist, 'cli', `${path.basename(e, '.ts')}.js`));
   for (const f of built) {
     plainBuiltins(f);

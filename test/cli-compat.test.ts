@@ -9,7 +9,7 @@ import * as path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { Pidfd, socketIn } from '../lib/index';
+import { Namespace, Pidfd, Rtnetlink, socketIn } from '../lib/index';
 import { type Target, isRoot, killAndClose, needsRoot, repoRoot, startTarget, until } from './helpers';
 
 const bin = path.join(repoRoot, 'bin', 'nsfd.js');
@@ -216,7 +216,7 @@ describe.skipIf(!distBuilt)('nsfd as nsenter, lsns and unshare', () => {
   });
 
   describe('ls as lsns', () => {
-    const COLS = 'NS,TYPE,PATH,NPROCS,PID,PPID,COMMAND,UID,USER,NSFS,PNS,ONS';
+    const COLS = 'NS,TYPE,PATH,NPROCS,PID,PPID,COMMAND,UID,USER,NETNSID,NSFS,PNS,ONS';
     type Row = Record<string, unknown>;
     const lsnsRows = async (): Promise<Map<string, Row>> => {
       const r = await run('lsns', ['-J', '-o', COLS]);
@@ -305,6 +305,34 @@ describe.skipIf(!distBuilt)('nsfd as nsenter, lsns and unshare', () => {
       const plus = (await nsfd(['ls', '-o', '+PNS', '-n', '-t', 'pid'])).stdout.split('\n')[0] ?? '';
       expect(plus.trim().split(/\s+/).length).toBeGreaterThanOrEqual(6);
     });
+  });
+
+  needsRoot('RTM_NEWNSID needs CAP_NET_ADMIN').it('NETNSID: the id our network namespace gives another, as lsns shows it ("unassigned" when none)', async () => {
+    const child = spawn('unshare', ['-n', 'sleep', '100000'], { stdio: 'ignore' });
+    try {
+      const pid = child.pid as number;
+      await until(() => fs.readlinkSync(`/proc/${pid}/ns/net`) !== fs.readlinkSync('/proc/self/ns/net'), 'unshare -n to run');
+      const ns = Number(/\d+/.exec(fs.readlinkSync(`/proc/${pid}/ns/net`))?.[0]);
+      const cell = async (cmd: Promise<{ stdout: string }>) => ((JSON.parse((await cmd).stdout) as { namespaces: { ns: number; netnsid: unknown }[] }).namespaces.find((x) => x.ns === ns))?.netnsid;
+      const both = async () => [await cell(nsfd(['ls', '-J', '-t', 'net', '-o', 'NS,NETNSID'])), await cell(run('lsns', ['-J', '-t', 'net', '-o', 'NS,NETNSID']))];
+      expect(await both()).toEqual(['unassigned', 'unassigned']);
+      {
+        using self = Namespace.current('net');
+        using theirs = Namespace.ofPid(pid, 'net');
+        using nl = Rtnetlink.open(self);
+        const id = await nl.setNsid(theirs);
+        expect(await both()).toEqual([String(id), String(id)]);
+        // Other types have none (null); in the table it is right-aligned, as lsns has it.
+        const all = (JSON.parse((await nsfd(['ls', '-J', '-o', 'NS,TYPE,NETNSID'])).stdout) as { namespaces: { type: string; netnsid: unknown }[] }).namespaces;
+        expect(all.filter((x) => x.type !== 'net').every((x) => x.netnsid === null)).toBe(true);
+        const [head = '', ...rows] = (await nsfd(['ls', '-t', 'net', '-o', 'NS,NETNSID'])).stdout.trimEnd().split('\n');
+        const row = rows.find((l) => l.trim().startsWith(`${ns} `)) ?? '';
+        expect(row).toMatch(new RegExp(`^\\s*${ns}\\s+${id}$`));
+        expect(row.length).toBe(head.length);
+      }
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 
   describe('unshare as unshare', () => {

@@ -12,6 +12,13 @@ export const COLUMNS = ['NS', 'TYPE', 'PATH', 'NPROCS', 'PID', 'PPID', 'COMMAND'
 export type Column = (typeof COLUMNS)[number];
 /** Numbers in JSON, right-aligned in tables. */
 const NUMERIC: ReadonlySet<Column> = new Set(['NS', 'NPROCS', 'PID', 'PPID', 'UID', 'PNS', 'ONS', 'PARENT', 'OWNER']);
+/** Right-aligned in tables: the numbers, and NETNSID (a string in lsns's JSON). */
+const RIGHT: ReadonlySet<Column> = new Set([...NUMERIC, 'NETNSID']);
+
+/** Values that are not in a NamespaceInfo, looked up beforehand: NETNSID by inode (ls-netnsid.ts). */
+export interface Lookups {
+  netnsids?: ReadonlyMap<number, string>;
+}
 export const DEFAULT_COLUMNS: readonly Column[] = ['NS', 'TYPE', 'NPROCS', 'PID', 'USER', 'COMMAND'];
 /** lsns -t net adds these. */
 export const NET_COLUMNS: readonly Column[] = ['NS', 'TYPE', 'NPROCS', 'PID', 'USER', 'NETNSID', 'NSFS', 'COMMAND'];
@@ -73,7 +80,7 @@ function pathOf(ns: NamespaceInfo): string | undefined {
 }
 
 /** One cell's value: a number, a string, or null (lsns's JSON null; empty in tables). */
-export function value(ns: NamespaceInfo, c: Column): string | number | null {
+export function value(ns: NamespaceInfo, c: Column, lookups: Lookups = {}): string | number | null {
   switch (c) {
     case 'NS':
       return ns.inode;
@@ -94,8 +101,7 @@ export function value(ns: NamespaceInfo, c: Column): string | number | null {
     case 'USER':
       return ns.uid === undefined ? null : userName(ns.uid);
     case 'NETNSID':
-      // RTM_GETNSID (netlink) is not in the library: unknown.
-      return null;
+      return lookups.netnsids?.get(ns.inode) ?? null;
     case 'NSFS':
       return ns.persisted.length ? ns.persisted.join('\n') : null;
     case 'PNS':
@@ -129,8 +135,8 @@ function raw(s: string): string {
   return safe(s).replace(/ /g, '\\x20');
 }
 
-function cell(ns: NamespaceInfo, c: Column): string {
-  const v = value(ns, c);
+function cell(ns: NamespaceInfo, c: Column, lookups: Lookups): string {
+  const v = value(ns, c, lookups);
   if (v === null) return '';
   // NSFS lists its mount points one per line in JSON, comma-separated here.
   return c === 'NSFS' ? String(v).replace(/\n/g, ',') : String(v);
@@ -142,11 +148,12 @@ export interface TableOptions {
   truncate: boolean;
   /** Tree-drawing prefixes of the NS column, one per row. */
   prefixes?: readonly string[];
+  lookups?: Lookups;
 }
 
 /** Rows in aligned columns (lsns's table), or separated by one space (lsns -r). */
 export function printTable(list: readonly NamespaceInfo[], cols: readonly Column[], o: TableOptions): void {
-  const rows = list.map((ns, i) => cols.map((c) => (c === 'NS' && o.prefixes ? (o.prefixes[i] ?? '') : '') + cell(ns, c)));
+  const rows = list.map((ns, i) => cols.map((c) => (c === 'NS' && o.prefixes ? (o.prefixes[i] ?? '') : '') + cell(ns, c, o.lookups ?? {})));
   printRows(cols, rows, o);
 }
 
@@ -179,9 +186,10 @@ export function printRows(cols: readonly string[], rows: readonly (readonly stri
   const fmt = (r: readonly string[]): string => {
     let line = r
       .map((v, k) => {
-        if (k === last) return v;
         const w = width[k] ?? 0;
-        return NUMERIC.has(cols[k] as Column) && !(cols[k] === 'NS' && o.prefixes) ? v.padStart(w) : v.padEnd(w);
+        // (A right-aligned last column is padded too, as lsns does; a left-aligned one is not.)
+        if (RIGHT.has(cols[k] as Column) && !(cols[k] === 'NS' && o.prefixes)) return v.padStart(w);
+        return k === last ? v : v.padEnd(w);
       })
       .join(' ')
       .trimEnd();
@@ -193,9 +201,9 @@ export function printRows(cols: readonly string[], rows: readonly (readonly stri
 }
 
 /** lsns -J's object for a namespace (its key names for `cols`), then nsfd's fields beside them. */
-export function jsonOf(ns: NamespaceInfo, cols: readonly Column[]): Record<string, unknown> {
+export function jsonOf(ns: NamespaceInfo, cols: readonly Column[], lookups: Lookups = {}): Record<string, unknown> {
   const o: Record<string, unknown> = {};
-  for (const c of cols) o[c.toLowerCase()] = value(ns, c);
+  for (const c of cols) o[c.toLowerCase()] = value(ns, c, lookups);
   for (const [k, v] of Object.entries(ns)) if (!(k in o)) o[k] = v;
   return o;
 }

@@ -7,8 +7,9 @@ import type { NamespaceInfo, NamespaceTreeNode, NsType } from '../index';
 import { buildNamespaceTree, listNamespaces } from '../list';
 import { UsageError, checkType, intArg } from './args';
 import { getopt } from './getopt';
-import { COLUMNS, type Column, DEFAULT_COLUMNS, NET_COLUMNS, isColumn, jsonOf, ppidOf, printRows, printTable, processOf } from './ls-table';
+import { COLUMNS, type Column, DEFAULT_COLUMNS, type Lookups, NET_COLUMNS, isColumn, jsonOf, ppidOf, printRows, printTable, processOf } from './ls-table';
 import { jsonReplacer, out } from './output';
+import type * as NetnsidModule from './ls-netnsid';
 
 const SPECS = [
   { long: 'json', short: 'J', arg: 'none' },
@@ -88,6 +89,8 @@ export async function cmdLs(args: readonly string[]): Promise<number> {
   if (req.types.length > 0) list = list.filter((ns) => req.types.includes(ns.type));
   const task = req.task;
   if (task !== undefined) list = list.filter((ns) => ns.pids.includes(task));
+  // (Loaded only for this column: it needs rtnetlink.)
+  const lookups: Lookups = cols.includes('NETNSID') ? { netnsids: await (require('./ls-netnsid') as typeof NetnsidModule).netnsidsOf(list) } : {};
   if (req.tree !== undefined) {
     // Only the rows wanted, nested by owner (or parent) as far as those rows go.
     const forest = buildNamespaceTree(list)[req.tree];
@@ -101,7 +104,7 @@ export async function cmdLs(args: readonly string[]): Promise<number> {
     nodes.sort((a, b) => a.ns.inode - b.ns.inode);
     if (req.json) {
       const toJson = (n: NamespaceTreeNode): Record<string, unknown> => {
-        const o = jsonOf(n.ns, cols);
+        const o = jsonOf(n.ns, cols, lookups);
         if (n.children.length) o.children = n.children.map(toJson);
         return o;
       };
@@ -119,14 +122,14 @@ export async function cmdLs(args: readonly string[]): Promise<number> {
       });
     };
     walk(nodes, '', true);
-    printTable(rows, cols, { headings: req.headings, raw: req.raw, truncate: req.truncate, prefixes });
+    printTable(rows, cols, { headings: req.headings, raw: req.raw, truncate: req.truncate, prefixes, lookups });
     return 0;
   }
   if (req.json) {
-    out(JSON.stringify({ namespaces: list.map((ns) => jsonOf(ns, cols)) }, jsonReplacer, 2));
+    out(JSON.stringify({ namespaces: list.map((ns) => jsonOf(ns, cols, lookups)) }, jsonReplacer, 2));
     return 0;
   }
-  printTable(list, cols, { headings: req.headings, raw: req.raw, truncate: req.truncate });
+  printTable(list, cols, { headings: req.headings, raw: req.raw, truncate: req.truncate, lookups });
   return 0;
 }
 
