@@ -56,6 +56,20 @@ function warnNoIdmap(rootfs: string | undefined): void {
 }
 
 /**
+ * The namespaces of an init: false workload, or none if it has exited
+ * already (ESRCH: a short command can finish before create() reads them;
+ * c.exited then has its status, and c.spawn() fails with ESRCH).
+ */
+function namespacesUnlessExited(pidfd: Pidfd): Partial<Record<NsType, Namespace>> {
+  try {
+    return pidfd.namespaces();
+  } catch (err) {
+    if (err instanceof NsError && err.code === 'ESRCH') return {};
+    throw err;
+  }
+}
+
+/**
  * Warns (once per rootfs) that an idmapped rootfs lies where unprivileged
  * host users can reach it: a set-uid file the container writes there is
  * set-uid root on the host (rootfsOpenToHostUsers()).
@@ -141,7 +155,7 @@ export class Container implements Disposable, AsyncDisposable {
 
   private constructor(
     pidfd: Pidfd,
-    opts: { child?: Subprocess; killOnClose: boolean; root?: string | undefined; cgroupPath?: string | undefined; cgroup?: Cgroup | undefined; process?: ProcessDefaults; idRange?: IdRange | undefined; ownPidNs?: true | undefined },
+    opts: { child?: Subprocess; killOnClose: boolean; root?: string | undefined; cgroupPath?: string | undefined; cgroup?: Cgroup | undefined; process?: ProcessDefaults; idRange?: IdRange | undefined; ownPidNs?: true | undefined; mayHaveExited?: boolean },
   ) {
     this.#idRange = opts.idRange;
     this.#ownPidNs = opts.ownPidNs;
@@ -152,7 +166,7 @@ export class Container implements Disposable, AsyncDisposable {
     this.#root = opts.root;
     this.#cgroup = opts.cgroup;
     this.#cgroupPath = opts.cgroup?.path ?? opts.cgroupPath;
-    this.#namespaces = pidfd.namespaces();
+    this.#namespaces = opts.mayHaveExited ? namespacesUnlessExited(pidfd) : pidfd.namespaces();
   }
 
   /**
@@ -205,6 +219,7 @@ export class Container implements Disposable, AsyncDisposable {
         idRange,
         // (Its init is pid 1 of the pid namespace made for it.)
         ownPidNs: plan.unshare.has('pid') ? true : undefined,
+        mayHaveExited: plan.workloadIsInit,
       });
     } catch (err) {
       ctl?.close();

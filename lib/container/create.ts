@@ -78,7 +78,14 @@ export async function setUpInit(child: Subprocess, plan: CreatePlan, ctl: OwnedF
     if (plan.awaitTrap) await untilTrapped(init);
     // (A rootfs is rslave already, made so before its mounts; a fresh /proc
     // came with private propagation.)
-    if (plan.unshare.has('mnt') && !plan.spawn.mountProc && plan.spawn.rootfs === undefined) makePrivateIn(init);
+    if (plan.unshare.has('mnt') && !plan.spawn.mountProc && plan.spawn.rootfs === undefined) {
+      try {
+        makePrivateIn(init);
+      } catch (err) {
+        // (init: false: the workload may have run to its end already, and its mount namespace with it.)
+        if (!(plan.workloadIsInit && err instanceof NsError && err.code === 'ESRCH')) throw err;
+      }
+    }
     if (plan.sysctl !== undefined) writeSysctls(init, plan.sysctl);
     if (ctl !== undefined) letGo(ctl);
   } finally {

@@ -223,6 +223,12 @@ export interface CreatePlan {
   /** The fallback init: wait for its SIGTERM trap before using it. */
   readonly awaitTrap: boolean;
   /**
+   * init: false: the workload is pid 1 and runs at once (no "go" to wait
+   * for), so a short one may have exited before create() reads its
+   * namespaces; the container is then one whose pid 1 has finished.
+   */
+  readonly workloadIsInit: boolean;
+  /**
    * userns 'auto' as root: create() picks and locks an id range, sets the
    * maps and, when the rootfs's files are not the range's, idmapRootfs.
    */
@@ -350,6 +356,7 @@ export function planCreate(options: ContainerCreateOptions): CreatePlan {
     sysctl,
     resources: options.cgroup !== undefined ? options.resources : undefined,
     awaitTrap,
+    workloadIsInit: options.init === false,
     shipped,
     autoRange,
     autoByDefault: autoRange && options.userns === undefined,
