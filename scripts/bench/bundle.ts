@@ -35,7 +35,7 @@ async function main(): Promise<void> {
     return;
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsfd-bench-bundle-'));
-  fs.chmodSync(dir, 0o755);
+  // (0700, as mkdtemp made it: an idmapped rootfs where other users cannot reach it.)
   const root = busyboxRootfs(dir, busybox, ['true']);
   // runc spec's ambient set lacks inheritable, so neither runtime can raise
   // it (runc ignores that, nsfd warns): left out, the same result, no warning per call.

@@ -41,7 +41,7 @@ async function main(): Promise<void> {
     return;
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsfd-bench-cgroup-'));
-  fs.chmodSync(dir, 0o755);
+  // (0700, as mkdtemp made it: an idmapped rootfs where other users cannot reach it.)
   const root = busyboxRootfs(dir, busybox, ['sleep']);
 
   const c = await nsfd.Container.create({ rootfs: root, command: ['/bin/sleep', '1000'], cgroupParent: parent, userns: false });

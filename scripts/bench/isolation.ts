@@ -8,6 +8,7 @@
 //        /sys), nsfd-init (by fd) as pid 1 running /bin/true
 //        (as root: userns 'auto', an id range of its own and the rootfs idmapped)
 //   the same with userns: false (root inside = root outside)
+//   the same with init: false (/bin/true is pid 1, one exec, as under runc)
 //   nsfd Container.create({rootfs}) + c.run('/bin/true') + close
 //   nsfd run('/bin/true', {unshare, rootfs})   the same mounts, no init, no Container
 //   execFile('bwrap', [--unshare-all, --ro-bind ROOT /, --proc /proc, --dev /dev, /bin/true])
@@ -39,7 +40,7 @@ async function main(): Promise<void> {
     return;
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsfd-bench-iso-'));
-  fs.chmodSync(dir, 0o755);
+  // (0700, as mkdtemp made it: an idmapped rootfs where other users cannot reach it.)
   const root = busyboxRootfs(dir, busybox, ['true']);
 
   const variants = new Map<string, () => Promise<void>>();
@@ -53,6 +54,12 @@ async function main(): Promise<void> {
   // ranges in use, a lock) and the root-owned rootfs idmapped. Without it:
   variants.set('nsfd Container.create({rootfs, command, userns: false}) + exited + close', async () => {
     const c = await nsfd.Container.create({ rootfs: root, command: ['/bin/true'], userns: false });
+    await c.exited;
+    c.close();
+  });
+  // The workload as pid 1, no nsfd-init: one exec, as runc runs it.
+  variants.set('nsfd Container.create({rootfs, command, init: false}) + exited + close', async () => {
+    const c = await nsfd.Container.create({ rootfs: root, command: ['/bin/true'], init: false });
     await c.exited;
     c.close();
   });
@@ -93,8 +100,9 @@ async function main(): Promise<void> {
   const full = base;
   const bw = get('execFile(bwrap');
   const rc = get('execFile(runc');
-  if (bw !== undefined) console.log(`  bwrap / nsfd Container: ${(bw / full).toFixed(2)}x`);
-  if (rc !== undefined) console.log(`  runc / nsfd Container: ${(rc / full).toFixed(2)}x`);
+  const noInit = get('nsfd Container.create({rootfs, command, init: false})');
+  if (bw !== undefined) console.log(`  bwrap / nsfd Container: ${(bw / full).toFixed(2)}x${noInit === undefined ? '' : `; with init: false ${(bw / noInit).toFixed(2)}x`}`);
+  if (rc !== undefined) console.log(`  runc / nsfd Container: ${(rc / full).toFixed(2)}x${noInit === undefined ? '' : `; with init: false ${(rc / noInit).toFixed(2)}x`}`);
 }
 
 main().catch((err: unknown) => {
