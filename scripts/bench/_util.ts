@@ -120,3 +120,30 @@ export function runcSpecBundle(dir: string, runc: string, root: string, args: re
   fs.writeFileSync(file, JSON.stringify(config));
   return bundle;
 }
+
+/**
+ * One row of the README's benchmark table: what was measured, nsfd's
+ * figure, the peer's from the same run, and the ratio. `id` keeps the
+ * row's place: `npm run bench -- --readme` replaces the rows whose ids it
+ * measured and keeps the others (scripts/bench.ts, scripts/bench/results.json).
+ */
+export interface ReadmeRow {
+  id: string;
+  what: string;
+  nsfd: string;
+  peer: string;
+  ratio: string;
+}
+
+/** Prints a README row and hands it to scripts/bench.ts (through the file NSFD_BENCH_ROWS names). */
+export function readmeRow(row: ReadmeRow): void {
+  console.log(`  [README ${row.id}] ${row.nsfd} | ${row.peer} | ${row.ratio}`);
+  const file = process.env.NSFD_BENCH_ROWS;
+  if (file) fs.appendFileSync(file, `${JSON.stringify(row)}\n`);
+}
+
+/** "2.3x faster" / "1.4x slower": how nsfd's time `ours` compares with `theirs`. */
+export function faster(ours: number, theirs: number): string {
+  const x = (r: number) => (r >= 10 ? r.toFixed(0) : r.toFixed(1));
+  return theirs >= ours ? `${x(theirs / ours)}x faster` : `${x(ours / theirs)}x slower`;
+}

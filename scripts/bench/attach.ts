@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import { Pidfd, attach, translatePid } from '../../lib/index.js';
 import { native } from '../../lib/sys/native.js';
 import { AT_FDCWD } from '../../lib/sys/constants.js';
-import { timeSync, table, startTarget } from './_util.js';
+import { faster, fmt, readmeRow, startTarget, table, timeSync } from './_util.js';
 
 const TYPES = { net: 0x40000000, uts: 0x04000000, ipc: 0x08000000, cgroup: 0x02000000 };
 
@@ -40,6 +40,13 @@ const TYPES = { net: 0x40000000, uts: 0x04000000, ipc: 0x08000000, cgroup: 0x020
       ['4 x /proc/PID/ns open + setns', viaProc],
       ['nsfd attach(pidfd) + restore', viaPidfd],
     ]);
+    readmeRow({
+      id: 'attach',
+      what: 'attach + restore of net, uts, ipc, cgroup',
+      nsfd: `${fmt(viaPidfd)} \`attach(pidfd)\` (one setns)`,
+      peer: `${fmt(viaProc)}: 4 × \`/proc/PID/ns\` open + setns, then back`,
+      ratio: `**${faster(viaPidfd, viaProc)}**`,
+    });
 
     const M = 50000;
     const viaIoctl = timeSync(() => translatePid(1, { from: pidfd }), M);
@@ -53,6 +60,13 @@ const TYPES = { net: 0x40000000, uts: 0x04000000, ipc: 0x08000000, cgroup: 0x020
       ['read NSpid from /proc/PID/status', viaNSpid],
       ['nsfd translatePid (NS_GET_PID_FROM_PIDNS)', viaIoctl],
     ]);
+    readmeRow({
+      id: 'translate',
+      what: 'a container\'s pid 1 as our pid',
+      nsfd: `${fmt(viaIoctl)} \`translatePid\``,
+      peer: `${fmt(viaNSpid)}: read \`NSpid\` from \`/proc/PID/status\``,
+      ratio: `**${faster(viaIoctl, viaNSpid)}**`,
+    });
     pidfd.close();
   } finally {
     t.stop();

@@ -15,7 +15,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 
-import { RUNC, busyboxRootfs, fmt, medianInterleaved, runcSpecBundle } from './_util.js';
+import { RUNC, busyboxRootfs, faster, fmt, medianInterleaved, readmeRow, runcSpecBundle } from './_util.js';
 import * as nsfd from '../../lib/index.js';
 
 const execFile = promisify(cp.execFile);
@@ -71,6 +71,16 @@ async function main(): Promise<void> {
   for (const [name, us] of rows) console.log(`  ${name.padEnd(w)}  ${fmt(us).padStart(10)}/op  ${(us / base).toFixed(2)}x the first`);
   const rc = rows.find((r) => r[0].startsWith('execFile(runc'))?.[1];
   if (rc !== undefined) console.log(`  runc run / nsfd Container.fromBundle: ${(rc / base).toFixed(2)}x`);
+  const viaCli = rows.find((r) => r[0].startsWith('execFile(node'))?.[1];
+  if (rc !== undefined) {
+    readmeRow({
+      id: 'bundle',
+      what: 'a `runc spec` bundle (busybox rootfs, `/bin/true`) run to exit',
+      nsfd: `${fmt(base)} \`Container.fromBundle\` + \`exited\` + \`close\`${viaCli === undefined ? '' : `; ${fmt(viaCli)} \`nsfd run --bundle\` via \`execFile\``}`,
+      peer: `${fmt(rc)} \`execFile(runc run)\``,
+      ratio: `**${faster(base, rc)}** than runc from Node${viaCli === undefined ? '' : '; the CLI pays Node\'s start-up'}`,
+    });
+  }
 }
 
 main().catch((err: unknown) => {

@@ -14,7 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 
-import { RUNC, busyboxRootfs, fmt, medianInterleaved, runcSpecBundle } from './_util.js';
+import { RUNC, busyboxRootfs, faster, fmt, medianInterleaved, readmeRow, runcSpecBundle } from './_util.js';
 import * as nsfd from '../../lib/index.js';
 
 const execFile = promisify(cp.execFile);
@@ -77,6 +77,15 @@ async function main(): Promise<void> {
     const [nf, rf, ns, rs] = [get('nsfd c.freeze'), get('execFile(runc pause'), get('nsfd c.stats'), get('execFile(runc events')];
     if (nf !== undefined && rf !== undefined) console.log(`  runc pause+resume / nsfd freeze+thaw: ${(rf / nf).toFixed(1)}x`);
     if (ns !== undefined && rs !== undefined) console.log(`  runc events --stats / nsfd stats(): ${(rs / ns).toFixed(0)}x`);
+    if (nf !== undefined && rf !== undefined && ns !== undefined && rs !== undefined) {
+      readmeRow({
+        id: 'cgroup',
+        what: 'a running container\'s cgroup (the runc container from a `runc spec` bundle, both running `sleep`)',
+        nsfd: `${fmt(nf)} \`c.freeze()\` + \`c.thaw()\` (each awaited until \`cgroup.events\` says so); ${fmt(ns)} \`c.stats()\``,
+        peer: `${fmt(rf)} \`execFile(runc pause)\` + \`execFile(runc resume)\`; ${fmt(rs)} \`execFile(runc events --stats)\``,
+        ratio: `**${faster(nf, rf)}** / **${faster(ns, rs)}** from Node`,
+      });
+    }
   } finally {
     await c[Symbol.asyncDispose]();  // (its cgroup removed before the parent is)
     if (runcUp && runc !== undefined) cp.spawnSync(runc, ['delete', '-f', id], { stdio: 'ignore' });

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 
 
-import { timeAsync, timeSync, table, startTarget, fmt } from './_util.js';
+import { faster, fmt, readmeRow, startTarget, table, timeAsync, timeSync } from './_util.js';
 import { Pidfd, Container, socketIn, openIn, readFileIn } from '../../lib/index.js';
 
 if (process.getuid!() !== 0) {
@@ -67,6 +67,13 @@ const closeServer = (s: net.Server): Promise<void> => new Promise((r) => s.close
       ['socketIn + bind + net.Server.listen({fd})', ours],
       ['socketIn alone (thread joins netns)', bare],
     ]);
+    readmeRow({
+      id: 'socketin',
+      what: 'a listening TCP socket in a target\'s netns',
+      nsfd: `${fmt(ours)} \`socketIn\` + listen`,
+      peer: `${fmt(usual)}: helper under \`nsenter -n\` passing the fd back`,
+      ratio: `**${faster(ours, usual)}**`,
+    });
 
     const expected = fs.readFileSync(`/proc/${t.pid}/root/mnt/file`);
     const viaNsenter = () => execFileSync('nsenter', ['-m', '-t', String(t.pid), 'cat', '/mnt/file']);
@@ -89,6 +96,13 @@ const closeServer = (s: net.Server): Promise<void> => new Promise((r) => s.close
       ['openIn(pidfd) + read (/proc/PID/root + openat2)', direct],
       ['openIn(mnt Namespace) + read (vfork helper joins mnt)', helper],
     ]);
+    readmeRow({
+      id: 'openin',
+      what: 'read a file in a target\'s mount namespace',
+      nsfd: `${fmt(direct)} \`openIn\` + read`,
+      peer: `${fmt(cat)} \`nsenter -m -t PID cat\``,
+      ratio: `**${faster(direct, cat)}**`,
+    });
 
     const args = ['--fork', '--pid', '--mount-proc', '--mount', '--net', '--uts', '--ipc', '--cgroup', 'true'];
     const unshare = timeSync(() => {
@@ -106,6 +120,13 @@ const closeServer = (s: net.Server): Promise<void> => new Promise((r) => s.close
       ['Container.create({hostname}) + close() + exited', create],
     ]);
     console.log(`\n  Container.create + close: ${(1e6 / create).toFixed(0)}/s (unshare ... true: ${(1e6 / unshare).toFixed(0)}/s); socketIn+listen ${fmt(ours)} vs ${fmt(usual)}`);
+    readmeRow({
+      id: 'container-rate',
+      what: 'create + close a container (no rootfs)',
+      nsfd: `${(1e6 / create).toFixed(0)} per s \`Container.create\``,
+      peer: `${(1e6 / unshare).toFixed(0)} per s \`unshare --fork --pid --mount-proc … true\``,
+      ratio: faster(create, unshare),
+    });
   } finally {
     mnt.close();
     pidfd.close();

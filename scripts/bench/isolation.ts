@@ -20,7 +20,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 
-import { RUNC, busyboxRootfs, fmt, medianInterleaved, runcSpecBundle, which } from './_util.js';
+import { RUNC, busyboxRootfs, faster, fmt, medianInterleaved, readmeRow, runcSpecBundle, which } from './_util.js';
 import * as nsfd from '../../lib/index.js';
 
 const execFile = promisify(cp.execFile);
@@ -103,6 +103,18 @@ async function main(): Promise<void> {
   const noInit = get('nsfd Container.create({rootfs, command, init: false})');
   if (bw !== undefined) console.log(`  bwrap / nsfd Container: ${(bw / full).toFixed(2)}x${noInit === undefined ? '' : `; with init: false ${(bw / noInit).toFixed(2)}x`}`);
   if (rc !== undefined) console.log(`  runc / nsfd Container: ${(rc / full).toFixed(2)}x${noInit === undefined ? '' : `; with init: false ${(rc / noInit).toFixed(2)}x`}`);
+  const noUserns = get('nsfd Container.create({rootfs, command, userns: false})');
+  const bare = get("nsfd run('/bin/true'");
+  if (bw !== undefined && rc !== undefined && noInit !== undefined && noUserns !== undefined && bare !== undefined) {
+    const both = (x: number) => `**${faster(x, bw)}** / **${faster(x, rc)}**`;
+    readmeRow({
+      id: 'isolation',
+      what: 'a container on a busybox rootfs running `/bin/true`: new mnt/uts/ipc/pid/net/cgroup (and user, the default as root with a rootfs), pivot_root, default mounts, nsfd-init',
+      nsfd: `${fmt(full)} \`Container.create({rootfs, command})\` + \`exited\` + \`close\` (default \`userns: 'auto'\`); ${fmt(noInit)} with \`init: false\`; ${fmt(noUserns)} with \`userns: false\`; ${fmt(bare)} \`run('/bin/true', {unshare, rootfs})\` (no init)`,
+      peer: `${fmt(bw)} \`execFile(bwrap --unshare-all --ro-bind ROOT / --proc --dev)\`; ${fmt(rc)} \`execFile(runc run)\``,
+      ratio: `than bwrap / runc: ${both(full)} (default), ${both(noInit)} (\`init: false\`), ${both(noUserns)} (\`userns: false\`), ${both(bare)} (\`run()\`); issue 13's 3x / 15x not met`,
+    });
+  }
 }
 
 main().catch((err: unknown) => {

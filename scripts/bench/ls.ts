@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { fmt, median, startTarget } from './_util.js';
+import { fmt, median, readmeRow, startTarget } from './_util.js';
 
 function readdirNums(dir: string): number[] {
   return fs.readdirSync(dir).filter((n) => /^\d+$/.test(n)).map(Number);
@@ -113,6 +113,7 @@ async function main() {
     const { listNamespaces } = require(path.join(root, 'dist', 'index.js'));
     const node0 = timeCommand([process.execPath, '-e', '0']);
     const curve: string[] = [];
+    const points: { size: number; call: number; lsns: number; ls: number }[] = [];
 
     for (const size of SIZES) {
       // --- namespaces lsns can see, 5 per process --------------------------
@@ -159,10 +160,19 @@ async function main() {
       const onlyLsns = [...lsnsSet].filter((x) => !nsfdSet.has(x)).length;
       const onlyNsfd = [...nsfdSet].filter((x) => !lsnsSet.has(x)).length;
       console.log(`  last runs compared: ${onlyNsfd} only in nsfd's, ${onlyLsns} only in lsns's (processes that came or went between the two runs)`);
+      points.push({ size: procs.length * 5, call, lsns: lsns.us, ls: ls.us });
       curve.push(`  ${String(procs.length * 5).padStart(5)} ns, ${String(nprocs).padStart(4)} processes: listNamespaces() ${fmt(call).padStart(9)}, lsns -J ${fmt(lsns.us).padStart(9)}, nsfd ls --json ${fmt(ls.us).padStart(9)}  (${(call / nprocs).toFixed(1)} µs per process)`);
     }
     console.log(`\nthe curve (medians of ${RUNS} runs; load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')})`);
     for (const line of curve) console.log(line);
+    const each = (f: (p: (typeof points)[number]) => number) => points.map((p) => fmt(f(p)).replace(' ms', '')).join(' / ') + ' ms';
+    readmeRow({
+      id: 'ls',
+      what: `list namespaces: ${points.map((p) => p.size.toLocaleString('en')).join(' / ')} extra (5 per process) + ${HELD_BY_FD} held by fds + ${HELD_BY_MOUNT} by bind mounts, copied into every mount table`,
+      nsfd: `${each((p) => p.call)} \`listNamespaces()\` in process; ${each((p) => p.ls)} \`nsfd ls --json\``,
+      peer: `${each((p) => p.lsns)} \`lsns -J\` (finds fewer: no fd-, socket- or mount-held namespaces)`,
+      ratio: points.map((p) => `${(p.call / p.lsns).toFixed(1)}x`).join(' / ') + ' lsns\'s time in process; issue 17\'s 3x faster not met',
+    });
 
     // --- exec ---------------------------------------------------------------
     const target = await startTarget();
@@ -179,6 +189,13 @@ async function main() {
     console.log(`  nsenter -t PID -a true  ${fmt(nsenter.us).padStart(10)}`);
     if (exec) {
       console.log(`  nsfd exec -t PID -a true ${fmt(exec.us).padStart(9)}   (${(exec.us / nsenter.us).toFixed(1)}x nsenter's time; node -e 0 ${fmt(node0.us)}: +${fmt(exec.us - node0.us)})`);
+      readmeRow({
+        id: 'exec-cli',
+        what: '`true` in all namespaces of a target, from the shell',
+        nsfd: `${fmt(exec.us)} \`nsfd exec\` (+${fmt(exec.us - node0.us)} over \`node -e 0\`)`,
+        peer: `${fmt(nsenter.us)} \`nsenter\``,
+        ratio: `${(exec.us / nsenter.us).toFixed(0)}x slower (${fmt(node0.us)} is Node start-up)`,
+      });
     }
   } finally {
     for (const c of cleanups.reverse()) {

@@ -7,7 +7,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
-import { timeAsync, table } from './_util.js';
+import { faster, fmt, readmeRow, table, timeAsync } from './_util.js';
 import { Namespace, Rtnetlink, run } from '../../lib/index.js';
 
 if (process.getuid?.() !== 0) {
@@ -87,6 +87,14 @@ async function viaNsfd(persist: boolean): Promise<void> {
   rows.push(['nsfd (persisted in /run/netns)', await timeAsync(() => viaNsfd(true), N, 3)]);
   rows.push(['nsfd (fds only)', await timeAsync(() => viaNsfd(false), N, 3)]);
   table('one topology, built and torn down', rows);
+  const [ip, ipRun, persisted, fdsOnly] = rows.map((r) => r[1]) as [number, number, number, number];
+  readmeRow({
+    id: 'netns',
+    what: 'two namespaces, a veth pair, 2 addresses, 4 links up, 2 routes, teardown',
+    nsfd: `${fmt(fdsOnly)} \`Namespace.create\` + \`Rtnetlink\` (${fmt(persisted)} persisted in \`/run/netns\`)`,
+    peer: `${fmt(ip)}: 13 × \`ip\` via \`child_process.execFile\` (${fmt(ipRun)} via \`nsfd run\`)`,
+    ratio: `**${faster(fdsOnly, ip)}**`,
+  });
 })().catch((e) => {
   console.error(e);
   process.exit(1);

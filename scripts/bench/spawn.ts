@@ -21,7 +21,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { fmt, median, startTarget } from './_util.js';
+import { faster, fmt, median, readmeRow, startTarget } from './_util.js';
 
 const ROUNDS = 5;
 
@@ -188,6 +188,32 @@ async function main() {
         console.log(`  ${label}, nsfd / ${c}: ${ratio.toFixed(2)}x (issue 17's target <= 1.25x): ${ratio <= 1.25 ? 'met' : 'NOT met'}`);
       }
     }
+    const ns = (p: any) => get(p, 'nsfd spawn into');
+    const ne = (p: any) => get(p, 'child_process + nsenter');
+    readmeRow({
+      id: 'spawn',
+      what: '`/bin/true` into all namespaces of a target, normal heap',
+      nsfd: `${fmt(ns(small))} \`spawn({join})\``,
+      peer: `${fmt(ne(small))} \`child_process\` + \`nsenter -a\``,
+      ratio: `**${faster(ns(small), ne(small))}**`,
+    });
+    readmeRow({
+      id: 'spawn-heap',
+      what: `the same with ~${heapMiB} MiB of JS heap`,
+      nsfd: fmt(ns(large)),
+      peer: fmt(ne(large)),
+      ratio: `**${faster(ns(large), ne(large))}**`,
+    });
+    const c1 = (p: any) => get(p, 'C loop, one clone');
+    const c2 = (p: any) => get(p, 'C loop, two clones');
+    const r = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
+    readmeRow({
+      id: 'spawn-c',
+      what: 'the same vs a C loop of clone(VM|VFORK)+setns+execve (normal / large heap)',
+      nsfd: `${fmt(ns(small))} / ${fmt(ns(large))}`,
+      peer: `${fmt(c1(small))} / ${fmt(c1(large))} (one clone), ${fmt(c2(small))} / ${fmt(c2(large))} (two clones, really in the pid ns)`,
+      ratio: `${r(ns(small), c1(small))} / ${r(ns(large), c1(large))} (one clone), ${r(ns(small), c2(small))} / ${r(ns(large), c2(large))} (two) of C; issue 17's 1.25x ${Math.max(ns(small) / c2(small), ns(large) / c2(large)) <= 1.25 ? 'met' : 'not met'}`,
+    });
   } finally {
     target.stop();
     fs.rmSync(dir, { recursive: true, force: true });

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { fmt, median, startTarget } from './_util.js';
+import { fmt, median, readmeRow, startTarget } from './_util.js';
 
 // Compiled to dist-dev/scripts/bench/: the repository is three levels up.
 const root = path.join(__dirname, '..', '..', '..');
@@ -73,6 +73,22 @@ async function main(): Promise<void> {
     });
     console.log(`  module files loaded: require('nsfd') ${modulesLoaded("require('./dist')")}, nsfd ls ${modulesLoaded("require('./dist/cli/ls.js')")}, nsfd exec ${modulesLoaded("require('./dist/cli/exec.js')")}`);
     if (!target) console.log('  (exec and unshare rows need root; skipped)');
+    const over = (name: string) => {
+      const u = byName.get(name);
+      return u === undefined ? undefined : `+${fmt(u - base)}`;
+    };
+    const gaps = ["require('nsfd')", 'nsfd --help', 'nsfd ls --json', 'nsfd exec -t PID -a true', 'nsfd unshare -u -n true'].flatMap((n) => {
+      const g = over(n);
+      return g === undefined ? [] : [`\`${n.replace(' -t PID -a true', '')}\` ${g}`];
+    });
+    const worst = Math.max(...['nsfd ls --json', 'nsfd exec -t PID -a true'].map((n) => (byName.get(n) ?? base) - base));
+    readmeRow({
+      id: 'startup',
+      what: `start-up over \`node -e 0\` (${fmt(base)}), median of ${RUNS} round-robin runs`,
+      nsfd: gaps.join(', '),
+      peer: ['lsns -J', 'nsenter -t PID -a true', 'unshare -u -n true'].flatMap((n) => (byName.has(n) ? [`\`${n.replace(' -t PID -a true', '')}\` ${fmt(byName.get(n) as number)}`] : [])).join(', '),
+      ratio: `issue 17's 15 ms over \`node -e 0\` for \`ls\`/\`exec\`: ${worst <= 15000 ? 'met' : 'not met'}`,
+    });
   } finally {
     await target?.stop();
   }
