@@ -248,9 +248,18 @@ bool ReadPrivileges(const Napi::CallbackInfo& info, SpecReader& rd, Spec* s) {
   return true;
 }
 
-// idmapRootfs needs a rootfs and maps to write (the tree is made after them).
+// idmapRootfs needs a rootfs and maps to write (the tree is made after
+// them); so do kFsIdmap binds, at most kMaxTrees trees in all.
 bool IdmapValid(const Napi::CallbackInfo& info, const Spec& s) {
   if (s.idmap_rootfs && (s.rootfs_fd < 0 || s.uid_map.empty())) return Fail(info, "nsfd native: spawn spec: idmapRootfs without rootfsFd and uidMap"), false;
+  int trees = s.idmap_rootfs ? 1 : 0;
+  for (size_t i = 0; i < s.fs_ops.size(); i += kFsOpInts) {
+    const int32_t* op = &s.fs_ops[i];
+    if (!(op[7] & kFsIdmap)) continue;
+    if (op[0] != kFsOpBind || (op[7] & kFsSrcInRoot) || s.uid_map.empty() || ++trees > kMaxTrees) {
+      return Fail(info, "nsfd native: spawn spec: an idmapped bind needs uidMap, a host source, and at most 64 trees"), false;
+    }
+  }
   return true;
 }
 
@@ -317,7 +326,7 @@ bool ReadSpec(const Napi::CallbackInfo& info, Napi::Object obj, Spec* s) {
 struct PlanBuffers {
   std::vector<char*> paths, argv, envp, fs_strs;
   std::vector<int> fd_src, fd_slot, fd_tmp;
-  int tree_fd = -1;  // the idmapped rootfs, as the child received it (its own fd table)
+  int tree_fds[kMaxTrees] = {};  // the idmapped trees, as the child received them (its own fd table)
   std::vector<SockFilter> filter;
   SockFprog prog;
 };
@@ -402,7 +411,13 @@ void BuildPlan(Spec& s, PlanBuffers* b, Plan* p) {
   p->loopback_up = s.loopback_up;
   p->block_signals = s.block_signals;
   p->idmap_rootfs = s.idmap_rootfs;
-  p->tree_fd = &b->tree_fd;
+  // The trees the go carries: the rootfs first, then each kFsIdmap bind,
+  // whose op[3] (no fstype for a bind) becomes its index among them.
+  p->ntrees = s.idmap_rootfs ? 1 : 0;
+  for (size_t i = 0; i < s.fs_ops.size(); i += kFsOpInts) {
+    if (s.fs_ops[i + 7] & kFsIdmap) s.fs_ops[i + 3] = p->ntrees++;
+  }
+  p->tree_fds = b->tree_fds;
   p->parent_pidfd = -1;
   p->go_fd = -1;
 }
@@ -455,9 +470,9 @@ bool OpenChannels(Napi::Env env, Plan* p, Launch* l, Napi::Value* failure) {
   l->rep_w = l->own.Add(rep[1]);
   p->report_fd = rep[1];
   if (p->need_maps) {
-    // A socket when the idmapped rootfs is to be sent along with the go.
-    if (p->idmap_rootfs ? socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, go) < 0 : pipe2(go, O_CLOEXEC) < 0) {
-      return *failure = Failure(env, kStepClone3, errno, 0, p->idmap_rootfs ? "socketpair" : "pipe2"), false;
+    // A socket when idmapped trees are to be sent along with the go.
+    if (p->ntrees > 0 ? socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, go) < 0 : pipe2(go, O_CLOEXEC) < 0) {
+      return *failure = Failure(env, kStepClone3, errno, 0, p->ntrees > 0 ? "socketpair" : "pipe2"), false;
     }
     l->own.Add(go[0]);
     l->go_w = l->own.Add(go[1]);
@@ -573,6 +588,7 @@ struct Outcome {
   const char* map_syscall = nullptr;
   int map_err = 0;
   int32_t map_step = 0;
+  int32_t map_detail = 0;  // kStepIdmap: the failing bind's op index, or -1 for the rootfs
 
   void Take(const Record& r) {
     if (r.kind == kError && !failed) {
@@ -632,28 +648,30 @@ int CloneRootfs(int rootfs_fd) {
   return r < 0 ? -errno : static_cast<int>(r);
 }
 
-// mount_setattr(MOUNT_ATTR_IDMAP) on a detached tree, recursively: 0 or -errno.
-int IdmapTree(int tree, int userns_fd) {
-  MountAttr a = {kMountAttrIdmap, 0, 0, static_cast<uint64_t>(userns_fd)};
-  return syscall(kSysMountSetattr, tree, "", kAtEmptyPath | kAtRecursive, &a, sizeof a) < 0 ? -errno : 0;
+// mount_setattr(attrs | MOUNT_ATTR_IDMAP) on a detached tree, on every
+// mount of it with `recursive`: 0 or -errno.
+int IdmapTree(int tree, int userns_fd, uint64_t attrs, bool recursive) {
+  MountAttr a = {kMountAttrIdmap | attrs, 0, 0, static_cast<uint64_t>(userns_fd)};
+  return syscall(kSysMountSetattr, tree, "", kAtEmptyPath | (recursive ? kAtRecursive : 0), &a, sizeof a) < 0 ? -errno : 0;
 }
 
-// The rootfs presented with the child's id maps: host ids shifted into its
-// user namespace (uid 0 on disk is its root). Done here, by us: the mount
-// must be made with CAP_SYS_ADMIN over the filesystem's user namespace,
-// which the child lacks; it attaches the tree in its own mount namespace.
-// The tree's fd, or -1 with the failure in *o.
-int IdmapRootfs(const Spec& s, int pid, Outcome* o) {
+// One tree presented with the child's id maps (host ids shifted into its
+// user namespace: uid 0 on disk is its root): the rootfs (`src` null: a
+// clone of rootfs_fd and the mounts below) or a kFsIdmap bind's host path.
+// Done here, by us: the mount must be made with CAP_SYS_ADMIN over the
+// filesystem's user namespace, which the child lacks; it attaches the tree
+// in its own mount namespace. The tree's fd, or -1 with the failure in *o.
+int IdmapOne(int rootfs_fd, const char* src, const int32_t* op, int userns_fd, Outcome* o, int32_t detail) {
   o->map_step = kStepIdmap;
-  int ns = OpenUserns(s, pid);
-  if (ns < 0) return o->map_err = ns, o->map_syscall = "open", -1;
-  int tree = CloneRootfs(s.rootfs_fd);
+  o->map_detail = detail;
+  bool rec = src == nullptr || (op[7] & kFsRecursive);
+  int tree = src == nullptr ? CloneRootfs(rootfs_fd)
+                            : static_cast<int>(syscall(kSysOpenTree, AT_FDCWD, src, kOpenTreeClone | kOpenTreeCloexec | (rec ? kAtRecursive : 0)));
   if (tree < 0) {
-    close(ns);
+    if (src != nullptr) tree = -errno;
     return o->map_err = tree, o->map_syscall = "open_tree", -1;
   }
-  int r = IdmapTree(tree, ns);
-  close(ns);
+  int r = IdmapTree(tree, userns_fd, src == nullptr ? 0 : static_cast<uint32_t>(op[6]), rec);
   if (r < 0) {
     close(tree);
     return o->map_err = r, o->map_syscall = "mount_setattr", -1;
@@ -661,26 +679,54 @@ int IdmapRootfs(const Spec& s, int pid, Outcome* o) {
   return tree;
 }
 
-// The go byte, with fd attached (SCM_RIGHTS): true once sent.
-bool SendFd(int sock, int fd) {
+// Every tree the go carries (Plan.ntrees of them, in the child's order),
+// into `trees`; false with the failure in *o (the trees made are closed).
+bool IdmapTrees(const Spec& s, const Plan& p, int pid, int* trees, Outcome* o) {
+  o->map_step = kStepIdmap;
+  o->map_detail = -1;
+  int ns = OpenUserns(s, pid);
+  if (ns < 0) return o->map_err = ns, o->map_syscall = "open", false;
+  int n = 0;
+  bool ok = true;
+  if (s.idmap_rootfs) {
+    int t = IdmapOne(s.rootfs_fd, nullptr, nullptr, ns, o, -1);
+    ok = t >= 0;
+    if (ok) trees[n++] = t;
+  }
+  for (int i = 0; ok && i < p.nfs_ops; i++) {
+    const int32_t* op = &s.fs_ops[static_cast<size_t>(i) * kFsOpInts];
+    if (!(op[7] & kFsIdmap)) continue;
+    int t = IdmapOne(-1, s.fs_strs[op[2]].c_str(), op, ns, o, i);
+    ok = t >= 0;
+    if (ok) trees[n++] = t;
+  }
+  close(ns);
+  if (!ok) {
+    for (int k = 0; k < n; k++) close(trees[k]);
+  }
+  return ok;
+}
+
+// The go byte, with n fds attached (SCM_RIGHTS): true once sent.
+bool SendFds(int sock, const int* fds, int n) {
   char byte = 1;
   struct iovec iov = {&byte, 1};
-  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxTrees)];
   std::memset(control, 0, sizeof control);
   struct msghdr m = {};
   m.msg_iov = &iov;
   m.msg_iovlen = 1;
   m.msg_control = control;
-  m.msg_controllen = sizeof control;
+  m.msg_controllen = CMSG_SPACE(sizeof(int) * n);
   struct cmsghdr* c = CMSG_FIRSTHDR(&m);
   c->cmsg_level = SOL_SOCKET;
   c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  ssize_t n;
-  do n = sendmsg(sock, &m, MSG_NOSIGNAL);
-  while (n < 0 && errno == EINTR);
-  return n == 1;
+  c->cmsg_len = CMSG_LEN(sizeof(int) * n);
+  std::memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
+  ssize_t r;
+  do r = sendmsg(sock, &m, MSG_NOSIGNAL);
+  while (r < 0 && errno == EINTR);
+  return r == 1;
 }
 
 // The go byte alone.
@@ -722,16 +768,13 @@ Outcome AwaitChild(const Spec& s, const Plan& p, const Launch& l) {
         syscall(kSysPidfdSendSignal, l.child_pidfd, SIGKILL, nullptr, 0);
         break;
       }
-      int tree = -1;
-      if (s.idmap_rootfs) {
-        tree = IdmapRootfs(s, static_cast<int>(l.pid), &o);
-        if (tree < 0) {
-          syscall(kSysPidfdSendSignal, l.child_pidfd, SIGKILL, nullptr, 0);
-          break;
-        }
+      int trees[kMaxTrees];
+      if (p.ntrees > 0 && !IdmapTrees(s, p, static_cast<int>(l.pid), trees, &o)) {
+        syscall(kSysPidfdSendSignal, l.child_pidfd, SIGKILL, nullptr, 0);
+        break;
       }
-      bool sent = tree >= 0 ? SendFd(l.go_w, tree) : Go(l.go_w);
-      if (tree >= 0) close(tree);
+      bool sent = p.ntrees > 0 ? SendFds(l.go_w, trees, p.ntrees) : Go(l.go_w);
+      for (int k = 0; k < p.ntrees; k++) close(trees[k]);
       if (!sent) {
         syscall(kSysPidfdSendSignal, l.child_pidfd, SIGKILL, nullptr, 0);
         break;
@@ -761,7 +804,7 @@ Napi::Value MapResult(Napi::Env env, const Plan& p, Launch* l, const Outcome& o)
       close(o.g_pidfd);
     }
     Reap(l->child_pidfd);  // the Fds guard closes it
-    if (o.map_err != 0) return Failure(env, o.map_step, -o.map_err, 0, o.map_syscall);
+    if (o.map_err != 0) return Failure(env, o.map_step, -o.map_err, o.map_detail, o.map_syscall);
     if (!o.failed) return Failure(env, kStepClone3, ESRCH, 0);  // the relay died without a word
     return Failure(env, o.err.step, o.err.err, o.err.detail);
   }

@@ -139,30 +139,33 @@ NSFD_CHILD long AwaitGo(int fd) {
   return r;
 }
 
-// The go byte with an fd attached (SCM_RIGHTS, made O_CLOEXEC), stored in
-// *out: 1, 0 at EOF (or no fd came), or -errno. The buffers are on our stack.
-NSFD_CHILD long RecvFd(int sock, int* out) {
+// The go byte with n fds attached (SCM_RIGHTS, made O_CLOEXEC), stored in
+// out[0..n): 1, 0 at EOF (or not exactly n fds came), or -errno. The
+// buffers are on our stack, sized for kMaxTrees.
+NSFD_CHILD long RecvFds(int sock, int* out, int n) {
   char c;
   struct iovec iov = {&c, 1};
-  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxTrees)];
   struct msghdr m;
   volatile char* z = reinterpret_cast<volatile char*>(&m);  // no memset: no libc
   for (size_t k = 0; k < sizeof m; k++) z[k] = 0;
   m.msg_iov = &iov;
   m.msg_iovlen = 1;
   m.msg_control = control;
-  m.msg_controllen = sizeof control;
+  m.msg_controllen = CMSG_SPACE(sizeof(int) * n);
   long r;
   do r = Sys(SYS_recvmsg, sock, reinterpret_cast<long>(&m), MSG_CMSG_CLOEXEC);
   while (r == -EINTR);
   if (r != 1) return r;
   // (CMSG_FIRSTHDR and CMSG_DATA are pointer arithmetic, no libc call.)
   struct cmsghdr* h = CMSG_FIRSTHDR(&m);
-  if (h == nullptr || h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS || h->cmsg_len != CMSG_LEN(sizeof(int))) return 0;
+  if (h == nullptr || h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS || h->cmsg_len != CMSG_LEN(sizeof(int) * n)) return 0;
   const unsigned char* d = CMSG_DATA(h);
-  int fd = 0;
-  for (size_t k = 0; k < sizeof fd; k++) reinterpret_cast<unsigned char*>(&fd)[k] = d[k];
-  *out = fd;
+  for (int i = 0; i < n; i++) {
+    int fd = 0;
+    for (size_t k = 0; k < sizeof fd; k++) reinterpret_cast<unsigned char*>(&fd)[k] = d[i * sizeof fd + k];
+    out[i] = fd;
+  }
   return 1;
 }
 
@@ -188,7 +191,7 @@ NSFD_CHILD void EnterNamespaces(const Plan* p) {
     Sys(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL);
     if (ParentGone(p->parent_pidfd)) Sys(SYS_exit_group, 127);
     Report(rep, kNeedMaps, kStepSync, 0);
-    long r = p->idmap_rootfs ? RecvFd(p->go_fd, p->tree_fd) : AwaitGo(p->go_fd);
+    long r = p->ntrees > 0 ? RecvFds(p->go_fd, p->tree_fds, p->ntrees) : AwaitGo(p->go_fd);
     if (r != 1) Die(rep, kStepSync, r < 0 ? r : -EPIPE);
     if (!p->kill_on_close) Sys(SYS_prctl, PR_SET_PDEATHSIG, 0);
   }
@@ -450,7 +453,8 @@ NSFD_CHILD long FsOp(const Plan* p, const int32_t* op, int root, int32_t* step) 
       return m < 0 ? m : Attach(m, root, dest, flags, step);
     }
     case kFsOpBind: {
-      long m = CloneTree(root, src, flags, attrs, step);
+      // (kFsIdmap: the parent's tree, received with the go; op[3] its index.)
+      long m = (flags & kFsIdmap) ? p->tree_fds[op[3]] : CloneTree(root, src, flags, attrs, step);
       if (m == -ENOENT && (flags & kFsOptional)) return 0;
       return m < 0 ? m : Attach(m, root, dest, flags, step);
     }
@@ -506,7 +510,7 @@ NSFD_CHILD void EnterRootfs(const Plan* p, int rep) {
   }
   // The bind of the rootfs onto itself: ours, or the idmapped copy the
   // parent sent (made after our maps, with our user namespace).
-  long t = p->idmap_rootfs ? *p->tree_fd : Sys(kSysOpenTree, AT_FDCWD, reinterpret_cast<long>("."), kOpenTreeClone | kOpenTreeCloexec | kAtRecursive);
+  long t = p->idmap_rootfs ? p->tree_fds[0] : Sys(kSysOpenTree, AT_FDCWD, reinterpret_cast<long>("."), kOpenTreeClone | kOpenTreeCloexec | kAtRecursive);
   if (t < 0) Die(rep, kStepFsOpenTree, t, -1);
   r = Sys(kSysMoveMount, t, reinterpret_cast<long>(""), AT_FDCWD, reinterpret_cast<long>("."), kMoveMountFEmptyPath);
   if (r < 0) Die(rep, kStepFsMove, r, -1);

@@ -17,7 +17,7 @@ namespace nsfd {
 namespace spawn {
 
 // Everything the child needs, built before clone3. The child only reads it
-// (fd_tmp and tree_fd aside): with CLONE_VM it is our memory, shared by relay and grandchild.
+// (fd_tmp and tree_fds aside): with CLONE_VM it is our memory, shared by relay and grandchild.
 struct Plan {
   char* const* paths;  // execve candidates, tried in order (PATH lookup done in JS)
   int npaths;
@@ -54,8 +54,9 @@ struct Plan {
   bool loopback_up;        // lo up in the new net namespace
   bool block_signals;      // exec with every signal blocked (an init that takes them with sigwaitinfo)
   int exec_fd;  // >= 0: execveat(exec_fd, "", AT_EMPTY_PATH) instead of the paths
-  bool idmap_rootfs;  // the go byte on go_fd (a socket) carries the idmapped rootfs tree
-  int* tree_fd;       // scratch: where the child keeps that tree's fd (its own fd table)
+  bool idmap_rootfs;  // the go on go_fd (a socket) carries the idmapped rootfs tree, as tree_fds[0]
+  int ntrees;         // trees the go carries: the idmapped rootfs, then the kFsIdmap binds in op order (0: a plain go byte)
+  int* tree_fds;      // scratch, kMaxTrees ints: where the child keeps them (its own fd table)
 
   int uid, gid;  // -1: unchanged
   const uint32_t* groups;

@@ -151,7 +151,13 @@ enum FsOpFlag : int32_t {
   kFsOptional = 2,   // dest missing: skip the op (never create it)
   kFsSrcInRoot = 4,  // src is resolved in the new root, not in ours
   kFsFile = 8,       // dest is made as a file, not a directory
+  // A bind (of a host path) whose tree the parent makes, after the maps:
+  // open_tree(src) and mount_setattr(attrs | MOUNT_ATTR_IDMAP, the child's
+  // user namespace), sent with the go. The child attaches what it received.
+  kFsIdmap = 16,
 };
+// Trees the go can carry: the idmapped rootfs and the kFsIdmap binds.
+constexpr int kMaxTrees = 64;
 
 // What the child writes to the report pipe. Fixed size: a pipe write of
 // less than PIPE_BUF bytes is atomic.

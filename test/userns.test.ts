@@ -126,6 +126,63 @@ needsRoot('id ranges of other host ids need CAP_SETUID/CAP_SETGID').describe.run
     expect(fs.existsSync(path.join(hosts, 'f'))).toBe(false);
   });
 
+  it('"idmap" binds: a host-root directory shows as root\'s and root writes there as uid 0 on disk; "ridmap" idmaps every mount of an rbind, "ro" still holds', async () => {
+    const hosts = fs.mkdtempSync(path.join(dir, 'idmap-'));
+    fs.chmodSync(hosts, 0o755);
+    fs.writeFileSync(path.join(hosts, 'owned-by-1000'), 'x');
+    fs.chownSync(path.join(hosts, 'owned-by-1000'), 1000, 1000);
+    // A mount below the source: an rbind carries it, ridmap idmaps it too.
+    const sub = path.join(hosts, 'sub');
+    fs.mkdirSync(sub);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'mode=755', 'tmpfs', sub]);
+    try {
+      fs.writeFileSync(path.join(sub, 'in-sub'), 'y');
+      await using c = await Container.create({
+        rootfs,
+        mounts: [
+          // (rbind: in a user namespace of its own a bind may not hide the mount below.)
+          { type: 'bind', source: hosts, destination: '/plain', options: ['rbind'] },
+          { type: 'bind', source: hosts, destination: '/mapped', options: ['idmap'] },
+          { type: 'bind', source: hosts, destination: '/tree', options: ['ridmap', 'ro'] },
+        ],
+      });
+      const r = await sh(c, 'stat -c "%u %g" /plain /mapped /mapped/owned-by-1000 /tree/sub/in-sub; touch /mapped/by-root && echo wrote; touch /tree/x 2>&1; touch /plain/x 2>&1; true');
+      expect(r.stdout.trim().split('\n')).toEqual([
+        '65534 65534', // unmapped: host root is nobody inside
+        '0 0', // idmapped: host root is the container's root
+        '1000 1000',
+        '0 0', // the tmpfs below, through ridmap
+        'wrote',
+        expect.stringMatching(/Read-only file system/),
+        expect.stringMatching(/Permission denied/),
+      ]);
+      // What the container's root wrote through the idmap is root's on disk.
+      const st = fs.statSync(path.join(hosts, 'by-root'));
+      expect([st.uid, st.gid]).toEqual([0, 0]);
+    } finally {
+      execFileSync('umount', [sub]);
+    }
+  });
+
+  it('"idmap" on a source that cannot be idmapped (ramfs) is a typed EINVAL naming the source, with no fallback and nothing left open; without a user namespace, or on a non-bind, it is refused up front', async () => {
+    const mnt = fs.mkdtempSync(path.join(dir, 'ramfs-src-'));
+    execFileSync('mount', ['-t', 'ramfs', 'ramfs', mnt]);
+    try {
+      const before = fdCount();
+      const err = await Container.create({ rootfs, mounts: [{ type: 'bind', source: mnt, destination: '/r', options: ['idmap'] }] }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toMatchObject({ code: 'EINVAL', syscall: 'mount_setattr', step: 'idmap', path: mnt });
+      expect((err as NsError).hint).toMatch(/bind source's filesystem does not support idmapped mounts.*leave out the idmap option.*bind on \/r/);
+      expect(fdCount()).toBeLessThanOrEqual(before);
+    } finally {
+      execFileSync('umount', [mnt]);
+    }
+    await expect(Container.create({ rootfs, userns: false, mounts: [{ type: 'bind', source: dir, destination: '/d', options: ['idmap'] }] })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringMatching(/idmap needs a new user namespace/) });
+    await expect(Container.create({ rootfs, mounts: [{ type: 'tmpfs', destination: '/t', options: ['idmap'] }] })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringMatching(/idmap is for bind mounts/) });
+  });
+
   it('two containers at once get disjoint ranges, each locked while it lives; close() frees them', async () => {
     const [a, b] = await Promise.all([Container.create({ rootfs }), Container.create({ rootfs })]);
     const ra = a.idRange as { base: number; count: number };

@@ -182,7 +182,9 @@ export class Container implements Disposable, AsyncDisposable {
       // The default 'auto' on a filesystem without idmapped mounts (tmpfs
       // before 6.3, ramfs, NFS...): what the default was before, with a
       // warning. Asked for explicitly, 'auto' fails instead.
-      if (!plan.autoByDefault || !(err instanceof NsError) || err.step !== 'idmap' || err.code !== 'EINVAL') throw err;
+      // (Only for the rootfs: an idmapped bind's source is named by its own error.)
+      const rootfsPath = typeof plan.spawn.rootfs === 'string' ? plan.spawn.rootfs : undefined;
+      if (!plan.autoByDefault || !(err instanceof NsError) || err.step !== 'idmap' || err.code !== 'EINVAL' || err.path !== rootfsPath) throw err;
       warnNoIdmap(err.path);
       return Container.#create(withoutUserns(options));
     }

@@ -62,14 +62,15 @@ function credHint(e: number, step: string): string | undefined {
       : undefined;
 }
 
-/** Why the rootfs could not be idmapped (the parent's open_tree + mount_setattr MOUNT_ATTR_IDMAP). */
-function idmapHint(e: number, syscall: string): string {
+/** Why the rootfs or a bind source could not be idmapped (the parent's open_tree + mount_setattr MOUNT_ATTR_IDMAP). */
+function idmapHint(e: number, syscall: string, what: 'the rootfs' | 'the bind source'): string {
+  const rootfs = what === 'the rootfs';
   if (syscall === 'mount_setattr' && e === E.EINVAL) {
-    return 'idmap: the rootfs\'s filesystem does not support idmapped mounts (ext4, xfs, btrfs, overlayfs 5.19+ and tmpfs 6.3+ do; ramfs, nfs and others do not): put it on one that does, chown it into the container\'s id range, or use userns: false';
+    return `idmap: ${rootfs ? 'the rootfs\'s' : 'the bind source\'s'} filesystem does not support idmapped mounts (ext4, xfs, btrfs, overlayfs 5.19+ and tmpfs 6.3+ do; ramfs, nfs and others do not): put it on one that does, ${rootfs ? 'chown it into the container\'s id range, or use userns: false' : 'or leave out the idmap option'}`;
   }
   if (e === E.ENOSYS) return 'idmap: mount_setattr needs Linux 5.12';
   if (e === E.EPERM) return 'idmap: an idmapped mount needs CAP_SYS_ADMIN over the filesystem\'s user namespace';
-  return `idmap: presenting the rootfs with the container's id maps (${syscall})`;
+  return `idmap: presenting ${what} with the container's id maps (${syscall})`;
 }
 
 export function spawnError(r: NativeFailure, prep: Prepared): NsError {
@@ -125,8 +126,14 @@ export function spawnError(r: NativeFailure, prep: Prepared): NsError {
       hint = r.step === 'fs_op' ? `rootfs: ${prep.rootfs?.labels[r.detail] ?? `op ${r.detail}`}${e === E.ELOOP ? ' (a symlink in the destination: refused)' : ''}` : `rootfs: ${r.step}`;
       break;
     case 'idmap':
-      path = prep.rootfs?.path;
-      hint = idmapHint(e, r.syscall);
+      // (detail: the idmapped bind's op, or -1 for the rootfs.)
+      if (r.detail >= 0 && prep.rootfs !== undefined) {
+        path = prep.rootfs.fsStrs[prep.rootfs.fsOps[r.detail * 8 + 2] as number];
+        hint = `${idmapHint(e, r.syscall, 'the bind source')} (rootfs: ${prep.rootfs.labels[r.detail] ?? `op ${r.detail}`})`;
+      } else {
+        path = prep.rootfs?.path;
+        hint = idmapHint(e, r.syscall, 'the rootfs');
+      }
       break;
     case 'hostname':
     case 'domainname':

@@ -48,7 +48,7 @@ function checkRootfs(options: SpawnOptions, unshare: NsType[], joinsMnt: boolean
     throw invalidValue('options.idmapRootfs', 'needs a new user namespace with uidMap/gidMap (unshare: ["user", ...])', true);
   }
   if (options.defaultDevices !== undefined) checkBool(options.defaultDevices, 'options.defaultDevices');
-  return { ...planRootfs(options, unshare), path: typeof rootfs === 'string' ? rootfs : undefined };
+  return { ...planRootfs(options, unshare, unshare.includes('user') && options.uidMap !== undefined), path: typeof rootfs === 'string' ? rootfs : undefined };
 }
 
 /** The boolean switches and the namespaces to create. */

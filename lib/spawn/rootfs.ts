@@ -10,6 +10,8 @@ import { invalidArg, invalidValue } from '../core/errors';
 import type { NsType } from '../core/ns-types';
 import {
   FS_FILE,
+  FS_IDMAP,
+  FS_MAX_TREES,
   FS_OPTIONAL,
   FS_OP_BIND,
   FS_OP_MASK,
@@ -34,7 +36,17 @@ export interface MountSpec {
   source?: string | undefined;
   /** Absolute path inside the container; missing directories are made (symlinks in it are refused: ELOOP). */
   destination: string;
-  /** ro, nosuid, nodev, dev, noexec, bind, rbind, noatime, strictatime, rw, ...; other "key=value" or "key" strings (mode=755, size=64m) go to the filesystem. Mounts are nodev unless "dev" is given (devpts excepted): nothing else keeps a device node there shut. */
+  /**
+   * ro, nosuid, nodev, dev, noexec, bind, rbind, noatime, strictatime, rw,
+   * idmap, ridmap, ...; other "key=value" or "key" strings (mode=755,
+   * size=64m) go to the filesystem. Mounts are nodev unless "dev" is given
+   * (devpts excepted): nothing else keeps a device node there shut.
+   * "idmap" (a bind, in a user namespace with maps) presents the source
+   * with the container's id maps, as the idmapped rootfs: host uid 0 shows
+   * as the container's root, and what it writes is owned by uid 0 on disk;
+   * on an rbind every mount of the tree is idmapped ("ridmap" is rbind +
+   * idmap, OCI's name).
+   */
   options?: readonly string[] | undefined;
 }
 
@@ -106,7 +118,7 @@ const FLAG_OPTIONS: Readonly<Record<string, number>> = {
 /** Options that ask for the default, or for what we do anyway. */
 const NO_OP_OPTIONS = new Set(['rw', 'suid', 'exec', 'relatime', 'private', 'rprivate', 'slave', 'rslave']);
 
-function userMount(b: Builder, m: MountSpec, i: number): void {
+function userMount(b: Builder, m: MountSpec, i: number, mapped: boolean): void {
   const name = `options.mounts[${i}]`;
   if (m === null || typeof m !== 'object') throw invalidArg(name, 'an object {type, source?, destination, options?}', m);
   if (typeof m.type !== 'string' || m.type === '' || m.type.includes('\0')) throw invalidArg(`${name}.type`, 'a filesystem type or "bind"', m.type);
@@ -122,16 +134,21 @@ function userMount(b: Builder, m: MountSpec, i: number): void {
   // device nodes on the mount would open what they name, and no device
   // cgroup stops them (runc's does).
   let dev = m.type === 'devpts';
+  let idmap = false;
   const fsOpts: string[] = [];
   for (const o of options as readonly string[]) {
     if (o === 'bind') bind = true;
     else if (o === 'rbind') bind = recursive = true;
+    else if (o === 'idmap') idmap = true;
+    else if (o === 'ridmap') idmap = recursive = true;
     else if (o === 'dev') dev = true;
     else if (FLAG_OPTIONS[o] !== undefined) attrs |= FLAG_OPTIONS[o] as number;
     else if (!NO_OP_OPTIONS.has(o)) fsOpts.push(o);
   }
   if (!dev) attrs |= MOUNT_ATTR_NODEV;
   const label = `${m.type} on ${m.destination}`;
+  if (idmap && !bind && m.type !== 'bind') throw invalidValue(`${name}.options`, 'idmap is for bind mounts', options);
+  if (idmap && !mapped) throw invalidValue(`${name}.options`, 'idmap needs a new user namespace with maps (userns \'auto\' as root, or uidMap/gidMap)', options);
   if (bind) {
     if (typeof m.source !== 'string' || m.source === '' || m.source.includes('\0')) throw invalidArg(`${name}.source`, 'a host path', m.source);
     if (fsOpts.length > 0) throw invalidValue(`${name}.options`, `a bind mount takes no filesystem options (${fsOpts.join(', ')})`, options);
@@ -142,7 +159,7 @@ function userMount(b: Builder, m: MountSpec, i: number): void {
     } catch (err) {
       throw invalidValue(`${name}.source`, `cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`, m.source);
     }
-    b.op(label, FS_OP_BIND, { dest, src: source, attrs, flags: (recursive ? FS_RECURSIVE : 0) | (isDir ? 0 : FS_FILE) });
+    b.op(label, FS_OP_BIND, { dest, src: source, attrs, flags: (recursive ? FS_RECURSIVE : 0) | (isDir ? 0 : FS_FILE) | (idmap ? FS_IDMAP : 0) });
   } else {
     b.op(label, FS_OP_MOUNT, { dest, fstype: m.type, opts: fsOpts, attrs });
   }
@@ -197,6 +214,8 @@ export function planRootfs(
     readonlyPaths?: readonly string[] | undefined;
   },
   unshare: readonly NsType[],
+  /** A new user namespace with maps: "idmap" binds are possible. */
+  mapped = false,
 ): FsPlan {
   const b = new Builder();
   // The rootfs and what is mounted below it: nodev. A device node in an
@@ -226,7 +245,9 @@ export function planRootfs(
   }
   if (options.mounts !== undefined) {
     if (!Array.isArray(options.mounts)) throw invalidArg('options.mounts', 'an array of mounts', options.mounts);
-    (options.mounts as readonly MountSpec[]).forEach((m, i) => userMount(b, m, i));
+    (options.mounts as readonly MountSpec[]).forEach((m, i) => userMount(b, m, i, mapped));
+    const trees = b.fsOps.filter((x, k) => k % 8 === 7 && (x & FS_IDMAP) !== 0).length;
+    if (trees >= FS_MAX_TREES) throw invalidValue('options.mounts', `at most ${FS_MAX_TREES - 1} idmapped binds`, trees);
   }
   if (!defaults && withDevices) {
     devices(b);

@@ -297,3 +297,7 @@ export const FS_RECURSIVE = 1;
 export const FS_OPTIONAL = 2;
 export const FS_SRC_IN_ROOT = 4;
 export const FS_FILE = 8;
+/** A bind whose tree the parent makes and idmaps with the child's user namespace (spawn_wire.h kFsIdmap). */
+export const FS_IDMAP = 16;
+/** Trees the go can carry: the idmapped rootfs and the idmapped binds (spawn_wire.h kMaxTrees). */
+export const FS_MAX_TREES = 64;
