@@ -387,6 +387,15 @@ needsRoot('id ranges of other host ids need CAP_SETUID/CAP_SETGID').describe.run
     expect(auto?.[1]).toBeGreaterThanOrEqual(0x80000);
     expect(auto?.[2]).toBe(65536);
     expect(map(['--no-userns'])).toEqual([[0, 0, 4294967295]]);
+    // --bind SRC:DST:ro,idmap: host root's directory is the container root's, read-only.
+    const stat = (bind: string) => spawnSync(process.execPath, [bin, 'run', '--rootfs', rootfs, '--bind', bind, '--', '/bin/busybox', 'sh', '-c', 'busybox stat -c %u /h; busybox touch /h/x'], { encoding: 'utf8', timeout: 20000 });
+    const plain = stat(`${dir}:/h`);
+    const mapped = stat(`${dir}:/h:ro,idmap`);
+    expect([plain.stdout, mapped.stdout]).toEqual(['65534\n', '0\n']);
+    expect(mapped.stderr).toMatch(/Read-only file system/);
+    const bad = stat(`${dir}:/h:rw`);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/OPTS: ro, idmap/);
   });
 
   it('spawn({ idmapRootfs }) on its own: the same idmapped rootfs for one process', async () => {

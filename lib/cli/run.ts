@@ -1,4 +1,4 @@
-// nsfd run --rootfs DIR [--hostname H] [--bind SRC:DST[:ro]]... [--ro] [--no-userns] -- CMD...
+// nsfd run --rootfs DIR [--hostname H] [--bind SRC:DST[:ro,idmap]]... [--ro] [--no-userns] -- CMD...
 // nsfd run --bundle DIR [--id ID]
 // A command in a new container (all namespaces, pivot_root into DIR, the
 // OCI default mounts), or an OCI bundle's process, under nsfd-init; its
@@ -55,9 +55,12 @@ export function parseRunArgs(args: readonly string[]): RunRequest {
     else if (a === '--bind') {
       const v = value();
       const parts = v.split(':');
-      const ro = parts.length === 3 && parts[2] === 'ro';
-      if ((parts.length !== 2 && !ro) || parts[0] === '' || parts[1] === '') throw new UsageError(`--bind ${v}: expected SRC:DST or SRC:DST:ro`);
-      mounts.push({ type: 'bind', source: parts[0] as string, destination: parts[1] as string, options: ro ? ['rbind', 'ro'] : ['rbind'] });
+      // SRC:DST[:OPTS], OPTS a comma list of ro and idmap (podman's -v names).
+      const opts = parts.length === 3 ? (parts[2] as string).split(',') : [];
+      if (parts.length < 2 || parts.length > 3 || parts[0] === '' || parts[1] === '' || opts.some((o) => o !== 'ro' && o !== 'idmap')) {
+        throw new UsageError(`--bind ${v}: expected SRC:DST or SRC:DST:OPTS (OPTS: ro, idmap, comma-separated)`);
+      }
+      mounts.push({ type: 'bind', source: parts[0] as string, destination: parts[1] as string, options: ['rbind', ...(opts.includes('ro') ? ['ro'] : []), ...(opts.includes('idmap') ? ['ridmap'] : [])] });
     } else throw new UsageError(`unknown option '${a}'`);
   }
   if (bundle !== undefined) {

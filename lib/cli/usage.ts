@@ -144,7 +144,10 @@ signal N ended it).
 Options:
   --rootfs DIR         the root filesystem (a directory)
   --hostname NAME      the container's hostname
-  --bind SRC:DST[:ro]  bind-mount host path SRC on DST inside (repeatable)
+  --bind SRC:DST[:OPTS]
+                       bind-mount host path SRC on DST inside (repeatable);
+                       OPTS: ro, idmap (SRC with the container's id maps),
+                       comma-separated
   --ro                 the root filesystem read-only
   --no-userns          as root: no user namespace (root inside is root outside)
   -b, --bundle DIR     run the OCI bundle in DIR (its config.json, as 'runc
