@@ -39,6 +39,7 @@ function parseResults(file: any) {
     featuresError: '',
     vitestRc: null,
     runnerRetries: [] as any[],
+    workerRetries: [] as any[],
     events: [] as any[],
   };
   let text: any;
@@ -69,6 +70,8 @@ function parseResults(file: any) {
       }
     } else if (line.startsWith('NSFD-RUNNER-RETRY ')) {
       r.runnerRetries.push({ rc: line.slice('NSFD-RUNNER-RETRY '.length).trim(), after: r.events.filter((e) => e.ev === 'result').length });
+    } else if (line.startsWith('NSFD-WORKER-RETRY')) {
+      r.workerRetries.push({ after: r.events.filter((e) => e.ev === 'result').length, ends: r.events.filter((e) => e.ev === 'end').length });
     } else if (line.startsWith('NSFD-VITEST-RC ')) {
       r.vitestRc = line.slice('NSFD-VITEST-RC '.length).trim();
     }
@@ -76,7 +79,16 @@ function parseResults(file: any) {
   return r;
 }
 
-function summarizeTests(events: any) {
+/** The unhandled error vitest reports when a test worker (a fork) died. */
+const WORKER_DIED = /Worker exited unexpectedly|Worker forks emitted error/;
+
+/**
+ * `workerRetryEnds`: how many run ends came before a worker retry
+ * (NSFD-WORKER-RETRY); the worker-died errors of those runs are left out,
+ * since the files they had not finished ran again.
+ */
+function summarizeTests(events: any, workerRetryEnds = 0) {
+  let ends = 0;
   const results = new Map();
   const started = new Map();
   const s = {
@@ -104,7 +116,8 @@ function summarizeTests(events: any) {
     else if (e.ev === 'end') {
       s.ended = true;
       s.reason = e.reason || '';
-      for (const u of e.unhandled || []) s.unhandled.push(u);
+      const retried = ends++ < workerRetryEnds;
+      for (const u of e.unhandled || []) if (!(retried && WORKER_DIED.test(String(u)))) s.unhandled.push(u);
     }
   }
   for (const [key, e] of results) {
@@ -190,7 +203,7 @@ for (const raw of fs.readFileSync(manifestPath, 'utf8').split('\n')) {
     }
     const rc = c.res.vitestRc;
     if (rc !== 'skipped' && (rc !== null || c.res.events.length > 0)) {
-      const t = summarizeTests(c.res.events);
+      const t = summarizeTests(c.res.events, Math.max(0, ...c.res.workerRetries.map((w: any) => w.ends)));
       c.tests = t;
       for (const f of t.failures) c.problems.push(`test failed: ${f.name} (${f.ms} ms)\n${firstLines(f.message, 14)}`);
       for (const e of t.fileErrors) c.problems.push(`test file failed: ${e.name}\n${firstLines(e.message, 14)}`);
@@ -310,6 +323,9 @@ for (const c of cols) {
   for (const r of c.res.runnerRetries) {
     const sig = Number(r.rc) > 128 ? ` (signal ${Number(r.rc) - 128})` : '';
     out.push(`runner crash (${c.header}): the vitest runner died with exit ${r.rc}${sig} after ${r.after} test results; the suite ran again (console: ${c.consoleLog})`);
+  }
+  for (const w of c.res.workerRetries) {
+    out.push(`worker crash (${c.header}): a test worker died after ${w.after} test results; the files it had not finished ran again (console: ${c.consoleLog})`);
   }
 }
 

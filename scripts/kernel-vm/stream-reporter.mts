@@ -58,11 +58,18 @@ function testName(tc: any) {
 }
 
 export default class NsfdStreamReporter {
+  /** Per file, the tests started and not yet ended: a file with any is not done (its worker died). */
+  #open = new Map<string, number>();
+
   onTestCaseReady(tc: any) {
-    emit({ ev: 'start', file: rel(tc.module.moduleId), name: testName(tc) });
+    const file = rel(tc.module.moduleId);
+    this.#open.set(file, (this.#open.get(file) ?? 0) + 1);
+    emit({ ev: 'start', file, name: testName(tc) });
   }
 
   onTestCaseResult(tc: any) {
+    const file0 = rel(tc.module.moduleId);
+    this.#open.set(file0, (this.#open.get(file0) ?? 1) - 1);
     const r = tc.result();
     const d = tc.diagnostic();
     const o: Record<string, unknown> = {
@@ -90,7 +97,8 @@ export default class NsfdStreamReporter {
     // The files done, for init.sh: a runner that crashes (arm64 under TCG)
     // is run again on the files it had not finished.
     const done = process.env.NSFD_VM_DONE;
-    if (done) {
+    // (A file with a test that never ended, its worker gone, is not done.)
+    if (done && (this.#open.get(o.file as string) ?? 0) <= 0) {
       try {
         appendFileSync(done, `${o.file}\n`);
       } catch {
@@ -104,5 +112,14 @@ export default class NsfdStreamReporter {
     const e = errs(unhandled);
     if (e) o.unhandled = e;
     emit(o);
+    // For init.sh: a test worker that died ("Worker exited unexpectedly").
+    const file = process.env.NSFD_VM_UNHANDLED;
+    if (file && e) {
+      try {
+        appendFileSync(file, `${e.join('\n')}\n`);
+      } catch {
+        /* then no worker retry */
+      }
+    }
   }
 }
