@@ -90,7 +90,7 @@ export async function cmdLs(args: readonly string[]): Promise<number> {
   const task = req.task;
   if (task !== undefined) list = list.filter((ns) => ns.pids.includes(task));
   // (Loaded only for this column: it needs rtnetlink.)
-  const lookups: Lookups = cols.includes('NETNSID') ? { netnsids: await (require('./ls-netnsid') as typeof NetnsidModule).netnsidsOf(list) } : {};
+  const lookups: Lookups = cols.includes('NETNSID') ? { netnsids: (require('./ls-netnsid') as typeof NetnsidModule).netnsidsOf(list) } : {};
   if (req.tree !== undefined) {
     // Only the rows wanted, nested by owner (or parent) as far as those rows go.
     const forest = buildNamespaceTree(list)[req.tree];

@@ -84,12 +84,66 @@ export class RtnlSocket {
     return run;
   }
 
-  async #exchange(type: number, flags: number, header: Buffer, attrs: readonly Attr[], what: RequestName): Promise<Message[]> {
+  /**
+   * request(), on this thread: for a short-lived caller (the CLI) that
+   * would rather block for the microseconds an answer takes than make a
+   * pool round trip per request. Never for a change that can take long
+   * (deleting a link): queries only.
+   */
+  requestSync(type: number, flags: number, header: Buffer, attrs: readonly Attr[], what: RequestName): Message[] {
+    const { fd, seq, msg } = this.#prepare(type, flags, header, attrs, what);
+    try {
+      fs.writeSync(fd, msg);
+    } catch (err) {
+      throw netlinkError(-errnoOf(err), what);
+    }
+    const out: Message[] = [];
+    for (let tries = 0; ; ) {
+      let n: number;
+      try {
+        n = fs.readSync(fd, this.#buf);
+      } catch (err) {
+        const errno = errnoOf(err);
+        // (The answer is queued inside sendmsg: EAGAIN here is rare.)
+        if (errno === -E.EAGAIN && tries++ < EAGAIN_RETRIES) continue;
+        throw errno === -E.EAGAIN ? new NsError(-E.ETIMEDOUT, what.op, { hint: 'no reply from the kernel' }) : netlinkError(-errno, what);
+      }
+      tries = 0;
+      if (this.#collect(n, seq, out, what)) return out;
+    }
+  }
+
+  #prepare(type: number, flags: number, header: Buffer, attrs: readonly Attr[], what: RequestName): { fd: number; seq: number; msg: Buffer } {
     if (this.#sock.closed) throw new NsError(-E.EBADF, what.op, { hint: 'the netlink socket is closed' });
-    const fd = this.#sock.fd;
     const seq = (this.#seq = (this.#seq + 1) >>> 0);
     const dump = (flags & NLM_F_DUMP) === NLM_F_DUMP;
-    const msg = encodeMessage(type, flags | NLM_F_REQUEST | (dump ? 0 : NLM_F_ACK), seq, header, attrs);
+    return { fd: this.#sock.fd, seq, msg: encodeMessage(type, flags | NLM_F_REQUEST | (dump ? 0 : NLM_F_ACK), seq, header, attrs) };
+  }
+
+  /** Takes the `n` bytes read into #buf: true once the request's ACK or NLMSG_DONE came (its messages in `out`). */
+  #collect(n: number, seq: number, out: Message[], what: RequestName): boolean {
+    for (const m of decodeMessages(this.#buf.subarray(0, n))) {
+      // Another request's late messages (one abandoned by an error) are skipped.
+      if (m.seq !== seq) continue;
+      if (m.type === NLMSG_ERROR) {
+        const err = m.body.length >= 4 ? m.body.readInt32LE(0) : -E.EPROTO;
+        if (err !== 0) throw netlinkError(-err, what);
+        return true; // the ACK
+      }
+      if (m.type === NLMSG_DONE) {
+        // A dump that failed part way says so in NLMSG_DONE's int.
+        const err = m.body.length >= 4 ? m.body.readInt32LE(0) : 0;
+        if (err < 0) throw netlinkError(-err, what);
+        return true;
+      }
+      // Copied: the read buffer is reused.
+      out.push({ ...m, body: Buffer.from(m.body) });
+    }
+    return false;
+  }
+
+  async #exchange(type: number, flags: number, header: Buffer, attrs: readonly Attr[], what: RequestName): Promise<Message[]> {
+    const { fd, seq, msg } = this.#prepare(type, flags, header, attrs, what);
     try {
       await write(fd, msg);
     } catch (err) {
@@ -111,23 +165,7 @@ export class RtnlSocket {
         throw errno === -E.EAGAIN ? new NsError(-E.ETIMEDOUT, what.op, { hint: 'no reply from the kernel' }) : netlinkError(-errno, what);
       }
       tries = 0;
-      for (const m of decodeMessages(this.#buf.subarray(0, n))) {
-        // Another request's late messages (one abandoned by an error) are skipped.
-        if (m.seq !== seq) continue;
-        if (m.type === NLMSG_ERROR) {
-          const err = m.body.length >= 4 ? m.body.readInt32LE(0) : -E.EPROTO;
-          if (err !== 0) throw netlinkError(-err, what);
-          return out; // the ACK
-        }
-        if (m.type === NLMSG_DONE) {
-          // A dump that failed part way says so in NLMSG_DONE's int.
-          const err = m.body.length >= 4 ? m.body.readInt32LE(0) : 0;
-          if (err < 0) throw netlinkError(-err, what);
-          return out;
-        }
-        // Copied: the read buffer is reused.
-        out.push({ ...m, body: Buffer.from(m.body) });
-      }
+      if (this.#collect(n, seq, out, what)) return out;
     }
   }
 }
