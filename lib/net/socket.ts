@@ -88,7 +88,8 @@ export class RtnlSocket {
    * request(), on this thread: for a short-lived caller (the CLI) that
    * would rather block for the microseconds an answer takes than make a
    * pool round trip per request. Never for a change that can take long
-   * (deleting a link): queries only.
+   * (deleting a link): queries only; and not while request()s are pending
+   * on this socket (their replies would be read here and dropped).
    */
   requestSync(type: number, flags: number, header: Buffer, attrs: readonly Attr[], what: RequestName): Message[] {
     const { fd, seq, msg } = this.#prepare(type, flags, header, attrs, what);

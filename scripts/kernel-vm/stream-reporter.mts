@@ -68,13 +68,13 @@ export default class NsfdStreamReporter {
   }
 
   onTestCaseResult(tc: any) {
-    const file0 = rel(tc.module.moduleId);
-    this.#open.set(file0, (this.#open.get(file0) ?? 1) - 1);
+    const file = rel(tc.module.moduleId);
+    this.#open.set(file, (this.#open.get(file) ?? 1) - 1);
     const r = tc.result();
     const d = tc.diagnostic();
     const o: Record<string, unknown> = {
       ev: 'result',
-      file: rel(tc.module.moduleId),
+      file,
       name: testName(tc),
       state: r.state,
       ms: d ? Math.round(d.duration) : 0,
