@@ -655,23 +655,25 @@ int IdmapTree(int tree, int userns_fd, uint64_t attrs, bool recursive) {
   return syscall(kSysMountSetattr, tree, "", kAtEmptyPath | (recursive ? kAtRecursive : 0), &a, sizeof a) < 0 ? -errno : 0;
 }
 
-// One tree presented with the child's id maps (host ids shifted into its
-// user namespace: uid 0 on disk is its root): the rootfs (`src` null: a
-// clone of rootfs_fd and the mounts below) or a kFsIdmap bind's host path.
-// Done here, by us: the mount must be made with CAP_SYS_ADMIN over the
-// filesystem's user namespace, which the child lacks; it attaches the tree
-// in its own mount namespace. The tree's fd, or -1 with the failure in *o.
-int IdmapOne(int rootfs_fd, const char* src, const int32_t* op, int userns_fd, Outcome* o, int32_t detail) {
+// open_tree(OPEN_TREE_CLONE) of a host path, the mounts below with
+// `recursive`: a detached tree's fd, or -errno.
+int CloneHostPath(const char* src, bool recursive) {
+  long r = syscall(kSysOpenTree, AT_FDCWD, src, kOpenTreeClone | kOpenTreeCloexec | (recursive ? kAtRecursive : 0));
+  return r < 0 ? -errno : static_cast<int>(r);
+}
+
+// A detached tree (`tree`: its fd, or -errno from open_tree) presented
+// with the child's id maps (host ids shifted into its user namespace: uid
+// 0 on disk is its root), with `attrs` set too. Done here, by us: the
+// mount must be made with CAP_SYS_ADMIN over the filesystem's user
+// namespace, which the child lacks; it attaches the tree in its own mount
+// namespace. The tree's fd, or -1 with the failure in *o (`detail`: the
+// bind's op index, -1 for the rootfs).
+int IdmapOne(int tree, uint64_t attrs, bool recursive, int userns_fd, Outcome* o, int32_t detail) {
   o->map_step = kStepIdmap;
   o->map_detail = detail;
-  bool rec = src == nullptr || (op[7] & kFsRecursive);
-  int tree = src == nullptr ? CloneRootfs(rootfs_fd)
-                            : static_cast<int>(syscall(kSysOpenTree, AT_FDCWD, src, kOpenTreeClone | kOpenTreeCloexec | (rec ? kAtRecursive : 0)));
-  if (tree < 0) {
-    if (src != nullptr) tree = -errno;
-    return o->map_err = tree, o->map_syscall = "open_tree", -1;
-  }
-  int r = IdmapTree(tree, userns_fd, src == nullptr ? 0 : static_cast<uint32_t>(op[6]), rec);
+  if (tree < 0) return o->map_err = tree, o->map_syscall = "open_tree", -1;
+  int r = IdmapTree(tree, userns_fd, attrs, recursive);
   if (r < 0) {
     close(tree);
     return o->map_err = r, o->map_syscall = "mount_setattr", -1;
@@ -689,14 +691,15 @@ bool IdmapTrees(const Spec& s, const Plan& p, int pid, int* trees, Outcome* o) {
   int n = 0;
   bool ok = true;
   if (s.idmap_rootfs) {
-    int t = IdmapOne(s.rootfs_fd, nullptr, nullptr, ns, o, -1);
+    int t = IdmapOne(CloneRootfs(s.rootfs_fd), 0, true, ns, o, -1);
     ok = t >= 0;
     if (ok) trees[n++] = t;
   }
   for (int i = 0; ok && i < p.nfs_ops; i++) {
     const int32_t* op = &s.fs_ops[static_cast<size_t>(i) * kFsOpInts];
     if (!(op[7] & kFsIdmap)) continue;
-    int t = IdmapOne(-1, s.fs_strs[op[2]].c_str(), op, ns, o, i);
+    bool rec = op[7] & kFsRecursive;
+    int t = IdmapOne(CloneHostPath(s.fs_strs[op[2]].c_str(), rec), static_cast<uint32_t>(op[6]), rec, ns, o, i);
     ok = t >= 0;
     if (ok) trees[n++] = t;
   }
