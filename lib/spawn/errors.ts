@@ -3,6 +3,7 @@
 import { E, NsError, UnsupportedError, commonHint } from '../core/errors';
 import { CLONE_FLAG, NsType } from '../core/ns-types';
 import type { Prepared } from './plan';
+import { opSource } from './rootfs';
 
 /** What native spawn_clone3 returns for a failure. */
 export interface NativeFailure {
@@ -128,7 +129,7 @@ export function spawnError(r: NativeFailure, prep: Prepared): NsError {
     case 'idmap':
       // (detail: the idmapped bind's op, or -1 for the rootfs.)
       if (r.detail >= 0 && prep.rootfs !== undefined) {
-        path = prep.rootfs.fsStrs[prep.rootfs.fsOps[r.detail * 8 + 2] as number];
+        path = opSource(prep.rootfs, r.detail);
         hint = `${idmapHint(e, r.syscall, 'the bind source')} (rootfs: ${prep.rootfs.labels[r.detail] ?? `op ${r.detail}`})`;
       } else {
         path = prep.rootfs?.path;

@@ -77,10 +77,18 @@ export interface FsPlan {
   labels: string[];
 }
 
+/** The host path an op's source names (a bind's), by op index: for errors. */
+export function opSource(plan: FsPlan, i: number): string | undefined {
+  // (Each op is 8 ints, its source string's index third: Builder.op.)
+  return plan.fsStrs[plan.fsOps[i * 8 + 2] ?? -1];
+}
+
 class Builder implements FsPlan {
   fsOps: number[] = [];
   fsStrs: string[] = [];
   labels: string[] = [];
+  /** Binds the parent idmaps (FS_IDMAP): each is a tree the go carries. */
+  idmapped = 0;
   #str(s: string | undefined): number {
     if (s === undefined) return -1;
     this.fsStrs.push(s);
@@ -95,6 +103,7 @@ class Builder implements FsPlan {
     for (const x of opts) this.#str(x);
     this.fsOps.push(kind, dest, src, fstype, optStart, opts.length, o.attrs ?? 0, o.flags ?? 0);
     this.labels.push(label);
+    if ((o.flags ?? 0) & FS_IDMAP) this.idmapped++;
   }
 }
 
@@ -147,7 +156,7 @@ function userMount(b: Builder, m: MountSpec, i: number, mapped: boolean): void {
   }
   if (!dev) attrs |= MOUNT_ATTR_NODEV;
   const label = `${m.type} on ${m.destination}`;
-  if (idmap && !bind && m.type !== 'bind') throw invalidValue(`${name}.options`, 'idmap is for bind mounts', options);
+  if (idmap && !bind) throw invalidValue(`${name}.options`, 'idmap is for bind mounts', options);
   if (idmap && !mapped) throw invalidValue(`${name}.options`, 'idmap needs a new user namespace with maps (userns \'auto\' as root, or uidMap/gidMap)', options);
   if (bind) {
     if (typeof m.source !== 'string' || m.source === '' || m.source.includes('\0')) throw invalidArg(`${name}.source`, 'a host path', m.source);
@@ -246,8 +255,7 @@ export function planRootfs(
   if (options.mounts !== undefined) {
     if (!Array.isArray(options.mounts)) throw invalidArg('options.mounts', 'an array of mounts', options.mounts);
     (options.mounts as readonly MountSpec[]).forEach((m, i) => userMount(b, m, i, mapped));
-    const trees = b.fsOps.filter((x, k) => k % 8 === 7 && (x & FS_IDMAP) !== 0).length;
-    if (trees >= FS_MAX_TREES) throw invalidValue('options.mounts', `at most ${FS_MAX_TREES - 1} idmapped binds`, trees);
+    if (b.idmapped >= FS_MAX_TREES) throw invalidValue('options.mounts', `at most ${FS_MAX_TREES - 1} idmapped binds`, b.idmapped);
   }
   if (!defaults && withDevices) {
     devices(b);
