@@ -115,10 +115,12 @@ vrc=$?
 echo "=== vitest exited $vrc after $(( $(date +%s) - start )) s"
 # VM_RUNNER_RETRY=1 (the arm64 VMs): under TCG the vitest runner itself, the
 # main process, which never loads the addon (the tests run in forks), has
-# died of SIGSEGV. A runner that dies of SIGSEGV, SIGBUS or SIGILL runs the
-# suite again, once, in the time left. The results say so, and a test that
+# died of SIGSEGV. A runner that dies of SIGSEGV, SIGBUS, SIGILL, SIGTRAP
+# or SIGABRT runs the suite again, once, in the time left. The results say so, and a test that
 # failed before the crash stays failed (report.js).
-case $vrc in 132 | 135 | 139) crashed=1 ;; *) crashed=0 ;; esac
+# (133, SIGTRAP: V8's own fatal check failing there, "Check failed:
+# CodeKindCanDeoptimize", seen once; 134, SIGABRT, the same on other paths.)
+case $vrc in 132 | 133 | 134 | 135 | 139) crashed=1 ;; *) crashed=0 ;; esac
 left=$((VM_INNER_TIMEOUT - ($(date +%s) - start)))
 if [ "${VM_RUNNER_RETRY:-0}" = 1 ] && [ "$crashed" = 1 ] && [ "$left" -gt 60 ]; then
   dmesg | grep -iE 'segfault|unhandled|fatal signal|traps:' | tail -n 20
