@@ -154,11 +154,11 @@ export function isCloexec(fd: number): boolean {
 }
 
 /**
- * Creates the package's long-lived fds (the reaper's epoll and eventfd)
+ * Creates the package's long-lived fds (the reaper's epoll set)
  * before a test counts fds, so only per-operation leaks show.
  */
 export async function warmUp(): Promise<void> {
-  // Still running when wait() starts, so the reaper thread is started.
+  // Still running when wait() starts, so the reaper is started.
   const cp = spawn('sleep', ['0.05'], { stdio: 'ignore' });
   const p = Pidfd.open(cp.pid as number);
   await p.wait();
