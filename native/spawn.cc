@@ -111,12 +111,27 @@ struct Spec {
 // pending, or a TypeError was thrown for a wrong type. The caller returns
 // at once. A key holding undefined takes the default; a key that is absent
 // (or unknown) is refused by Keys().
+// The key names as JS strings, made once per env (a string made from
+// UTF-8 for every read cost ~10 us a spawn), in an array: Node-API 8 can
+// hold no reference to a string itself.
+struct SpecKeyStrings {
+  Napi::ObjectReference array;
+};
+
 class SpecReader {
  public:
-  SpecReader(const Napi::CallbackInfo& info, Napi::Object spec) : info_(info), spec_(spec) {}
+  SpecReader(const Napi::CallbackInfo& info, Napi::Object spec) : info_(info), spec_(spec) {
+    Napi::Object a = static_cast<SpecKeyStrings*>(info.Data())->array.Value();
+    for (uint32_t i = 0; i < kSpecKeyCount; i++) keys_[i] = a.Get(i);  // our own array: runs no JS
+  }
 
   // A key's value, or false (exception pending).
-  bool Get(SpecKey key, Napi::Value* out) { return GetProp(spec_, kSpecKeyNames[key], out); }
+  bool Get(SpecKey key, Napi::Value* out) {
+    Napi::Value v = spec_.Get(keys_[key]);
+    if (spec_.Env().IsExceptionPending() || v.IsEmpty()) return false;
+    *out = v;
+    return true;
+  }
 
   bool Int(SpecKey key, int dflt, int* out, double lo = INT32_MIN, double hi = INT32_MAX) {
     Napi::Value v;
@@ -194,8 +209,17 @@ class SpecReader {
                                                  napi_key_numbers_to_strings, &names);
     if (st != napi_ok || env.IsExceptionPending()) return Bad("nsfd native: spawn spec: cannot list its keys");
     Napi::Array a(env, names);
-    bool seen[kSpecKeyCount] = {};
     uint32_t n = a.Length();
+    // The usual case: lib/spawn/plan.ts writes the keys in our order.
+    bool same = n == kSpecKeyCount;
+    for (uint32_t i = 0; same && i < n; i++) {
+      Napi::Value v;
+      if (!GetElem(a, i, &v)) return false;
+      bool eq = false;
+      same = napi_strict_equals(env, v, keys_[i], &eq) == napi_ok && eq;
+    }
+    if (same) return true;
+    bool seen[kSpecKeyCount] = {};
     for (uint32_t i = 0; i < n; i++) {
       Napi::Value v;
       if (!GetElem(a, i, &v)) return false;
@@ -232,6 +256,7 @@ class SpecReader {
   }
   const Napi::CallbackInfo& info_;
   Napi::Object spec_;
+  Napi::Value keys_[kSpecKeyCount];
 };
 
 // The privilege keys: capability masks, no_new_privs, rlimits, the seccomp program.
@@ -903,7 +928,10 @@ Napi::Array SpecKeys(Napi::Env env) {
 }  // namespace spawn
 
 void InitSpawn(Napi::Env env, Napi::Object exports) {
-  exports.Set("spawn_clone3", Napi::Function::New(env, spawn::SpawnClone3, "spawn_clone3"));
+  auto* keys = new spawn::SpecKeyStrings();
+  keys->array = Napi::Persistent(static_cast<Napi::Object>(spawn::SpecKeys(env)));
+  env.AddCleanupHook([keys] { delete keys; });
+  exports.Set("spawn_clone3", Napi::Function::New(env, spawn::SpawnClone3, "spawn_clone3", keys));
   exports.Set("spawn_spec_keys", spawn::SpecKeys(env));
   exports.Set("spawn_ns_links", Napi::Function::New(env, spawn::SpawnNsLinks, "spawn_ns_links"));
   exports.Set("socketpair", Napi::Function::New(env, spawn::Socketpair, "socketpair"));
