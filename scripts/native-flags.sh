@@ -10,3 +10,8 @@ native_cflags=(-std=c++20 -fPIC -g -O1 -fno-omit-frame-pointer
   -fvisibility=hidden -Wall -Wextra -Wno-missing-field-initializers -Wno-unused-parameter
   -DNAPI_VERSION=8 -D_GNU_SOURCE -DNODE_ADDON_API_DISABLE_CPP_EXCEPTIONS -DBUILDING_NODE_EXTENSION
   -I"$nodedir" -I"$addon_api")
+# The addon carries nsfd-init (native/initblob.cc) as binding.gyp's build
+# does, when node-gyp has built it: without it a container run from
+# compiled code (a fixture under dist-dev/) finds no init.
+init_bin=$PWD/build/Release/nsfd-init
+[ -x "$init_bin" ] && native_cflags+=("-DNSFD_INIT_BIN=\"$init_bin\"")
