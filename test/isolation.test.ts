@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Container, MASKED_PATHS, NsError, OwnedFd, run, spawn } from '../lib/index';
+import { E } from '../lib/core/errors';
 import { AT_FDCWD, O_DIRECTORY, O_PATH } from '../lib/sys/constants';
 import { prepare } from '../lib/spawn/plan';
 import { native } from '../lib/sys/native';
@@ -252,7 +253,7 @@ describe.runIf(haveBusybox && haveInit)('a rootfs entered by pivot_root', () => 
     expect(fdCount()).toBeLessThanOrEqual(fds);
   });
 
-  it('the addon refuses fs ops that index outside their strings (no child is started)', () => {
+  it('the addon refuses fs ops that index outside their strings, and any key set but its own (no child is started)', () => {
     const prep = prepare('/bin/busybox', ['true'], rootless({ unshare: ['mnt', 'pid'], rootfs, stdio: 'ignore' }));
     try {
       const good = prep.spec.fsOps;
@@ -264,6 +265,14 @@ describe.runIf(haveBusybox && haveInit)('a rootfs entered by pivot_root', () => 
       expect(bad([7, 0, 0, 0, 0, 0, 0, 0])).toThrow(/bad fsOps/); // no such op
       expect(bad([1, 0, -1, 0])).toThrow(/bad fsOps/); // not a whole op
       expect(() => native.spawn_clone3({ ...prep.spec, rootfsFd: -1 })).toThrow(/fsOps without rootfsFd/);
+      // The key set: the order plan.ts writes (checked by identity), any
+      // other order, an unknown key, a missing one.
+      expect(Object.keys(prep.spec)).toEqual(native.spawn_spec_keys);
+      const shuffled = Object.fromEntries(Object.entries({ ...prep.spec, fsOps: [], rootfsFd: -1, parentPidFd: 1 << 30 }).reverse());
+      expect(native.spawn_clone3(shuffled)).toMatchObject({ errno: -E.EBADF }); // read whole: fails only at its bad fd
+      expect(() => native.spawn_clone3({ ...prep.spec, zzz: 1 })).toThrow(/unknown key 'zzz'/);
+      const { execFd: _, ...missing } = prep.spec;
+      expect(() => native.spawn_clone3(missing)).toThrow(/missing key 'execFd'/);
     } finally {
       for (const fd of prep.temp) native.close(fd);
     }
