@@ -200,7 +200,10 @@ class SpecReader {
 
   // The spec's own enumerable string keys are exactly kSpecKeyNames: an
   // unknown or missing key is a TypeError naming it. (Listing the keys may
-  // run a Proxy's ownKeys trap: false with its exception pending.)
+  // run a Proxy's ownKeys trap: false with its exception pending.) Not
+  // run by spawn_clone3: listing the keys cost ~8 us a spawn, for a spec
+  // that plan.ts writes as one literal of the SpawnSpec type. JS runs it
+  // once, on its first spec (spawn_spec_check, lib/spawn/wire.ts).
   bool Keys() {
     Napi::Env env = spec_.Env();
     napi_value names;
@@ -209,17 +212,8 @@ class SpecReader {
                                                  napi_key_numbers_to_strings, &names);
     if (st != napi_ok || env.IsExceptionPending()) return Bad("nsfd native: spawn spec: cannot list its keys");
     Napi::Array a(env, names);
-    uint32_t n = a.Length();
-    // The usual case: lib/spawn/plan.ts writes the keys in our order.
-    bool same = n == kSpecKeyCount;
-    for (uint32_t i = 0; same && i < n; i++) {
-      Napi::Value v;
-      if (!GetElem(a, i, &v)) return false;
-      bool eq = false;
-      same = napi_strict_equals(env, v, keys_[i], &eq) == napi_ok && eq;
-    }
-    if (same) return true;
     bool seen[kSpecKeyCount] = {};
+    uint32_t n = a.Length();
     for (uint32_t i = 0; i < n; i++) {
       Napi::Value v;
       if (!GetElem(a, i, &v)) return false;
@@ -307,9 +301,10 @@ bool FsOpsValid(const Napi::CallbackInfo& info, const Spec& s) {
   return true;
 }
 
-// Every key is read (and may run JS) here, before any fd is made. The key
-// set is checked after the values: each key is read once, in a fixed order,
-// whatever is wrong with the spec. False: an exception is pending.
+// Every key is read (and may run JS) here, before any fd is made: each key
+// once, in a fixed order, whatever is wrong with the spec. An absent key
+// reads as undefined, its default: the key set is spawn_spec_check's to
+// check. False: an exception is pending.
 bool ReadSpec(const Napi::CallbackInfo& info, Napi::Object obj, Spec* s) {
   SpecReader rd(info, obj);
   if (!rd.Strs(kKeyPaths, &s->paths) || !rd.Strs(kKeyArgv, &s->argv) || !rd.Strs(kKeyEnvp, &s->envp)) return false;
@@ -342,7 +337,7 @@ bool ReadSpec(const Napi::CallbackInfo& info, Napi::Object obj, Spec* s) {
          rd.Ints(kKeyFsOps, &s->fs_ops, INT32_MIN, INT32_MAX) && rd.Strs(kKeyFsStrs, &s->fs_strs) && FsOpsValid(info, *s) &&
          rd.Str(kKeyHostname, &s->hostname, &s->has_hostname) && rd.Str(kKeyDomainname, &s->domainname, &s->has_domainname) &&
          rd.Bool(kKeyLoopbackUp, &s->loopback_up) && rd.Bool(kKeyBlockSignals, &s->block_signals) &&
-         rd.Bool(kKeyIdmapRootfs, &s->idmap_rootfs) && IdmapValid(info, *s) && rd.Keys();
+         rd.Bool(kKeyIdmapRootfs, &s->idmap_rootfs) && IdmapValid(info, *s);
 }
 
 // --- 2. build argv, env and the Plan ---------------------------------------
@@ -849,6 +844,15 @@ Napi::Value MapResult(Napi::Env env, const Plan& p, Launch* l, const Outcome& o)
   return out;
 }
 
+// spawn_spec_check(spec) -> true, or a TypeError naming the first key
+// that is unknown or missing.
+Napi::Value SpawnSpecCheck(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsObject()) return Fail(info, "nsfd native: expected a spawn spec");
+  SpecReader rd(info, info[0].As<Napi::Object>());
+  if (!rd.Keys()) return info.Env().Undefined();
+  return Napi::Boolean::New(info.Env(), true);
+}
+
 // spawn_clone3(spec) -> {pidfd, pid} | {errno, step, syscall, detail}
 Napi::Value SpawnClone3(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -933,6 +937,7 @@ void InitSpawn(Napi::Env env, Napi::Object exports) {
   env.AddCleanupHook([keys] { delete keys; });
   exports.Set("spawn_clone3", Napi::Function::New(env, spawn::SpawnClone3, "spawn_clone3", keys));
   exports.Set("spawn_spec_keys", spawn::SpecKeys(env));
+  exports.Set("spawn_spec_check", Napi::Function::New(env, spawn::SpawnSpecCheck, "spawn_spec_check", keys));
   exports.Set("spawn_ns_links", Napi::Function::New(env, spawn::SpawnNsLinks, "spawn_ns_links"));
   exports.Set("socketpair", Napi::Function::New(env, spawn::Socketpair, "socketpair"));
 }

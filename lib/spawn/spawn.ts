@@ -12,7 +12,7 @@ import { prepare } from './plan';
 import { closeAll } from './stdio';
 import { checkKillSignal, checkTimeout } from './check';
 import { Subprocess } from './subprocess';
-import { checkSpecKeys } from './wire';
+import { checkSpec } from './wire';
 
 /**
  * Starts `file` with clone3 straight into new or existing namespaces and
@@ -28,18 +28,21 @@ export function spawn(file: string, args?: readonly string[] | SpawnOptions, opt
     options = args as SpawnOptions;
     args = [];
   }
-  checkSpecKeys();
   if (options !== undefined && (options === null || typeof options !== 'object')) throw invalidArg('options', 'an object', options);
   if (options !== undefined) checkOptionKeys(options, SPAWN_OPTION_KEYS);
-  const { timeout = 0, signal, killSignal = 'SIGTERM', ...spawnOptions } = options ?? {};
+  // (prepare() reads the keys it knows: no copy without these three.)
+  const opts: SpawnOptions = options ?? {};
+  const timeout = opts.timeout === undefined ? 0 : opts.timeout;
+  const signal = opts.signal;
   checkTimeout(timeout);
   checkAbortSignal(signal, 'options.signal');
-  const killWith = checkKillSignal(killSignal);
+  const killWith = checkKillSignal(opts.killSignal === undefined ? 'SIGTERM' : opts.killSignal);
   // Aborted already: nothing is started (run() does the same).
   if (signal?.aborted) throw abortError(signal.reason);
-  const prep = prepare(file, (args ?? []) as readonly string[], spawnOptions);
+  const prep = prepare(file, (args ?? []) as readonly string[], opts);
   let r: ReturnType<typeof native.spawn_clone3>;
   try {
+    checkSpec(prep.spec);
     r = native.spawn_clone3(prep.spec);
   } catch (err) {
     closeAll(prep.pipes.map((p) => p[1]));

@@ -1,7 +1,8 @@
 // The spec native spawn_clone3 reads (native/spawn_wire.h). Its key list
 // lives once in native; the addon exports it as spawn_spec_keys, and the
-// first spawn checks that it is exactly the keys built here, so a key
-// renamed on one side fails loudly instead of taking a default.
+// first spawn checks that it is exactly the keys built here, and that its
+// spec has exactly those, so a key renamed on one side fails loudly instead
+// of taking a default.
 import { native } from '../sys/native';
 
 export interface SpawnSpec {
@@ -113,8 +114,13 @@ export function specKeys(): string[] {
 }
 
 let checked = false;
-/** Throws if the loaded addon reads another key set than the one built here (an addon of another version). */
-export function checkSpecKeys(): void {
+/**
+ * Throws if the loaded addon reads another key set than the one built here
+ * (an addon of another version), or if `spec` (the first one built) has
+ * any other key set. spawn_clone3 itself does not list a spec's keys
+ * (~8 us a spawn); the compiler holds plan.ts's literal to SpawnSpec.
+ */
+export function checkSpec(spec: SpawnSpec): void {
   if (checked) return;
   const theirs: unknown = native.spawn_spec_keys;
   const ours = specKeys();
@@ -122,5 +128,6 @@ export function checkSpecKeys(): void {
   if (!same) {
     throw new Error(`nsfd: the native addon's spawn spec keys (${Array.isArray(theirs) ? theirs.join(', ') : 'none'}) differ from lib/spawn's (${ours.join(', ')}): rebuild the addon`);
   }
+  native.spawn_spec_check(spec);
   checked = true;
 }

@@ -131,6 +131,8 @@ export interface NativeBinding {
   // spawn (lib/spawn/wire.ts)
   /** The keys spawn_clone3 reads from its spec, exactly (native/spawn_wire.h). */
   spawn_spec_keys: readonly string[];
+  /** True, or throws a TypeError naming a key of `spec` that spawn_clone3 does not read or one it misses. */
+  spawn_spec_check(spec: object): true;
   /** The in-namespace ops' wire (native/inns.h): op ids, slot order, step names, bits. Frozen. */
   inns_wire: InnsWire;
   [more: string]: unknown;
