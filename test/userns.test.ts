@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Container, NsError, run } from '../lib/index';
 import { USERNS_LOCK_DIR, allocateIdRange, idsInUse } from '../lib/userns';
-import { lockIdRangeAt } from '../lib/userns/range';
+import { fileIntervals, lockIdRangeAt, subidIntervals } from '../lib/userns/range';
 import { AT_FDCWD, LOCK_EX, LOCK_NB, LOCK_UN, O_RDWR } from '../lib/sys/constants';
 import { native } from '../lib/sys/native';
 import { E } from '../lib/core/errors';
@@ -453,6 +453,47 @@ needsRoot('runc run as root').describe.runIf(haveBusybox && runcPath !== undefin
   });
 });
 if (runcPath === undefined) it.skip('side by side with runc (user namespace) [skipped: runc is not installed: apt-get install -y runc]', () => {});
+
+describe('the id-range scan', () => {
+  it('reads a subordinate-id file again only when it changed (rename, an edit, removal)', () => {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), 'nsfd-subid-'));
+    const file = path.join(d, 'subuid');
+    try {
+      fs.writeFileSync(file, 'a:100000:65536\n');
+      const first = fileIntervals(file, subidIntervals);
+      expect(first).toEqual([[100000, 165536]]);
+      expect(fileIntervals(file, subidIntervals)).toBe(first); // unchanged: not parsed again
+      // Replaced by rename, as useradd and usermod write it: same size, another inode.
+      fs.writeFileSync(`${file}.new`, 'a:200000:65536\n');
+      fs.renameSync(`${file}.new`, file);
+      expect(fileIntervals(file, subidIntervals)).toEqual([[200000, 265536]]);
+      // Edited in place: same inode, other times.
+      fs.appendFileSync(file, 'b:300000:10\n');
+      fs.utimesSync(file, new Date(1e12), new Date(1e12));
+      expect(fileIntervals(file, subidIntervals)).toEqual([[200000, 265536], [300000, 300010]]);
+      fs.rmSync(file);
+      expect(fileIntervals(file, subidIntervals)).toEqual([]);
+    } finally {
+      fs.rmSync(d, { recursive: true, force: true });
+    }
+  });
+
+  it('idsInUse() has the maps of a user namespace a process is in (read natively in one call)', async () => {
+    const map = [{ inside: 0, outside: 0x6fe00000, count: 1000 }];
+    const { spawn } = await import('../lib/index.js');
+    // Rootless: our own uid as root inside (no CAP_SETUID needed).
+    const own = [{ inside: 0, outside: process.getuid?.() ?? 0, count: 1 }];
+    const child = spawn('/bin/sleep', ['30'], { unshare: ['user'], uidMap: isRoot ? map : own, gidMap: isRoot ? map : [{ inside: 0, outside: process.getgid?.() ?? 0, count: 1 }], killOnClose: true });
+    try {
+      const expected = isRoot ? [0x6fe00000, 0x6fe00000 + 1000] : [own[0]!.outside, own[0]!.outside + 1];
+      expect(idsInUse().some(([s, e]) => s <= expected[0]! && expected[1]! <= e)).toBe(true);
+      expect(native.userns_maps(-1)).toBe(-E.EBADF);
+    } finally {
+      child.close();
+      await child.exited.catch(() => {});
+    }
+  });
+});
 
 describe('userns option checks', () => {
   it('bad values are typed errors before anything starts', async () => {

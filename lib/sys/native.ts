@@ -97,6 +97,8 @@ export interface NativeBinding {
   spawn_ns_links(pidfd: number, pid: number, types: string[], procfd: number): (string | number)[] | number;
   /** socketpair(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC): [fd, fd] or -errno. */
   socketpair(): [number, number] | number;
+  /** The uid_map and gid_map text of each user namespace a process is in but ours, once each, as [uid, gid, ...] read under procfs `procfd`; or -errno. */
+  userns_maps(procfd: number): string[] | number;
   /** readlinkat(dirfd, path): the link's target, or -errno. */
   readlinkat(dirfd: number, path: string): string | number;
   /** The names in directory dirfd/path (no "." or ".."), or -errno. */

@@ -25,7 +25,7 @@ import { randomInt } from 'node:crypto';
 
 import { E, NsError } from '../core/errors';
 import { OwnedFd } from '../core/owned-fd';
-import { procPids, procRead, procReadlink } from '../core/procfs';
+import { ownProcfs } from '../core/procfs';
 import { AT_FDCWD, LOCK_EX, LOCK_NB, O_CREAT, O_NOFOLLOW, O_RDWR } from '../sys/constants';
 import { native } from '../sys/native';
 
@@ -109,13 +109,8 @@ function mapIntervals(text: string | undefined, out: Interval[]): void {
 }
 
 /** Intervals of /etc/subuid-style lines ("name:start:count"). */
-function subidIntervals(file: string, out: Interval[]): void {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'latin1');
-  } catch {
-    return;  // no such file: no range given out
-  }
+export function subidIntervals(text: string): Interval[] {
+  const out: Interval[] = [];
   for (const line of text.split('\n')) {
     const f = line.split(':');
     if (f.length < 3) continue;
@@ -123,21 +118,58 @@ function subidIntervals(file: string, out: Interval[]): void {
     const count = Number(f[2]);
     if (Number.isSafeInteger(start) && Number.isSafeInteger(count) && count > 0) out.push([start, start + count]);
   }
+  return out;
 }
 
-/** The ids of /etc/passwd or /etc/group (third field), one-id intervals. */
-function databaseIds(file: string, out: Interval[]): void {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'latin1');
-  } catch {
-    return;
-  }
+/** The ids of /etc/passwd or /etc/group text (third field), one-id intervals. */
+function databaseIds(text: string): Interval[] {
+  const out: Interval[] = [];
   for (const line of text.split('\n')) {
     const id = Number(line.split(':')[2]);
     if (Number.isSafeInteger(id) && id >= USERNS_RANGE_MIN) out.push([id, id + 1]);
   }
+  return out;
 }
+
+const parsed = new Map<string, { stamp: string; intervals: Interval[] }>();
+
+/**
+ * @internal The intervals of a file, parsed again only when its identity,
+ * size or times moved: a stat instead of a read and parse on every
+ * allocation (~60 us for the four files). Tools replace these files by
+ * rename (useradd, usermod, vipw), which the inode shows; an edit in place
+ * changes ctime and mtime (but two same-size edits within one tick of a
+ * filesystem's coarse clock would look alike). A missing file gives no
+ * interval. Exported for its test.
+ */
+export function fileIntervals(file: string, parse: (text: string) => Interval[]): Interval[] {
+  let stamp: string;
+  try {
+    const st = fs.statSync(file, { bigint: true });
+    stamp = `${st.dev}:${st.ino}:${st.size}:${st.ctimeNs}:${st.mtimeNs}`;
+  } catch {
+    parsed.delete(file);
+    return [];  // no such file: no range given out
+  }
+  const hit = parsed.get(file);
+  if (hit?.stamp === stamp) return hit.intervals;
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'latin1');
+  } catch {
+    return [];
+  }
+  const intervals = parse(text);
+  parsed.set(file, { stamp, intervals });
+  return intervals;
+}
+
+const ETC_FILES: readonly [string, (text: string) => Interval[]][] = [
+  ['/etc/subuid', subidIntervals],
+  ['/etc/subgid', subidIntervals],
+  ['/etc/passwd', databaseIds],
+  ['/etc/group', databaseIds],
+];
 
 /**
  * Host ids in use now, sorted: the maps of every user namespace but ours
@@ -146,19 +178,13 @@ function databaseIds(file: string, out: Interval[]): void {
  */
 export function idsInUse(): Interval[] {
   const out: Interval[] = [];
-  const ours = procReadlink('self/ns/user');
-  const seen = new Set<string>(typeof ours === 'string' ? [ours] : []);
-  for (const pid of procPids()) {
-    const ns = procReadlink(`${pid}/ns/user`);
-    if (typeof ns !== 'string' || seen.has(ns)) continue;  // gone, or read already
-    seen.add(ns);
-    mapIntervals(procRead(`${pid}/uid_map`), out);
-    mapIntervals(procRead(`${pid}/gid_map`), out);
-  }
-  subidIntervals('/etc/subuid', out);
-  subidIntervals('/etc/subgid', out);
-  databaseIds('/etc/passwd', out);
-  databaseIds('/etc/group', out);
+  // The /proc walk is native (one call, ~80 us for ~80 processes here,
+  // against ~220 us of per-file calls from JS).
+  const maps = native.userns_maps(ownProcfs().fd);
+  if (typeof maps === 'number') throw new NsError(maps, 'readlink', { path: '/proc/self/ns/user' });
+  for (const text of maps) mapIntervals(text, out);
+  // (A loop, not push(...): a user database can hold more ids than a call takes arguments.)
+  for (const [file, parse] of ETC_FILES) for (const iv of fileIntervals(file, parse)) out.push(iv);
   return out.sort((a, b) => a[0] - b[0]);
 }
 
