@@ -8,6 +8,7 @@
 
 #include <mutex>
 #include <string>
+#include <unordered_set>
 
 #include "util.h"
 
@@ -119,9 +120,49 @@ Napi::Value DeathPipe(const Napi::CallbackInfo& info) {
   return Num(info, g_death_read);
 }
 
+// The fds this env's OwnedFds hold (lib/core/owned-fd.ts), closed when
+// the env is torn down: at a Worker's end no finalizer runs, and its
+// handles' fds would stay open in the process for good.
+struct OwnedFds {
+  std::unordered_set<int> fds;
+};
+OwnedFds* Owned(const Napi::CallbackInfo& info) { return static_cast<OwnedFds*>(info.Data()); }
+
+// fd_own(fd): an OwnedFd now holds fd. 0, or -EBADF for a number no fd can have.
+Napi::Value FdOwn(const Napi::CallbackInfo& info) {
+  NSFD_INT(0, fd);
+  if (BadFd(info, 0) || fd < 0) return Num(info, -EBADF);
+  Owned(info)->fds.insert(static_cast<int>(fd));
+  return Num(info, 0);
+}
+
+// fd_disown(fd): no OwnedFd holds fd any more (released to the caller). 0.
+Napi::Value FdDisown(const Napi::CallbackInfo& info) {
+  NSFD_INT(0, fd);
+  if (BadFd(info, 0)) return Num(info, -EBADF);
+  Owned(info)->fds.erase(static_cast<int>(fd));
+  return Num(info, 0);
+}
+
+// fd_close_owned(fd): disowns and closes fd: 0 or -errno (never retried).
+Napi::Value FdCloseOwned(const Napi::CallbackInfo& info) {
+  NSFD_INT(0, fd);
+  if (BadFd(info, 0)) return Num(info, -EBADF);
+  Owned(info)->fds.erase(static_cast<int>(fd));
+  return Num(info, Ret(close(static_cast<int>(fd))));
+}
+
 }  // namespace
 
 void InitFd(Napi::Env env, Napi::Object exports) {
+  auto* owned = new OwnedFds();
+  env.AddCleanupHook([owned] {
+    for (int fd : owned->fds) close(fd);
+    delete owned;
+  });
+  exports.Set("fd_own", Napi::Function::New(env, FdOwn, "fd_own", owned));
+  exports.Set("fd_disown", Napi::Function::New(env, FdDisown, "fd_disown", owned));
+  exports.Set("fd_close_owned", Napi::Function::New(env, FdCloseOwned, "fd_close_owned", owned));
   exports.Set("close", Napi::Function::New(env, Close, "close"));
   exports.Set("death_pipe", Napi::Function::New(env, DeathPipe, "death_pipe"));
   exports.Set("dup_cloexec", Napi::Function::New(env, DupCloexec, "dup_cloexec"));

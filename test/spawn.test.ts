@@ -208,6 +208,31 @@ describe('spawn and run', () => {
     expect(process.env.NSFD_WORKER_ENV).toBeUndefined();
   });
 
+  it('a Worker ended while its waits are pending: its reaper (a uv_poll on its loop) is torn down, the fds its handles held are closed (no finalizer runs there: the per-test fd check sees none left), its children live on, ours goes on', async () => {
+    const code = `
+      const { parentPort } = require('node:worker_threads');
+      const { spawn } = require(${JSON.stringify(path.join(repoRoot, 'dist/index.js'))});
+      const kids = [1, 2, 3].map(() => spawn('sleep', ['30'], { stdio: 'ignore' }));
+      for (const k of kids) k.exited.then(() => parentPort.postMessage('exited too early'));
+      // A fast one first: the Worker's reaper works before it is torn down.
+      spawn('true', [], { stdio: 'ignore' }).exited.then((s) => parentPort.postMessage(kids.map((k) => k.pid).concat(s.code)));
+    `;
+    const w = new Worker(code, { eval: true });
+    const [msg] = (await once(w, 'message')) as [number[]];
+    expect(msg.pop()).toBe(0);
+    await w.terminate();
+    // The Worker's children outlive it (no killOnClose): kill and reap them through pidfds of ours.
+    for (const pid of msg) {
+      using p = Pidfd.open(pid);
+      p.kill('SIGKILL');
+    }
+    await until(() => msg.every((pid) => !fs.existsSync(`/proc/${pid}`) || /^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'latin1'))));
+    // Ours still works after the Worker's went away.
+    const c = spawn('true', [], { stdio: 'ignore' });
+    expect(await c.exited).toEqual({ code: 0, signal: null });
+    c.close();
+  });
+
   it('stdio: pipe, inherit, ignore, an fd, a stream, extra slots', async () => {
     const piped = await run('cat', [], { input: 'through stdin\n' });
     expect(piped.stdout).toBe('through stdin\n');

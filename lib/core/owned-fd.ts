@@ -1,15 +1,16 @@
 // OwnedFd: an fd this package created (always O_CLOEXEC) and will close.
 // Rust's OwnedFd semantics with Node FileHandle mechanics: close() is
 // idempotent, a closed object never hands its old number to the kernel
-// (it may belong to a newer file by now), and an object dropped without
-// close() is closed by a FinalizationRegistry that warns.
+// (it may belong to a newer file by now), an object dropped without
+// close() is closed by a FinalizationRegistry that warns, and what a
+// Worker's objects still hold when it ends is closed by the addon.
 import { inspect } from 'node:util';
 
 import { E, NsError, check, invalidArg, outOfRange } from './errors';
 import { native } from '../sys/native';
 
 const gcRegistry = new FinalizationRegistry<number>((fd) => {
-  native.close(fd);
+  native.fd_close_owned(fd);
   process.emitWarning(`Closing file descriptor ${fd} on garbage collection`, {
     type: 'Warning',
     code: 'NSFD_FD_GC',
@@ -29,6 +30,9 @@ export class OwnedFd implements Disposable {
     if (fd > 0x7fffffff) throw outOfRange('fd', '<= 2147483647', fd);
     this.#fd = fd;
     gcRegistry.register(this, fd, this.#token);
+    // Also known to the addon, which closes it when this thread's Node
+    // instance ends (a Worker's end runs no finalizer).
+    native.fd_own(fd);
   }
 
   /** Adopts a raw fd (unsafe: nothing else may close it afterwards). */
@@ -73,7 +77,7 @@ export class OwnedFd implements Disposable {
     gcRegistry.unregister(this.#token);
     // EINTR still closes the fd on Linux: never retried. EBADF means some
     // other code closed our fd, an ownership bug worth surfacing.
-    const r = native.close(fd);
+    const r = native.fd_close_owned(fd);
     if (r === -E.EBADF) throw new NsError(r, 'close', { fd, hint: 'the fd was closed behind this object\'s back' });
   }
 
@@ -91,6 +95,7 @@ export class OwnedFd implements Disposable {
     const fd = this.asFd('release');
     this.#fd = -1;
     gcRegistry.unregister(this.#token);
+    native.fd_disown(fd);
     return fd;
   }
 

@@ -41,6 +41,12 @@ export interface NativeBinding {
   dup_cloexec(fd: number): number;
   /** The read end of the process-wide death pipe (made once, never closed: not ours to close), or -errno. */
   death_pipe(): number;
+  /** An OwnedFd holds fd (closed at this thread's Node instance's end unless disowned): 0 or -EBADF. */
+  fd_own(fd: number): number;
+  /** No OwnedFd holds fd any more: 0. */
+  fd_disown(fd: number): number;
+  /** fd_disown, then close: 0 or -errno. */
+  fd_close_owned(fd: number): number;
   /** A sealed memfd holding the nsfd-init the addon carries, or -errno (-ENOENT: none). */
   init_memfd(): number;
   fcntl_getfd(fd: number): number;
