@@ -2,7 +2,8 @@
 # npm run test:kernels
 #
 # Runs features() and the vitest suite under Debian's 6.1 and 6.12 cloud
-# kernels in qemu (TCG, no KVM needed), and under the arm64 6.12 cloud kernel
+# kernels and trixie-backports' 6.19 (the first with listns) in qemu (TCG,
+# no KVM needed), and under the arm64 6.12 cloud kernel
 # in qemu-system-aarch64 (TCG, -M virt), probes features() on the host
 # kernel, and prints one feature matrix (also written to .kernels/matrix.md).
 # The arm64 VM runs an arm64 userland: node from the npm package
@@ -15,7 +16,7 @@
 # Downloads are cached in .kernels/ at the repo root.
 #
 # Environment:
-#   NSFD_KERNELS              VMs to boot (default "6.1 6.12 6.12-arm64"): a
+#   NSFD_KERNELS              VMs to boot (default "6.1 6.12 6.19 6.12-arm64"): a
 #                             kernel series, x86_64, or SERIES-arm64 for an
 #                             aarch64 VM (NSFD_KERNELS="6.1 6.12": x86 only)
 #   NSFD_KERNELS_TIMEOUT      seconds per VM before it is killed (default 600);
@@ -50,7 +51,7 @@
 #   NSFD_KERNELS_EXTRA_TOOLS  more host programs (names on PATH) to copy
 #   NSFD_KERNELS_DIR          cache/output dir (default <repo>/.kernels)
 #   NSFD_KERNELS_NODE_OPTIONS NODE_OPTIONS inside the VMs
-#   NSFD_KERNEL_PKG_6_1, NSFD_KERNEL_PKG_6_12, NSFD_KERNEL_PKG_6_12_arm64
+#   NSFD_KERNEL_PKG_6_1, NSFD_KERNEL_PKG_6_12, NSFD_KERNEL_PKG_6_19, NSFD_KERNEL_PKG_6_12_arm64
 #                             boot this linux-image package instead of the
 #                             one pinned in scripts/kernel-vm/kernels.txt
 #   NSFD_KERNELS_ARM64_TIMEOUT, NSFD_KERNELS_ARM64_BOOT_TIMEOUT
@@ -76,7 +77,7 @@ VMDIR=$ROOT/scripts/kernel-vm
 # The scripts of VMDIR that are TypeScript, as compiled (npm run build:ts).
 VMJS=$ROOT/dist-dev/scripts/kernel-vm
 KDIR=${NSFD_KERNELS_DIR:-$ROOT/.kernels}
-SERIES=${NSFD_KERNELS:-"6.1 6.12 6.12-arm64"}
+SERIES=${NSFD_KERNELS:-"6.1 6.12 6.19 6.12-arm64"}
 TIMEOUT=${NSFD_KERNELS_TIMEOUT:-600}
 PARALLEL=${NSFD_KERNELS_PARALLEL:-1}
 JOBS=${NSFD_KERNELS_JOBS:-2}
@@ -96,7 +97,7 @@ NO_TESTS=${NSFD_KERNELS_NO_TESTS:-0}
 # (list walk races, 600 concurrent spawns, CLI start-ups, fuzzing, soak) run
 # on the host only: under TCG they take tens of minutes and test Node, not
 # the kernel. NSFD_KERNELS_ALL=1 runs every file.
-KERNEL_SUITES="test/pidfd.test.ts test/namespace.test.ts test/attach.test.ts test/translate.test.ts test/features.test.ts test/loader.test.ts test/ownership.test.ts test/unprivileged.test.ts test/spawn.test.ts test/inns.test.ts test/reuse.test.ts test/procfs.test.ts test/security.test.ts test/security-inside.test.ts test/cgroup.test.ts test/isolation.test.ts test/privileges.test.ts test/userns.test.ts test/bundle.test.ts test/lifetime.test.ts test/container.test.ts"
+KERNEL_SUITES="test/pidfd.test.ts test/namespace.test.ts test/list.test.ts test/attach.test.ts test/translate.test.ts test/features.test.ts test/loader.test.ts test/ownership.test.ts test/unprivileged.test.ts test/spawn.test.ts test/inns.test.ts test/reuse.test.ts test/procfs.test.ts test/security.test.ts test/security-inside.test.ts test/cgroup.test.ts test/isolation.test.ts test/privileges.test.ts test/userns.test.ts test/bundle.test.ts test/lifetime.test.ts test/container.test.ts"
 [ "${NSFD_KERNELS_ALL:-0}" = 1 ] && KERNEL_SUITES=""
 # --retry=2: under TCG a timing-sensitive test can lose a race it never
 # loses on hardware; a test that fails three times still fails the matrix.
@@ -217,26 +218,30 @@ debian_mirror() {
   } | head -n 1
 }
 
-# apt with a private sources list (the codename's -backports suite), for a
-# series the system's sources do not carry. Touches nothing under /etc.
-PRIV_APT=()
-private_apt_setup() {
-  [ ${#PRIV_APT[@]} -gt 0 ] && return 0
-  local codename mirror d=$KDIR/apt
+# apt with a private sources list (one suite: by default the codename's
+# -backports), for a series the system's sources do not carry. Touches
+# nothing under /etc. Sets PRIV_APT to the apt options of that suite.
+PRIV_APT=() PRIV_SUITE=""
+private_apt_setup() { # [suite]
+  local codename mirror suite=${1:-} d
   # shellcheck disable=SC1091
   codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
   [ -n "$codename" ] || return 1
+  suite=${suite:-$codename-backports}
+  [ ${#PRIV_APT[@]} -gt 0 ] && [ "$PRIV_SUITE" = "$suite" ] && return 0
   mirror=$(debian_mirror "$codename")
   [ -n "$mirror" ] || return 1
+  d=$KDIR/apt-$suite
   mkdir -p "$d/lists/partial" "$d/cache/archives/partial" "$d/parts"
   local signed=""
   [ -f /usr/share/keyrings/debian-archive-keyring.gpg ] &&
     signed="[signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] "
-  printf 'deb %s%s %s-backports main\n' "$signed" "$mirror" "$codename" >"$d/sources.list"
+  printf 'deb %s%s %s main\n' "$signed" "$mirror" "$suite" >"$d/sources.list"
   PRIV_APT=(-o "Dir::Etc::sourcelist=$d/sources.list" -o "Dir::Etc::sourceparts=$d/parts"
     -o "Dir::State::Lists=$d/lists" -o "Dir::Cache=$d/cache" -o "APT::Sandbox::User=root")
-  log "apt-get update (private: $codename-backports)"
-  apt-get "${PRIV_APT[@]}" update -qq >/dev/null 2>&1 || { PRIV_APT=(); return 1; }
+  PRIV_SUITE=$suite
+  log "apt-get update (private: $suite)"
+  apt-get "${PRIV_APT[@]}" update -qq >/dev/null 2>&1 || { PRIV_APT=(); PRIV_SUITE=""; return 1; }
 }
 
 find_kernel_pkg() { # series arch [apt options...] -> newest matching package name
@@ -245,9 +250,13 @@ find_kernel_pkg() { # series arch [apt options...] -> newest matching package na
   apt-cache "$@" pkgnames "linux-image-$s" 2>/dev/null | grep -E "$(kernel_regex "$s" "$arch")" | sort -V | tail -n 1
 }
 
-# The pinned package of label $1 from scripts/kernel-vm/kernels.txt.
+# The pinned package of label $1 from scripts/kernel-vm/kernels.txt, and
+# the Debian suite it comes from when the system's own do not carry it.
 pinned_pkg() {
   awk -v s="$1" '$1 == s && $1 !~ /^#/ { print $2; exit }' "$VMDIR/kernels.txt" 2>/dev/null || true
+}
+pinned_suite() {
+  awk -v s="$1" '$1 == s && $1 !~ /^#/ { print $3; exit }' "$VMDIR/kernels.txt" 2>/dev/null || true
 }
 
 # download_kernel PKG [apt options...]: extracts PKG's vmlinuz into the cache
@@ -268,6 +277,16 @@ download_kernel() {
   deb=$(ls -1 "$dl"/*.deb | head -n 1)
   dpkg-deb -x "$deb" "$x"
   v=$(ls -1 "$x"/boot/vmlinuz-* 2>/dev/null | head -n 1)
+  if [ -z "$v" ]; then
+    # Debian 13's kernels (6.19 in trixie-backports) split the image: the
+    # linux-image- package is a metapackage; the vmlinuz is in linux-binary-.
+    local bin=linux-binary-${pkg#linux-image-}
+    if (cd "$dl" && apt-get "$@" -o APT::Sandbox::User=root download -qq "$bin" >/dev/null 2>&1); then
+      deb=$(ls -1 "$dl"/linux-binary-*.deb | head -n 1)
+      dpkg-deb -x "$deb" "$x"
+      v=$(ls -1 "$x"/boot/vmlinuz-* 2>/dev/null | head -n 1)
+    fi
+  fi
   [ -n "$v" ] || { log "no /boot/vmlinuz-* in $(basename "$deb")"; rm -rf "$dl"; return 1; }
   cp "$v" "$KERNEL_IMG.tmp" && mv "$KERNEL_IMG.tmp" "$KERNEL_IMG"
   cp "$x"/boot/config-* "$KDIR/config-$pkg" 2>/dev/null || true
@@ -291,6 +310,21 @@ fetch_kernel() {
   KERNEL_NOTE=""
   if [ "$arch" = arm64 ]; then
     fetch_kernel_arm64 "$s" "$pin"
+    return
+  fi
+  local suite
+  suite=$(pinned_suite "$label")
+  if [ -n "$suite" ]; then
+    # A series from another suite (a newer release's backports): only there.
+    private_apt_setup "$suite" || { log "no apt index for $suite"; cached_kernel "$s" amd64; return; }
+    [ -n "$pin" ] && download_kernel "$pin" "${PRIV_APT[@]}" && return 0
+    [ -z "$pin" ] || { KERNEL_NOTE="pinned $pin is not available from $suite"; log "WARNING: $KERNEL_NOTE; falling back to the newest $s"; }
+    pkg=$(find_kernel_pkg "$s" amd64 "${PRIV_APT[@]}")
+    if [ -n "$pkg" ] && download_kernel "$pkg" "${PRIV_APT[@]}"; then
+      [ -z "$KERNEL_NOTE" ] || KERNEL_NOTE+="; booted $pkg instead (update scripts/kernel-vm/kernels.txt)"
+      return 0
+    fi
+    cached_kernel "$s" amd64
     return
   fi
   if [ -n "$pin" ]; then
