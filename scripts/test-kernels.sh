@@ -19,7 +19,8 @@
 #   NSFD_KERNELS              VMs to boot (default "6.1 6.12 6.19 6.12-arm64"): a
 #                             kernel series, x86_64, or SERIES-arm64 for an
 #                             aarch64 VM (NSFD_KERNELS="6.1 6.12": x86 only)
-#   NSFD_KERNELS_TIMEOUT      seconds per VM before it is killed (default 600);
+#   NSFD_KERNELS_TIMEOUT      seconds per VM before it is killed (default 900;
+#                             two at once on 2 cores took up to 455 s);
 #                             vitest inside gets 45 s less
 #   NSFD_KERNELS_PARALLEL     1: run the VMs at the same time, at most
 #                             NSFD_KERNELS_JOBS at once (default 1: the suite
@@ -78,7 +79,7 @@ VMDIR=$ROOT/scripts/kernel-vm
 VMJS=$ROOT/dist-dev/scripts/kernel-vm
 KDIR=${NSFD_KERNELS_DIR:-$ROOT/.kernels}
 SERIES=${NSFD_KERNELS:-"6.1 6.12 6.19 6.12-arm64"}
-TIMEOUT=${NSFD_KERNELS_TIMEOUT:-600}
+TIMEOUT=${NSFD_KERNELS_TIMEOUT:-900}
 PARALLEL=${NSFD_KERNELS_PARALLEL:-1}
 JOBS=${NSFD_KERNELS_JOBS:-2}
 SMP=${NSFD_KERNELS_SMP:-2}
