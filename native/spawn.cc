@@ -105,19 +105,19 @@ struct Spec {
   std::vector<uint32_t> seccomp;  // pairs: code | jt << 16 | jf << 24, k
 };
 
-// Spec readers: TS has validated the spec; these only backstop types.
-// Reading a key may run JS (a getter, a Proxy trap). Each reader returns
-// false when the spec cannot be used: the exception that JS threw is
-// pending, or a TypeError was thrown for a wrong type. The caller returns
-// at once. A key holding undefined takes the default; a key that is absent
-// (or unknown) is refused by Keys().
 // The key names as JS strings, made once per env (a string made from
-// UTF-8 for every read cost ~10 us a spawn), in an array: Node-API 8 can
+// UTF-8 for every read cost ~3 us a spawn), in an array: Node-API 8 can
 // hold no reference to a string itself.
 struct SpecKeyStrings {
   Napi::ObjectReference array;
 };
 
+// Spec readers: TS has validated the spec; these only backstop types.
+// Reading a key may run JS (a getter, a Proxy trap). Each reader returns
+// false when the spec cannot be used: the exception that JS threw is
+// pending, or a TypeError was thrown for a wrong type. The caller returns
+// at once. A key holding undefined takes the default; a key that is absent
+// (or unknown) is refused by Keys(), which spawn_spec_check runs.
 class SpecReader {
  public:
   SpecReader(const Napi::CallbackInfo& info, Napi::Object spec) : info_(info), spec_(spec) {
