@@ -273,7 +273,7 @@ export function prepare(file: string, args: readonly string[], options: SpawnOpt
   }
 
   // The spec is written out key by key, in native's order (spawn_wire.h):
-  // no spreads, whose copies run in V8's runtime (~20 us a spawn).
+  // no spreads, whose copies run in V8's runtime (~40 us a spawn, with their garbage).
   const procFd = ownProcfs().fd;
   const uts = checkUts(options, unshare);
   const blockSignals = checkBool(options.blockSignals, 'options.blockSignals');
