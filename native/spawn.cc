@@ -126,12 +126,7 @@ class SpecReader {
   }
 
   // A key's value, or false (exception pending).
-  bool Get(SpecKey key, Napi::Value* out) {
-    Napi::Value v = spec_.Get(keys_[key]);
-    if (spec_.Env().IsExceptionPending() || v.IsEmpty()) return false;
-    *out = v;
-    return true;
-  }
+  bool Get(SpecKey key, Napi::Value* out) { return GetProp(spec_, keys_[key], out); }
 
   bool Int(SpecKey key, int dflt, int* out, double lo = INT32_MIN, double hi = INT32_MAX) {
     Napi::Value v;

@@ -34,7 +34,7 @@ inline bool BadFd(const Napi::CallbackInfo& info, size_t i) {
 // caller must return at once, calling nothing else that may run JS and
 // throwing nothing (the exception thrown is the reader's). These read and
 // say whether it went well.
-inline bool GetProp(Napi::Object o, const char* key, Napi::Value* out) {
+inline bool GetProp(Napi::Object o, Napi::Value key, Napi::Value* out) {
   Napi::Value v = o.Get(key);
   if (o.Env().IsExceptionPending() || v.IsEmpty()) return false;
   *out = v;
