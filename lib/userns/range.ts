@@ -94,8 +94,7 @@ export class IdRange implements Disposable {
 }
 
 /** Intervals of an id map's text ("inside outside count" per line): the outside ids, as seen from our user namespace. */
-function mapIntervals(text: string | undefined, out: Interval[]): void {
-  if (text === undefined) return;
+function mapIntervals(text: string, out: Interval[]): void {
   for (const line of text.split('\n')) {
     const f = line.trim().split(/\s+/);
     if (f.length !== 3) continue;
