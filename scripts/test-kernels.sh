@@ -323,7 +323,7 @@ fetch_kernel() {
     pkg=$(find_kernel_pkg "$s" amd64 "${PRIV_APT[@]}")
     # A backports suite keeps one series: when it moves on (6.19 to 7.0),
     # its newest kernel stands in for the pinned series, and says so.
-    [ -n "$pkg" ] || pkg=$(apt-cache "${PRIV_APT[@]}" pkgnames linux-image- 2>/dev/null | grep -E '^linux-image-[0-9.]+(\+deb[0-9.]+|\+bpo)?-cloud-amd64$' | sort -V | tail -n 1)
+    [ -n "$pkg" ] || pkg=$(apt-cache "${PRIV_APT[@]}" pkgnames linux-image- 2>/dev/null | grep -E "$(kernel_regex '[0-9]+.[0-9]+' amd64)" | sort -V | tail -n 1)
     if [ -n "$pkg" ] && download_kernel "$pkg" "${PRIV_APT[@]}"; then
       [ -z "$KERNEL_NOTE" ] || KERNEL_NOTE+="; booted $pkg instead (update scripts/kernel-vm/kernels.txt)"
       return 0
