@@ -10,13 +10,13 @@ import * as path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { Container, NsError, run } from '../lib/index';
+import { Container, NsError, run, spawn } from '../lib/index';
 import { USERNS_LOCK_DIR, allocateIdRange, idsInUse } from '../lib/userns';
 import { fileIntervals, lockIdRangeAt, subidIntervals } from '../lib/userns/range';
 import { AT_FDCWD, LOCK_EX, LOCK_NB, LOCK_UN, O_RDWR } from '../lib/sys/constants';
 import { native } from '../lib/sys/native';
 import { E } from '../lib/core/errors';
-import { BUSYBOX, busyboxRootfs, fdCount, haveBusybox, isRoot, needsRoot, repoRoot } from './helpers';
+import { BUSYBOX, busyboxRootfs, fdCount, gid, haveBusybox, isRoot, needsRoot, repoRoot, uid } from './helpers';
 
 const env = { PATH: '/bin' };
 // The test rootfs lives under os.tmpdir(): on tmpfs (the kernel-matrix VMs),
@@ -268,7 +268,6 @@ needsRoot('id ranges of other host ids need CAP_SETUID/CAP_SETGID').describe.run
   it('the scan counts a user namespace nsfd did not make: its mapped range is in use', async () => {
     const base = 0x6ff00000;  // below the top of the picked bases
     const map = [{ inside: 0, outside: base, count: 65536 }];
-    const { spawn } = await import('../lib/index.js');
     const child = spawn('/bin/sleep', ['30'], { unshare: ['user'], uidMap: map, gidMap: map, killOnClose: true });
     try {
       const busy = idsInUse();
@@ -479,14 +478,16 @@ describe('the id-range scan', () => {
   });
 
   it('idsInUse() has the maps of a user namespace a process is in (read natively in one call)', async () => {
-    const map = [{ inside: 0, outside: 0x6fe00000, count: 1000 }];
-    const { spawn } = await import('../lib/index.js');
-    // Rootless: our own uid as root inside (no CAP_SETUID needed).
-    const own = [{ inside: 0, outside: process.getuid?.() ?? 0, count: 1 }];
-    const child = spawn('/bin/sleep', ['30'], { unshare: ['user'], uidMap: isRoot ? map : own, gidMap: isRoot ? map : [{ inside: 0, outside: process.getgid?.() ?? 0, count: 1 }], killOnClose: true });
+    // Rootless: our own uid and gid as root inside (no CAP_SETUID needed).
+    const [base, count] = isRoot ? [0x6fe00000, 1000] : [uid, 1];
+    const child = spawn('/bin/sleep', ['30'], {
+      unshare: ['user'],
+      uidMap: [{ inside: 0, outside: base, count }],
+      gidMap: [{ inside: 0, outside: isRoot ? base : gid, count }],
+      killOnClose: true,
+    });
     try {
-      const expected = isRoot ? [0x6fe00000, 0x6fe00000 + 1000] : [own[0]!.outside, own[0]!.outside + 1];
-      expect(idsInUse().some(([s, e]) => s <= expected[0]! && expected[1]! <= e)).toBe(true);
+      expect(idsInUse().some(([s, e]) => s <= base && base + count <= e)).toBe(true);
       expect(native.userns_maps(-1)).toBe(-E.EBADF);
     } finally {
       child.close();
@@ -509,7 +510,6 @@ describe('userns option checks', () => {
   it.runIf(!isRoot && haveBusybox)('rootless, "auto" is root inside = our uid (as before)', async () => {
     await using c = await Container.create({ rootfs, userns: 'auto' });
     expect(c.idRange).toBeUndefined();
-    const uid = process.getuid?.() ?? 0;
     expect(mapOf(fs.readFileSync(`/proc/${c.pidfd.pid}/uid_map`, 'utf8'))).toEqual([[0, uid, 1]]);
   });
 });
