@@ -16,6 +16,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitMountApi(env, exports);
   InitDirfd(env, exports);
   InitInitBlob(env, exports);
+  InitHash(env, exports);
   return exports;
 }
 

@@ -122,5 +122,6 @@ void InitList(Napi::Env env, Napi::Object exports);
 void InitMountApi(Napi::Env env, Napi::Object exports);
 void InitDirfd(Napi::Env env, Napi::Object exports);
 void InitInitBlob(Napi::Env env, Napi::Object exports);
+void InitHash(Napi::Env env, Napi::Object exports);
 
 }  // namespace nsfd

@@ -14,10 +14,14 @@
 //                    the commands, the help texts; ls.ts: its NETNSID
 //                    lookup) stays a separate file, loaded only when used; each file has its own copy of args.ts, so
 //                    main tells a UsageError by name (isUsageError).
+//   dist/cli/X.js.cache  a command's V8 code cache (lib/cli/code-cache.ts).
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import * as esbuild from 'esbuild';
+
+import { COMMAND_MODULES, makeCodeCache } from '../lib/cli/code-cache';
 
 // Compiled to dist-dev/scripts/: the repository is two levels up.
 const root = path.join(__dirname, '..', '..');
@@ -66,8 +70,9 @@ const libraryExternal: esbuild.Plugin = {
  */
 function plainBuiltins(file: string): void {
   const text = fs.readFileSync(file, 'utf8');
-  const out = text.replace(/var (\w+) = __toESM\(require\("(node:[\w/]+)"\)\);/g, (all: string, name: string, mod: string) =>
-    text.includes(`${name}.default`) ? all : `var ${name} = require("${mod}");`,
+  // (Also `name = __toESM(...)` without var: a module bundled lazily, in its __esm init.)
+  const out = text.replace(/(var )?(\w+) = __toESM\(require\("(node:[\w/]+)"\)\);/g, (all: string, decl: string | undefined, name: string, mod: string) =>
+    text.includes(`${name}.default`) ? all : `${decl ?? ''}${name} = require("${mod}");`,
   );
   if (out !== text) fs.writeFileSync(file, out);
 }
@@ -113,6 +118,29 @@ function removeModules(dir: string, keep: ReadonlySet<string>): void {
   }
 }
 
+/**
+ * dist/cli/X.js.cache for each command (lib/cli/code-cache.ts), checked in
+ * a fresh node: a cache V8 would refuse there is not shipped. Without the
+ * addon (it hashes the bundles) there are none: the CLI works without.
+ */
+function writeCodeCaches(): void {
+  const files = COMMAND_MODULES.map((m) => path.join(dist, 'cli', `${m}.js`));
+  try {
+    for (const f of files) fs.writeFileSync(`${f}.cache`, makeCodeCache(f));
+  } catch (err) {
+    for (const f of files) fs.rmSync(`${f}.cache`, { force: true });
+    console.warn(`bundle: no code caches for the CLI (${err instanceof Error ? err.message : String(err)})`);
+    return;
+  }
+  const check = `const { codeCacheUse } = require(${JSON.stringify(path.join(__dirname, '..', 'lib', 'cli', 'code-cache.js'))}); console.log(JSON.stringify(${JSON.stringify(files)}.map(codeCacheUse)))`;
+  const r = spawnSync(process.execPath, ['-e', check], { encoding: 'utf8' });
+  const uses = r.status === 0 ? (JSON.parse(r.stdout) as string[]) : [];
+  if (uses.length !== files.length || uses.some((u) => u !== 'used')) {
+    for (const f of files) fs.rmSync(`${f}.cache`, { force: true });
+    console.warn(`bundle: code caches dropped, a fresh node would not use them: ${uses.join(', ') || r.stderr}`);
+  }
+}
+
 async function main(): Promise<void> {
   const built: string[] = [];
   await esbuild.build({ ...common, entryPoints: [path.join(root, 'lib', 'index.ts')], outfile: path.join(dist, 'index.js') });
@@ -128,6 +156,7 @@ async function main(): Promise<void> {
     lazyBuiltins(f);
   }
   removeModules(dist, new Set(built));
+  writeCodeCaches();
   // nsfd/testing must not carry a copy of the library.
   const testing = fs.readFileSync(path.join(dist, 'testing', 'index.js'), 'utf8');
   if (/class Pidfd\b/.test(testing)) throw new Error('dist/testing/index.js bundled a copy of the library');

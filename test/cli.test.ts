@@ -2,6 +2,7 @@
 // errors, one-line errors, against real namespaces.
 import { ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 
@@ -346,5 +347,91 @@ print(json.dumps({'code': p.wait(), 'bytes': len(data), 'n': len(json.loads(data
       expect(pid).toBeGreaterThan(0);
       expect(before.has(String(pid)) || !fs.existsSync(`/proc/${pid}`) || !/^sleep/.test(fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1'))).toBe(true);
     });
+  });
+});
+
+// lib/cli/code-cache.ts. Each case runs in a fresh node on dist-dev's
+// build of the loader: a cache is made under V8 flags set for the moment,
+// and vitest's own process may run with source maps on (which turns it off).
+describe('the code caches of the CLI commands', () => {
+  const loader = path.join(repoRoot, 'dist-dev', 'lib', 'cli', 'code-cache.js');
+  const HEADER = 16;
+  let dir: string;
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsfd-cc-'));
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  /** Runs `code` in a fresh node with the loader as `cc`: what it prints, as JSON. */
+  function inNode<T>(code: string, env: NodeJS.ProcessEnv = {}): T {
+    const r = spawnSync(process.execPath, ['-e', `const cc = require(${JSON.stringify(loader)}); const out = (() => { ${code} })(); process.stdout.write(JSON.stringify(out));`], {
+      encoding: 'utf8',
+      env: { ...process.env, NSFD_CODE_CACHE: undefined, ...env },
+    });
+    expect(r.stderr).toBe('');
+    return JSON.parse(r.stdout) as T;
+  }
+  const load = (file: string, env?: NodeJS.ProcessEnv) => inNode<{ use: string; v: string; dep: number }>(`const r = cc.requireWithCodeCache(${JSON.stringify(file)}); return { use: r.use, v: r.exports.v, dep: r.exports.dep };`, env);
+  /** A module (requiring one beside it) and its cache. */
+  function makeModule(name: string, v: string): string {
+    const file = path.join(dir, `${name}.js`);
+    fs.writeFileSync(path.join(dir, 'dep.js'), 'module.exports = 42;\n');
+    fs.writeFileSync(file, `exports.v = ${JSON.stringify(v)};\nexports.dep = require('./dep');\n`);
+    inNode(`require('node:fs').writeFileSync(${JSON.stringify(`${file}.cache`)}, cc.makeCodeCache(${JSON.stringify(file)})); return 0;`);
+    return file;
+  }
+
+  it('every command module has one that a fresh node uses (made by the build, scripts/bundle.ts)', () => {
+    const files = inNode<string[]>('return cc.COMMAND_MODULES');
+    expect(files).toContain('exec');
+    const uses = inNode<string[]>(`return cc.COMMAND_MODULES.map((m) => cc.codeCacheUse(${JSON.stringify(path.join(repoRoot, 'dist', 'cli'))} + '/' + m + '.js'))`);
+    expect(uses).toEqual(files.map(() => 'used'));
+    // NSFD_CODE_CACHE=0 turns it off; the command works either way.
+    expect(inNode<string>(`return cc.codeCacheUse(${JSON.stringify(path.join(repoRoot, 'dist', 'cli', 'exec.js'))})`, { NSFD_CODE_CACHE: '0' })).toBe('off');
+  });
+
+  it('a module loads with its cache, once, and its require() resolves beside it', () => {
+    const file = makeModule('plain', 'aaaa');
+    expect(load(file)).toEqual({ use: 'used', v: 'aaaa', dep: 42 });
+    expect(inNode<boolean>(`return cc.requireWithCodeCache(${JSON.stringify(file)}) === cc.requireWithCodeCache(${JSON.stringify(file)})`)).toBe(true);
+    expect(load(file, { NSFD_CODE_CACHE: '0' })).toEqual({ use: 'off', v: 'aaaa', dep: 42 });
+  });
+
+  it('a module edited in place to the same length is compiled afresh: V8 alone would run the old code', () => {
+    const file = makeModule('edited', 'aaaa');
+    const cache = fs.readFileSync(`${file}.cache`);
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('aaaa', 'bbbb'));
+    expect(load(file)).toEqual({ use: 'stale', v: 'bbbb', dep: 42 });
+    // Why the header holds a hash of the bytes: V8 compares only the length.
+    const v8Alone = inNode<{ rejected: boolean; v: string }>(`
+      const vm = require('node:vm');
+      const src = require('node:fs').readFileSync(${JSON.stringify(file)}, 'utf8');
+      const s = new vm.Script('(function (exports, require, module, __filename, __dirname) { ' + src + '\\n});', { filename: ${JSON.stringify(file)}, cachedData: require('node:fs').readFileSync(${JSON.stringify(`${file}.cache`)}).subarray(${HEADER}) });
+      const m = { exports: {} };
+      s.runInThisContext()(m.exports, require('node:module').createRequire(${JSON.stringify(file)}), m, '', '');
+      return { rejected: s.cachedDataRejected, v: m.exports.v };`);
+    expect(v8Alone).toEqual({ rejected: false, v: 'aaaa' });
+    expect(cache.length).toBeGreaterThan(HEADER);
+  });
+
+  it('a missing, malformed or foreign cache is no cache: the module still loads', () => {
+    const file = makeModule('broken', 'cccc');
+    const cache = fs.readFileSync(`${file}.cache`);
+    // V8's own header: another V8 version or other flags look like this.
+    const foreign = Buffer.from(cache);
+    foreign.writeUInt32LE(foreign.readUInt32LE(HEADER + 4) ^ 1, HEADER + 4);
+    const cases: [Buffer | undefined, string][] = [
+      [undefined, 'absent'],
+      [Buffer.alloc(0), 'malformed'],
+      [cache.subarray(0, HEADER), 'malformed'],
+      [Buffer.concat([Buffer.from('nsfdcc0\n'), cache.subarray(8)]), 'malformed'],
+      [foreign, 'rejected by V8'],
+      [Buffer.concat([cache.subarray(0, HEADER), Buffer.from('not V8 data')]), 'rejected by V8'],
+    ];
+    for (const [bytes, use] of cases) {
+      if (bytes === undefined) fs.rmSync(`${file}.cache`);
+      else fs.writeFileSync(`${file}.cache`, bytes);
+      expect([use, load(file)]).toEqual([use, { use, v: 'cccc', dep: 42 }]);
+    }
   });
 });

@@ -11,15 +11,26 @@
 // Errors print one line ("nsfd: ...") and exit 1; bad usage prints the
 // usage and exits 2. bin/nsfd.js calls cli(). A command's module is loaded
 // only when it runs, the help texts only when printed, and the library only
-// by the command that needs it: scripts/bundle.ts makes each module main
-// requires here one file with the library code it uses and nothing else,
-// since start-up time is most of what `nsfd ls` costs. A command joins
-// with one line in COMMANDS (and its help text in usage.ts).
+// by the command that needs it: scripts/bundle.ts makes each command's
+// module one file with the library code it uses and nothing else, and its
+// V8 code cache (code-cache.ts), since start-up time is most of what
+// `nsfd ls` costs. A command joins with one line in COMMANDS, its module in
+// COMMAND_MODULES (code-cache.ts), its help text in usage.ts.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { UsageError, isUsageError } from './args';
+import { requireCommand } from './code-cache';
+import type * as Demo from './demo';
+import type * as Exec from './exec';
+import type * as Features from './features';
+import type * as Lifecycle from './lifecycle';
+import type * as Ls from './ls';
+import type * as Netns from './netns';
 import { oneLine, out } from './output';
+import type * as RunCmd from './run';
+import type * as Translate from './translate';
+import type * as Unshare from './unshare';
 import type * as Usage from './usage';
 
 type Run = (args: readonly string[]) => Promise<number>;
@@ -29,19 +40,20 @@ interface Command {
   ownArgs?: () => (args: readonly string[]) => readonly string[];
 }
 
-// One line per command; each module is required only when its command runs.
+// One line per command; each module is loaded only when its command runs
+// (with its V8 code cache: code-cache.ts).
 const COMMANDS: Record<string, Command> = {
-  ls: { run: () => require('./ls').cmdLs },
-  exec: { run: () => require('./exec').cmdExec, ownArgs: () => require('./exec').ownArgs },
-  unshare: { run: () => require('./unshare').cmdUnshare, ownArgs: () => require('./unshare').ownArgs },
-  translate: { run: () => require('./translate').cmdTranslate },
-  features: { run: () => require('./features').cmdFeatures },
-  demo: { run: () => require('./demo').cmdDemo },
-  netns: { run: () => require('./netns').cmdNetns },
-  run: { run: () => require('./run').cmdRun, ownArgs: () => require('./run').ownArgs },
-  state: { run: () => require('./lifecycle').cmdState },
-  kill: { run: () => require('./lifecycle').cmdKill },
-  delete: { run: () => require('./lifecycle').cmdDelete },
+  ls: { run: () => (requireCommand('ls') as typeof Ls).cmdLs },
+  exec: { run: () => (requireCommand('exec') as typeof Exec).cmdExec, ownArgs: () => (requireCommand('exec') as typeof Exec).ownArgs },
+  unshare: { run: () => (requireCommand('unshare') as typeof Unshare).cmdUnshare, ownArgs: () => (requireCommand('unshare') as typeof Unshare).ownArgs },
+  translate: { run: () => (requireCommand('translate') as typeof Translate).cmdTranslate },
+  features: { run: () => (requireCommand('features') as typeof Features).cmdFeatures },
+  demo: { run: () => (requireCommand('demo') as typeof Demo).cmdDemo },
+  netns: { run: () => (requireCommand('netns') as typeof Netns).cmdNetns },
+  run: { run: () => (requireCommand('run') as typeof RunCmd).cmdRun, ownArgs: () => (requireCommand('run') as typeof RunCmd).ownArgs },
+  state: { run: () => (requireCommand('lifecycle') as typeof Lifecycle).cmdState },
+  kill: { run: () => (requireCommand('lifecycle') as typeof Lifecycle).cmdKill },
+  delete: { run: () => (requireCommand('lifecycle') as typeof Lifecycle).cmdDelete },
 };
 
 /** A help text; loaded only when one is printed. */

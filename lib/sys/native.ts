@@ -47,6 +47,8 @@ export interface NativeBinding {
   fd_disown(fd: number): number;
   /** fd_disown, then close: 0 or -errno. */
   fd_close_owned(fd: number): number;
+  /** A 64-bit hash of the bytes (not cryptographic): the CLI's code cache check. */
+  content_hash(bytes: Uint8Array): bigint;
   /** A sealed memfd holding the nsfd-init the addon carries, or -errno (-ENOENT: none). */
   init_memfd(): number;
   fcntl_getfd(fd: number): number;

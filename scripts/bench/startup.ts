@@ -14,17 +14,18 @@ const root = path.join(__dirname, '..', '..', '..');
 const bin = path.join(root, 'bin', 'nsfd.js');
 const RUNS = Number(process.env.NSFD_BENCH_RUNS ?? 30);
 const node = process.execPath;
+const NO_CACHE = { NSFD_CODE_CACHE: '0' };
 
 
 /** Median µs of each command line, run round-robin RUNS times after 2 warm-up rounds. */
-type Row = [name: string, argv: string[], peer?: string];
+type Row = [name: string, argv: string[], peer?: string, env?: Record<string, string>];
 
 function timeAll(rows: Row[]): number[] {
   const times: number[][] = rows.map(() => []);
   for (let i = 0; i < RUNS + 2; i++) {
-    rows.forEach(([, argv], k) => {
+    rows.forEach(([, argv, , env], k) => {
       const t0 = process.hrtime.bigint();
-      const r = spawnSync(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], cwd: root });
+      const r = spawnSync(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], cwd: root, env: env ? { ...process.env, ...env } : process.env });
       const us = Number(process.hrtime.bigint() - t0) / 1e3;
       if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status ?? r.signal}: ${r.stderr}`);
       if (i >= 2) (times[k] as number[]).push(us);
@@ -50,11 +51,14 @@ async function main(): Promise<void> {
       ["require('nsfd')", [node, '-e', "require('./dist')"]],
       ['nsfd --help', [node, bin, '--help']],
       ['nsfd ls --json', [node, bin, 'ls', '--json'], 'lsns -J'],
+      // The CLI's V8 code caches off (lib/cli/code-cache.ts): what they save.
+      ['nsfd ls --json, no code cache', [node, bin, 'ls', '--json'], 'lsns -J', NO_CACHE],
       ['lsns -J', ['lsns', '-J']],
     ];
     if (target) {
       rows.push(
         ['nsfd exec -t PID -a true', [node, bin, 'exec', '-t', t, '-a', 'true'], 'nsenter -t PID -a true'],
+        ['nsfd exec, no code cache', [node, bin, 'exec', '-t', t, '-a', 'true'], 'nsenter -t PID -a true', NO_CACHE],
         ['nsenter -t PID -a true', ['nsenter', '-t', t, '-a', 'true']],
         ['nsfd unshare -u -n true', [node, bin, 'unshare', '-u', '-n', 'true'], 'unshare -u -n true'],
         ['unshare -u -n true', ['unshare', '-u', '-n', 'true']],

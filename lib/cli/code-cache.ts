@@ -1,0 +1,118 @@
+// The CLI's commands load with a V8 code cache: scripts/bundle.ts compiles
+// each command's bundle (dist/cli/X.js) with every function eager and
+// writes the bytecode beside it (X.js.cache). V8 then deserializes instead
+// of parsing and compiling what the command runs: ~5 ms of `nsfd exec`,
+// which is ~15 ms over `node -e 0` without it (npm run bench -- startup).
+//
+// The cache is code, trusted as the bundle is: it lives beside it and is
+// made by the same build (who can write one can write the other). Unlike
+// Node 22's module.enableCompileCache() it is never written at run time,
+// so no directory other users can write (its default is under /tmp) is
+// ever read from. It is used only when its header holds the hash of the
+// bundle's bytes (V8 compares only the source's length: an edit of the
+// bundle in place would run the old code) and V8 accepts it (same V8
+// version and flags); else the bundle is compiled as require() would.
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import * as vm from 'node:vm';
+
+import type * as Native from '../sys/native';
+
+/** The modules main.ts loads a command from. */
+export const COMMAND_MODULES = ['ls', 'exec', 'unshare', 'translate', 'features', 'demo', 'netns', 'run', 'lifecycle'] as const;
+export type CommandModule = (typeof COMMAND_MODULES)[number];
+
+// X.js.cache: "nsfdcc1\n", the bundle's content_hash (u64 LE), V8's data.
+const MAGIC = Buffer.from('nsfdcc1\n', 'latin1');
+const HEADER = 16;
+
+/** How a bundle was compiled: with the cache, or why not. */
+export type CodeCacheUse = 'used' | 'rejected by V8' | 'stale' | 'malformed' | 'absent' | 'off';
+
+// (Loaded when a cache is found: `nsfd --help` needs no addon.)
+function contentHash(bytes: Uint8Array): bigint {
+  return (require('../sys/native') as typeof Native).native.content_hash(bytes);
+}
+
+/** Node's CommonJS wrapper, on the bundle's first line (line numbers stay). */
+function wrap(source: string): string {
+  return `(function (exports, require, module, __filename, __dirname) { ${source}\n});`;
+}
+
+function compile(file: string, source: Buffer): { script: vm.Script; use: CodeCacheUse } {
+  let use: CodeCacheUse;
+  let cache: Buffer | undefined;
+  // Source maps on (--enable-source-maps): require(), which maps stack traces to lib/.
+  if (process.env.NSFD_CODE_CACHE === '0' || process.sourceMapsEnabled) use = 'off';
+  else {
+    try {
+      cache = fs.readFileSync(`${file}.cache`);
+      if (cache.length <= HEADER || !cache.subarray(0, MAGIC.length).equals(MAGIC)) use = 'malformed';
+      else use = cache.readBigUInt64LE(MAGIC.length) === contentHash(source) ? 'used' : 'stale';
+    } catch {
+      use = 'absent';
+    }
+  }
+  const cachedData = use === 'used' ? cache?.subarray(HEADER) : undefined;
+  const script = new vm.Script(wrap(source.toString('utf8')), { filename: file, cachedData });
+  if (script.cachedDataRejected === true) use = 'rejected by V8';
+  return { script, use };
+}
+
+const loaded = new Map<string, { exports: unknown; use: CodeCacheUse }>();
+
+/**
+ * Runs a CommonJS bundle, as require(file) would (once; its require()
+ * resolves from its own directory), compiled with its code cache when
+ * that is valid: its exports, and how it was compiled.
+ */
+export function requireWithCodeCache(file: string): { exports: unknown; use: CodeCacheUse } {
+  const done = loaded.get(file);
+  if (done) return done;
+  // Not found, or not a file: require() says so, in its words.
+  let source: Buffer;
+  try {
+    source = fs.readFileSync(file);
+  } catch {
+    return { exports: require(file) as unknown, use: 'absent' };
+  }
+  const { script, use } = compile(file, source);
+  const module = { exports: {} as unknown };
+  const run = script.runInThisContext() as (exports: unknown, require: NodeJS.Require, module: { exports: unknown }, filename: string, dirname: string) => void;
+  run.call(module.exports, module.exports, createRequire(file), module, file, path.dirname(file));
+  const result = { exports: module.exports, use };
+  loaded.set(file, result);
+  return result;
+}
+
+/** How file would be compiled now (compiled, not run): scripts/bundle.ts checks its caches with it in a fresh process. */
+export function codeCacheUse(file: string): CodeCacheUse {
+  return compile(file, fs.readFileSync(file)).use;
+}
+
+/** A command's module (dist/cli/NAME.js beside this one). */
+export function requireCommand(name: CommandModule): unknown {
+  return requireWithCodeCache(path.join(__dirname, `${name}.js`)).exports;
+}
+
+/**
+ * The cache for a bundle: its bytecode with every function compiled, for
+ * scripts/bundle.ts. Eager compilation is a V8 flag, and V8 refuses a cache
+ * made under other flags, so the flag is set back before the cache is
+ * taken: the functions stay compiled. Only for a build process.
+ */
+export function makeCodeCache(file: string): Buffer {
+  const v8 = require('node:v8') as typeof import('node:v8');
+  const source = fs.readFileSync(file);
+  let script: vm.Script;
+  v8.setFlagsFromString('--no-lazy');
+  try {
+    script = new vm.Script(wrap(source.toString('utf8')), { filename: file });
+  } finally {
+    v8.setFlagsFromString('--lazy');
+  }
+  const hash = Buffer.alloc(8);
+  hash.writeBigUInt64LE(contentHash(source));
+  return Buffer.concat([MAGIC, hash, script.createCachedData()]);
+}
