@@ -404,6 +404,9 @@ describe.skipIf(!distBuilt)('nsfd as nsenter, lsns and unshare', () => {
     expect(text('ls.js')).not.toMatch(/Subprocess = class/);
     expect(text('exec.js')).toMatch(/Subprocess = class/);
     expect(text('exec.js')).not.toMatch(/function listNamespaces/);
+    // Commands that import the library (not require() it through api.ts) get only what they use.
+    for (const f of ['features.js', 'lifecycle.js', 'translate.js', 'netns.js', 'exec.js']) expect([f, /Container = class/.test(text(f))]).toEqual([f, false]);
+    expect(text('run.js')).toMatch(/Container = class/);
   });
 
   it('a reader that closes the pipe (nsfd ls | head -1) ends nsfd with exit 0 and nothing on stderr', async () => {

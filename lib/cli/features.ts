@@ -1,13 +1,13 @@
 // nsfd features [--json]
 import * as os from 'node:os';
 
-import { api } from './api';
+import { features } from '../index';
 import { parse } from './args';
 import { out } from './output';
 
 export async function cmdFeatures(args: readonly string[]): Promise<number> {
   const { values } = parse(args, { json: { type: 'boolean', short: 'J' } });
-  const f = api().features();
+  const f = features();
   if (values.json) {
     out(JSON.stringify(f, null, 2));
     return 0;

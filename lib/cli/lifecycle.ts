@@ -8,9 +8,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import type { Pidfd } from '../index';
+import { Pidfd } from '../index';
 import { procStartTime } from '../core/procfs';
-import { api } from './api';
 import { UsageError } from './args';
 import { out } from './output';
 
@@ -61,7 +60,6 @@ function load(root: string, id: string): SavedState {
  * we started (a pid reused in between has another start time).
  */
 function openInit(s: SavedState): Pidfd | undefined {
-  const { Pidfd } = api();
   let p: Pidfd;
   try {
     p = s.pidfsId !== undefined ? Pidfd.open(s.pid, { id: BigInt(s.pidfsId) }) : Pidfd.open(s.pid);

@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { api } from './api';
+import { Namespace, Rtnetlink } from '../index';
 import { UsageError, parse } from './args';
 import { out } from './output';
 
@@ -26,7 +26,7 @@ export async function cmdNetns(args: readonly string[]): Promise<number> {
       const name = checkName(positionals[0]);
       const file = path.join(RUN_DIR, name);
       if (fs.existsSync(file)) throw new UsageError(`'${name}' exists (${file})`);
-      const made = await api().Namespace.create(['net'], { persist: file });
+      const made = await Namespace.create(['net'], { persist: file });
       made.net.close();
       made.user?.close();
       return 0;
@@ -35,7 +35,7 @@ export async function cmdNetns(args: readonly string[]): Promise<number> {
     case 'del': {
       const { positionals } = parse(rest, {}, true);
       if (positionals.length === 0) throw new UsageError('missing NAME');
-      for (const n of positionals) api().Namespace.unpersist(path.join(RUN_DIR, checkName(n)));
+      for (const n of positionals) Namespace.unpersist(path.join(RUN_DIR, checkName(n)));
       return 0;
     }
     case 'list':
@@ -64,7 +64,6 @@ async function listNetns(): Promise<{ name: string; id?: number }[]> {
   } catch {
     return [];
   }
-  const { Namespace, Rtnetlink } = api();
   using here = Namespace.current('net');
   // Ids are a bonus: a netlink socket in our own namespace can be refused (rootless).
   let nl: ReturnType<typeof Rtnetlink.open> | undefined;

@@ -1,12 +1,10 @@
 // nsfd translate PID --from PID|PATH --to PID|PATH [--tgid]
-import type { PidNsRef, TranslateOptions } from '../index';
-import { api } from './api';
+import { Namespace, type PidNsRef, Pidfd, type TranslateOptions, translatePid } from '../index';
 import { UsageError, intArg, parse } from './args';
 import { out } from './output';
 
 /** A pid namespace named by a process in it (a pid) or a path. */
 function pidNsRef(value: string, name: string): PidNsRef {
-  const { Pidfd, Namespace } = api();
   if (/^\d+$/.test(value)) return Pidfd.open(intArg(value, name, 1));
   if (value === '') throw new UsageError(`${name} needs a pid or a path`);
   return Namespace.open(value, 'pid');
@@ -22,7 +20,7 @@ export async function cmdTranslate(args: readonly string[]): Promise<number> {
     if (values.from !== undefined) refs.push((opts.from = pidNsRef(values.from, '--from')));
     if (values.to !== undefined) refs.push((opts.to = pidNsRef(values.to, '--to')));
     if (values.tgid) opts.tgid = true;
-    out(String(api().translatePid(pid, opts)));
+    out(String(translatePid(pid, opts)));
     return 0;
   } finally {
     for (const r of refs) r.close();
