@@ -40,20 +40,22 @@ function wrap(source: string): string {
   return `(function (exports, require, module, __filename, __dirname) { ${source}\n});`;
 }
 
+/** Off: NSFD_CODE_CACHE=0, or source maps on (--enable-source-maps), which require() applies to stack traces. */
+function cacheOff(): boolean {
+  return process.env.NSFD_CODE_CACHE === '0' || process.sourceMapsEnabled === true;
+}
+
 function compile(file: string, source: Buffer): { script: vm.Script; use: CodeCacheUse } {
   let use: CodeCacheUse;
   let cache: Buffer | undefined;
-  // Source maps on (--enable-source-maps): require(), which maps stack traces to lib/.
-  if (process.env.NSFD_CODE_CACHE === '0' || process.sourceMapsEnabled) use = 'off';
-  else {
-    try {
-      cache = fs.readFileSync(`${file}.cache`);
-      if (cache.length <= HEADER || !cache.subarray(0, MAGIC.length).equals(MAGIC)) use = 'malformed';
-      else use = cache.readBigUInt64LE(MAGIC.length) === contentHash(source) ? 'used' : 'stale';
-    } catch {
-      use = 'absent';
-    }
+  try {
+    cache = fs.readFileSync(`${file}.cache`);
+  } catch {
+    cache = undefined;
   }
+  if (cache === undefined) use = 'absent';
+  else if (cache.length <= HEADER || !cache.subarray(0, MAGIC.length).equals(MAGIC)) use = 'malformed';
+  else use = cache.readBigUInt64LE(MAGIC.length) === contentHash(source) ? 'used' : 'stale';
   const cachedData = use === 'used' ? cache?.subarray(HEADER) : undefined;
   const script = new vm.Script(wrap(source.toString('utf8')), { filename: file, cachedData });
   if (script.cachedDataRejected === true) use = 'rejected by V8';
@@ -70,6 +72,7 @@ const loaded = new Map<string, { exports: unknown; use: CodeCacheUse }>();
 export function requireWithCodeCache(file: string): { exports: unknown; use: CodeCacheUse } {
   const done = loaded.get(file);
   if (done) return done;
+  if (cacheOff()) return { exports: require(file) as unknown, use: 'off' };
   // Not found, or not a file: require() says so, in its words.
   let source: Buffer;
   try {
@@ -88,7 +91,7 @@ export function requireWithCodeCache(file: string): { exports: unknown; use: Cod
 
 /** How file would be compiled now (compiled, not run): scripts/bundle.ts checks its caches with it in a fresh process. */
 export function codeCacheUse(file: string): CodeCacheUse {
-  return compile(file, fs.readFileSync(file)).use;
+  return cacheOff() ? 'off' : compile(file, fs.readFileSync(file)).use;
 }
 
 /** A command's module (dist/cli/NAME.js beside this one). */
