@@ -2,8 +2,8 @@
 # npm run test:kernels
 #
 # Runs features() and the vitest suite under Debian's 6.1 and 6.12 cloud
-# kernels and trixie-backports' 6.19 (the first with listns) in qemu (TCG,
-# no KVM needed), and under the arm64 6.12 cloud kernel
+# kernels and trixie-backports' 6.19 (the first with listns) and 7.3 (the
+# newest there) in qemu (TCG, no KVM needed), and under the arm64 6.12 cloud kernel
 # in qemu-system-aarch64 (TCG, -M virt), probes features() on the host
 # kernel, and prints one feature matrix (also written to .kernels/matrix.md).
 # The arm64 VM runs an arm64 userland: node from the npm package
@@ -16,7 +16,7 @@
 # Downloads are cached in .kernels/ at the repo root.
 #
 # Environment:
-#   NSFD_KERNELS              VMs to boot (default "6.1 6.12 6.19 6.12-arm64"): a
+#   NSFD_KERNELS              VMs to boot (default "6.1 6.12 6.19 7.3 6.12-arm64"): a
 #                             kernel series, x86_64, or SERIES-arm64 for an
 #                             aarch64 VM (NSFD_KERNELS="6.1 6.12": x86 only)
 #   NSFD_KERNELS_TIMEOUT      seconds per VM before it is killed (default 900;
@@ -78,7 +78,7 @@ VMDIR=$ROOT/scripts/kernel-vm
 # The scripts of VMDIR that are TypeScript, as compiled (npm run build:ts).
 VMJS=$ROOT/dist-dev/scripts/kernel-vm
 KDIR=${NSFD_KERNELS_DIR:-$ROOT/.kernels}
-SERIES=${NSFD_KERNELS:-"6.1 6.12 6.19 6.12-arm64"}
+SERIES=${NSFD_KERNELS:-"6.1 6.12 6.19 7.3 6.12-arm64"}
 TIMEOUT=${NSFD_KERNELS_TIMEOUT:-900}
 PARALLEL=${NSFD_KERNELS_PARALLEL:-1}
 JOBS=${NSFD_KERNELS_JOBS:-2}
@@ -280,12 +280,13 @@ download_kernel() {
   v=$(ls -1 "$x"/boot/vmlinuz-* 2>/dev/null | head -n 1)
   if [ -z "$v" ]; then
     # Debian 13's kernels (6.19 in trixie-backports) split the image: the
-    # linux-image- package is a metapackage; the vmlinuz is in linux-binary-.
+    # linux-image- package is a metapackage; the vmlinuz is in linux-binary-
+    # (under /boot in 6.19, as /usr/lib/modules/VERSION/vmlinuz from 7.x).
     local bin=linux-binary-${pkg#linux-image-}
     if (cd "$dl" && apt-get "$@" -o APT::Sandbox::User=root download -qq "$bin" >/dev/null 2>&1); then
       deb=$(ls -1 "$dl"/linux-binary-*.deb | head -n 1)
       dpkg-deb -x "$deb" "$x"
-      v=$(ls -1 "$x"/boot/vmlinuz-* 2>/dev/null | head -n 1)
+      v=$(ls -1 "$x"/boot/vmlinuz-* "$x"/usr/lib/modules/*/vmlinuz 2>/dev/null | head -n 1)
     fi
   fi
   [ -n "$v" ] || { log "no /boot/vmlinuz-* in $(basename "$deb")"; rm -rf "$dl"; return 1; }
