@@ -85,6 +85,11 @@ async function main(): Promise<void> {
       const g = over(n);
       return g === undefined ? [] : [`\`${n.replace(' -t PID -a true', '')}\` ${g}`];
     });
+    const uncached = ['nsfd ls --json, no code cache', 'nsfd exec, no code cache'].flatMap((n) => {
+      const g = over(n);
+      return g === undefined ? [] : [`\`${n.replace(', no code cache', '').replace(' --json', '')}\` ${g}`];
+    });
+    if (uncached.length > 0) gaps.push(`(without the code caches: ${uncached.join(', ')})`);
     const worst = Math.max(...['nsfd ls --json', 'nsfd exec -t PID -a true'].map((n) => (byName.get(n) ?? base) - base));
     readmeRow({
       id: 'startup',
