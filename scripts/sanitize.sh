@@ -88,6 +88,9 @@ g++ -shared -fsanitize=address,undefined "${objs[@]}" -o "$out/nsfd.node.tmp"
 mv "$out/nsfd.node.tmp" "$out/nsfd.node"
 
 libasan=$(gcc -print-file-name=libasan.so)
+# A stale build would be redone by vitest's global setup under the
+# NODE_OPTIONS below, whose preload that build deletes first: build now.
+npm run --silent build:ts
 export NSFD_NATIVE_PATH=$out/nsfd.node
 # Tests that measure RSS skip that check under ASan (its quarantine holds freed memory).
 export NSFD_SANITIZER=asan
