@@ -21,7 +21,7 @@ import * as path from 'node:path';
 
 import * as esbuild from 'esbuild';
 
-import { COMMAND_MODULES, makeCodeCache } from '../lib/cli/code-cache';
+import { COMMAND_MODULES } from '../lib/cli/code-cache';
 
 // Compiled to dist-dev/scripts/: the repository is two levels up.
 const root = path.join(__dirname, '..', '..');
@@ -119,26 +119,30 @@ function removeModules(dir: string, keep: ReadonlySet<string>): void {
 }
 
 /**
- * dist/cli/X.js.cache for each command (lib/cli/code-cache.ts), checked in
- * a fresh node: a cache V8 would refuse there is not shipped. Without the
- * addon (it hashes the bundles) there are none: the CLI works without.
+ * dist/cli/X.js.cache for each command (lib/cli/code-cache.ts), made and
+ * then checked in fresh node processes started as bin/nsfd.js is: without
+ * NODE_OPTIONS, whose V8 flags would be in the cache (V8 refuses a cache
+ * made under other flags). A cache a fresh node would refuse is not
+ * shipped. Without the addon (it hashes the bundles) there are none: the
+ * CLI works without.
  */
 function writeCodeCaches(): void {
   const files = COMMAND_MODULES.map((m) => path.join(dist, 'cli', `${m}.js`));
-  try {
-    for (const f of files) fs.writeFileSync(`${f}.cache`, makeCodeCache(f));
-  } catch (err) {
+  const loader = JSON.stringify(path.join(__dirname, '..', 'lib', 'cli', 'code-cache.js'));
+  const inNode = (code: string) =>
+    spawnSync(process.execPath, ['-e', `const cc = require(${loader}); const files = ${JSON.stringify(files)}; ${code}`], {
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: undefined, NSFD_CODE_CACHE: undefined },
+    });
+  const drop = (why: string) => {
     for (const f of files) fs.rmSync(`${f}.cache`, { force: true });
-    console.warn(`bundle: no code caches for the CLI (${err instanceof Error ? err.message : String(err)})`);
-    return;
-  }
-  const check = `const { codeCacheUse } = require(${JSON.stringify(path.join(__dirname, '..', 'lib', 'cli', 'code-cache.js'))}); console.log(JSON.stringify(${JSON.stringify(files)}.map(codeCacheUse)))`;
-  const r = spawnSync(process.execPath, ['-e', check], { encoding: 'utf8' });
-  const uses = r.status === 0 ? (JSON.parse(r.stdout) as string[]) : [];
-  if (uses.length !== files.length || uses.some((u) => u !== 'used')) {
-    for (const f of files) fs.rmSync(`${f}.cache`, { force: true });
-    console.warn(`bundle: code caches dropped, a fresh node would not use them: ${uses.join(', ') || r.stderr}`);
-  }
+    console.warn(`bundle: no code caches for the CLI (${why.trim()})`);
+  };
+  const made = inNode("for (const f of files) require('node:fs').writeFileSync(f + '.cache', cc.makeCodeCache(f));");
+  if (made.status !== 0) return drop(made.stderr.split('\n').find((l) => /Error/.test(l)) ?? `exit ${made.status}`);
+  const checked = inNode('console.log(JSON.stringify(files.map(cc.codeCacheUse)))');
+  const uses = checked.status === 0 ? (JSON.parse(checked.stdout) as string[]) : [];
+  if (uses.length !== files.length || uses.some((u) => u !== 'used')) drop(`a fresh node would not use them: ${uses.join(', ') || checked.stderr}`);
 }
 
 async function main(): Promise<void> {
