@@ -1,8 +1,8 @@
 // The CLI's commands load with a V8 code cache: scripts/bundle.ts compiles
 // each command's bundle (dist/cli/X.js) with every function eager and
 // writes the bytecode beside it (X.js.cache). V8 then deserializes instead
-// of parsing and compiling what the command runs: ~5 ms of `nsfd exec`,
-// which is ~15 ms over `node -e 0` without it (npm run bench -- startup).
+// of parsing and compiling what the command runs: ~3 ms of the ~13.5 ms
+// `nsfd exec` takes over `node -e 0` without it (npm run bench -- startup).
 //
 // The cache is code, trusted as the bundle is: it lives beside it and is
 // made by the same build (who can write one can write the other). Unlike
@@ -103,7 +103,8 @@ export function requireCommand(name: CommandModule): unknown {
  * The cache for a bundle: its bytecode with every function compiled, for
  * scripts/bundle.ts. Eager compilation is a V8 flag, and V8 refuses a cache
  * made under other flags, so the flag is set back before the cache is
- * taken: the functions stay compiled. Only for a build process.
+ * taken: the functions stay compiled. Only for a build process, started
+ * as the CLI is (no V8 flags in NODE_OPTIONS: they would be in the cache).
  */
 export function makeCodeCache(file: string): Buffer {
   const v8 = require('node:v8') as typeof import('node:v8');
