@@ -14,7 +14,8 @@
 //                    the commands, the help texts; ls.ts: its NETNSID
 //                    lookup) stays a separate file, loaded only when used; each file has its own copy of args.ts, so
 //                    main tells a UsageError by name (isUsageError).
-//   dist/cli/X.js.cache  a command's V8 code cache (lib/cli/code-cache.ts).
+//   dist/cli/X.js.cache  a command's V8 code cache (lib/cli/code-cache.ts);
+//                    dist/cli/code-caches.json says which Node made them.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -135,14 +136,17 @@ function writeCodeCaches(): void {
       env: { ...process.env, NODE_OPTIONS: undefined, NSFD_CODE_CACHE: undefined },
     });
   const drop = (why: string) => {
-    for (const f of files) fs.rmSync(`${f}.cache`, { force: true });
+    for (const f of [...files.map((f) => `${f}.cache`), path.join(dist, 'cli', 'code-caches.json')]) fs.rmSync(f, { force: true });
     console.warn(`bundle: no code caches for the CLI (${why.trim()})`);
   };
-  const made = inNode("for (const f of files) require('node:fs').writeFileSync(f + '.cache', cc.makeCodeCache(f));");
+  const made = inNode("for (const f of files) require('node:fs').writeFileSync(f + '.cache', cc.makeCodeCache(f)); console.log(JSON.stringify({ node: process.version, v8: process.versions.v8 }))");
   if (made.status !== 0) return drop(made.stderr.split('\n').find((l) => /Error/.test(l)) ?? `exit ${made.status}`);
   const checked = inNode('console.log(JSON.stringify(files.map(cc.codeCacheUse)))');
   const uses = checked.status === 0 ? (JSON.parse(checked.stdout) as string[]) : [];
-  if (uses.length !== files.length || uses.some((u) => u !== 'used')) drop(`a fresh node would not use them: ${uses.join(', ') || checked.stderr}`);
+  if (uses.length !== files.length || uses.some((u) => u !== 'used')) return drop(`a fresh node would not use them: ${uses.join(', ') || checked.stderr}`);
+  // Which V8 they are for (another refuses them): for people, and the tests.
+  const by = JSON.parse(made.stdout) as { node: string; v8: string };
+  fs.writeFileSync(path.join(dist, 'cli', 'code-caches.json'), `${JSON.stringify({ ...by, modules: COMMAND_MODULES }, null, 2)}\n`);
 }
 
 async function main(): Promise<void> {
