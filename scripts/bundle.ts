@@ -139,13 +139,13 @@ function writeCodeCaches(): void {
     for (const f of [...files.map((f) => `${f}.cache`), path.join(dist, 'cli', 'code-caches.json')]) fs.rmSync(f, { force: true });
     console.warn(`bundle: no code caches for the CLI (${why.trim()})`);
   };
-  const made = inNode("for (const f of files) require('node:fs').writeFileSync(f + '.cache', cc.makeCodeCache(f)); console.log(JSON.stringify({ node: process.version, v8: process.versions.v8 }))");
+  const made = inNode("for (const f of files) require('node:fs').writeFileSync(f + '.cache', cc.makeCodeCache(f)); console.log(JSON.stringify({ node: process.version, arch: process.arch, v8: process.versions.v8 }))");
   if (made.status !== 0) return drop(made.stderr.split('\n').find((l) => /Error/.test(l)) ?? `exit ${made.status}`);
   const checked = inNode('console.log(JSON.stringify(files.map(cc.codeCacheUse)))');
   const uses = checked.status === 0 ? (JSON.parse(checked.stdout) as string[]) : [];
   if (uses.length !== files.length || uses.some((u) => u !== 'used')) return drop(`a fresh node would not use them: ${uses.join(', ') || checked.stderr}`);
-  // Which V8 they are for (another refuses them): for people, and the tests.
-  const by = JSON.parse(made.stdout) as { node: string; v8: string };
+  // Which architecture and V8 they are for (another compiles afresh): for people, and the tests.
+  const by = JSON.parse(made.stdout) as { node: string; arch: string; v8: string };
   fs.writeFileSync(path.join(dist, 'cli', 'code-caches.json'), `${JSON.stringify({ ...by, modules: COMMAND_MODULES }, null, 2)}\n`);
 }
 

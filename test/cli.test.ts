@@ -355,7 +355,7 @@ print(json.dumps({'code': p.wait(), 'bytes': len(data), 'n': len(json.loads(data
 // and vitest's own process may run with source maps on (which turns it off).
 describe('the code caches of the CLI commands', () => {
   const loader = path.join(repoRoot, 'dist-dev', 'lib', 'cli', 'code-cache.js');
-  const HEADER = 16;
+  const HEADER = 64;
   let dir: string;
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsfd-cc-'));
@@ -381,14 +381,15 @@ describe('the code caches of the CLI commands', () => {
     return file;
   }
 
-  it('every command module has one that a fresh node of the V8 that made them uses (made by the build, scripts/bundle.ts); another V8 refuses them', () => {
+  it('every command module has one that a fresh node of the architecture and V8 that made them uses (made by the build, scripts/bundle.ts); another compiles afresh', () => {
     const files = inNode<string[]>('return cc.COMMAND_MODULES');
     expect(files).toContain('exec');
-    const made = JSON.parse(fs.readFileSync(path.join(repoRoot, 'dist', 'cli', 'code-caches.json'), 'utf8')) as { node: string; v8: string; modules: string[] };
+    const made = JSON.parse(fs.readFileSync(path.join(repoRoot, 'dist', 'cli', 'code-caches.json'), 'utf8')) as { node: string; arch: string; v8: string; modules: string[] };
     expect(made.modules).toEqual(files);
     const uses = inNode<string[]>(`return cc.COMMAND_MODULES.map((m) => cc.codeCacheUse(${JSON.stringify(path.join(repoRoot, 'dist', 'cli'))} + '/' + m + '.js'))`);
-    // (The Node-versions CI stage runs Node 22 and 24 on Node 20's build.)
-    expect(uses).toEqual(files.map(() => (made.v8 === process.versions.v8 ? 'used' : 'rejected by V8')));
+    // (The Node-versions CI stage runs Node 22 and 24 on Node 20's build,
+    // the aarch64 VM the x86_64 host's.)
+    expect(uses).toEqual(files.map(() => (made.v8 === process.versions.v8 && made.arch === process.arch ? 'used' : 'other platform')));
     // NSFD_CODE_CACHE=0 turns it off; the command works either way.
     expect(inNode<string>(`return cc.codeCacheUse(${JSON.stringify(path.join(repoRoot, 'dist', 'cli', 'exec.js'))})`, { NSFD_CODE_CACHE: '0' })).toBe('off');
   });
@@ -423,12 +424,16 @@ describe('the code caches of the CLI commands', () => {
     // V8's own header: another V8 version or other flags look like this.
     const foreign = Buffer.from(cache);
     foreign.writeUInt32LE((foreign.readUInt32LE(HEADER + 4) ^ 1) >>> 0, HEADER + 4);
+    // Ours: made on another architecture (which V8 does not check).
+    const otherArch = Buffer.from(cache);
+    otherArch.fill(0, 16, HEADER).write(`${process.arch === 'arm64' ? 'x64' : 'arm64'} ${process.versions.v8}`, 16, 'latin1');
     const cases: [Buffer | undefined, string][] = [
       [undefined, 'absent'],
       [Buffer.alloc(0), 'malformed'],
       [cache.subarray(0, HEADER), 'malformed'],
       [Buffer.concat([Buffer.from('nsfdcc0\n'), cache.subarray(8)]), 'malformed'],
       [foreign, 'rejected by V8'],
+      [otherArch, 'other platform'],
       [Buffer.concat([cache.subarray(0, HEADER), Buffer.from('not V8 data')]), 'rejected by V8'],
     ];
     for (const [bytes, use] of cases) {

@@ -10,8 +10,11 @@
 // so no directory other users can write (its default is under /tmp) is
 // ever read from. It is used only when its header holds the hash of the
 // bundle's bytes (V8 compares only the source's length: an edit of the
-// bundle in place would run the old code) and V8 accepts it (same V8
-// version and flags); else the bundle is compiled as require() would.
+// bundle in place would run the old code), its header names this
+// architecture and V8 version, and V8 accepts it (same flags); else the
+// bundle is compiled as require() would. V8 does not check the
+// architecture: an x64 cache loaded by arm64's node of the same version
+// crashed it (the kernel matrix's aarch64 VM runs the host's dist/).
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
@@ -23,12 +26,21 @@ import type * as Native from '../sys/native';
 export const COMMAND_MODULES = ['ls', 'exec', 'unshare', 'translate', 'features', 'demo', 'netns', 'run', 'lifecycle'] as const;
 export type CommandModule = (typeof COMMAND_MODULES)[number];
 
-// X.js.cache: "nsfdcc1\n", the bundle's content_hash (u64 LE), V8's data.
-const MAGIC = Buffer.from('nsfdcc1\n', 'latin1');
-const HEADER = 16;
+// X.js.cache: "nsfdcc2\n", the bundle's content_hash (u64 LE), the
+// platform ("ARCH V8-VERSION", NUL-padded to 48 bytes), V8's data.
+const MAGIC = Buffer.from('nsfdcc2\n', 'latin1');
+const PLATFORM_AT = 16;
+const HEADER = 64;
+
+/** This process's platform field. */
+function platform(): Buffer {
+  const b = Buffer.alloc(HEADER - PLATFORM_AT);
+  b.write(`${process.arch} ${process.versions.v8}`, 'latin1');
+  return b;
+}
 
 /** How a bundle was compiled: with the cache, or why not. */
-export type CodeCacheUse = 'used' | 'rejected by V8' | 'stale' | 'malformed' | 'absent' | 'off';
+export type CodeCacheUse = 'used' | 'rejected by V8' | 'other platform' | 'stale' | 'malformed' | 'absent' | 'off';
 
 // (Loaded when a cache is found: `nsfd --help` needs no addon.)
 function contentHash(bytes: Uint8Array): bigint {
@@ -55,6 +67,7 @@ function compile(file: string, source: Buffer): { script: vm.Script; use: CodeCa
   }
   if (cache === undefined) use = 'absent';
   else if (cache.length <= HEADER || !cache.subarray(0, MAGIC.length).equals(MAGIC)) use = 'malformed';
+  else if (!cache.subarray(PLATFORM_AT, HEADER).equals(platform())) use = 'other platform';
   else use = cache.readBigUInt64LE(MAGIC.length) === contentHash(source) ? 'used' : 'stale';
   const cachedData = use === 'used' ? cache?.subarray(HEADER) : undefined;
   const script = new vm.Script(wrap(source.toString('utf8')), { filename: file, cachedData });
@@ -118,5 +131,5 @@ export function makeCodeCache(file: string): Buffer {
   }
   const hash = Buffer.alloc(8);
   hash.writeBigUInt64LE(contentHash(source));
-  return Buffer.concat([MAGIC, hash, script.createCachedData()]);
+  return Buffer.concat([MAGIC, hash, platform(), script.createCachedData()]);
 }
