@@ -39,6 +39,8 @@ function parseResults(file: any) {
     featuresError: '',
     vitestRc: null,
     runnerRetries: [] as any[],
+    /** The runner died after every file had finished (init.sh): no run end will come, and nothing is missing. */
+    allFilesDone: false,
     workerRetries: [] as any[],
     events: [] as any[],
   };
@@ -70,6 +72,8 @@ function parseResults(file: any) {
       }
     } else if (line.startsWith('NSFD-RUNNER-RETRY ')) {
       r.runnerRetries.push({ rc: line.slice('NSFD-RUNNER-RETRY '.length).trim(), after: r.events.filter((e) => e.ev === 'result').length });
+    } else if (line.startsWith('NSFD-RUNNER-ALL-FILES-DONE')) {
+      r.allFilesDone = true;
     } else if (line.startsWith('NSFD-WORKER-RETRY')) {
       r.workerRetries.push({ after: r.events.filter((e) => e.ev === 'result').length, ends: r.events.filter((e) => e.ev === 'end').length });
     } else if (line.startsWith('NSFD-VITEST-RC ')) {
@@ -204,6 +208,8 @@ for (const raw of fs.readFileSync(manifestPath, 'utf8').split('\n')) {
     const rc = c.res.vitestRc;
     if (rc !== 'skipped' && (rc !== null || c.res.events.length > 0)) {
       const t = summarizeTests(c.res.events, Math.max(0, ...c.res.workerRetries.map((w: any) => w.ends)));
+      // The runner crashed once every file had reported (the runner crash line says so).
+      if (!t.ended && c.res.allFilesDone && t.unfinished.length === 0) t.ended = true;
       c.tests = t;
       for (const f of t.failures) c.problems.push(`test failed: ${f.name} (${f.ms} ms)\n${firstLines(f.message, 14)}`);
       for (const e of t.fileErrors) c.problems.push(`test file failed: ${e.name}\n${firstLines(e.message, 14)}`);
@@ -322,7 +328,8 @@ for (const c of cols) {
   if (c.tests) for (const f of c.tests.flaky) out.push(`flaky (${c.header}): ${f.name} passed after ${f.retries} ${f.retries === 1 ? 'retry' : 'retries'}`);
   for (const r of c.res.runnerRetries) {
     const sig = Number(r.rc) > 128 ? ` (signal ${Number(r.rc) - 128})` : '';
-    out.push(`runner crash (${c.header}): the vitest runner died with exit ${r.rc}${sig} after ${r.after} test results; the suite ran again (console: ${c.consoleLog})`);
+    const then = c.res.allFilesDone ? 'every file had finished, so nothing ran again' : 'the suite ran again';
+    out.push(`runner crash (${c.header}): the vitest runner died with exit ${r.rc}${sig} after ${r.after} test results; ${then} (console: ${c.consoleLog})`);
   }
   for (const w of c.res.workerRetries) {
     out.push(`worker crash (${c.header}): a test worker died after ${w.after} test results; the files it had not finished ran again (console: ${c.consoleLog})`);
