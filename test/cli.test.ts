@@ -390,7 +390,7 @@ describe('the code caches of the CLI commands', () => {
     // (The Node-versions CI stage runs Node 22 and 24 on Node 20's build,
     // the aarch64 VM the x86_64 host's.)
     expect(uses).toEqual(files.map(() => (made.v8 === process.versions.v8 && made.arch === process.arch ? 'used' : 'other platform')));
-    // NSFD_CODE_CACHE=0 turns it off; the command works either way.
+    // NSFD_CODE_CACHE=0 turns it off.
     expect(inNode<string>(`return cc.codeCacheUse(${JSON.stringify(path.join(repoRoot, 'dist', 'cli', 'exec.js'))})`, { NSFD_CODE_CACHE: '0' })).toBe('off');
   });
 
