@@ -52,7 +52,8 @@
 #   NSFD_KERNELS_EXTRA_TOOLS  more host programs (names on PATH) to copy
 #   NSFD_KERNELS_DIR          cache/output dir (default <repo>/.kernels)
 #   NSFD_KERNELS_NODE_OPTIONS NODE_OPTIONS inside the VMs
-#   NSFD_KERNEL_PKG_6_1, NSFD_KERNEL_PKG_6_12, NSFD_KERNEL_PKG_6_19, NSFD_KERNEL_PKG_6_12_arm64
+#   NSFD_KERNEL_PKG_6_1, NSFD_KERNEL_PKG_6_12, NSFD_KERNEL_PKG_6_19, NSFD_KERNEL_PKG_7_3,
+#   NSFD_KERNEL_PKG_6_12_arm64
 #                             boot this linux-image package instead of the
 #                             one pinned in scripts/kernel-vm/kernels.txt
 #   NSFD_KERNELS_ARM64_TIMEOUT, NSFD_KERNELS_ARM64_BOOT_TIMEOUT
@@ -253,12 +254,11 @@ find_kernel_pkg() { # series arch [apt options...] -> newest matching package na
 
 # The pinned package of label $1 from scripts/kernel-vm/kernels.txt, and
 # the Debian suite it comes from when the system's own do not carry it.
-pinned_pkg() {
-  awk -v s="$1" '$1 == s && $1 !~ /^#/ { print $2; exit }' "$VMDIR/kernels.txt" 2>/dev/null || true
+pinned_column() { # label column
+  awk -v s="$1" -v c="$2" '$1 == s && $1 !~ /^#/ { print $c; exit }' "$VMDIR/kernels.txt" 2>/dev/null || true
 }
-pinned_suite() {
-  awk -v s="$1" '$1 == s && $1 !~ /^#/ { print $3; exit }' "$VMDIR/kernels.txt" 2>/dev/null || true
-}
+pinned_pkg() { pinned_column "$1" 2; }
+pinned_suite() { pinned_column "$1" 3; }
 
 # download_kernel PKG [apt options...]: extracts PKG's vmlinuz into the cache
 # as KERNEL_IMG; returns 1 when apt cannot download it.
@@ -289,7 +289,7 @@ download_kernel() {
       v=$(ls -1 "$x"/boot/vmlinuz-* "$x"/usr/lib/modules/*/vmlinuz 2>/dev/null | head -n 1)
     fi
   fi
-  [ -n "$v" ] || { log "no /boot/vmlinuz-* in $(basename "$deb")"; rm -rf "$dl"; return 1; }
+  [ -n "$v" ] || { log "no vmlinuz in $(basename "$deb")"; rm -rf "$dl"; return 1; }
   cp "$v" "$KERNEL_IMG.tmp" && mv "$KERNEL_IMG.tmp" "$KERNEL_IMG"
   cp "$x"/boot/config-* "$KDIR/config-$pkg" 2>/dev/null || true
   rm -rf "$dl"
