@@ -22,6 +22,8 @@ export default defineConfig({
     maxWorkers: 1,
     retry,
     reporters: outcome ? ['default', './test/outcome-reporter.mts'] : ['default'],
+    // The kernel VMs' worker-crash drill (NSFD_KERNELS_CRASH_DRILL in scripts/test-kernels.sh).
+    setupFiles: process.env.NSFD_VM_CRASH_DRILL ? ['dist-dev/scripts/kernel-vm/crash-drill.mjs'] : [],
     testTimeout: timeout,
     hookTimeout: timeout,
   },

@@ -42,6 +42,8 @@ function parseResults(file: any) {
     /** The runner died after every file had finished (init.sh): no run end will come, and nothing is missing. */
     allFilesDone: false,
     workerRetries: [] as any[],
+    /** What init.sh found on how a process died (NSFD-CRASH lines), per crash. */
+    crashes: [] as { what: string; lines: string[] }[],
     events: [] as any[],
   };
   let text: any;
@@ -71,11 +73,29 @@ function parseResults(file: any) {
         r.featuresError = `cannot parse features() output: ${e.message}`;
       }
     } else if (line.startsWith('NSFD-RUNNER-RETRY ')) {
-      r.runnerRetries.push({ rc: line.slice('NSFD-RUNNER-RETRY '.length).trim(), after: r.events.filter((e) => e.ev === 'result').length });
+      const rc = line.slice('NSFD-RUNNER-RETRY '.length).trim();
+      r.runnerRetries.push({ rc, after: r.events.filter((e) => e.ev === 'result').length });
+      r.crashes.push({ what: `the vitest runner died (exit ${rc})`, lines: [] });
     } else if (line.startsWith('NSFD-RUNNER-ALL-FILES-DONE')) {
       r.allFilesDone = true;
     } else if (line.startsWith('NSFD-WORKER-RETRY')) {
-      r.workerRetries.push({ after: r.events.filter((e) => e.ev === 'result').length, ends: r.events.filter((e) => e.ev === 'end').length });
+      // "nojit": the files ran again with V8's optimizing compilers off.
+      const nojit = line.slice('NSFD-WORKER-RETRY'.length).trim() === 'nojit';
+      // The tests running when it died: started, and no result since.
+      const open = new Map<string, number>();
+      for (const e of r.events) {
+        const key = `${e.file} > ${e.name}`;
+        if (e.ev === 'start') open.set(key, (open.get(key) ?? 0) + 1);
+        else if (e.ev === 'result' && open.has(key)) open.set(key, (open.get(key) as number) - 1);
+      }
+      const running = [...open].filter(([, n]) => n > 0).map(([k]) => k);
+      r.workerRetries.push({ after: r.events.filter((e) => e.ev === 'result').length, ends: r.events.filter((e) => e.ev === 'end').length, nojit, running });
+      r.crashes.push({ what: `a test worker died${nojit ? ' again' : ''}`, lines: [] });
+    } else if (line.startsWith('NSFD-CRASH-BEGIN ')) {
+      r.crashes.push({ what: line.slice('NSFD-CRASH-BEGIN '.length).trim(), lines: [] });
+    } else if (line.startsWith('NSFD-CRASH ')) {
+      if (r.crashes.length === 0) r.crashes.push({ what: 'a crash', lines: [] });
+      r.crashes[r.crashes.length - 1]!.lines.push(line.slice('NSFD-CRASH '.length));
     } else if (line.startsWith('NSFD-VITEST-RC ')) {
       r.vitestRc = line.slice('NSFD-VITEST-RC '.length).trim();
     }
@@ -332,7 +352,21 @@ for (const c of cols) {
     out.push(`runner crash (${c.header}): the vitest runner died with exit ${r.rc}${sig} after ${r.after} test results; ${then} (console: ${c.consoleLog})`);
   }
   for (const w of c.res.workerRetries) {
-    out.push(`worker crash (${c.header}): a test worker died after ${w.after} test results; the files it had not finished ran again (console: ${c.consoleLog})`);
+    const then = w.nojit
+      ? "they ran once more with V8's optimizing compilers off (--no-opt --no-maglev --no-sparkplug)"
+      : 'the files it had not finished ran again';
+    const during = w.running.length ? ` during ${w.running.join(', ')}` : '';
+    out.push(`worker crash (${c.header}): a test worker died${w.nojit ? ' again' : ''}${during}, after ${w.after} test results; ${then} (console: ${c.consoleLog})`);
+  }
+  // A worker that died twice and then passed without V8's optimizing
+  // compilers: not counted as a failure (emulation and the JIT), but said
+  // loudly, with what the VM saw.
+  if (c.tests && c.problems.length === 0 && c.res.workerRetries.some((w: any) => w.nojit)) {
+    out.push(`JIT-ONLY CRASH (${c.header}): the tests whose worker died twice passed with V8's optimizing compilers off`);
+  }
+  for (const k of c.res.crashes) {
+    out.push(`crash evidence (${c.header}): ${k.what}${k.lines.length ? ':' : ': nothing in the kernel log or on stderr'}`);
+    for (const l of k.lines.slice(0, 20)) out.push(`    ${l}`);
   }
 }
 

@@ -46,7 +46,11 @@ function errs(list: any) {
       .slice(0, 4)
       .join('\n');
     const diff = e.diff ? String(e.diff).slice(0, 1500) : '';
-    return stripAnsi([msg.slice(0, 2000), diff, stack].filter((s) => s !== '').join('\n'));
+    // Vitest wraps a dead worker's error ("Worker forks emitted error"):
+    // the cause says how it died.
+    const causes: string[] = [];
+    for (let c = e.cause, k = 0; c && k < 3; c = c.cause, k++) causes.push(`caused by: ${c.name && !String(c.message).startsWith(c.name) ? `${c.name}: ` : ''}${c.message ?? String(c)}`.slice(0, 500));
+    return stripAnsi([msg.slice(0, 2000), ...causes, diff, stack].filter((s) => s !== '').join('\n'));
   });
 }
 
