@@ -52,6 +52,8 @@ function parseResults(file: any) {
   } catch {
     return r;
   }
+  // Where the current vitest run's events begin (after a retry marker).
+  let runFrom = 0;
   for (const line of text.replace(/\r/g, '').split('\n')) {
     if (line.startsWith('NSFD-T ')) {
       try {
@@ -76,14 +78,15 @@ function parseResults(file: any) {
       const rc = line.slice('NSFD-RUNNER-RETRY '.length).trim();
       r.runnerRetries.push({ rc, after: r.events.filter((e) => e.ev === 'result').length });
       r.crashes.push({ what: `the vitest runner died (exit ${rc})`, lines: [] });
+      runFrom = r.events.length;
     } else if (line.startsWith('NSFD-RUNNER-ALL-FILES-DONE')) {
       r.allFilesDone = true;
     } else if (line.startsWith('NSFD-WORKER-RETRY')) {
       // "nojit": the files ran again with V8's optimizing compilers off.
       const nojit = line.slice('NSFD-WORKER-RETRY'.length).trim() === 'nojit';
-      // The tests running when it died: started, and no result since.
+      // The tests running when it died: started in this run, and no result since.
       const open = new Map<string, number>();
-      for (const e of r.events) {
+      for (const e of r.events.slice(runFrom)) {
         const key = `${e.file} > ${e.name}`;
         if (e.ev === 'start') open.set(key, (open.get(key) ?? 0) + 1);
         else if (e.ev === 'result' && open.has(key)) open.set(key, (open.get(key) as number) - 1);
@@ -91,6 +94,7 @@ function parseResults(file: any) {
       const running = [...open].filter(([, n]) => n > 0).map(([k]) => k);
       r.workerRetries.push({ after: r.events.filter((e) => e.ev === 'result').length, ends: r.events.filter((e) => e.ev === 'end').length, nojit, running });
       r.crashes.push({ what: `a test worker died${nojit ? ' again' : ''}`, lines: [] });
+      runFrom = r.events.length;
     } else if (line.startsWith('NSFD-CRASH-BEGIN ')) {
       r.crashes.push({ what: line.slice('NSFD-CRASH-BEGIN '.length).trim(), lines: [] });
     } else if (line.startsWith('NSFD-CRASH ')) {
