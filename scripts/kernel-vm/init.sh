@@ -91,8 +91,6 @@ fi
 
 echo "=== vitest (timeout ${NSFD_TEST_TIMEOUT_MS} ms per test, ${VM_INNER_TIMEOUT} s overall)"
 start=$(date +%s)
-# The stream reporter writes each test's result to the results port as it
-# finishes (NSFD-T lines), so a hang loses nothing but the hung test.
 # vitest's stderr (where a dying test worker's last words go: V8's "Fatal
 # error ... Check failed", "Segmentation fault") goes to /tmp/vitest.err,
 # which a tail -f copies to the console. (Not a pipe: a leftover test
@@ -101,6 +99,8 @@ start=$(date +%s)
 : >/tmp/vitest.err
 tail -f /tmp/vitest.err >&2 &
 err_from=0
+# The stream reporter writes each test's result to the results port as it
+# finishes (NSFD-T lines), so a hang loses nothing but the hung test.
 run_vitest() {
   local limit=$1
   shift
