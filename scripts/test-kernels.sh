@@ -39,10 +39,12 @@
 #   NSFD_KERNELS_BOOT_TIMEOUT seconds for a boot to reach /init (default 180)
 #   NSFD_KERNELS_FAIL_FIRST_BOOT  1: make each kernel's first boot panic (no
 #                             init), to check the retry path
-#   NSFD_KERNELS_CRASH_DRILL  a test file (test/x.test.ts): in the arm64 VMs,
-#                             its test worker dies of SIGSEGV until it runs
-#                             with V8's optimizing compilers off, to check
-#                             the worker-crash path end to end
+#   NSFD_KERNELS_CRASH_DRILL  a test file (test/x.test.ts), or runner:FILE:
+#                             in the arm64 VMs, its test worker (or the
+#                             vitest runner) dies of SIGSEGV at its first
+#                             test until it runs with V8's optimizing
+#                             compilers off, to check the crash path end
+#                             to end
 #   NSFD_KERNELS_HOST_TESTS   1: also run vitest on the host kernel (default 0)
 #   NSFD_KERNELS_VITEST_ARGS  vitest args inside the VMs (default
 #                             "--no-file-parallelism --maxWorkers=1" and the

@@ -99,6 +99,8 @@ start=$(date +%s)
 : >/tmp/vitest.err
 tail -f /tmp/vitest.err >&2 &
 err_from=0
+# V8 flags of the vitest runner (see VM_RUNNER_RETRY below).
+runner_flags=""
 # The stream reporter writes each test's result to the results port as it
 # finishes (NSFD-T lines), so a hang loses nothing but the hung test.
 run_vitest() {
@@ -107,7 +109,7 @@ run_vitest() {
   rm -f /tmp/nsfd-unhandled
   err_from=$(wc -c </tmp/vitest.err)
   # shellcheck disable=SC2086
-  NSFD_VM_RESULTS=$R NSFD_VM_DONE=/tmp/nsfd-done NSFD_VM_UNHANDLED=/tmp/nsfd-unhandled timeout -s KILL "$limit" node node_modules/vitest/vitest.mjs run \
+  NSFD_VM_RESULTS=$R NSFD_VM_DONE=/tmp/nsfd-done NSFD_VM_UNHANDLED=/tmp/nsfd-unhandled timeout -s KILL "$limit" node $runner_flags node_modules/vitest/vitest.mjs run \
     --reporter=default --reporter=/nsfd-vm-reporter.mjs "$@" </dev/null 2>>/tmp/vitest.err
 }
 # After a crash: what says how the process died, on the console and in the
@@ -142,67 +144,69 @@ remaining_args() {
 run_vitest "$VM_INNER_TIMEOUT" $VM_VITEST_ARGS
 vrc=$?
 echo "=== vitest exited $vrc after $(( $(date +%s) - start )) s"
-# VM_RUNNER_RETRY=1 (the arm64 VMs): under TCG the vitest runner itself, the
-# main process, which never loads the addon (the tests run in forks), has
-# died of SIGSEGV. A runner that dies of SIGSEGV, SIGBUS, SIGILL, SIGTRAP
-# or SIGABRT runs the suite again, once, in the time left. The results say so, and a test that
-# failed before the crash stays failed (report.js).
-# (133, SIGTRAP: V8's own fatal check failing there, "Check failed:
-# CodeKindCanDeoptimize", seen once; 134, SIGABRT, the same on other paths.)
-case $vrc in 132 | 133 | 134 | 135 | 139) crashed=1 ;; *) crashed=0 ;; esac
-left=$((VM_INNER_TIMEOUT - ($(date +%s) - start)))
-if [ "${VM_RUNNER_RETRY:-0}" = 1 ] && [ "$crashed" = 1 ] && [ "$left" -gt 60 ]; then
-  res "NSFD-RUNNER-RETRY $vrc"
-  crash_evidence
-  # Only the files it had not finished: the crash came at the same point
-  # in both runs when the whole suite ran again.
-  # shellcheck disable=SC2046
-  set -- $(remaining_args)
-  if printf '%s\n' $VM_VITEST_ARGS | grep -q '^test/' && ! printf '%s\n' "$@" | grep -q '^test/'; then
-    # Every file had finished (their results are in): nothing to run again.
-    echo "=== the vitest runner died (exit $vrc) after every file had finished"
-    # (Its end-of-run report never came: say that nothing is missing.)
-    res "NSFD-RUNNER-ALL-FILES-DONE"
-    vrc=0
-  else
-    echo "=== the vitest runner died (exit $vrc); running what was left again (${left} s left): $*"
-    run_vitest "$left" "$@"
-    vrc=$?
-    echo "=== vitest exited $vrc after $(( $(date +%s) - start )) s"
-  fi
-fi
-# VM_RUNNER_RETRY=1 too: a test worker (a fork of the runner) that died the
-# same way ("Worker exited unexpectedly": its file never finished; seen
-# in pidfd.test, in a test that loads nothing new) runs its files again.
-# The results say so (NSFD-WORKER-RETRY), and a test that failed before
-# stays failed (report.ts). If they die again, they run a third time with
-# V8's optimizing compilers off (NSFD-WORKER-RETRY nojit): a CI run's arm64
-# VM once lost list.test's worker twice at the same test, which passes in
-# every arm64 run here (alone, in the suite, on a loaded host) and on
-# amd64, ASan included. If such a crash follows V8's JIT under emulation,
-# the third run passes, and the report says so loudly; if not, it fails.
+# VM_RUNNER_RETRY=1 (the arm64 VMs): node crashes under TCG, in code that
+# passes everywhere else, and the VM runs what was left again.
+#   - The vitest runner itself (the main process, which never loads the
+#     addon: the tests run in forks) has died of SIGSEGV, and of SIGTRAP
+#     (133: V8's own fatal check, "Check failed: CodeKindCanDeoptimize").
+#     Exits 132-135 and 139 (SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGSEGV)
+#     count (NSFD-RUNNER-RETRY <exit>).
+#   - A test worker (a fork of the runner) has died the same way ("Worker
+#     exited unexpectedly": its file never finished; NSFD-WORKER-RETRY).
+# What was left: the files the reporter did not see finish. A runner crash
+# came at the same point in both runs when the whole suite ran again.
+# A second crash gets a third run with V8's optimizing compilers off, in the
+# runner and the workers (" nojit" on the marker): a CI run's arm64 VM lost
+# list.test's worker twice at the same test (a test that passes in every
+# arm64 run here, alone, in the suite, on a loaded host, and on amd64 with
+# ASan), and a run here lost the runner twice. If such crashes follow V8's
+# JIT under emulation, the third run passes, and the report says so
+# loudly; if not, the run fails. A test that failed before a crash stays
+# failed (report.ts).
+runner_crashed() {
+  case $vrc in 132 | 133 | 134 | 135 | 139) return 0 ;; *) return 1 ;; esac
+}
 worker_died() {
   [ "$vrc" = 1 ] && grep -qE 'Worker exited unexpectedly|Worker forks emitted error' /tmp/nsfd-unhandled 2>/dev/null
 }
-for attempt in 1 2; do
+names_files() { printf '%s\n' "$@" | grep -q '^test/'; }
+attempt=1
+while [ "${VM_RUNNER_RETRY:-0}" = 1 ] && [ "$attempt" -le 2 ]; do
   left=$((VM_INNER_TIMEOUT - ($(date +%s) - start)))
-  [ "${VM_RUNNER_RETRY:-0}" = 1 ] && [ "$left" -gt 60 ] && worker_died || break
+  [ "$left" -gt 60 ] || break
+  if runner_crashed; then what=runner; elif worker_died; then what=worker; else break; fi
   # shellcheck disable=SC2046
   set -- $(remaining_args)
-  printf '%s\n' "$@" | grep -q '^test/' || break
-  if [ "$attempt" = 1 ]; then
-    res "NSFD-WORKER-RETRY"
-    crash_evidence
-    echo "=== a test worker died; running its files again (${left} s left): $*"
-  else
-    res "NSFD-WORKER-RETRY nojit"
-    crash_evidence
-    set -- "$@" --execArgv=--no-opt --execArgv=--no-maglev --execArgv=--no-sparkplug
-    echo "=== a test worker died again; running its files once more without V8's optimizing compilers (${left} s left): $*"
+  # shellcheck disable=SC2086
+  if names_files $VM_VITEST_ARGS && ! names_files "$@"; then
+    if [ "$what" = runner ]; then
+      # Every file had finished (their results are in): nothing to run
+      # again, and the end-of-run report that never came misses nothing.
+      res "NSFD-RUNNER-RETRY $vrc"
+      crash_evidence
+      echo "=== the vitest runner died (exit $vrc) after every file had finished"
+      res "NSFD-RUNNER-ALL-FILES-DONE"
+      vrc=0
+    fi
+    break
   fi
+  # (A worker that died while every file was run unnamed: not run again.)
+  [ "$what" = runner ] || names_files "$@" || break
+  nojit=""
+  [ "$attempt" = 2 ] && nojit=" nojit"
+  if [ "$what" = runner ]; then res "NSFD-RUNNER-RETRY $vrc$nojit"; else res "NSFD-WORKER-RETRY$nojit"; fi
+  crash_evidence
+  if [ -n "$nojit" ]; then
+    runner_flags="--no-opt --no-maglev --no-sparkplug"
+    set -- "$@" --execArgv=--no-opt --execArgv=--no-maglev --execArgv=--no-sparkplug
+  fi
+  who="a test worker"
+  [ "$what" = worker ] || who="the vitest runner"
+  echo "=== $who died${nojit:+ again} (exit $vrc); running what was left again${nojit:+, without V8's optimizing compilers} (${left} s left): $*"
   run_vitest "$left" "$@"
   vrc=$?
   echo "=== vitest exited $vrc after $(( $(date +%s) - start )) s"
+  attempt=$((attempt + 1))
 done
 # A process killed by a signal (node crashing) leaves its trace in the
 # kernel log only, below the console's loglevel.

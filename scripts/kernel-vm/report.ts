@@ -75,9 +75,11 @@ function parseResults(file: any) {
         r.featuresError = `cannot parse features() output: ${e.message}`;
       }
     } else if (line.startsWith('NSFD-RUNNER-RETRY ')) {
-      const rc = line.slice('NSFD-RUNNER-RETRY '.length).trim();
-      r.runnerRetries.push({ rc, after: r.events.filter((e) => e.ev === 'result').length });
-      r.crashes.push({ what: `the vitest runner died (exit ${rc})`, lines: [] });
+      // "<exit> [nojit]": nojit, what was left ran again with V8's optimizing compilers off.
+      const [rc = '?', mode] = line.slice('NSFD-RUNNER-RETRY '.length).trim().split(/\s+/);
+      const nojit = mode === 'nojit';
+      r.runnerRetries.push({ rc, after: r.events.filter((e) => e.ev === 'result').length, nojit });
+      r.crashes.push({ what: `the vitest runner died${nojit ? ' again' : ''} (exit ${rc})`, lines: [] });
       runFrom = r.events.length;
     } else if (line.startsWith('NSFD-RUNNER-ALL-FILES-DONE')) {
       r.allFilesDone = true;
@@ -106,6 +108,9 @@ function parseResults(file: any) {
   }
   return r;
 }
+
+/** What init.sh's third run after two crashes turns off, in the runner and the workers. */
+const NOJIT = "V8's optimizing compilers off (--no-opt --no-maglev --no-sparkplug)";
 
 /** The unhandled error vitest reports when a test worker (a fork) died. */
 const WORKER_DIED = /Worker exited unexpectedly|Worker forks emitted error/;
@@ -352,21 +357,23 @@ for (const c of cols) {
   if (c.tests) for (const f of c.tests.flaky) out.push(`flaky (${c.header}): ${f.name} passed after ${f.retries} ${f.retries === 1 ? 'retry' : 'retries'}`);
   for (const r of c.res.runnerRetries) {
     const sig = Number(r.rc) > 128 ? ` (signal ${Number(r.rc) - 128})` : '';
-    const then = c.res.allFilesDone ? 'every file had finished, so nothing ran again' : 'the suite ran again';
-    out.push(`runner crash (${c.header}): the vitest runner died with exit ${r.rc}${sig} after ${r.after} test results; ${then} (console: ${c.consoleLog})`);
+    const then = r.nojit
+      ? `what was left ran again with ${NOJIT}`
+      : c.res.allFilesDone && r === c.res.runnerRetries[c.res.runnerRetries.length - 1]
+        ? 'every file had finished, so nothing ran again'
+        : 'what was left ran again';
+    out.push(`runner crash (${c.header}): the vitest runner died${r.nojit ? ' again' : ''} with exit ${r.rc}${sig} after ${r.after} test results; ${then} (console: ${c.consoleLog})`);
   }
   for (const w of c.res.workerRetries) {
-    const then = w.nojit
-      ? "they ran once more with V8's optimizing compilers off (--no-opt --no-maglev --no-sparkplug)"
-      : 'the files it had not finished ran again';
+    const then = w.nojit ? `what was left ran again with ${NOJIT}` : 'the files it had not finished ran again';
     const during = w.running.length ? ` during ${w.running.join(', ')}` : '';
     out.push(`worker crash (${c.header}): a test worker died${w.nojit ? ' again' : ''}${during}, after ${w.after} test results; ${then} (console: ${c.consoleLog})`);
   }
-  // A worker that died twice and then passed without V8's optimizing
+  // Node died twice and what was left then passed without V8's optimizing
   // compilers: not counted as a failure (emulation and the JIT), but said
   // loudly, with what the VM saw.
-  if (c.tests && c.problems.length === 0 && c.res.workerRetries.some((w: any) => w.nojit)) {
-    out.push(`JIT-ONLY CRASH (${c.header}): the tests whose worker died twice passed with V8's optimizing compilers off`);
+  if (c.tests && c.problems.length === 0 && [...c.res.runnerRetries, ...c.res.workerRetries].some((x: any) => x.nojit)) {
+    out.push(`JIT-ONLY CRASH (${c.header}): after two crashes, what was left passed with ${NOJIT}`);
   }
   for (const k of c.res.crashes) {
     out.push(`crash evidence (${c.header}): ${k.what}${k.lines.length ? ':' : ': nothing in the kernel log or on stderr'}`);
