@@ -152,7 +152,8 @@ echo "=== vitest exited $vrc after $(( $(date +%s) - start )) s"
 #     Exits 132-135 and 139 (SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGSEGV)
 #     count (NSFD-RUNNER-RETRY <exit>).
 #   - A test worker (a fork of the runner) has died the same way ("Worker
-#     exited unexpectedly": its file never finished; NSFD-WORKER-RETRY).
+#     exited unexpectedly": its file never finished; NSFD-WORKER-RETRY),
+#     once of SIGTRAP in V8's Deoptimizer, the same check failing.
 # What was left: the files the reporter did not see finish. A runner crash
 # came at the same point in both runs when the whole suite ran again.
 # A second crash gets a third run with V8's optimizing compilers off, in the
