@@ -39,12 +39,15 @@
 #   NSFD_KERNELS_BOOT_TIMEOUT seconds for a boot to reach /init (default 180)
 #   NSFD_KERNELS_FAIL_FIRST_BOOT  1: make each kernel's first boot panic (no
 #                             init), to check the retry path
+#   NSFD_KERNELS_ARM64_JIT    1: node in the arm64 VMs with V8's optimizing
+#                             compilers (default: without them, which under
+#                             TCG have died in V8's deoptimizer; see init.sh)
 #   NSFD_KERNELS_CRASH_DRILL  a test file (test/x.test.ts), or runner:FILE:
 #                             in the arm64 VMs, its test worker (or the
 #                             vitest runner) dies of SIGSEGV at its first
 #                             test until it runs with V8's optimizing
 #                             compilers off, to check the crash path end
-#                             to end
+#                             to end (with NSFD_KERNELS_ARM64_JIT=1)
 #   NSFD_KERNELS_HOST_TESTS   1: also run vitest on the host kernel (default 0)
 #   NSFD_KERNELS_VITEST_ARGS  vitest args inside the VMs (default
 #                             "--no-file-parallelism --maxWorkers=1" and the
@@ -522,6 +525,7 @@ EOF
       # The virtio console: -M virt has one UART, the kernel's console.
       printf 'VM_RESULTS_DEV=/dev/hvc0\n'
       printf 'VM_RUNNER_RETRY=1\n'
+      [ "${NSFD_KERNELS_ARM64_JIT:-0}" = 1 ] || printf 'VM_NOJIT=1\n'
       [ -z "${NSFD_KERNELS_CRASH_DRILL:-}" ] || printf 'export NSFD_VM_CRASH_DRILL=%s\n' "$(shq "$NSFD_KERNELS_CRASH_DRILL")"
     else
       printf 'VM_INNER_TIMEOUT=%s\n' "$((TIMEOUT > 90 ? TIMEOUT - 45 : TIMEOUT))"

@@ -99,8 +99,20 @@ start=$(date +%s)
 : >/tmp/vitest.err
 tail -f /tmp/vitest.err >&2 &
 err_from=0
-# V8 flags of the vitest runner (see VM_RUNNER_RETRY below).
+# VM_NOJIT=1 (the arm64 VMs, unless NSFD_KERNELS_ARM64_JIT=1): node runs
+# without V8's optimizing compilers, the runner (runner_flags) and the test
+# workers (vitest's --execArgv, nojit_args). Under TCG, V8 has died in its
+# deoptimizer ("Check failed: CodeKindCanDeoptimize") in the runner and in
+# workers, and a CI run lost one test's worker twice at the same test; with
+# no optimized code there is nothing to deoptimize. The arm64 VM is there
+# for nsfd's arm64 native code and the kernel, not V8's JIT. Cost: a whole
+# arm64 run took 364 s against 323 s with the JIT.
+nojit_args="--execArgv=--no-opt --execArgv=--no-maglev --execArgv=--no-sparkplug"
 runner_flags=""
+if [ "${VM_NOJIT:-0}" = 1 ]; then
+  runner_flags="--no-opt --no-maglev --no-sparkplug"
+  VM_VITEST_ARGS="$VM_VITEST_ARGS $nojit_args"
+fi
 # The stream reporter writes each test's result to the results port as it
 # finishes (NSFD-T lines), so a hang loses nothing but the hung test.
 run_vitest() {
@@ -156,8 +168,9 @@ echo "=== vitest exited $vrc after $(( $(date +%s) - start )) s"
 #     once of SIGTRAP in V8's Deoptimizer, the same check failing.
 # What was left: the files the reporter did not see finish. A runner crash
 # came at the same point in both runs when the whole suite ran again.
-# A second crash gets a third run with V8's optimizing compilers off, in the
-# runner and the workers (" nojit" on the marker): a CI run's arm64 VM lost
+# A second crash gets a third run, with V8's optimizing compilers off in
+# the runner and the workers if they were on (" nojit" on the marker; see
+# VM_NOJIT above): a CI run's arm64 VM lost
 # list.test's worker twice at the same test (a test that passes in every
 # arm64 run here, alone, in the suite, on a loaded host, and on amd64 with
 # ASan), and a run here lost the runner twice. If such crashes follow V8's
@@ -194,12 +207,13 @@ while [ "${VM_RUNNER_RETRY:-0}" = 1 ] && [ "$attempt" -le 2 ]; do
   # (A worker that died while every file was run unnamed: not run again.)
   [ "$what" = runner ] || names_files "$@" || break
   nojit=""
-  [ "$attempt" = 2 ] && nojit=" nojit"
+  [ "$attempt" = 2 ] && [ -z "$runner_flags" ] && nojit=" nojit"
   if [ "$what" = runner ]; then res "NSFD-RUNNER-RETRY $vrc$nojit"; else res "NSFD-WORKER-RETRY$nojit"; fi
   crash_evidence
   if [ -n "$nojit" ]; then
     runner_flags="--no-opt --no-maglev --no-sparkplug"
-    set -- "$@" --execArgv=--no-opt --execArgv=--no-maglev --execArgv=--no-sparkplug
+    # shellcheck disable=SC2086
+    set -- "$@" $nojit_args
   fi
   who="a test worker"
   [ "$what" = worker ] || who="the vitest runner"
