@@ -101,18 +101,23 @@ tail -f /tmp/vitest.err >&2 &
 err_from=0
 # VM_NOJIT=1 (the arm64 VMs, unless NSFD_KERNELS_ARM64_JIT=1): node runs
 # without V8's optimizing compilers, the runner (runner_flags) and the test
-# workers (vitest's --execArgv, nojit_args). Under TCG, V8 has died in its
+# workers (vitest's --execArgv; nojit_on). Under TCG, V8 has died in its
 # deoptimizer ("Check failed: CodeKindCanDeoptimize") in the runner and in
 # workers, and a CI run lost one test's worker twice at the same test; with
 # no optimized code there is nothing to deoptimize. The arm64 VM is there
 # for nsfd's arm64 native code and the kernel, not V8's JIT. Cost: a whole
 # arm64 run took 364 s against 323 s with the JIT.
-nojit_args="--execArgv=--no-opt --execArgv=--no-maglev --execArgv=--no-sparkplug"
+nojit_flags="--no-opt --no-maglev --no-sparkplug"
 runner_flags=""
-if [ "${VM_NOJIT:-0}" = 1 ]; then
-  runner_flags="--no-opt --no-maglev --no-sparkplug"
-  VM_VITEST_ARGS="$VM_VITEST_ARGS $nojit_args"
-fi
+# For every run from now on (remaining_args reads VM_VITEST_ARGS).
+nojit_on() {
+  local f
+  runner_flags=$nojit_flags
+  for f in $nojit_flags; do VM_VITEST_ARGS="$VM_VITEST_ARGS --execArgv=$f"; done
+}
+[ "${VM_NOJIT:-0}" = 1 ] && nojit_on
+# Kernel log lines that say how a process or the kernel died.
+KLOG_RE='segfault|unhandled|fatal signal|Unable to handle|Oops|BUG:|traps:|Killed process|Out of memory'
 # The stream reporter writes each test's result to the results port as it
 # finishes (NSFD-T lines), so a hang loses nothing but the hung test.
 run_vitest() {
@@ -132,7 +137,7 @@ klog_seen=0
 crash_evidence() {
   sleep 1 # (the last of stderr)
   {
-    dmesg | tail -n +$((klog_seen + 1)) | grep -iE 'segfault|unhandled|fatal signal|Unable to handle|Oops|BUG:|traps:|Killed process|Out of memory' | tail -n 8 | sed 's/^/kernel: /'
+    dmesg | tail -n +$((klog_seen + 1)) | grep -iE "$KLOG_RE" | tail -n 8 | sed 's/^/kernel: /'
     tail -c +$((err_from + 1)) /tmp/vitest.err | grep -E 'Fatal error|Check failed|FATAL|fatal|Segmentation|Aborted|signal|Caused by|exited unexpectedly|out of memory|Trace/breakpoint|Illegal instruction' | tail -n 12 | sed 's/^/stderr: /'
   } | cut -c1-300 >/tmp/crash-evidence
   klog_seen=$(dmesg | wc -l)
@@ -189,6 +194,9 @@ while [ "${VM_RUNNER_RETRY:-0}" = 1 ] && [ "$attempt" -le 2 ]; do
   left=$((VM_INNER_TIMEOUT - ($(date +%s) - start)))
   [ "$left" -gt 60 ] || break
   if runner_crashed; then what=runner; elif worker_died; then what=worker; else break; fi
+  nojit=""
+  [ "$attempt" = 2 ] && [ -z "$runner_flags" ] && nojit=" nojit"
+  [ -z "$nojit" ] || nojit_on
   # shellcheck disable=SC2046
   set -- $(remaining_args)
   # shellcheck disable=SC2086
@@ -206,15 +214,8 @@ while [ "${VM_RUNNER_RETRY:-0}" = 1 ] && [ "$attempt" -le 2 ]; do
   fi
   # (A worker that died while every file was run unnamed: not run again.)
   [ "$what" = runner ] || names_files "$@" || break
-  nojit=""
-  [ "$attempt" = 2 ] && [ -z "$runner_flags" ] && nojit=" nojit"
   if [ "$what" = runner ]; then res "NSFD-RUNNER-RETRY $vrc$nojit"; else res "NSFD-WORKER-RETRY$nojit"; fi
   crash_evidence
-  if [ -n "$nojit" ]; then
-    runner_flags="--no-opt --no-maglev --no-sparkplug"
-    # shellcheck disable=SC2086
-    set -- "$@" $nojit_args
-  fi
   who="a test worker"
   [ "$what" = worker ] || who="the vitest runner"
   echo "=== $who died${nojit:+ again} (exit $vrc); running what was left again${nojit:+, without V8's optimizing compilers} (${left} s left): $*"
@@ -229,7 +230,7 @@ if [ "$vrc" -gt 128 ] || worker_died; then
   res "NSFD-CRASH-BEGIN the last run (exit $vrc$(worker_died && echo ', a test worker died'))"
   crash_evidence
 elif [ "$vrc" != 0 ]; then
-  dmesg | grep -iE 'segfault|unhandled|fatal signal|Unable to handle|Oops|BUG:|traps:|Killed process|Out of memory' | tail -n 20
+  dmesg | grep -iE "$KLOG_RE" | tail -n 20
 fi
 res "NSFD-VITEST-RC $vrc"
 finish
